@@ -1,0 +1,78 @@
+import { ErrorType } from '../release/errors';
+import type { AlembicRevisionResult, CommandOutcome } from '../release/types';
+import type { ActivityDeps } from './deps';
+import { currentRevision } from './preflight';
+import { failure, outputTail, readScope, runBackendCommand } from './support';
+
+export function createMigrationActivities(deps: ActivityDeps) {
+  return {
+    /** Runs the backend's migrate command (`just migrate` by default) with its env files loaded. */
+    async runMigrations(): Promise<CommandOutcome> {
+      const scope = await readScope(deps);
+      const config = await deps.loadConfig();
+      const result = await runBackendCommand(deps, scope, config.migrateCommand);
+      const outcome: CommandOutcome = {
+        command: result.commandLine,
+        exitCode: result.exitCode,
+        durationMs: result.durationMs,
+        output: outputTail(result),
+      };
+      if (result.exitCode !== 0) {
+        // A failing migration is deterministic: retrying the same SQL gives the same error.
+        throw failure(
+          ErrorType.MigrationFailed,
+          `\`${result.commandLine}\` exited with ${result.exitCode}: ${lastLine(result.all)}`,
+          scope,
+          outcome,
+        );
+      }
+      return outcome;
+    },
+
+    /** `alembic current` after the migrations: the revision the release leaves behind. */
+    async captureAlembicRevision(): Promise<AlembicRevisionResult> {
+      const scope = await readScope(deps);
+      const current = await currentRevision(deps, scope);
+      return { revision: current.raw, raw: current.raw ?? '' };
+    },
+
+    /** Compensation for runMigrations: back to the exact revision recorded before the release. */
+    async downgradeMigrations(input: { toRevision: string | null }): Promise<CommandOutcome> {
+      const scope = await readScope(deps);
+      const config = await deps.loadConfig();
+      const target = input.toRevision ?? 'base';
+      const result = await runBackendCommand(deps, scope, [...config.alembicCommand, 'downgrade', target]);
+      const outcome: CommandOutcome = {
+        command: result.commandLine,
+        exitCode: result.exitCode,
+        durationMs: result.durationMs,
+        output: outputTail(result),
+      };
+      if (result.exitCode !== 0) {
+        throw failure(
+          ErrorType.DowngradeFailed,
+          `\`${result.commandLine}\` exited with ${result.exitCode}: ${lastLine(result.all)}; ` +
+            `restore the schema to ${target} by hand (a migration without a working downgrade cannot be undone automatically)`,
+          scope,
+          outcome,
+        );
+      }
+      const after = await currentRevision(deps, scope);
+      if (after.id !== input.toRevision) {
+        throw failure(
+          ErrorType.DowngradeFailed,
+          `after \`alembic downgrade ${target}\` the database is at ${after.id ?? 'base'}, not ${target}; fix it by hand`,
+          scope,
+          outcome,
+        );
+      }
+      return outcome;
+    },
+  };
+}
+
+/** The most telling line of a failed command: the last non-empty one, usually the exception. */
+function lastLine(text: string): string {
+  const lines = text.trim().split(/\r?\n/).filter((l) => l.trim());
+  return (lines[lines.length - 1] ?? 'no output').trim().slice(0, 500);
+}

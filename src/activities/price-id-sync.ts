@@ -1,0 +1,157 @@
+import { createHash } from 'node:crypto';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { rewriteEnvText } from '../config/env-local';
+import type { CompensationRecord, PriceIdSyncResult } from '../release/types';
+import { planQuery } from './billing-plans';
+import type { ActivityDeps } from './deps';
+import { readScope, rememberOnce, withDb } from './support';
+
+const SYNCED_KEYS = ['STRIPE_PRODUCT_PRICE_MAP', 'ENABLE_BILLING'] as const;
+
+async function readIfExists(file: string): Promise<string | null> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+/** The raw line of each synced key in `.env.local` (non-secret keys only), so a rollback restores it exactly. */
+function linesOf(text: string | null): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  for (const key of SYNCED_KEYS) {
+    const line = text?.split(/(?<=\n)/).find((l) => new RegExp(`^\\s*(?:export\\s+)?${key}\\s*=`).test(l));
+    out[key] = line ?? null;
+  }
+  return out;
+}
+
+function sha256(text: string | null): string | null {
+  return text === null ? null : createHash('sha256').update(text).digest('hex');
+}
+
+interface EnvBefore {
+  existed: boolean;
+  lines: Record<string, string | null>;
+  hash: string | null;
+  /** Whether the file ended without a newline (appending adds one). */
+  endedWithoutNewline: boolean;
+}
+
+export function createPriceIdSyncActivities(deps: ActivityDeps) {
+  const envFile = path.join(deps.projectRoot, '.env.local');
+  return {
+    /**
+     * Writes the new price ids where the backend reads them: `STRIPE_PRODUCT_PRICE_MAP` (compact
+     * JSON) and `ENABLE_BILLING=true` in `.env.local`, every other line kept byte for byte, and
+     * `billing_plans.stripe_price_id`. What was there before is journaled for the rollback.
+     */
+    async syncPriceIds(input: { priceMap: Record<string, string> }): Promise<PriceIdSyncResult> {
+      const scope = await readScope(deps);
+      const envBefore = await rememberOnce<EnvBefore>(deps, 'env-local:before', async () => {
+        const text = await readIfExists(envFile);
+        return {
+          existed: text !== null,
+          lines: linesOf(text),
+          hash: sha256(text),
+          endedWithoutNewline: text !== null && text !== '' && !text.endsWith('\n'),
+        };
+      });
+      const codes = Object.keys(input.priceMap);
+      const previousPriceIds = await rememberOnce<Record<string, string | null>>(deps, 'billing-plans:before', () =>
+        withDb(deps, scope, async (db) => {
+          const { rows } = await planQuery<{ code: string; stripe_price_id: string | null }>(
+            db,
+            scope,
+            'select code, stripe_price_id from billing_plans where code = any($1)',
+            [codes],
+          );
+          return Object.fromEntries(rows.map((r) => [r.code, r.stripe_price_id]));
+        }),
+      );
+
+      const current = (await readIfExists(envFile)) ?? '';
+      const next = rewriteEnvText(current, {
+        STRIPE_PRODUCT_PRICE_MAP: JSON.stringify(input.priceMap),
+        ENABLE_BILLING: 'true',
+      });
+      if (next !== current) await writeFile(envFile, next, { mode: 0o600 });
+
+      const rowsUpdated = await withDb(deps, scope, async (db) => {
+        let updated = 0;
+        for (const [code, priceId] of Object.entries(input.priceMap)) {
+          const result = await planQuery(
+            db,
+            scope,
+            'update billing_plans set stripe_price_id = $2, updated_at = now() where code = $1 and stripe_price_id is distinct from $2',
+            [code, priceId],
+          );
+          updated += result.rowCount ?? 0;
+        }
+        return updated;
+      });
+      const unquote = (line: string | null) => line?.replace(/^[^=]*=/, '').trim() ?? null;
+      return {
+        envFile: '.env.local',
+        envFileChanged: envBefore.hash !== sha256(next),
+        previousEnv: {
+          STRIPE_PRODUCT_PRICE_MAP: unquote(envBefore.lines.STRIPE_PRODUCT_PRICE_MAP ?? null),
+          ENABLE_BILLING: unquote(envBefore.lines.ENABLE_BILLING ?? null),
+        },
+        previousPriceIds,
+        rowsUpdated,
+      };
+    },
+
+    /** Compensation for syncPriceIds: `.env.local` and `billing_plans.stripe_price_id` as they were. */
+    async restorePriceIds(input: { previousPriceIds: Record<string, string | null> }): Promise<CompensationRecord[]> {
+      const scope = await readScope(deps);
+      const before = await rememberOnce<EnvBefore | null>(deps, 'env-local:before', () => Promise.resolve(null));
+      const records: CompensationRecord[] = [];
+      if (before) {
+        const current = await readIfExists(envFile);
+        if (!before.existed) {
+          await rm(envFile, { force: true });
+        } else if (current !== null) {
+          let restored = current
+            .split(/(?<=\n)/)
+            .map((line) => {
+              const key = SYNCED_KEYS.find((k) => new RegExp(`^\\s*(?:export\\s+)?${k}\\s*=`).test(line));
+              if (!key) return line;
+              return before.lines[key] ?? '';
+            })
+            .join('');
+          if (before.endedWithoutNewline && restored.endsWith('\n')) restored = restored.replace(/\r?\n$/, '');
+          await writeFile(envFile, restored, { mode: 0o600 });
+        }
+        const after = sha256(await readIfExists(envFile));
+        const identical = after === before.hash;
+        records.push({
+          name: 'env_file',
+          status: identical ? 'success' : 'failed',
+          detail: identical ? '.env.local restored byte for byte' : '.env.local changed since the release read it',
+          manual_action: identical
+            ? null
+            : 'check STRIPE_PRODUCT_PRICE_MAP and ENABLE_BILLING in .env.local against the previous release summary',
+        });
+      }
+      await withDb(deps, scope, async (db) => {
+        for (const [code, priceId] of Object.entries(input.previousPriceIds)) {
+          await planQuery(db, scope, 'update billing_plans set stripe_price_id = $2, updated_at = now() where code = $1', [
+            code,
+            priceId,
+          ]);
+        }
+      });
+      records.push({
+        name: 'billing_plans',
+        status: 'success',
+        detail: `stripe_price_id restored for ${Object.keys(input.previousPriceIds).join(', ') || 'no plans'}`,
+        manual_action: null,
+      });
+      return records;
+    },
+  };
+}

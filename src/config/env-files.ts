@@ -1,0 +1,92 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * The backend's env files, in the order the original tool gave them precedence:
+ * `.env.local` wins over `.env`, which wins over `.env.compose`, which wins over the process env.
+ */
+export const ENV_FILES_BY_PRECEDENCE = ['.env.local', '.env', '.env.compose'] as const;
+
+export interface EnvScope {
+  /** Merged values, process env included. */
+  values: Record<string, string>;
+  /** Where each name was found: an env file name, or `process` for the process environment. */
+  sources: Record<string, string>;
+  /** The env files that exist under the project root. */
+  filesFound: string[];
+}
+
+/** Parses dotenv text: `KEY=value`, optional `export `, single/double quotes, `#` comments. */
+export function parseDotenv(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const rawLine of text.split(/\r?\n/)) {
+    const line = rawLine.trim();
+    if (!line || line.startsWith('#')) continue;
+    const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$/.exec(line);
+    if (!match) continue;
+    const key = match[1] as string;
+    let value = (match[2] ?? '').trim();
+    const quote = value[0];
+    if ((quote === '"' || quote === "'") && value.length >= 2 && value.endsWith(quote)) {
+      value = value.slice(1, -1);
+      if (quote === '"') value = value.replace(/\\n/g, '\n').replace(/\\"/g, '"');
+    } else {
+      const comment = value.search(/\s+#/);
+      if (comment >= 0) value = value.slice(0, comment).trimEnd();
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+/** Expands `${VAR}` (and `$VAR`) placeholders from the same scope; unknown names expand to ''. */
+export function expandPlaceholders(value: string, scope: Readonly<Record<string, string>>): string {
+  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, braced: string | undefined, bare: string | undefined) => {
+    const name = braced ?? bare ?? '';
+    return scope[name] ?? '';
+  });
+}
+
+/** Merges env layers (lowest precedence first) and expands placeholders inside `DATABASE_URL`. */
+export function mergeEnvLayers(
+  processEnv: Readonly<Record<string, string | undefined>>,
+  files: ReadonlyArray<{ name: string; values: Record<string, string> }>,
+): Omit<EnvScope, 'filesFound'> {
+  const values: Record<string, string> = {};
+  const sources: Record<string, string> = {};
+  for (const [key, value] of Object.entries(processEnv)) {
+    if (value === undefined) continue;
+    values[key] = value;
+    sources[key] = 'process';
+  }
+  // files are given by precedence (highest first); apply lowest first
+  for (const file of [...files].reverse()) {
+    for (const [key, value] of Object.entries(file.values)) {
+      values[key] = value;
+      sources[key] = file.name;
+    }
+  }
+  if (values.DATABASE_URL !== undefined) values.DATABASE_URL = expandPlaceholders(values.DATABASE_URL, values);
+  return { values, sources };
+}
+
+/** Reads the backend's env files from `projectRoot` and merges them over `processEnv`. */
+export async function loadEnvScope(
+  projectRoot: string,
+  processEnv: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<EnvScope> {
+  const files: Array<{ name: string; values: Record<string, string> }> = [];
+  for (const name of ENV_FILES_BY_PRECEDENCE) {
+    try {
+      files.push({ name, values: parseDotenv(await readFile(path.join(projectRoot, name), 'utf8')) });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  return { ...mergeEnvLayers(processEnv, files), filesFound: files.map((f) => f.name) };
+}
+
+/** `ENABLE_BILLING` semantics of the original: 1/true/yes/on, any case. */
+export function isTruthy(value: string | undefined): boolean {
+  return value !== undefined && ['1', 'true', 'yes', 'on'].includes(value.trim().toLowerCase());
+}

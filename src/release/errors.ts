@@ -1,0 +1,42 @@
+/**
+ * Stable failure types. Retry policies list the deterministic ones as non-retryable, and the
+ * workflow and CLI branch on these strings (never on `instanceof`, which breaks across the
+ * workflow sandbox and Jest module copies).
+ */
+export const ErrorType = {
+  /** Bad operator input (flags, config). Caught at the edge; exit code 2. */
+  InvalidInput: 'InvalidInput',
+  MissingDatabaseUrl: 'MissingDatabaseUrl',
+  DatabaseUnreachable: 'DatabaseUnreachable',
+  MultipleAlembicHeads: 'MultipleAlembicHeads',
+  MissingStripeSecrets: 'MissingStripeSecrets',
+  ProjectRootInvalid: 'ProjectRootInvalid',
+  CommandNotFound: 'CommandNotFound',
+  CommandFailed: 'CommandFailed',
+  MigrationFailed: 'MigrationFailed',
+  StripeAuthentication: 'StripeAuthentication',
+  StripeInvalidRequest: 'StripeInvalidRequest',
+  StripeUnavailable: 'StripeUnavailable',
+  BillingPlansTableInvalid: 'BillingPlansTableInvalid',
+  PlanVerificationFailed: 'PlanVerificationFailed',
+  DowngradeFailed: 'DowngradeFailed',
+  ReleaseFailed: 'ReleaseFailed',
+} as const;
+export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
+
+/** Failures a retry cannot fix: the saga reacts to them at once. */
+export const NON_RETRYABLE_ERROR_TYPES: string[] = [
+  ErrorType.InvalidInput,
+  ErrorType.MissingDatabaseUrl,
+  ErrorType.MultipleAlembicHeads,
+  ErrorType.MissingStripeSecrets,
+  ErrorType.ProjectRootInvalid,
+  ErrorType.CommandNotFound,
+  ErrorType.CommandFailed,
+  ErrorType.MigrationFailed,
+  ErrorType.StripeAuthentication,
+  ErrorType.StripeInvalidRequest,
+  ErrorType.BillingPlansTableInvalid,
+  ErrorType.PlanVerificationFailed,
+  ErrorType.DowngradeFailed,
+];

@@ -1,0 +1,113 @@
+import type { BillingPlanRow, CatalogPlan, PlanStatus } from './types';
+
+/** The catalog the original shipped with, used when the backend's config names none. */
+export const DEFAULT_CATALOG: readonly CatalogPlan[] = [
+  { code: 'starter', name: 'Starter', amount: 2000 },
+  { code: 'pro', name: 'Pro', amount: 9900 },
+];
+
+/** Stripe metadata key the original used to find a plan's product; kept so existing products are reused. */
+export const PLAN_CODE_METADATA_KEY = 'starter_cli_plan_code';
+
+/** Stripe's unit_amount limit for most currencies (99,999,999 minor units). */
+export const MAX_AMOUNT = 99_999_999;
+
+export class PlanFlagError extends Error {
+  override name = 'PlanFlagError';
+}
+
+/**
+ * Parses repeatable `--plan CODE=CENTS` flags. Amounts are minor units, as the flag's name says;
+ * `0` is a valid free plan. Throws PlanFlagError with a message naming the flag and the fix.
+ */
+export function parsePlanFlags(flags: readonly string[], catalog: readonly CatalogPlan[]): Map<string, number> {
+  const known = new Set(catalog.map((p) => p.code));
+  const amounts = new Map<string, number>();
+  for (const flag of flags) {
+    const match = /^([^=\s]+)=(.*)$/.exec(flag.trim());
+    if (!match) {
+      throw new PlanFlagError(`--plan "${flag}": expected CODE=CENTS, for example --plan starter=0 --plan pro=9900`);
+    }
+    const code = (match[1] as string).toLowerCase();
+    const raw = (match[2] as string).trim();
+    if (!known.has(code)) {
+      throw new PlanFlagError(`--plan "${flag}": unknown plan code "${code}"; the catalog has ${[...known].join(', ')}`);
+    }
+    if (!/^-?\d+$/.test(raw)) {
+      throw new PlanFlagError(
+        `--plan "${flag}": the amount must be a whole number of cents (minor units), e.g. ${code}=9900 for 99.00`,
+      );
+    }
+    const amount = Number(raw);
+    if (amount < 0) throw new PlanFlagError(`--plan "${flag}": the amount must not be negative (0 is a free plan)`);
+    if (amount > MAX_AMOUNT) throw new PlanFlagError(`--plan "${flag}": the amount must be at most ${MAX_AMOUNT} cents`);
+    if (amounts.has(code)) throw new PlanFlagError(`--plan "${flag}": plan "${code}" is given twice`);
+    amounts.set(code, amount);
+  }
+  return amounts;
+}
+
+/** Applies `--plan` amounts to the catalog; plans without a flag keep their catalog amount. */
+export function resolvePlans(catalog: readonly CatalogPlan[], amounts: ReadonlyMap<string, number>): CatalogPlan[] {
+  return catalog.map((plan) => ({ ...plan, amount: amounts.get(plan.code) ?? plan.amount }));
+}
+
+/** Catalog codes without a `--plan`: every plan needs one in non-interactive runs. */
+export function plansWithoutFlag(catalog: readonly CatalogPlan[], amounts: ReadonlyMap<string, number>): string[] {
+  return catalog.filter((p) => !amounts.has(p.code)).map((p) => p.code);
+}
+
+/** The lookup key a plan's current monthly price carries; moving it is how a release switches prices. */
+export function lookupKeyFor(code: string, interval = 'month'): string {
+  return `db_release:${code}:${interval}ly`;
+}
+
+export interface PlanRowInput {
+  code: string;
+  stripe_price_id: string | null;
+  is_active: boolean;
+}
+
+export function planStatus(row: PlanRowInput | undefined): PlanStatus {
+  if (!row) return 'missing';
+  if (!row.is_active) return 'inactive';
+  if (!row.stripe_price_id) return 'missing_price_id';
+  return 'ok';
+}
+
+/** Plan rows in catalog order, with a status each; codes not in the catalog are ignored. */
+export function evaluatePlans(catalogCodes: readonly string[], rows: readonly PlanRowInput[]): BillingPlanRow[] {
+  const byCode = new Map(rows.map((r) => [r.code, r]));
+  return catalogCodes.map((code) => {
+    const row = byCode.get(code);
+    return {
+      code,
+      status: planStatus(row),
+      stripe_price_id: row?.stripe_price_id ?? null,
+      is_active: row?.is_active ?? false,
+    };
+  });
+}
+
+/** A one-line verdict naming every plan that is not ok, or null when all are. */
+export function planProblems(plans: readonly BillingPlanRow[]): string | null {
+  const bad = plans.filter((p) => p.status !== 'ok');
+  if (bad.length === 0) return null;
+  return `billing plans not ready: ${bad.map((p) => `${p.code} (${p.status})`).join(', ')}`;
+}
+
+/** Parses STRIPE_PRODUCT_PRICE_MAP as the backend accepts it: compact JSON, or `starter=price_1,pro=price_2`. */
+export function parsePriceMap(raw: string | undefined | null): Record<string, unknown> | null {
+  if (raw === undefined || raw === null || raw.trim() === '') return null;
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // fall through to the pair syntax
+  }
+  const pairs = raw.split(',').map((part) => part.split('='));
+  if (pairs.every((p) => p.length === 2 && p[0]?.trim() && p[1]?.trim())) {
+    return Object.fromEntries(pairs.map((p) => [(p[0] as string).trim(), (p[1] as string).trim()]));
+  }
+  return { raw };
+}

@@ -1,0 +1,178 @@
+/**
+ * Types shared by the CLI, the workflow and the activities. Everything here may travel through
+ * workflow history, so none of it ever holds a secret value: only ids, options and masked values.
+ */
+
+export type StepName = 'preflight' | 'migrations' | 'alembic_revision' | 'stripe_setup' | 'billing_plan_verification';
+export type StepStatus = 'pending' | 'running' | 'success' | 'failed' | 'skipped';
+export type PlanStatus = 'ok' | 'missing' | 'missing_price_id' | 'inactive';
+
+export interface CatalogPlan {
+  code: string;
+  name: string;
+  /** Minor units (cents). 0 is a valid free plan. */
+  amount: number;
+}
+
+export interface ApprovalPolicy {
+  required: boolean;
+  /** Empty = anyone may approve. */
+  approvers: string[];
+  /** The person who started the release may not approve it. */
+  fourEyes: boolean;
+  /** A Temporal duration string, e.g. '24 hours'. */
+  timeout: string;
+}
+
+export interface ReleaseOptions {
+  non_interactive: boolean;
+  skip_stripe: boolean;
+  skip_db_checks: boolean;
+  no_rollback: boolean;
+}
+
+/** The workflow's input: validated at the edge (the CLI), never re-parsed. */
+export interface ReleaseInput {
+  environment: string;
+  options: ReleaseOptions;
+  plans: CatalogPlan[];
+  currency: string;
+  trialDays: number;
+  startedBy: string;
+  approval: ApprovalPolicy;
+}
+
+export interface StepRecord {
+  name: StepName;
+  status: StepStatus;
+  detail: string | null;
+  metadata: Record<string, unknown>;
+  started_at: string | null;
+  ended_at: string | null;
+  duration_ms: number | null;
+}
+
+export interface PendingRevision {
+  revision: string;
+  message: string;
+}
+
+export interface PreflightResult {
+  gitSha: string | null;
+  gitTag: string | null;
+  postgresVersion: string;
+  heads: string[];
+  currentRevision: string | null;
+  pendingRevisions: PendingRevision[];
+  billingEnabled: boolean;
+  environmentName: string | null;
+  stripeKeyMasked: string | null;
+  stripeWebhookSecretMasked: string | null;
+}
+
+export interface CommandOutcome {
+  command: string;
+  exitCode: number;
+  durationMs: number;
+  /** Redacted, and trimmed to its tail when long. */
+  output: string;
+}
+
+export interface AlembicRevisionResult {
+  revision: string | null;
+  raw: string;
+}
+
+export type ProductAction = 'created' | 'reused' | 'renamed';
+export type PriceAction = 'created' | 'reused' | 'lookup_key_assigned';
+
+export interface ProvisionedPlan {
+  code: string;
+  amount: number;
+  productId: string;
+  productAction: ProductAction;
+  /** The product's name before this release renamed it. */
+  previousProductName: string | null;
+  priceId: string;
+  priceAction: PriceAction;
+  lookupKey: string;
+  /** The price that held the lookup key before, if this release moved it away. */
+  previousPriceId: string | null;
+  /** Whether this release archived the previous price (so a rollback must reactivate it). */
+  previousPriceArchived: boolean;
+}
+
+export interface StripeProvisionResult {
+  currency: string;
+  trialDays: number;
+  plans: ProvisionedPlan[];
+  priceMap: Record<string, string>;
+}
+
+export interface PriceIdSyncResult {
+  envFile: string;
+  envFileChanged: boolean;
+  /** `.env.local` values before the release, for compensation (non-secret keys only). */
+  previousEnv: { STRIPE_PRODUCT_PRICE_MAP: string | null; ENABLE_BILLING: string | null };
+  /** `billing_plans.stripe_price_id` before the release, per code (null: no value; absent: no row). */
+  previousPriceIds: Record<string, string | null>;
+  rowsUpdated: number;
+}
+
+export interface BillingPlanRow {
+  code: string;
+  status: PlanStatus;
+  stripe_price_id: string | null;
+  is_active: boolean;
+}
+
+export interface ReleaseEvidence {
+  stripePriceMap: Record<string, unknown> | null;
+  stripeSecretKeyMasked: string | null;
+  stripeWebhookSecretMasked: string | null;
+  environmentName: string | null;
+}
+
+export type ReleaseStatus = 'running' | 'success' | 'failed' | 'rejected' | 'cancelled' | 'rolled_back' | 'rollback_failed';
+
+export interface CompensationRecord {
+  name: string;
+  status: 'success' | 'failed' | 'skipped';
+  detail: string | null;
+  manual_action: string | null;
+}
+
+export interface ApprovalDecision {
+  decision: 'approved' | 'rejected';
+  approver: string;
+  comment: string | null;
+  via: 'signal' | 'update' | 'timeout';
+  at: string;
+}
+
+/** The release summary: every key of the original file, then what this tool adds. */
+export interface ReleaseSummary {
+  status: ReleaseStatus;
+  executed_at: string;
+  environment: string | null;
+  git_sha: string | null;
+  alembic_revision: string | null;
+  steps: StepRecord[];
+  billing_plans: BillingPlanRow[];
+  options: ReleaseOptions;
+  stripe_price_map: Record<string, unknown> | null;
+  secrets: { stripe_secret_key: string | null; stripe_webhook_secret: string | null };
+  // additions
+  workflow_id: string;
+  run_id: string;
+  started_by: string;
+  finished_at: string | null;
+  duration_ms: number | null;
+  git_tag: string | null;
+  pre_release_revision: string | null;
+  pending_revisions: PendingRevision[];
+  stripe: { currency: string; trial_days: number; plans: ProvisionedPlan[] } | null;
+  approval: ApprovalDecision | null;
+  compensations: CompensationRecord[];
+  error: { step: StepName | null; type: string | null; message: string } | null;
+}

@@ -1,0 +1,1 @@
+export { releaseDb } from './release-db';

@@ -1,0 +1,344 @@
+/**
+ * The release saga, in the runbook's order:
+ * preflight → approval gate → migrations → alembic_revision → stripe_setup (+ price-id sync)
+ * → billing_plan_verification → summary. A failure, a rejection or a cancellation runs the
+ * compensations registered so far, newest first, in a scope that cannot be cancelled.
+ */
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertMemo,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { ReleaseActivities } from '../activities';
+import { refusalReason, type DecisionPayload } from '../release/approval';
+import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../release/errors';
+import { describePlans, endStep, initialSummary, skippedStep, startStep } from '../release/summary';
+import { planProblems } from '../release/plans';
+import type { ApprovalDecision, CompensationRecord, ReleaseInput, ReleaseSummary, StepName } from '../release/types';
+import {
+  approveSignal,
+  decideUpdate,
+  rejectSignal,
+  statusQuery,
+  summaryQuery,
+  type ReleasePlan,
+  type ReleaseStatusView,
+} from './messages';
+
+const retry = (maximumAttempts: number) => ({
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '30 seconds',
+  maximumAttempts,
+  nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+});
+
+/** Each kind of step gets its own timeouts and retries; deterministic failures are never retried. */
+const OPTIONS = {
+  checks: { startToCloseTimeout: '2 minutes', retry: retry(5) },
+  migrate: { startToCloseTimeout: '30 minutes', heartbeatTimeout: '30 seconds', retry: retry(3) },
+  stripe: { startToCloseTimeout: '5 minutes', heartbeatTimeout: '1 minute', retry: retry(8) },
+  compensate: { startToCloseTimeout: '15 minutes', heartbeatTimeout: '1 minute', retry: retry(10) },
+} satisfies Record<string, ActivityOptions>;
+
+function acts(kind: keyof typeof OPTIONS, summary: string) {
+  return proxyActivities<ReleaseActivities>({ ...OPTIONS[kind], summary });
+}
+
+interface Compensation {
+  name: string;
+  run: () => Promise<CompensationRecord[]>;
+}
+
+export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
+  const info = workflowInfo();
+  const now = () => new Date();
+  const summary = initialSummary(input, { workflowId: info.workflowId, runId: info.runId }, info.startTime);
+  const compensations: Compensation[] = [];
+  let currentStep: ReleaseStatusView['currentStep'] = null;
+  let plan: ReleasePlan | null = null;
+  let waitingForApproval = false;
+  const ignoredDecisions: ReleaseStatusView['ignoredDecisions'] = [];
+
+  // Handlers first: a decision sent before the gate is reached is kept, not lost.
+  const take = (kind: 'approve' | 'reject', payload: DecisionPayload | undefined, via: 'signal' | 'update') => {
+    const reason = refusalReason(kind, payload, input.approval, input.startedBy, summary.approval);
+    if (reason) return reason;
+    summary.approval = {
+      decision: kind === 'approve' ? 'approved' : 'rejected',
+      approver: (payload?.approver ?? '').trim(),
+      comment: payload?.comment?.toString().trim() || null,
+      via,
+      at: now().toISOString(),
+    };
+    return null;
+  };
+  const onSignal = (kind: 'approve' | 'reject') => (payload: DecisionPayload) => {
+    const reason = take(kind, payload, 'signal');
+    if (reason) {
+      ignoredDecisions.push({ kind, approver: String(payload?.approver ?? ''), reason, at: now().toISOString() });
+    }
+  };
+  setHandler(approveSignal, onSignal('approve'));
+  setHandler(rejectSignal, onSignal('reject'));
+  setHandler(
+    decideUpdate,
+    (request) => {
+      take(request.decision, request, 'update');
+      return summary.approval as ApprovalDecision;
+    },
+    {
+      validator: (request) => {
+        if (request?.decision !== 'approve' && request?.decision !== 'reject') {
+          throw new Error('decision must be "approve" or "reject"');
+        }
+        const reason = refusalReason(request.decision, request, input.approval, input.startedBy, summary.approval);
+        if (reason) throw new Error(reason);
+      },
+    },
+  );
+  setHandler(summaryQuery, () => summary);
+  setHandler(statusQuery, () => ({
+    currentStep,
+    waitingForApproval,
+    policy: input.approval,
+    plan,
+    ignoredDecisions,
+    summary,
+  }));
+
+  /** Runs one step: records its timing and outcome in the summary, and shows it in the Web UI. */
+  async function step<T>(name: StepName, work: () => Promise<T>, describe: (result: T) => string, meta?: (result: T) => Record<string, unknown>): Promise<T> {
+    currentStep = name;
+    setCurrentDetails(`**${name}** running (release of \`${input.environment}\` started by ${input.startedBy})`);
+    const record = startStep(name, now());
+    summary.steps.push(record);
+    const index = summary.steps.length - 1;
+    try {
+      const result = await work();
+      summary.steps[index] = { ...endStep(record, 'success', now(), describe(result)), metadata: meta ? meta(result) : {} };
+      return result;
+    } catch (error) {
+      const failed = endStep(record, 'failed', now(), messageOf(error));
+      summary.steps[index] = { ...failed, metadata: { error_type: typeOf(error) } };
+      summary.error = { step: name, type: typeOf(error), message: messageOf(error) };
+      throw error;
+    }
+  }
+
+  const skip = (name: StepName, reason: string) => summary.steps.push(skippedStep(name, reason, now()));
+
+  try {
+    const pre = await step(
+      'preflight',
+      () => acts('checks', 'Preflight: git, database, Alembic heads, Stripe inputs').preflight({ skipStripe: input.options.skip_stripe }),
+      (r) => `git ${r.gitSha?.slice(0, 12) ?? 'unknown'}, database at ${r.currentRevision ?? 'base'}, ${r.pendingRevisions.length} pending revision(s)`,
+      (r) => ({ heads: r.heads, postgres_version: r.postgresVersion, billing_enabled: r.billingEnabled, git_tag: r.gitTag }),
+    );
+    summary.git_sha = pre.gitSha;
+    summary.git_tag = pre.gitTag;
+    summary.pre_release_revision = pre.currentRevision;
+    summary.pending_revisions = pre.pendingRevisions;
+    summary.secrets = { stripe_secret_key: pre.stripeKeyMasked, stripe_webhook_secret: pre.stripeWebhookSecretMasked };
+    upsertMemo({ gitSha: pre.gitSha ?? '' });
+    const stripeSkipReason = input.options.skip_stripe ? '--skip-stripe' : pre.billingEnabled ? null : 'ENABLE_BILLING is not true';
+    plan = {
+      pendingRevisions: pre.pendingRevisions,
+      plans: input.plans.map((p) => ({ code: p.code, amount: p.amount, currency: input.currency })),
+      skipStripe: stripeSkipReason !== null,
+    };
+
+    if (input.approval.required) {
+      currentStep = 'approval';
+      waitingForApproval = true;
+      setCurrentDetails(approvalDetails(input, plan));
+      const decided = await condition(() => summary.approval !== null, input.approval.timeout);
+      waitingForApproval = false;
+      if (!decided) {
+        summary.approval = { decision: 'rejected', approver: 'system', comment: 'timeout', via: 'timeout', at: now().toISOString() };
+      }
+      if (summary.approval?.decision === 'rejected') {
+        summary.status = 'rejected';
+        summary.error = { step: null, type: 'Rejected', message: `rejected by ${summary.approval.approver}: ${summary.approval.comment ?? ''}` };
+        return finish(summary, compensations);
+      }
+    }
+
+    await step(
+      'migrations',
+      () => acts('migrate', 'Run the backend migrate command').runMigrations(),
+      (r) => `\`${r.command}\` exited 0 in ${r.durationMs} ms`,
+      (r) => ({ command: r.command, exit_code: r.exitCode, output: r.output, applied: pre.pendingRevisions }),
+    );
+    if (pre.pendingRevisions.length > 0) {
+      compensations.push({
+        name: 'migrations',
+        run: async () => {
+          const out = await acts('compensate', `Downgrade to ${pre.currentRevision ?? 'base'}`).downgradeMigrations({ toRevision: pre.currentRevision });
+          return [{ name: 'migrations', status: 'success', detail: `downgraded to ${pre.currentRevision ?? 'base'} (${out.command})`, manual_action: null }];
+        },
+      });
+    }
+
+    const revision = await step(
+      'alembic_revision',
+      () => acts('checks', 'Capture alembic current').captureAlembicRevision(),
+      (r) => r.revision ?? 'no revision',
+    );
+    summary.alembic_revision = revision.revision;
+
+    if (stripeSkipReason) {
+      skip('stripe_setup', stripeSkipReason);
+    } else {
+      await step(
+        'stripe_setup',
+        async () => {
+          const provisioned = await acts('stripe', 'Provision Stripe products and prices').provisionStripePlans({
+            plans: input.plans,
+            currency: input.currency,
+            trialDays: input.trialDays,
+          });
+          summary.stripe = { currency: provisioned.currency, trial_days: provisioned.trialDays, plans: provisioned.plans };
+          compensations.push({
+            name: 'stripe',
+            run: () => acts('compensate', 'Archive Stripe prices created by this release').rollbackStripePlans({ provisioned: provisioned.plans }),
+          });
+          const sync = await acts('checks', 'Write price ids to .env.local and billing_plans').syncPriceIds({ priceMap: provisioned.priceMap });
+          compensations.push({
+            name: 'price_ids',
+            run: () => acts('compensate', 'Restore .env.local and billing_plans.stripe_price_id').restorePriceIds({ previousPriceIds: sync.previousPriceIds }),
+          });
+          return { provisioned, sync };
+        },
+        ({ provisioned }) => provisioned.plans.map((p) => `${p.code}: ${p.priceId} (${p.priceAction})`).join(', '),
+        ({ provisioned, sync }) => ({
+          currency: provisioned.currency,
+          trial_days: provisioned.trialDays,
+          price_map: provisioned.priceMap,
+          env_file_changed: sync.envFileChanged,
+          rows_updated: sync.rowsUpdated,
+        }),
+      );
+    }
+
+    if (input.options.skip_db_checks) {
+      skip('billing_plan_verification', '--skip-db-checks');
+    } else {
+      await step(
+        'billing_plan_verification',
+        async () => {
+          const plans = await acts('checks', 'Verify billing_plans rows').verifyBillingPlans({ codes: input.plans.map((p) => p.code) });
+          summary.billing_plans = plans;
+          const problem = planProblems(plans);
+          if (problem) throw ApplicationFailure.create({ type: ErrorType.PlanVerificationFailed, message: problem, nonRetryable: true });
+          return plans;
+        },
+        (plans) => describePlans(plans),
+      );
+    }
+    summary.status = 'success';
+    return finish(summary, compensations);
+  } catch (error) {
+    summary.status = isCancellation(error) ? 'cancelled' : 'failed';
+    if (!summary.error) summary.error = { step: null, type: typeOf(error), message: messageOf(error) };
+    if (input.options.no_rollback) {
+      summary.compensations = compensations.map((c) => ({ name: c.name, status: 'skipped', detail: '--no-rollback: partial state kept for diagnosis', manual_action: null }));
+    } else if (compensations.length > 0) {
+      currentStep = 'compensation';
+      await CancellationScope.nonCancellable(() => compensate(summary, compensations));
+    }
+    await finish(summary, []);
+    throw ApplicationFailure.create({
+      type: ErrorType.ReleaseFailed,
+      message: `release ${summary.status}: ${summary.error?.message ?? 'unknown error'}`,
+      nonRetryable: true,
+      details: [summary],
+    });
+  }
+
+  /** Evidence is read at the end, so the summary shows the price map and secrets the release left. */
+  async function finish(s: ReleaseSummary, _pending: Compensation[]): Promise<ReleaseSummary> {
+    await CancellationScope.nonCancellable(async () => {
+      try {
+        const evidence = await acts('checks', 'Read release evidence').readReleaseEvidence();
+        s.stripe_price_map = evidence.stripePriceMap;
+        s.secrets = { stripe_secret_key: evidence.stripeSecretKeyMasked, stripe_webhook_secret: evidence.stripeWebhookSecretMasked };
+      } catch {
+        // Evidence is best effort: the summary keeps what preflight saw.
+      }
+    });
+    const end = now();
+    s.finished_at = end.toISOString();
+    s.duration_ms = end.getTime() - Date.parse(s.executed_at);
+    currentStep = 'done';
+    setCurrentDetails(`release **${s.status}**${s.error ? `: ${s.error.message}` : ''}`);
+    return s;
+  }
+}
+
+/** Newest first; a failing compensation is recorded and the rest still run. */
+async function compensate(summary: ReleaseSummary, compensations: Compensation[]): Promise<void> {
+  let allOk = true;
+  for (const c of [...compensations].reverse()) {
+    try {
+      summary.compensations.push(...(await c.run()));
+    } catch (error) {
+      allOk = false;
+      summary.compensations.push({
+        name: c.name,
+        status: 'failed',
+        detail: messageOf(error),
+        manual_action: manualActionFor(c.name, summary),
+      });
+    }
+  }
+  if (summary.compensations.some((r) => r.status === 'failed')) allOk = false;
+  summary.status = allOk ? 'rolled_back' : 'rollback_failed';
+}
+
+function manualActionFor(name: string, summary: ReleaseSummary): string {
+  switch (name) {
+    case 'migrations':
+      return `bring the schema back to ${summary.pre_release_revision ?? 'base'} by hand (alembic downgrade ${summary.pre_release_revision ?? 'base'}, or restore from backup)`;
+    case 'stripe':
+      return 'archive the prices listed under stripe.plans in the Stripe dashboard and move their lookup keys back';
+    default:
+      return 'restore STRIPE_PRODUCT_PRICE_MAP / ENABLE_BILLING in .env.local and billing_plans.stripe_price_id from the previous release summary';
+  }
+}
+
+function approvalDetails(input: ReleaseInput, plan: ReleasePlan): string {
+  const revisions = plan.pendingRevisions.map((r) => `- ${r.revision} ${r.message}`).join('\n') || '- none';
+  const prices = plan.skipStripe ? '- skipped' : plan.plans.map((p) => `- ${p.code}: ${p.amount} ${p.currency}/month`).join('\n');
+  return [
+    `## Waiting for approval: release of \`${input.environment}\` by ${input.startedBy}`,
+    `Pending migrations:\n${revisions}`,
+    `Stripe prices:\n${prices}`,
+    'Send a Signal named `approve` with input `{"approver": "your-name", "comment": "..."}`,',
+    'or `reject` with `{"approver": "your-name", "comment": "reason"}`.',
+  ].join('\n\n');
+}
+
+function causeOf(error: unknown): unknown {
+  // Activity failures wrap the activity's own ApplicationFailure in `cause`.
+  const e = error as { cause?: unknown };
+  return e && typeof e === 'object' && e.cause ? e.cause : error;
+}
+
+function typeOf(error: unknown): string | null {
+  if (isCancellation(error)) return 'Cancelled';
+  const cause = causeOf(error) as { type?: string | null };
+  return cause?.type ?? null;
+}
+
+function messageOf(error: unknown): string {
+  const cause = causeOf(error) as { message?: string };
+  return cause?.message ?? String(error);
+}
