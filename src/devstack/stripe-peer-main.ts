@@ -10,7 +10,8 @@ import { parseArgs } from 'node:util';
 import { startStripePeer } from './stripe-peer.js';
 import type { StripePeerOptions } from './stripe-peer.js';
 
-const USAGE = 'usage: stripe-peer-main [--port 12111] [--host 127.0.0.1] [--state-file path] [--api-key sk_test_... ...]';
+const USAGE =
+  'usage: stripe-peer-main [--port 12111] [--host 127.0.0.1] [--state-file path] [--api-key sk_test_... ...]';
 
 function parseOptions(argv: string[]): StripePeerOptions {
   const { values } = parseArgs({
@@ -25,7 +26,8 @@ function parseOptions(argv: string[]): StripePeerOptions {
     allowPositionals: false,
   });
   const port = Number(values.port);
-  if (!/^\d+$/.test(values.port) || port > 65535) throw new Error(`--port must be an integer between 0 and 65535, got ${values.port}`);
+  if (!/^\d+$/.test(values.port) || port > 65535)
+    throw new Error(`--port must be an integer between 0 and 65535, got ${values.port}`);
   const opts: StripePeerOptions = { port, host: values.host };
   if (values['state-file']) opts.stateFile = values['state-file'];
   if (values['api-key']?.length) opts.apiKeys = values['api-key'];

@@ -183,7 +183,12 @@ class PeerError extends Error {
 }
 
 function invalid(message: string, param?: string, code?: string): PeerError {
-  return new PeerError(400, { type: 'invalid_request_error', message, ...(code ? { code } : {}), ...(param ? { param } : {}) });
+  return new PeerError(400, {
+    type: 'invalid_request_error',
+    message,
+    ...(code ? { code } : {}),
+    ...(param ? { param } : {}),
+  });
 }
 
 function missingParam(param: string): PeerError {
@@ -191,7 +196,12 @@ function missingParam(param: string): PeerError {
 }
 
 function noSuch(kind: 'product' | 'price', id: string, param: string, status: 400 | 404): PeerError {
-  return new PeerError(status, { type: 'invalid_request_error', code: 'resource_missing', param, message: `No such ${kind}: '${id}'` });
+  return new PeerError(status, {
+    type: 'invalid_request_error',
+    code: 'resource_missing',
+    param,
+    message: `No such ${kind}: '${id}'`,
+  });
 }
 
 function unrecognizedUrl(method: string, path: string): PeerError {
@@ -224,18 +234,23 @@ function parseForm(text: string): FormNode {
   for (const [rawKey, value] of new URLSearchParams(text)) {
     const match = /^([^[\]]+)((?:\[[^[\]]*\])*)$/.exec(rawKey);
     if (!match?.[1]) throw invalid(`Invalid parameter name: ${rawKey}`);
-    const segments = [match[1], ...Array.from((match[2] ?? '').matchAll(/\[([^[\]]*)\]/g), (m) => m[1] ?? '')];
+    const segments = [
+      match[1],
+      ...Array.from((match[2] ?? '').matchAll(/\[([^[\]]*)\]/g), (m) => m[1] ?? ''),
+    ];
     let node = root;
     for (let i = 0; i < segments.length; i++) {
       // `d[]` appends: its index is the number of elements so far.
       const segment = segments[i] === '' && i > 0 ? String(node.size) : (segments[i] ?? '');
       if (i === segments.length - 1) {
-        if (node.get(segment) instanceof Map) throw invalid(`Invalid value for ${rawKey}: a hash or array was expected.`, rawKey);
+        if (node.get(segment) instanceof Map)
+          throw invalid(`Invalid value for ${rawKey}: a hash or array was expected.`, rawKey);
         node.set(segment, value);
         break;
       }
       const child = node.get(segment);
-      if (typeof child === 'string') throw invalid(`Invalid hash: ${rawKey} mixes a scalar and a hash.`, rawKey);
+      if (typeof child === 'string')
+        throw invalid(`Invalid hash: ${rawKey} mixes a scalar and a hash.`, rawKey);
       const next: FormNode = child ?? new Map<string, FormValue>();
       node.set(segment, next);
       node = next;
@@ -279,7 +294,8 @@ class Params {
   string(key: string): string | undefined {
     const v = this.node.get(key);
     if (v === undefined) return undefined;
-    if (typeof v !== 'string') throw invalid(`Invalid string: ${this.name(key)} must be a string, not a hash.`, this.name(key));
+    if (typeof v !== 'string')
+      throw invalid(`Invalid string: ${this.name(key)} must be a string, not a hash.`, this.name(key));
     return v;
   }
 
@@ -293,7 +309,8 @@ class Params {
   nullableString(key: string, maxLength = 5000): string | null | undefined {
     const v = this.string(key);
     if (v === undefined) return undefined;
-    if (v.length > maxLength) throw invalid(`Invalid ${this.name(key)}: must be at most ${maxLength} characters.`, this.name(key));
+    if (v.length > maxLength)
+      throw invalid(`Invalid ${this.name(key)}: must be at most ${maxLength} characters.`, this.name(key));
     return v === '' ? null : v;
   }
 
@@ -320,14 +337,16 @@ class Params {
     const v = this.string(key);
     if (v === undefined) return undefined;
     const found = values.find((x) => x === v);
-    if (found === undefined) throw invalid(`Invalid ${this.name(key)}: must be one of ${values.join(', ')}`, this.name(key));
+    if (found === undefined)
+      throw invalid(`Invalid ${this.name(key)}: must be one of ${values.join(', ')}`, this.name(key));
     return found;
   }
 
   nested(key: string): Params | undefined {
     const v = this.node.get(key);
     if (v === undefined) return undefined;
-    if (typeof v === 'string') throw invalid(`Invalid hash: ${this.name(key)} must be a hash.`, this.name(key));
+    if (typeof v === 'string')
+      throw invalid(`Invalid hash: ${this.name(key)} must be a hash.`, this.name(key));
     return new Params(v, this.name(key));
   }
 
@@ -341,11 +360,13 @@ class Params {
       throw invalid(`Invalid array: ${this.name(key)} must be an array.`, this.name(key));
     }
     const entries = [...v.entries()];
-    if (!entries.every(([k]) => /^\d+$/.test(k))) throw invalid(`Invalid array: ${this.name(key)} must be an array.`, this.name(key));
+    if (!entries.every(([k]) => /^\d+$/.test(k)))
+      throw invalid(`Invalid array: ${this.name(key)} must be an array.`, this.name(key));
     return entries
       .sort(([a], [b]) => Number(a) - Number(b))
       .map(([k, item]) => {
-        if (typeof item !== 'string') throw invalid(`Invalid string: ${this.name(key)}[${k}] must be a string.`, this.name(key));
+        if (typeof item !== 'string')
+          throw invalid(`Invalid string: ${this.name(key)}[${k}] must be a string.`, this.name(key));
         return item;
       });
   }
@@ -361,16 +382,29 @@ class Params {
     const set = new Map<string, string | null>();
     for (const [k, item] of v) {
       const param = `${this.name(key)}[${k}]`;
-      if (typeof item !== 'string') throw invalid(`Invalid value for ${param}: metadata values must be strings.`, param);
-      if (k.length > 40) throw invalid(`Metadata keys can have up to 40 characters, but you passed in a key that is ${k.length} characters: ${k}`, param);
-      if (item.length > 500) throw invalid(`Metadata values can have up to 500 characters, but you passed in a value that is ${item.length} characters.`, param);
+      if (typeof item !== 'string')
+        throw invalid(`Invalid value for ${param}: metadata values must be strings.`, param);
+      if (k.length > 40)
+        throw invalid(
+          `Metadata keys can have up to 40 characters, but you passed in a key that is ${k.length} characters: ${k}`,
+          param,
+        );
+      if (item.length > 500)
+        throw invalid(
+          `Metadata values can have up to 500 characters, but you passed in a value that is ${item.length} characters.`,
+          param,
+        );
       set.set(k, item === '' ? null : item);
     }
     return { clear: false, set };
   }
 }
 
-function applyMetadata(current: Record<string, string>, update: MetadataUpdate | undefined, param: string): Record<string, string> {
+function applyMetadata(
+  current: Record<string, string>,
+  update: MetadataUpdate | undefined,
+  param: string,
+): Record<string, string> {
   if (!update) return current;
   const next: Record<string, string> = update.clear ? {} : { ...current };
   for (const [k, v] of update.set) {
@@ -414,7 +448,11 @@ function createdFilter(p: Params): (created: number) => boolean {
   const gte = bounds.integer('gte', 0);
   const lt = bounds.integer('lt', 0);
   const lte = bounds.integer('lte', 0);
-  return (c) => (gt === undefined || c > gt) && (gte === undefined || c >= gte) && (lt === undefined || c < lt) && (lte === undefined || c <= lte);
+  return (c) =>
+    (gt === undefined || c > gt) &&
+    (gte === undefined || c >= gte) &&
+    (lt === undefined || c < lt) &&
+    (lte === undefined || c <= lte);
 }
 
 interface ListEnvelope<T> {
@@ -440,7 +478,11 @@ function paginate<T extends { id: string }>(
   const limit = p.integer('limit', 1, 100) ?? 10;
   const startingAfter = p.nullableString('starting_after');
   const endingBefore = p.nullableString('ending_before');
-  if (startingAfter && endingBefore) throw invalid('You may only specify one of these parameters: ending_before, starting_after.', 'ending_before');
+  if (startingAfter && endingBefore)
+    throw invalid(
+      'You may only specify one of these parameters: ending_before, starting_after.',
+      'ending_before',
+    );
   const cursorIndex = (id: string, param: string): number => {
     const index = newestFirst.findIndex((item) => item.id === id);
     if (index < 0) throw noSuch(kind, id, param, 400);
@@ -520,7 +562,8 @@ function parseSearchQuery(query: string): SearchQuery {
     i += field.length;
     let metadataKey: string | undefined;
     if (field === 'metadata') {
-      if (query[i] !== '[' || (query[i + 1] !== "'" && query[i + 1] !== '"')) throw fail("metadata needs a key, like metadata['key'].");
+      if (query[i] !== '[' || (query[i + 1] !== "'" && query[i + 1] !== '"'))
+        throw fail("metadata needs a key, like metadata['key'].");
       i++;
       metadataKey = readQuoted();
       if (query[i] !== ']') throw fail("metadata needs a key, like metadata['key'].");
@@ -538,7 +581,8 @@ function parseSearchQuery(query: string): SearchQuery {
       i += bare.length;
       value = bare === 'null' ? null : bare;
     }
-    if (op === '~' && (value === null || value.length < 3)) throw fail('the ~ operator needs at least 3 characters.');
+    if (op === '~' && (value === null || value.length < 3))
+      throw fail('the ~ operator needs at least 3 characters.');
     clauses.push({ negate, field, ...(metadataKey !== undefined ? { metadataKey } : {}), op, value });
     skipSpace();
   }
@@ -581,10 +625,16 @@ function searchFilter<T extends { metadata: Record<string, string> }>(
       );
     }
     const numeric = clause.op === '>' || clause.op === '<' || clause.op === '>=' || clause.op === '<=';
-    if (numeric && clause.field !== 'created') throw invalid(`Invalid search query: ${clause.op} only applies to numeric fields like created.`, 'query');
+    if (numeric && clause.field !== 'created')
+      throw invalid(
+        `Invalid search query: ${clause.op} only applies to numeric fields like created.`,
+        'query',
+      );
   }
   const valueOf = (clause: SearchClause, item: T): SearchValue =>
-    clause.metadataKey !== undefined ? (item.metadata[clause.metadataKey] ?? null) : (fields[clause.field]?.(item) ?? null);
+    clause.metadataKey !== undefined
+      ? (item.metadata[clause.metadataKey] ?? null)
+      : (fields[clause.field]?.(item) ?? null);
   return (item) =>
     query.combinator === 'AND'
       ? query.clauses.every((c) => clauseMatches(c, valueOf(c, item)))
@@ -740,7 +790,8 @@ class StripeModel {
     let id = `prod_${randomToken(14)}`;
     if (allowId && p.has('id')) {
       id = p.requiredString('id');
-      if (this.store.products.has(id)) throw invalid('Product already exists.', 'id', 'resource_already_exists');
+      if (this.store.products.has(id))
+        throw invalid('Product already exists.', 'id', 'resource_already_exists');
     }
     const now = nowSeconds();
     return {
@@ -785,7 +836,11 @@ class StripeModel {
     const next: ProductObject = { ...current };
     const name = p.string('name');
     if (name !== undefined) {
-      if (name === '') throw invalid('You passed an empty string for name. We assume empty values are an attempt to unset a parameter; however name cannot be unset.', 'name');
+      if (name === '')
+        throw invalid(
+          'You passed an empty string for name. We assume empty values are an attempt to unset a parameter; however name cannot be unset.',
+          'name',
+        );
       next.name = name;
     }
     next.active = p.boolean('active') ?? next.active;
@@ -806,8 +861,16 @@ class StripeModel {
     if (defaultPrice !== undefined) {
       if (defaultPrice !== null) {
         const price = this.price(defaultPrice, 'default_price', 400);
-        if (price.product !== id) throw invalid(`The price \`${defaultPrice}\` does not belong to product \`${id}\`.`, 'default_price');
-        if (!price.active) throw invalid(`The price \`${defaultPrice}\` is archived; the default price must be active.`, 'default_price');
+        if (price.product !== id)
+          throw invalid(
+            `The price \`${defaultPrice}\` does not belong to product \`${id}\`.`,
+            'default_price',
+          );
+        if (!price.active)
+          throw invalid(
+            `The price \`${defaultPrice}\` is archived; the default price must be active.`,
+            'default_price',
+          );
       }
       next.default_price = defaultPrice;
     }
@@ -860,14 +923,22 @@ class StripeModel {
    * which takes only the pricing fields (no lookup key, nickname or active flag). Returns the price and, if its lookup key moves, the price
    * that loses it.
    */
-  private buildPrice(p: Params, productId: string, full: boolean): { price: PriceObject; loser?: PriceObject } {
+  private buildPrice(
+    p: Params,
+    productId: string,
+    full: boolean,
+  ): { price: PriceObject; loser?: PriceObject } {
     const currency = p.requiredString('currency');
     if (!CURRENCIES.has(currency)) {
-      throw invalid(`Invalid currency: ${currency}. Stripe currently supports these currencies: ${[...CURRENCIES].join(', ')}`, p.name('currency'));
+      throw invalid(
+        `Invalid currency: ${currency}. Stripe currently supports these currencies: ${[...CURRENCIES].join(', ')}`,
+        p.name('currency'),
+      );
     }
     const { unitAmount, unitAmountDecimal } = this.amount(p);
     const recurring = this.recurring(p.nested('recurring'));
-    if (p.has('billing_scheme') && p.string('billing_scheme') !== 'per_unit') throw unsupported(p.name('billing_scheme'), 'tiered prices');
+    if (p.has('billing_scheme') && p.string('billing_scheme') !== 'per_unit')
+      throw unsupported(p.name('billing_scheme'), 'tiered prices');
     if (p.has('custom_unit_amount')) throw unsupported(p.name('custom_unit_amount'), 'custom unit amounts');
     const lookupKey = full ? (p.nullableString('lookup_key', 200) ?? null) : null;
     const transfer = full ? (p.boolean('transfer_lookup_key') ?? false) : false;
@@ -885,7 +956,8 @@ class StripeModel {
       nickname: full ? (p.nullableString('nickname') ?? null) : null,
       product: productId,
       recurring,
-      tax_behavior: p.oneOf('tax_behavior', ['inclusive', 'exclusive', 'unspecified'] as const) ?? 'unspecified',
+      tax_behavior:
+        p.oneOf('tax_behavior', ['inclusive', 'exclusive', 'unspecified'] as const) ?? 'unspecified',
       tiers_mode: null,
       transform_quantity: null,
       type: recurring ? 'recurring' : 'one_time',
@@ -901,7 +973,10 @@ class StripeModel {
     const unitAmount = p.integer('unit_amount', 0, MAX_UNIT_AMOUNT);
     const decimal = p.string('unit_amount_decimal');
     if (unitAmount !== undefined && decimal !== undefined) {
-      throw invalid('You may only specify one of these parameters: unit_amount, unit_amount_decimal.', p.name('unit_amount_decimal'));
+      throw invalid(
+        'You may only specify one of these parameters: unit_amount, unit_amount_decimal.',
+        p.name('unit_amount_decimal'),
+      );
     }
     if (unitAmount !== undefined) return { unitAmount, unitAmountDecimal: String(unitAmount) };
     if (decimal === undefined) throw missingParam(p.name('unit_amount'));
@@ -909,9 +984,15 @@ class StripeModel {
     if (!m?.[1]) throw invalid(`Invalid decimal: ${decimal}`, p.name('unit_amount_decimal'));
     const whole = m[1].replace(/^0+(?=\d)/, '');
     const fraction = (m[2] ?? '').replace(/0+$/, '');
-    if (Number(whole) > MAX_UNIT_AMOUNT) throw invalid(`This value must be less than or equal to ${MAX_UNIT_AMOUNT}.`, p.name('unit_amount_decimal'));
+    if (Number(whole) > MAX_UNIT_AMOUNT)
+      throw invalid(
+        `This value must be less than or equal to ${MAX_UNIT_AMOUNT}.`,
+        p.name('unit_amount_decimal'),
+      );
     // A whole decimal also sets unit_amount, as Stripe does; a fractional one leaves it null.
-    return fraction ? { unitAmount: null, unitAmountDecimal: `${whole}.${fraction}` } : { unitAmount: Number(whole), unitAmountDecimal: whole };
+    return fraction
+      ? { unitAmount: null, unitAmountDecimal: `${whole}.${fraction}` }
+      : { unitAmount: Number(whole), unitAmountDecimal: whole };
   }
 
   private recurring(r: Params | undefined): PriceRecurring | null {
@@ -920,7 +1001,10 @@ class StripeModel {
     if (!interval) throw missingParam(r.name('interval'));
     const intervalCount = r.integer('interval_count', 1) ?? 1;
     if (intervalCount > MAX_INTERVAL_COUNT[interval]) {
-      throw invalid(`The maximum billing period is 3 years: interval_count can be at most ${MAX_INTERVAL_COUNT[interval]} for interval=${interval}.`, r.name('interval_count'));
+      throw invalid(
+        `The maximum billing period is 3 years: interval_count can be at most ${MAX_INTERVAL_COUNT[interval]} for interval=${interval}.`,
+        r.name('interval_count'),
+      );
     }
     const usageType = r.oneOf('usage_type', ['licensed', 'metered'] as const);
     if (usageType === 'metered') throw unsupported(r.name('usage_type'), 'metered prices');
@@ -951,7 +1035,8 @@ class StripeModel {
   createPrice(p: Params): HandlerResult {
     const productId = p.string('product');
     const productData = p.nested('product_data');
-    if (productId !== undefined && productData) throw invalid('You may only specify one of these parameters: product, product_data.', 'product_data');
+    if (productId !== undefined && productData)
+      throw invalid('You may only specify one of these parameters: product, product_data.', 'product_data');
     let newProduct: ProductObject | undefined;
     let owner: string;
     if (productData) {
@@ -978,14 +1063,25 @@ class StripeModel {
     // These exist on create only: Stripe prices are immutable in amount, currency, product and
     // interval. Real Stripe rejects them as unknown parameters; ignoring them here would let a
     // "change the amount" bug pass every local test.
-    for (const immutable of ['unit_amount', 'unit_amount_decimal', 'currency', 'product', 'product_data', 'recurring']) {
+    for (const immutable of [
+      'unit_amount',
+      'unit_amount_decimal',
+      'currency',
+      'product',
+      'product_data',
+      'recurring',
+    ]) {
       if (p.has(immutable)) throw invalid(`Received unknown parameter: ${immutable}`, immutable);
     }
     const next: PriceObject = { ...current };
     const active = p.boolean('active');
     if (active === false && current.active) {
       const owner = this.store.products.get(current.product);
-      if (owner?.default_price === id) throw invalid('This price cannot be archived because it is the default price of its product.', 'active');
+      if (owner?.default_price === id)
+        throw invalid(
+          'This price cannot be archived because it is the default price of its product.',
+          'active',
+        );
     }
     next.active = active ?? next.active;
     const nickname = p.nullableString('nickname');
@@ -993,14 +1089,19 @@ class StripeModel {
     next.metadata = applyMetadata(next.metadata, p.metadata('metadata'), 'metadata');
     const taxBehavior = p.oneOf('tax_behavior', ['inclusive', 'exclusive', 'unspecified'] as const);
     if (taxBehavior !== undefined && taxBehavior !== current.tax_behavior) {
-      if (current.tax_behavior !== 'unspecified') throw invalid('tax_behavior cannot be changed once it is set to inclusive or exclusive.', 'tax_behavior');
+      if (current.tax_behavior !== 'unspecified')
+        throw invalid(
+          'tax_behavior cannot be changed once it is set to inclusive or exclusive.',
+          'tax_behavior',
+        );
       next.tax_behavior = taxBehavior;
     }
     const lookupKey = p.nullableString('lookup_key', 200);
     let loser: PriceObject | undefined;
     if (lookupKey !== undefined) {
       next.lookup_key = lookupKey;
-      if (lookupKey !== null) loser = this.lookupKeyHolder(lookupKey, id, p.boolean('transfer_lookup_key') ?? false);
+      if (lookupKey !== null)
+        loser = this.lookupKeyHolder(lookupKey, id, p.boolean('transfer_lookup_key') ?? false);
     }
     if (loser) this.store.prices.set(loser.id, { ...loser, lookup_key: null });
     this.store.prices.set(id, next);
@@ -1017,7 +1118,8 @@ class StripeModel {
     const currency = p.string('currency');
     const type = p.oneOf('type', ['one_time', 'recurring'] as const);
     const lookupKeys = p.array('lookup_keys');
-    if (lookupKeys && lookupKeys.length > 10) throw invalid('You may pass at most 10 lookup_keys.', 'lookup_keys');
+    if (lookupKeys && lookupKeys.length > 10)
+      throw invalid('You may pass at most 10 lookup_keys.', 'lookup_keys');
     const recurring = p.nested('recurring');
     const interval = recurring?.oneOf('interval', ['day', 'week', 'month', 'year'] as const);
     const created = createdFilter(p);
@@ -1105,12 +1207,16 @@ interface ActiveFault {
 function normalizeFault(input: unknown): Fault {
   if (!isRecord(input)) throw new TypeError('fault must be an object');
   const { method, pathPrefix, status, type, code, message, times } = input;
-  if (typeof pathPrefix !== 'string' || !pathPrefix.startsWith('/')) throw new TypeError('fault.pathPrefix must be a path starting with /');
-  if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 599) throw new TypeError('fault.status must be an HTTP error status (400-599)');
+  if (typeof pathPrefix !== 'string' || !pathPrefix.startsWith('/'))
+    throw new TypeError('fault.pathPrefix must be a path starting with /');
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 599)
+    throw new TypeError('fault.status must be an HTTP error status (400-599)');
   for (const [name, value] of Object.entries({ method, type, code, message })) {
-    if (value !== undefined && typeof value !== 'string') throw new TypeError(`fault.${name} must be a string`);
+    if (value !== undefined && typeof value !== 'string')
+      throw new TypeError(`fault.${name} must be a string`);
   }
-  if (times !== undefined && (typeof times !== 'number' || !Number.isInteger(times) || times < 1)) throw new TypeError('fault.times must be a positive integer');
+  if (times !== undefined && (typeof times !== 'number' || !Number.isInteger(times) || times < 1))
+    throw new TypeError('fault.times must be a positive integer');
   const fault: Fault = {
     pathPrefix,
     status,
@@ -1175,7 +1281,11 @@ class PeerServer {
   }
 
   state(): PeerState {
-    return structuredClone({ products: [...this.store.products.values()], prices: [...this.store.prices.values()], requests: this.log });
+    return structuredClone({
+      products: [...this.store.products.values()],
+      prices: [...this.store.prices.values()],
+      requests: this.log,
+    });
   }
 
   reset(): void {
@@ -1204,7 +1314,9 @@ class PeerServer {
 
   /** Consumes one use of the first fault matching this request, if any. */
   private takeFault(method: string, path: string): Fault | undefined {
-    const active = this.faults.find(({ fault }) => (!fault.method || fault.method === method) && path.startsWith(fault.pathPrefix));
+    const active = this.faults.find(
+      ({ fault }) => (!fault.method || fault.method === method) && path.startsWith(fault.pathPrefix),
+    );
     if (!active) return undefined;
     active.remaining -= 1;
     if (active.remaining <= 0) this.faults = this.faults.filter((x) => x !== active);
@@ -1234,13 +1346,21 @@ class PeerServer {
       await this.handleApi(method, path, url.search.slice(1), req, requestId, headers, send);
     } catch (e) {
       // Unexpected failures still answer in Stripe's shape, so the SDK raises StripeAPIError, not a parse error.
-      const err = e instanceof PeerError ? e : new PeerError(500, { type: 'api_error', message: `stripe-peer internal error: ${String(e)}` });
+      const err =
+        e instanceof PeerError
+          ? e
+          : new PeerError(500, { type: 'api_error', message: `stripe-peer internal error: ${String(e)}` });
       if (!res.headersSent) send(err.status, { error: err.body });
       else res.destroy();
     }
   }
 
-  private async handleControl(method: string, path: string, req: IncomingMessage, send: (status: number, body: unknown) => void): Promise<void> {
+  private async handleControl(
+    method: string,
+    path: string,
+    req: IncomingMessage,
+    send: (status: number, body: unknown) => void,
+  ): Promise<void> {
     if (path === '/_peer/state' && method === 'GET') return send(200, this.state());
     if (path === '/_peer/reset' && method === 'POST') {
       this.reset();
@@ -1257,13 +1377,17 @@ class PeerServer {
         try {
           fault = normalizeFault(JSON.parse(await readBody(req)));
         } catch (e) {
-          return send(400, { error: { type: 'invalid_request_error', message: e instanceof Error ? e.message : String(e) } });
+          return send(400, {
+            error: { type: 'invalid_request_error', message: e instanceof Error ? e.message : String(e) },
+          });
         }
         this.injectFault(fault);
         return send(200, { faults: this.pendingFaults() });
       }
     }
-    send(404, { error: { type: 'invalid_request_error', message: `Unknown control route ${method} ${path}` } });
+    send(404, {
+      error: { type: 'invalid_request_error', message: `Unknown control route ${method} ${path}` },
+    });
   }
 
   private async handleApi(
@@ -1277,7 +1401,15 @@ class PeerServer {
   ): Promise<void> {
     const idempotencyKey = method === 'POST' ? (headerValue(req, 'idempotency-key') ?? null) : null;
     if (idempotencyKey !== null) headers['Idempotency-Key'] = idempotencyKey;
-    const entry: RequestLogEntry = { requestId, method, path, idempotencyKey, status: 0, replayed: false, fault: false };
+    const entry: RequestLogEntry = {
+      requestId,
+      method,
+      path,
+      idempotencyKey,
+      status: 0,
+      replayed: false,
+      fault: false,
+    };
     const finish = (status: number, body: unknown, extra?: OutgoingHttpHeaders): void => {
       entry.status = status;
       this.log.push(entry);
@@ -1290,7 +1422,10 @@ class PeerServer {
       const fault = this.takeFault(method, path);
       if (fault) {
         entry.fault = true;
-        const error: StripeErrorBody = { type: fault.type ?? 'api_error', message: fault.message ?? 'stripe-peer injected fault' };
+        const error: StripeErrorBody = {
+          type: fault.type ?? 'api_error',
+          message: fault.message ?? 'stripe-peer injected fault',
+        };
         if (fault.code) error.code = fault.code;
         // Tell the SDK not to retry on its own: a test injecting one fault must see it.
         return finish(fault.status, { error }, { 'Stripe-Should-Retry': 'false' });
@@ -1305,7 +1440,11 @@ class PeerServer {
         });
       }
       if (!this.keyAccepted(apiKey)) {
-        throw new PeerError(401, { type: 'invalid_request_error', code: 'api_key_invalid', message: `Invalid API Key provided: ${maskKey(apiKey)}` });
+        throw new PeerError(401, {
+          type: 'invalid_request_error',
+          code: 'api_key_invalid',
+          message: `Invalid API Key provided: ${maskKey(apiKey)}`,
+        });
       }
 
       let route: { handler: Route; id: string } | undefined;
@@ -1324,7 +1463,8 @@ class PeerServer {
       let storeKey: string | undefined;
       let fingerprint = '';
       if (idempotencyKey !== null) {
-        if (idempotencyKey.length > 255) throw invalid('Idempotency-Key must be at most 255 characters long.');
+        if (idempotencyKey.length > 255)
+          throw invalid('Idempotency-Key must be at most 255 characters long.');
         storeKey = `${createHash('sha256').update(apiKey).digest('hex')}:${idempotencyKey}`;
         fingerprint = canonicalJson(form);
         const previous = this.store.idempotency.get(storeKey);
@@ -1336,7 +1476,10 @@ class PeerServer {
             });
           }
           entry.replayed = true;
-          return finish(previous.status, previous.body, { 'Idempotent-Replayed': 'true', 'Original-Request': previous.requestId });
+          return finish(previous.status, previous.body, {
+            'Idempotent-Replayed': 'true',
+            'Original-Request': previous.requestId,
+          });
         }
       }
 
@@ -1345,7 +1488,14 @@ class PeerServer {
       // Only successful results are stored: Stripe saves no result for requests that failed
       // validation, so a corrected retry with the same key runs for real.
       if (storeKey !== undefined && result.status < 300) {
-        this.store.idempotency.set(storeKey, { method, path, fingerprint, status: result.status, body: text, requestId });
+        this.store.idempotency.set(storeKey, {
+          method,
+          path,
+          fingerprint,
+          status: result.status,
+          body: text,
+          requestId,
+        });
       }
       if (result.wrote) this.persist();
       return finish(result.status, text);

@@ -1,0 +1,76 @@
+import { Client, Connection } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { DEFAULT_TASK_QUEUE } from '../workflows/messages';
+import { CliError } from './errors';
+
+export interface TemporalFlags {
+  address?: string;
+  namespace?: string;
+  taskQueue?: string;
+  uiUrl?: string;
+}
+
+export interface TemporalTarget {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  uiUrl: string | null;
+  apiKey?: string;
+  tls?: boolean | object;
+}
+
+/**
+ * Where Temporal is: flags first, then `TEMPORAL_ADDRESS` / `TEMPORAL_NAMESPACE` / profiles the way
+ * the `temporal` CLI reads them (through @temporalio/envconfig), then the local dev server.
+ */
+export function resolveTemporalTarget(flags: TemporalFlags, env: NodeJS.ProcessEnv = process.env): TemporalTarget {
+  let profile: ReturnType<typeof loadClientConnectConfig> | undefined;
+  try {
+    profile = loadClientConnectConfig();
+  } catch (error) {
+    throw new CliError(`Temporal client config could not be read: ${(error as Error).message}; check TEMPORAL_CONFIG_FILE / TEMPORAL_PROFILE`);
+  }
+  const address = flags.address ?? profile.connectionOptions.address ?? 'localhost:7233';
+  if (!/^[^\s:/]+:\d{1,5}$/.test(address) && !/^\[[0-9a-f:]+\]:\d{1,5}$/i.test(address)) {
+    throw new CliError(`--address "${address}": expected HOST:PORT, e.g. localhost:7233`);
+  }
+  const namespace = flags.namespace ?? profile.namespace ?? 'default';
+  const taskQueue = flags.taskQueue ?? env.DB_RELEASE_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
+  const local = /^(localhost|127\.0\.0\.1):7233$/.test(address);
+  const uiUrl = flags.uiUrl ?? env.TEMPORAL_UI_URL ?? (local ? 'http://localhost:8233' : null);
+  return {
+    address,
+    namespace,
+    taskQueue,
+    uiUrl: uiUrl ? uiUrl.replace(/\/$/, '') : null,
+    apiKey: profile.connectionOptions.apiKey as string | undefined,
+    tls: profile.connectionOptions.tls as boolean | object | undefined,
+  };
+}
+
+/** Connects, or fails with exit 2 and a message that says how to reach or start Temporal. */
+export async function connectClient(target: TemporalTarget): Promise<{ client: Client; connection: Connection }> {
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({
+      address: target.address,
+      connectTimeout: '5 seconds',
+      ...(target.apiKey ? { apiKey: target.apiKey } : {}),
+      ...(target.tls ? { tls: target.tls } : {}),
+    });
+    // connect() is lazy about some failures; one cheap call proves the server answers.
+    await connection.workflowService.getSystemInfo({});
+  } catch (error) {
+    throw new CliError(
+      `Temporal is not reachable at ${target.address} (${(error as Error).message.split('\n')[0]}); ` +
+        'start it (temporal server start-dev, or npm run demo) or set --address / TEMPORAL_ADDRESS',
+    );
+  }
+  return { client: new Client({ connection, namespace: target.namespace }), connection };
+}
+
+export function workflowUrl(target: TemporalTarget, workflowId: string, runId?: string): string | null {
+  if (!target.uiUrl) return null;
+  const base = `${target.uiUrl}/namespaces/${encodeURIComponent(target.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  return runId ? `${base}/${runId}/history` : base;
+}

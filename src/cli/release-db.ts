@@ -1,0 +1,245 @@
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  type Client,
+  type WorkflowHandle,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { isTruthy, loadEnvScope } from '../config/env-files';
+import { approvalPolicyFor, catalogOf, ConfigError, loadReleaseConfig } from '../config/release-config';
+import { isKnownCurrency } from '../release/currencies';
+import { parsePlanFlags, PlanFlagError, plansWithoutFlag, resolvePlans } from '../release/plans';
+import { EXIT_CODES, exitCodeFor } from '../release/summary';
+import type { ReleaseInput, ReleaseSummary } from '../release/types';
+import { RELEASE_WORKFLOW_TYPE, releaseWorkflowId, summaryQuery } from '../workflows/messages';
+import type { releaseDb } from '../workflows';
+import { connectClient, resolveTemporalTarget, workflowUrl, type TemporalFlags, type TemporalTarget } from './connection';
+import { CliError } from './errors';
+
+export interface ReleaseDbFlags extends TemporalFlags {
+  projectRoot?: string;
+  environment?: string;
+  nonInteractive?: boolean;
+  skipStripe?: boolean;
+  skipDbChecks?: boolean;
+  noRollback?: boolean;
+  summaryPath?: string;
+  json?: boolean;
+  plan?: string[];
+  currency?: string;
+  trialDays?: string;
+  operator?: string;
+}
+
+export interface PreparedRelease {
+  input: ReleaseInput;
+  workflowId: string;
+  projectRoot: string;
+  summaryPath: string;
+  target: TemporalTarget;
+}
+
+const ENVIRONMENT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
+
+/** UTC stamp as the original wrote it in report names: %Y%m%dT%H%M%SZ. */
+export function utcStamp(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * Validates every flag once, into the typed workflow input. Anything wrong is a CliError
+ * (exit 2) naming the flag and the fix, and nothing has been started yet.
+ */
+export async function prepareRelease(flags: ReleaseDbFlags, env: NodeJS.ProcessEnv = process.env, now = new Date()): Promise<PreparedRelease> {
+  const projectRoot = path.resolve(flags.projectRoot ?? env.DB_RELEASE_PROJECT_ROOT ?? '.');
+  const rootStat = await stat(projectRoot).catch(() => null);
+  if (!rootStat?.isDirectory()) {
+    throw new CliError(`--project-root "${projectRoot}" is not a directory; point it at the backend checkout`);
+  }
+  let config;
+  try {
+    config = await loadReleaseConfig(projectRoot);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message);
+    throw error;
+  }
+  const scope = await loadEnvScope(projectRoot, env);
+  const environment = flags.environment ?? scope.values.ENVIRONMENT ?? scope.values.APP_ENV ?? 'local';
+  if (!ENVIRONMENT_PATTERN.test(environment)) {
+    throw new CliError(`--environment "${environment}": use letters, digits, - and _ (it names the workflow id)`);
+  }
+
+  const catalog = catalogOf(config);
+  let amounts: Map<string, number>;
+  try {
+    amounts = parsePlanFlags(flags.plan ?? [], catalog);
+  } catch (error) {
+    if (error instanceof PlanFlagError) throw new CliError(error.message);
+    throw error;
+  }
+  const options = {
+    non_interactive: Boolean(flags.nonInteractive),
+    skip_stripe: Boolean(flags.skipStripe),
+    skip_db_checks: Boolean(flags.skipDbChecks),
+    no_rollback: Boolean(flags.noRollback),
+  };
+  const stripeWanted = !options.skip_stripe && isTruthy(scope.values.ENABLE_BILLING);
+  if (options.non_interactive && stripeWanted) {
+    const missing = plansWithoutFlag(catalog, amounts);
+    if (missing.length > 0) {
+      throw new CliError(
+        `--non-interactive needs a --plan for every catalog plan; missing: ${missing.map((c) => `--plan ${c}=CENTS`).join(' ')}`,
+      );
+    }
+    const secrets = ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'].filter((name) => !scope.values[name]);
+    if (secrets.length > 0) {
+      throw new CliError(
+        `${secrets.join(' and ')} not set in ${projectRoot}/.env.local, .env, .env.compose or the environment; ` +
+          'add them, or pass --skip-stripe',
+      );
+    }
+  }
+  const currency = (flags.currency ?? config.currency).toLowerCase();
+  if (!isKnownCurrency(currency)) {
+    throw new CliError(`--currency "${flags.currency ?? config.currency}": not a currency Stripe accepts; use an ISO code such as usd or eur`);
+  }
+  let trialDays = config.trialDays;
+  if (flags.trialDays !== undefined) {
+    if (!/^\d+$/.test(flags.trialDays) || Number(flags.trialDays) > 730) {
+      throw new CliError(`--trial-days "${flags.trialDays}": use a whole number of days from 0 to 730`);
+    }
+    trialDays = Number(flags.trialDays);
+  }
+
+  const summaryStamp = utcStamp(now);
+  const summaryPath = path.resolve(projectRoot, flags.summaryPath ?? path.join('var', 'reports', `db-release-${summaryStamp}.json`));
+  const target = resolveTemporalTarget(flags, env);
+  const startedBy = flags.operator ?? env.DB_RELEASE_OPERATOR ?? safeUsername();
+  return {
+    input: {
+      environment,
+      options,
+      plans: resolvePlans(catalog, amounts),
+      currency,
+      trialDays,
+      startedBy,
+      approval: approvalPolicyFor(config, environment),
+    },
+    workflowId: releaseWorkflowId(environment),
+    projectRoot,
+    summaryPath,
+    target,
+  };
+}
+
+function safeUsername(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Starts the release; an environment with a running release is refused by Temporal itself. */
+export async function startRelease(client: Client, prepared: PreparedRelease): Promise<WorkflowHandleWithFirstExecutionRunId<typeof releaseDb>> {
+  try {
+    return await client.workflow.start<typeof releaseDb>(RELEASE_WORKFLOW_TYPE, {
+      taskQueue: prepared.target.taskQueue,
+      workflowId: prepared.workflowId,
+      args: [prepared.input],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      memo: { environment: prepared.input.environment, startedBy: prepared.input.startedBy },
+      staticSummary: `db release of ${prepared.input.environment} by ${prepared.input.startedBy}`,
+    });
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError || (error as Error).name === 'WorkflowExecutionAlreadyStartedError') {
+      const running = await client.workflow.getHandle(prepared.workflowId).describe().catch(() => null);
+      const who = (running?.memo?.startedBy as string | undefined) ?? 'someone';
+      throw new CliError(
+        `a release of environment "${prepared.input.environment}" is already running: workflow ${prepared.workflowId}` +
+          `${running ? ` (run ${running.runId}, started ${running.startTime.toISOString()} by ${who})` : ''}; ` +
+          `watch it with \`db-release release watch ${prepared.workflowId}\` or stop it with \`db-release release cancel ${prepared.workflowId}\``,
+        EXIT_CODES.alreadyRunning,
+      );
+    }
+    throw error;
+  }
+}
+
+/** The summary from a finished release: its result, or the details of its failure. */
+export async function summaryOfResult(handle: WorkflowHandle<typeof releaseDb>): Promise<ReleaseSummary> {
+  try {
+    return await handle.result();
+  } catch (error) {
+    const summary = summaryFromFailure(error);
+    if (summary) return summary;
+    throw error;
+  }
+}
+
+export function summaryFromFailure(error: unknown): ReleaseSummary | null {
+  if (!(error instanceof WorkflowFailedError) && (error as Error)?.name !== 'WorkflowFailedError') return null;
+  const cause = (error as WorkflowFailedError).cause as { details?: unknown[] } | undefined;
+  const details = cause?.details?.[0];
+  return details && typeof details === 'object' && 'steps' in details ? (details as ReleaseSummary) : null;
+}
+
+export async function writeSummary(file: string, summary: ReleaseSummary): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, `${JSON.stringify(summary, null, 2)}\n`);
+}
+
+export interface ReleaseDbIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Resolves when the operator presses Ctrl-C. */
+  interrupted: Promise<void>;
+}
+
+/** `release db`: start, wait, write the summary. Ctrl-C detaches; the release goes on. */
+export async function releaseDbCommand(flags: ReleaseDbFlags, io: ReleaseDbIo): Promise<number> {
+  const prepared = await prepareRelease(flags);
+  const { client, connection } = await connectClient(prepared.target);
+  try {
+    const handle = await startRelease(client, prepared);
+    const runId = handle.firstExecutionRunId;
+    io.stderr(`Started release ${prepared.workflowId} (run ${runId}) on task queue ${prepared.target.taskQueue}`);
+    const url = workflowUrl(prepared.target, prepared.workflowId, runId);
+    if (url) io.stderr(`Web UI: ${url}`);
+    if (prepared.input.approval.required) {
+      io.stderr(
+        `Approval required for ${prepared.input.environment}: db-release release approve ${prepared.workflowId} --approver NAME ` +
+          `(or send the signal "approve" with {"approver": "NAME"} from the Web UI)`,
+      );
+    }
+    const outcome = await Promise.race([
+      summaryOfResult(handle).then((summary) => ({ kind: 'done' as const, summary })),
+      io.interrupted.then(() => ({ kind: 'detached' as const })),
+    ]);
+    if (outcome.kind === 'detached') {
+      const partial = await handle.query(summaryQuery).catch(() => null);
+      if (partial) await writeSummary(prepared.summaryPath, partial);
+      io.stderr(
+        `Detached: the release goes on. Watch: db-release release watch ${prepared.workflowId}; ` +
+          `cancel: db-release release cancel ${prepared.workflowId}` +
+          (partial ? `; partial summary: ${prepared.summaryPath}` : ''),
+      );
+      return EXIT_CODES.detached;
+    }
+    await writeSummary(prepared.summaryPath, outcome.summary);
+    if (flags.json) io.stdout(JSON.stringify(outcome.summary, null, 2));
+    io.stderr(`Release ${outcome.summary.status}. Summary: ${prepared.summaryPath}`);
+    if (outcome.summary.error) io.stderr(`  ${outcome.summary.error.step ?? 'release'}: ${outcome.summary.error.message}`);
+    for (const c of outcome.summary.compensations.filter((c) => c.manual_action)) {
+      io.stderr(`  by hand (${c.name}): ${c.manual_action}`);
+    }
+    return exitCodeFor(outcome.summary.status);
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,57 @@
+import { NativeConnection } from '@temporalio/worker';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { createReleaseWorker } from '../worker';
+import { resolveTemporalTarget, type TemporalFlags } from './connection';
+import { CliError } from './errors';
+
+export interface WorkerFlags extends TemporalFlags {
+  projectRoot?: string;
+  maxConcurrentActivities?: string;
+  maxConcurrentWorkflowTasks?: string;
+}
+
+function positiveInt(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new CliError(`${flag} "${value}": use a whole number of at least 1`);
+  return Number(value);
+}
+
+/** `worker`: polls the task queue for releases of one backend checkout until SIGINT/SIGTERM. */
+export async function workerCommand(flags: WorkerFlags, log: (line: string) => void): Promise<number> {
+  const projectRoot = path.resolve(flags.projectRoot ?? process.env.DB_RELEASE_PROJECT_ROOT ?? '.');
+  if (!(await stat(projectRoot).catch(() => null))?.isDirectory()) {
+    throw new CliError(`--project-root "${projectRoot}" is not a directory; point it at the backend checkout`);
+  }
+  const target = resolveTemporalTarget(flags);
+  const maxActivities = positiveInt('--max-concurrent-activities', flags.maxConcurrentActivities ?? process.env.DB_RELEASE_MAX_CONCURRENT_ACTIVITIES);
+  const maxWorkflowTasks = positiveInt(
+    '--max-concurrent-workflow-tasks',
+    flags.maxConcurrentWorkflowTasks ?? process.env.DB_RELEASE_MAX_CONCURRENT_WORKFLOW_TASKS,
+  );
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect({
+      address: target.address,
+      ...(target.apiKey ? { apiKey: target.apiKey } : {}),
+      ...(target.tls ? { tls: target.tls } : {}),
+    });
+  } catch (error) {
+    throw new CliError(`Temporal is not reachable at ${target.address} (${(error as Error).message.split('\n')[0]}); set --address / TEMPORAL_ADDRESS`);
+  }
+  try {
+    const worker = await createReleaseWorker({
+      projectRoot,
+      taskQueue: target.taskQueue,
+      namespace: target.namespace,
+      connection,
+      maxConcurrentActivityTaskExecutions: maxActivities,
+      maxConcurrentWorkflowTaskExecutions: maxWorkflowTasks,
+    });
+    log(`db-release worker ready: task queue ${target.taskQueue}, namespace ${target.namespace}, backend ${projectRoot}`);
+    await worker.run();
+    return 0;
+  } finally {
+    await connection.close();
+  }
+}

@@ -1,0 +1,193 @@
+#!/usr/bin/env node
+/**
+ * The `db-release` command line: starts, watches, approves and audits releases, and runs the
+ * worker. Each command is a plain function in src/cli/; this file only binds them to flags.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT_CODES, exitCodeFor } from './release/summary';
+import { connectClient, resolveTemporalTarget, type TemporalFlags } from './cli/connection';
+import { isCliError } from './cli/errors';
+import { releaseDbCommand, type ReleaseDbFlags } from './cli/release-db';
+import { cancelRelease, decide, listReleases, releaseIdOf, releaseStatus } from './cli/release-manage';
+import { watchRelease, describeStatus } from './cli/watch';
+import { workerCommand, type WorkerFlags } from './cli/worker-command';
+
+const out = (text: string) => process.stdout.write(`${text}\n`);
+const err = (text: string) => process.stderr.write(`${text}\n`);
+
+const EXIT_HELP = `
+Exit codes:
+  0    success
+  1    the release did not complete (failed, rejected, cancelled, rolled back)
+  2    bad input or Temporal unreachable: nothing was started
+  3    a release of this environment is already running: nothing was started
+  4    rollback_failed: an operator must finish the rollback by hand (see the summary)
+  130  detached with Ctrl-C: the release goes on`;
+
+function temporalOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--address <host:port>', 'Temporal frontend').env('TEMPORAL_ADDRESS'))
+    .addOption(new Option('--namespace <name>', 'Temporal namespace').env('TEMPORAL_NAMESPACE'))
+    .addOption(new Option('--task-queue <name>', 'task queue of the worker (default db-release)').env('DB_RELEASE_TASK_QUEUE'))
+    .addOption(new Option('--ui-url <url>', 'Temporal Web UI base URL, for links').env('TEMPORAL_UI_URL'));
+}
+
+/** Runs a command body, turning known errors into one line and an exit code. */
+function action<A extends unknown[]>(body: (...args: A) => Promise<number>) {
+  return async (...args: A) => {
+    try {
+      process.exitCode = await body(...args);
+    } catch (error) {
+      if (isCliError(error)) {
+        err(`db-release: ${error.message}`);
+        process.exitCode = error.exitCode;
+      } else {
+        err(`db-release: unexpected error: ${(error as Error).stack ?? String(error)}`);
+        process.exitCode = 1;
+      }
+    }
+  };
+}
+
+async function withClient<T>(flags: TemporalFlags, use: (client: Awaited<ReturnType<typeof connectClient>>['client']) => Promise<T>): Promise<T> {
+  const { client, connection } = await connectClient(resolveTemporalTarget(flags));
+  try {
+    return await use(client);
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('db-release')
+    .description('Database release runbook as a durable, approvable Temporal workflow')
+    .addHelpText('after', EXIT_HELP)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+
+  temporalOptions(
+    program
+      .command('worker')
+      .description('run the worker for one backend checkout (holds its env files and secrets)')
+      .addOption(new Option('--project-root <dir>', 'backend checkout').env('DB_RELEASE_PROJECT_ROOT'))
+      .option('--max-concurrent-activities <n>', 'activities run at once (default 20)')
+      .option('--max-concurrent-workflow-tasks <n>', 'workflow tasks run at once (default 40)'),
+  ).action(action((flags: WorkerFlags) => workerCommand(flags, err)));
+
+  const release = program.command('release').description('start, watch, approve and audit releases');
+
+  temporalOptions(
+    release
+      .command('db')
+      .description('run the database release: migrations, alembic revision, Stripe setup, billing plan checks, summary')
+      .addOption(new Option('--project-root <dir>', 'backend checkout (for config, env checks and the summary)').env('DB_RELEASE_PROJECT_ROOT'))
+      .option('--environment <name>', 'deployment environment; one release per environment at a time (default ENVIRONMENT from the env files, else local)')
+      .option('--non-interactive', 'fail instead of prompting; needs a --plan for every catalog plan and both Stripe secrets')
+      .option('--skip-stripe', 'skip Stripe provisioning')
+      .option('--skip-db-checks', 'skip the billing_plans verification')
+      .option('--no-rollback', 'on failure keep the partial state for diagnosis instead of compensating')
+      .option('--summary-path <path>', 'summary file (default var/reports/db-release-<UTC>.json under the project root)')
+      .option('--json', 'also print the summary JSON to stdout (and nothing else)')
+      .option('--plan <code=cents>', 'plan amount in minor units, repeatable: --plan starter=0 --plan pro=9900', (v: string, prev: string[] = []) => [...prev, v])
+      .option('--currency <code>', 'price currency (default usd)')
+      .option('--trial-days <days>', 'trial days on the prices (default 14)')
+      .option('--operator <name>', 'who starts the release (default DB_RELEASE_OPERATOR or the OS user)')
+      .addHelpText('after', EXIT_HELP),
+  ).action(
+    action((flags: ReleaseDbFlags & { rollback?: boolean }) => {
+      let interrupt: () => void = () => undefined;
+      const interrupted = new Promise<void>((resolve) => (interrupt = resolve));
+      process.once('SIGINT', interrupt);
+      return releaseDbCommand({ ...flags, noRollback: flags.rollback === false }, { stdout: out, stderr: err, interrupted }).finally(() =>
+        process.removeListener('SIGINT', interrupt),
+      );
+    }),
+  );
+
+  temporalOptions(release.command('status <id-or-environment>').description('current step, steps, plan and decision').option('--json', 'print JSON')).action(
+    action(async (id: string, flags: TemporalFlags & { json?: boolean }) =>
+      withClient(flags, async (client) => {
+        const view = await releaseStatus(client, id);
+        if (flags.json) out(JSON.stringify(view, null, 2));
+        else {
+          out(`${releaseIdOf(id)}: ${view.summary.status}, current step ${view.currentStep ?? 'none'}`);
+          for (const line of describeStatus(view)) out(`  ${line}`);
+        }
+        return 0;
+      }),
+    ),
+  );
+
+  temporalOptions(release.command('watch <id-or-environment>').description('follow a release until it ends')).action(
+    action(async (id: string, flags: TemporalFlags) =>
+      withClient(flags, async (client) => {
+        const stop = { stopped: false };
+        process.once('SIGINT', () => (stop.stopped = true));
+        const summary = await watchRelease(client, id, out, stop);
+        return exitCodeFor(summary.status);
+      }),
+    ),
+  );
+
+  temporalOptions(
+    release.command('approve <id-or-environment>').description('approve a release waiting at the gate').requiredOption('--approver <name>', 'who approves').option('--comment <text>', 'why'),
+  ).action(
+    action(async (id: string, flags: TemporalFlags & { approver: string; comment?: string }) =>
+      withClient(flags, async (client) => {
+        const decision = await decide(client, id, 'approve', flags.approver, flags.comment);
+        err(`approved by ${decision.approver} at ${decision.at}`);
+        return 0;
+      }),
+    ),
+  );
+
+  temporalOptions(
+    release.command('reject <id-or-environment>').description('reject a release waiting at the gate').requiredOption('--reason <text>', 'why (required)').option('--approver <name>', 'who rejects (default the OS user)'),
+  ).action(
+    action(async (id: string, flags: TemporalFlags & { approver?: string; reason: string }) =>
+      withClient(flags, async (client) => {
+        const decision = await decide(client, id, 'reject', flags.approver ?? process.env.DB_RELEASE_OPERATOR ?? process.env.USER ?? 'operator', flags.reason);
+        err(`rejected by ${decision.approver} at ${decision.at}`);
+        return 0;
+      }),
+    ),
+  );
+
+  temporalOptions(release.command('cancel <id-or-environment>').description('cancel a running release; its compensations run')).action(
+    action(async (id: string, flags: TemporalFlags) =>
+      withClient(flags, async (client) => {
+        await cancelRelease(client, id);
+        err(`cancellation requested for ${releaseIdOf(id)}; compensations run before it ends`);
+        return 0;
+      }),
+    ),
+  );
+
+  temporalOptions(release.command('list').description('recent releases').option('--limit <n>', 'how many', '20').option('--json', 'print JSON')).action(
+    action(async (flags: TemporalFlags & { limit: string; json?: boolean }) =>
+      withClient(flags, async (client) => {
+        const rows = await listReleases(client, Number(flags.limit) || 20);
+        if (flags.json) out(JSON.stringify(rows, null, 2));
+        else for (const r of rows) out(`${r.startTime}  ${r.workflowId}  ${r.status}  env=${r.environment ?? '-'}  sha=${r.gitSha?.slice(0, 12) ?? '-'}  by=${r.startedBy ?? '-'}`);
+        return 0;
+      }),
+    ),
+  );
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0 ? 0 : EXIT_CODES.badInput;
+      return;
+    }
+    throw error;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv);
+}

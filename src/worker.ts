@@ -1,0 +1,71 @@
+/**
+ * The worker runs on the machine that holds the backend checkout, its env files and its secrets.
+ * It binds the activities to real clients (execa, pg, the Stripe SDK) and polls one task queue.
+ */
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import path from 'node:path';
+import pg from 'pg';
+import type { ActivityDeps, DbClient } from './activities/deps';
+import { createActivities } from './activities';
+import { createStripeGateway } from './activities/stripe-gateway';
+import { loadEnvScope } from './config/env-files';
+import { loadReleaseConfig } from './config/release-config';
+import { runCommand } from './runtime/command-runner';
+
+export interface WorkerSettings {
+  projectRoot: string;
+  taskQueue: string;
+  namespace: string;
+  connection: NativeConnection;
+  /** Activities run at once on this worker (migrations, Stripe calls, checks). */
+  maxConcurrentActivityTaskExecutions?: number;
+  /** Workflow tasks processed at once; raise with the number of environments released together. */
+  maxConcurrentWorkflowTaskExecutions?: number;
+  /** A bundle prepared ahead with `bundleWorkflowCode`; omitted, the worker bundles at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Where journals for idempotent retries live; default `<project root>/var/db-release/state`. */
+  stateDir?: string;
+  identity?: string;
+}
+
+export async function connectDb(databaseUrl: string): Promise<DbClient> {
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000 });
+  await client.connect();
+  return {
+    query: async <R extends object>(sql: string, params?: unknown[]) => {
+      const result = await client.query<R>(sql, params);
+      return { rows: result.rows, rowCount: result.rowCount };
+    },
+    end: () => client.end(),
+  };
+}
+
+/** The real dependencies of every activity, for one backend checkout. */
+export function realActivityDeps(projectRoot: string, stateDir?: string): ActivityDeps {
+  const root = path.resolve(projectRoot);
+  return {
+    projectRoot: root,
+    loadEnv: () => loadEnvScope(root),
+    loadConfig: () => loadReleaseConfig(root),
+    run: runCommand,
+    connectDb,
+    stripe: createStripeGateway,
+    stateDir: stateDir ?? path.join(root, 'var', 'db-release', 'state'),
+  };
+}
+
+export async function createReleaseWorker(settings: WorkerSettings): Promise<Worker> {
+  const workflowSource = settings.workflowBundle
+    ? { workflowBundle: settings.workflowBundle }
+    : { workflowsPath: require.resolve('./workflows') };
+  return Worker.create({
+    connection: settings.connection,
+    namespace: settings.namespace,
+    taskQueue: settings.taskQueue,
+    ...workflowSource,
+    activities: createActivities(realActivityDeps(settings.projectRoot, settings.stateDir)),
+    maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivityTaskExecutions ?? 20,
+    maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTaskExecutions ?? 40,
+    ...(settings.identity ? { identity: settings.identity } : {}),
+  });
+}
