@@ -71,8 +71,14 @@ export function createMigrationActivities(deps: ActivityDeps) {
   };
 }
 
-/** The most telling line of a failed command: the last non-empty one, usually the exception. */
-function lastLine(text: string): string {
-  const lines = text.trim().split(/\r?\n/).filter((l) => l.trim());
-  return (lines[lines.length - 1] ?? 'no output').trim().slice(0, 500);
+/**
+ * The most telling line of a failed command: the last exception line of the traceback (a task
+ * runner's own "recipe failed" line says nothing), else the last non-empty line.
+ */
+export function lastLine(text: string): string {
+  const lines = text.trim().split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const wrapper = /^error: recipe|^make(\[\d+\])?: \*\*\*/i;
+  const exception = [...lines].reverse().find((l) => !wrapper.test(l) && /^[\w.]*(Error|Exception|Failure)\b.*:/.test(l));
+  const fallback = [...lines].reverse().find((l) => !wrapper.test(l)) ?? lines[lines.length - 1];
+  return (exception ?? fallback ?? 'no output').slice(0, 500);
 }

@@ -5,7 +5,7 @@ import { rewriteEnvText } from '../config/env-local';
 import type { CompensationRecord, PriceIdSyncResult } from '../release/types';
 import { planQuery } from './billing-plans';
 import type { ActivityDeps } from './deps';
-import { readScope, rememberOnce, withDb } from './support';
+import { readJournal, readScope, rememberOnce, withDb } from './support';
 
 const SYNCED_KEYS = ['STRIPE_PRODUCT_PRICE_MAP', 'ENABLE_BILLING'] as const;
 
@@ -106,9 +106,11 @@ export function createPriceIdSyncActivities(deps: ActivityDeps) {
     },
 
     /** Compensation for syncPriceIds: `.env.local` and `billing_plans.stripe_price_id` as they were. */
-    async restorePriceIds(input: { previousPriceIds: Record<string, string | null> }): Promise<CompensationRecord[]> {
+    async restorePriceIds(): Promise<CompensationRecord[]> {
       const scope = await readScope(deps);
-      const before = await rememberOnce<EnvBefore | null>(deps, 'env-local:before', () => Promise.resolve(null));
+      const journal = await readJournal(deps);
+      const before = (journal['env-local:before'] as EnvBefore | undefined) ?? null;
+      const previousPriceIds = (journal['billing-plans:before'] as Record<string, string | null> | undefined) ?? {};
       const records: CompensationRecord[] = [];
       if (before) {
         const current = await readIfExists(envFile);
@@ -138,7 +140,7 @@ export function createPriceIdSyncActivities(deps: ActivityDeps) {
         });
       }
       await withDb(deps, scope, async (db) => {
-        for (const [code, priceId] of Object.entries(input.previousPriceIds)) {
+        for (const [code, priceId] of Object.entries(previousPriceIds)) {
           await planQuery(db, scope, 'update billing_plans set stripe_price_id = $2, updated_at = now() where code = $1', [
             code,
             priceId,
@@ -148,7 +150,7 @@ export function createPriceIdSyncActivities(deps: ActivityDeps) {
       records.push({
         name: 'billing_plans',
         status: 'success',
-        detail: `stripe_price_id restored for ${Object.keys(input.previousPriceIds).join(', ') || 'no plans'}`,
+        detail: `stripe_price_id restored for ${Object.keys(previousPriceIds).join(', ') || 'no plans'}`,
         manual_action: null,
       });
       return records;

@@ -3,7 +3,7 @@ import { lookupKeyFor, PLAN_CODE_METADATA_KEY } from '../release/plans';
 import type { CatalogPlan, CompensationRecord, ProvisionedPlan, StripeProvisionResult } from '../release/types';
 import type { ActivityDeps } from './deps';
 import type { PriceLite, ProductLite, StripeGateway } from './stripe-gateway';
-import { executionIds, failure, readScope, rememberOnce, type SecretScope } from './support';
+import { executionIds, failure, readJournal, readScope, rememberOnce, type SecretScope } from './support';
 
 export interface ProvisionInput {
   plans: CatalogPlan[];
@@ -156,7 +156,7 @@ export function createStripeActivities(deps: ActivityDeps) {
           );
           previousPriceArchived = true;
         }
-        plans.push({
+        const record: ProvisionedPlan = {
           code: plan.code,
           amount: plan.amount,
           productId: product.id,
@@ -167,7 +167,9 @@ export function createStripeActivities(deps: ActivityDeps) {
           lookupKey,
           previousPriceId: before.priceId && before.priceId !== priceId ? before.priceId : null,
           previousPriceArchived,
-        });
+        };
+        // Journaled per plan, so a rollback also undoes the plans done before a later one failed.
+        plans.push(await rememberOnce(deps, `stripe:${plan.code}:result`, () => Promise.resolve(record)));
       }
       return {
         currency,
@@ -182,13 +184,17 @@ export function createStripeActivities(deps: ActivityDeps) {
      * price that held it (reactivated if this release archived it), prices this release created
      * are archived, products it created are archived, renamed ones get their name back.
      */
-    async rollbackStripePlans(input: { provisioned: ProvisionedPlan[] }): Promise<CompensationRecord[]> {
+    async rollbackStripePlans(input: { codes: string[] }): Promise<CompensationRecord[]> {
       const scope = await readScope(deps);
       const stripe = stripeFor(deps, scope);
       const { workflowId, runId } = executionIds();
       const idem = (step: string) => `${workflowId}:${runId}:rollback:${step}`;
+      const journal = await readJournal(deps);
+      const provisioned = input.codes
+        .map((code) => journal[`stripe:${code}:result`] as ProvisionedPlan | undefined)
+        .filter((p): p is ProvisionedPlan => p !== undefined);
       const records: CompensationRecord[] = [];
-      for (const plan of [...input.provisioned].reverse()) {
+      for (const plan of [...provisioned].reverse()) {
         const done: string[] = [];
         if (plan.previousPriceId) {
           const previous = plan.previousPriceId;

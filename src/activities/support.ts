@@ -115,15 +115,23 @@ export function executionIds(): { workflowId: string; runId: string } {
  * A per-run journal on the worker's disk. A retried activity finds what its first attempt saw
  * before it changed anything, so compensation data survives a crash between change and report.
  */
-export async function rememberOnce<T>(deps: ActivityDeps, key: string, compute: () => Promise<T>): Promise<T> {
+function journalFile(deps: ActivityDeps): string {
   const { workflowId, runId } = executionIds();
-  const file = path.join(deps.stateDir, `${workflowId}--${runId}.json`.replace(/[^A-Za-z0-9_.-]/g, '_'));
-  let journal: Record<string, unknown> = {};
+  return path.join(deps.stateDir, `${workflowId}--${runId}.json`.replace(/[^A-Za-z0-9_.-]/g, '_'));
+}
+
+/** What this run's journal holds; compensations read it, so they also undo a step that failed half-way. */
+export async function readJournal(deps: ActivityDeps): Promise<Record<string, unknown>> {
   try {
-    journal = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+    return JSON.parse(await readFile(journalFile(deps), 'utf8')) as Record<string, unknown>;
   } catch {
-    journal = {};
+    return {};
   }
+}
+
+export async function rememberOnce<T>(deps: ActivityDeps, key: string, compute: () => Promise<T>): Promise<T> {
+  const file = journalFile(deps);
+  const journal = await readJournal(deps);
   if (key in journal) return journal[key] as T;
   const value = await compute();
   journal[key] = value;

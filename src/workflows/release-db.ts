@@ -171,12 +171,8 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       }
     }
 
-    await step(
-      'migrations',
-      () => acts('migrate', 'Run the backend migrate command').runMigrations(),
-      (r) => `\`${r.command}\` exited 0 in ${r.durationMs} ms`,
-      (r) => ({ command: r.command, exit_code: r.exitCode, output: r.output, applied: pre.pendingRevisions }),
-    );
+    // Registered before the migrate command: a run that fails half-way (one revision applied,
+    // the next failing) must still be downgraded to the revision recorded before the release.
     if (pre.pendingRevisions.length > 0) {
       compensations.push({
         name: 'migrations',
@@ -187,6 +183,12 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       });
     }
 
+    await step(
+      'migrations',
+      () => acts('migrate', 'Run the backend migrate command').runMigrations(),
+      (r) => `\`${r.command}\` exited 0 in ${r.durationMs} ms`,
+      (r) => ({ command: r.command, exit_code: r.exitCode, output: r.output, applied: pre.pendingRevisions }),
+    );
     const revision = await step(
       'alembic_revision',
       () => acts('checks', 'Capture alembic current').captureAlembicRevision(),
@@ -197,6 +199,16 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
     if (stripeSkipReason) {
       skip('stripe_setup', stripeSkipReason);
     } else {
+      // Both compensations read what the worker journaled, so they are registered before the
+      // side effects and also undo a step that failed half-way.
+      compensations.push({
+        name: 'stripe',
+        run: () => acts('compensate', 'Archive Stripe objects created by this release').rollbackStripePlans({ codes: input.plans.map((p) => p.code) }),
+      });
+      compensations.push({
+        name: 'price_ids',
+        run: () => acts('compensate', 'Restore .env.local and billing_plans.stripe_price_id').restorePriceIds(),
+      });
       await step(
         'stripe_setup',
         async () => {
@@ -206,15 +218,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
             trialDays: input.trialDays,
           });
           summary.stripe = { currency: provisioned.currency, trial_days: provisioned.trialDays, plans: provisioned.plans };
-          compensations.push({
-            name: 'stripe',
-            run: () => acts('compensate', 'Archive Stripe prices created by this release').rollbackStripePlans({ provisioned: provisioned.plans }),
-          });
           const sync = await acts('checks', 'Write price ids to .env.local and billing_plans').syncPriceIds({ priceMap: provisioned.priceMap });
-          compensations.push({
-            name: 'price_ids',
-            run: () => acts('compensate', 'Restore .env.local and billing_plans.stripe_price_id').restorePriceIds({ previousPriceIds: sync.previousPriceIds }),
-          });
           return { provisioned, sync };
         },
         ({ provisioned }) => provisioned.plans.map((p) => `${p.code}: ${p.priceId} (${p.priceAction})`).join(', '),

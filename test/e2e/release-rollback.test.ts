@@ -1,0 +1,199 @@
+/**
+ * Compensation end to end: a release that fails after changing things leaves the database, the
+ * Stripe peer and `.env.local` as it found them.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ReleaseSummary } from '../../src/release/types';
+import { loadEnvScope } from '../../src/config/env-files';
+import { cliEnv, runCli } from '../support/cli';
+import { startE2eStack, type E2eStack } from '../support/e2e-stack';
+import { addColumn, addMigration } from '../support/migrations';
+
+let e2e: E2eStack;
+const HEAD = '20251107_090000';
+
+beforeAll(async () => {
+  e2e = await startE2eStack('rollback');
+  // a first good release: the state every failed release below must return to
+  const first = await release([]);
+  expect(first.summary.status).toBe('success');
+});
+afterAll(async () => {
+  await e2e?.close();
+});
+
+async function release(extra: string[], plans = ['starter=0', 'pro=9900']) {
+  const summaryPath = path.join(e2e.stack.backendDir, 'var', 'reports', `run-${Date.now()}.json`);
+  const result = await runCli([
+    'release', 'db',
+    '--project-root', e2e.stack.backendDir,
+    '--environment', 'rollback',
+    '--non-interactive',
+    ...plans.flatMap((p) => ['--plan', p]),
+    '--summary-path', summaryPath,
+    ...e2e.temporalArgs,
+    ...extra,
+  ]);
+  const summary = JSON.parse(await readFile(summaryPath, 'utf8')) as ReleaseSummary;
+  return { ...result, summary };
+}
+
+interface Snapshot {
+  revision: string[];
+  envLocal: string;
+  priceIds: Record<string, string | null>;
+  activePrices: Array<{ id: string; lookup_key: string | null }>;
+  columns: string[];
+}
+
+async function snapshot(): Promise<Snapshot> {
+  const revision = (await e2e.query<{ version_num: string }>('select version_num from alembic_version')).map((r) => r.version_num);
+  const rows = await e2e.query<{ code: string; stripe_price_id: string | null }>('select code, stripe_price_id from billing_plans order by code');
+  const columns = await e2e.query<{ column_name: string }>(
+    "select column_name from information_schema.columns where table_name = 'billing_plans' order by column_name",
+  );
+  return {
+    revision,
+    envLocal: await readFile(path.join(e2e.stack.backendDir, '.env.local'), 'utf8'),
+    priceIds: Object.fromEntries(rows.map((r) => [r.code, r.stripe_price_id])),
+    activePrices: e2e.stack.stripe
+      .state()
+      .prices.filter((p) => p.active)
+      .map((p) => ({ id: p.id, lookup_key: p.lookup_key }))
+      .sort((a, b) => a.id.localeCompare(b.id)),
+    columns: columns.map((c) => c.column_name),
+  };
+}
+
+test('a failing migration rolls back to the pre-release revision', async () => {
+  const before = await snapshot();
+  const removeGood = await addMigration(e2e.stack.backendDir, addColumn('20251120_000001', HEAD, 'tier'));
+  const removeBad = await addMigration(e2e.stack.backendDir, {
+    revision: '20251120_000002',
+    downRevision: '20251120_000001',
+    upgrade: 'op.execute("select 1/0")',
+    downgrade: 'pass',
+  });
+  try {
+    const run = await release([]);
+    expect(run.code).toBe(1);
+    expect(run.summary.status).toBe('rolled_back');
+    expect(run.summary.steps.map((s) => [s.name, s.status])).toEqual([
+      ['preflight', 'success'],
+      ['migrations', 'failed'],
+    ]);
+    expect(run.summary.steps[1]?.detail).toMatch(/division by zero/);
+    expect(run.summary.compensations.map((c) => [c.name, c.status])).toEqual([['migrations', 'success']]);
+    expect(await snapshot()).toEqual(before);
+  } finally {
+    await removeBad();
+    await removeGood();
+  }
+});
+
+test('a verification failure after Stripe changes undoes migrations, Stripe and the env file', async () => {
+  const before = await snapshot();
+  const remove = await addMigration(e2e.stack.backendDir, addColumn('20251121_000001', HEAD, 'tier'));
+  // a plan row made inactive by the new release's migration makes verification fail late
+  const removeDeactivate = await addMigration(e2e.stack.backendDir, {
+    revision: '20251121_000002',
+    downRevision: '20251121_000001',
+    upgrade: `op.execute("update billing_plans set is_active = false where code = 'starter'")`,
+    downgrade: `op.execute("update billing_plans set is_active = true where code = 'starter'")`,
+  });
+  try {
+    const run = await release([], ['starter=0', 'pro=12900']);
+    expect(run.code).toBe(1);
+    expect(run.summary.error?.message).toMatch(/starter \(inactive\)/);
+    expect(run.summary.steps.map((s) => s.status)).toEqual(['success', 'success', 'success', 'success', 'failed']);
+    const created = run.summary.stripe?.plans.find((p) => p.code === 'pro');
+    expect(created?.priceAction).toBe('created');
+    expect(run.summary.compensations.map((c) => [c.name, c.status])).toEqual([
+      ['env_file', 'success'],
+      ['billing_plans', 'success'],
+      ['stripe:pro', 'success'],
+      ['stripe:starter', 'skipped'],
+      ['migrations', 'success'],
+    ]);
+    expect(run.summary.status).toBe('rolled_back');
+    const after = await snapshot();
+    expect(after).toEqual(before); // revision, columns, env file byte for byte, price ids, active prices
+    const createdPrice = e2e.stack.stripe.state().prices.find((p) => p.id === created?.priceId);
+    expect(createdPrice?.active).toBe(false);
+  } finally {
+    await removeDeactivate();
+    await remove();
+  }
+});
+
+test('a Stripe error rolls back the migrations and leaves Stripe untouched', async () => {
+  const before = await snapshot();
+  const remove = await addMigration(e2e.stack.backendDir, addColumn('20251122_000001', HEAD, 'tier'));
+  await fetch(`${e2e.stack.stripe.url}/_peer/faults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ method: 'POST', pathPrefix: '/v1/prices', status: 400, message: 'injected by the test', times: 1 }),
+  });
+  try {
+    const run = await release([], ['starter=0', 'pro=14900']);
+    expect(run.code).toBe(1);
+    expect(run.summary.steps.map((s) => [s.name, s.status]).at(-1)).toEqual(['stripe_setup', 'failed']);
+    expect(run.summary.error?.type).toBe('StripeInvalidRequest');
+    expect(run.summary.status).toBe('rolled_back');
+    expect(await snapshot()).toEqual(before);
+  } finally {
+    await fetch(`${e2e.stack.stripe.url}/_peer/faults`, { method: 'DELETE' });
+    await remove();
+  }
+});
+
+test('--no-rollback keeps the partial state and says so', async () => {
+  const remove = await addMigration(e2e.stack.backendDir, addColumn('20251123_000001', HEAD, 'tier'));
+  const removeDeactivate = await addMigration(e2e.stack.backendDir, {
+    revision: '20251123_000002',
+    downRevision: '20251123_000001',
+    upgrade: `op.execute("update billing_plans set is_active = false where code = 'starter'")`,
+    downgrade: `op.execute("update billing_plans set is_active = true where code = 'starter'")`,
+  });
+  try {
+    const run = await release(['--no-rollback', '--skip-stripe']);
+    expect(run.code).toBe(1);
+    expect(run.summary.status).toBe('failed');
+    expect(run.summary.options.no_rollback).toBe(true);
+    expect(run.summary.compensations.map((c) => c.status)).toEqual(['skipped']);
+    expect((await snapshot()).revision).toEqual(['20251123_000002']);
+  } finally {
+    // leave the database at the state the other tests start from
+    const scope = await loadEnvScope(e2e.stack.backendDir, {});
+    execFileSync('alembic', ['-c', 'alembic.ini', 'downgrade', HEAD], {
+      cwd: e2e.stack.backendDir,
+      env: cliEnv({ DATABASE_URL: scope.values.DATABASE_URL ?? '' }),
+      stdio: 'ignore',
+    });
+    await removeDeactivate();
+    await remove();
+  }
+});
+
+test('a migration without a working downgrade ends rollback_failed with exit 4 and a manual action', async () => {
+  const remove = await addMigration(e2e.stack.backendDir, {
+    revision: '20251124_000001',
+    downRevision: HEAD,
+    upgrade: `op.execute("update billing_plans set is_active = false where code = 'starter'")`,
+    downgrade: 'raise RuntimeError("this migration cannot be undone")',
+  });
+  try {
+    const run = await release(['--skip-stripe']);
+    expect(run.code).toBe(4);
+    expect(run.summary.status).toBe('rollback_failed');
+    const migration = run.summary.compensations.find((c) => c.name === 'migrations');
+    expect(migration?.status).toBe('failed');
+    expect(migration?.detail).toMatch(/cannot be undone/);
+    expect(migration?.manual_action).toMatch(new RegExp(`downgrade ${HEAD}`));
+    expect(run.stderr).toMatch(/by hand \(migrations\)/);
+  } finally {
+    await remove();
+  }
+});

@@ -1,0 +1,195 @@
+/**
+ * Canned, typed fakes for every release activity. Each call is recorded (name and input) in call
+ * order; `overrides` replace a fake's behaviour while the call is still recorded.
+ */
+import type { ReleaseActivities } from '../../src/activities';
+import { maskSecret } from '../../src/masking';
+import type {
+  BillingPlanRow,
+  CompensationRecord,
+  PreflightResult,
+  ProvisionedPlan,
+  ReleaseEvidence,
+} from '../../src/release/types';
+
+export type ActivityName = keyof ReleaseActivities;
+
+export interface RecordedCall {
+  name: ActivityName;
+  input: unknown;
+}
+
+/** The secrets of the fake backend env: they must never leave the (fake) activities unmasked. */
+export const MOCK_ENV = {
+  STRIPE_SECRET_KEY: 'sk_test_51MockSecretKeyNeverInHistory9f3a',
+  STRIPE_WEBHOOK_SECRET: 'whsec_MockWebhookSecretNeverInHistory77c1',
+} as const;
+
+export const PRE_RELEASE_REVISION = '0001_base';
+export const HEAD_REVISION = '0002_billing';
+
+export function preflightResult(overrides: Partial<PreflightResult> = {}): PreflightResult {
+  return {
+    gitSha: '0123456789abcdef0123456789abcdef01234567',
+    gitTag: 'v1.2.3',
+    postgresVersion: 'PostgreSQL 16.4',
+    heads: [HEAD_REVISION],
+    currentRevision: PRE_RELEASE_REVISION,
+    pendingRevisions: [{ revision: HEAD_REVISION, message: 'add billing plans' }],
+    billingEnabled: true,
+    environmentName: 'staging',
+    stripeKeyMasked: maskSecret(MOCK_ENV.STRIPE_SECRET_KEY),
+    stripeWebhookSecretMasked: maskSecret(MOCK_ENV.STRIPE_WEBHOOK_SECRET),
+    ...overrides,
+  };
+}
+
+export function okPlanRows(codes: readonly string[]): BillingPlanRow[] {
+  return codes.map((code) => ({ code, status: 'ok', stripe_price_id: `price_new_${code}`, is_active: true }));
+}
+
+export const PREVIOUS_PRICE_IDS: Record<string, string | null> = { starter: 'price_old_starter', pro: null };
+
+function compensationOk(name: string, detail: string): CompensationRecord[] {
+  return [{ name, status: 'success', detail, manual_action: null }];
+}
+
+function defaults(preflight: PreflightResult): ReleaseActivities {
+  return {
+    async preflight() {
+      return preflight;
+    },
+    async runMigrations() {
+      return { command: 'just migrate', exitCode: 0, durationMs: 12, output: `upgrade ${PRE_RELEASE_REVISION} -> ${HEAD_REVISION}` };
+    },
+    async captureAlembicRevision() {
+      return { revision: `${HEAD_REVISION} (head)`, raw: `${HEAD_REVISION} (head)` };
+    },
+    async downgradeMigrations(input) {
+      return { command: `alembic downgrade ${input.toRevision ?? 'base'}`, exitCode: 0, durationMs: 8, output: '' };
+    },
+    async provisionStripePlans(input) {
+      const plans: ProvisionedPlan[] = input.plans.map((p) => ({
+        code: p.code,
+        amount: p.amount,
+        productId: `prod_${p.code}`,
+        productAction: 'reused',
+        previousProductName: null,
+        priceId: `price_new_${p.code}`,
+        priceAction: 'created',
+        lookupKey: `db_release:${p.code}:monthly`,
+        previousPriceId: `price_old_${p.code}`,
+        previousPriceArchived: false,
+      }));
+      return {
+        currency: input.currency,
+        trialDays: input.trialDays,
+        plans,
+        priceMap: Object.fromEntries(plans.map((p) => [p.code, p.priceId])),
+      };
+    },
+    async rollbackStripePlans(input) {
+      return compensationOk('stripe', `moved lookup keys back for ${input.codes.join(', ')}`);
+    },
+    async syncPriceIds(input) {
+      return {
+        envFile: '/srv/backend/.env.local',
+        envFileChanged: true,
+        previousEnv: { STRIPE_PRODUCT_PRICE_MAP: null, ENABLE_BILLING: 'true' },
+        previousPriceIds: PREVIOUS_PRICE_IDS,
+        rowsUpdated: Object.keys(input.priceMap).length,
+      };
+    },
+    async restorePriceIds() {
+      return compensationOk('price_ids', 'restored .env.local and billing_plans.stripe_price_id');
+    },
+    async verifyBillingPlans(input) {
+      return okPlanRows(input.codes);
+    },
+    async readReleaseEvidence(): Promise<ReleaseEvidence> {
+      return {
+        stripePriceMap: { starter: 'price_new_starter', pro: 'price_new_pro' },
+        stripeSecretKeyMasked: maskSecret(MOCK_ENV.STRIPE_SECRET_KEY),
+        stripeWebhookSecretMasked: maskSecret(MOCK_ENV.STRIPE_WEBHOOK_SECRET),
+        environmentName: 'staging',
+      };
+    },
+  };
+}
+
+export interface MockActivities {
+  activities: ReleaseActivities;
+  calls: RecordedCall[];
+  /** Names in call order. */
+  names(): ActivityName[];
+  /** Inputs of every call to one activity, in order. */
+  inputsOf(name: ActivityName): unknown[];
+}
+
+export function mockActivities(options: { preflight?: Partial<PreflightResult>; overrides?: Partial<ReleaseActivities> } = {}): MockActivities {
+  const calls: RecordedCall[] = [];
+  const impl: ReleaseActivities = { ...defaults(preflightResult(options.preflight)), ...options.overrides };
+  const record = (name: ActivityName, input: unknown) => calls.push({ name, input });
+  const activities: ReleaseActivities = {
+    preflight: async (input) => {
+      record('preflight', input);
+      return impl.preflight(input);
+    },
+    runMigrations: async () => {
+      record('runMigrations', undefined);
+      return impl.runMigrations();
+    },
+    captureAlembicRevision: async () => {
+      record('captureAlembicRevision', undefined);
+      return impl.captureAlembicRevision();
+    },
+    downgradeMigrations: async (input) => {
+      record('downgradeMigrations', input);
+      return impl.downgradeMigrations(input);
+    },
+    provisionStripePlans: async (input) => {
+      record('provisionStripePlans', input);
+      return impl.provisionStripePlans(input);
+    },
+    rollbackStripePlans: async (input) => {
+      record('rollbackStripePlans', input);
+      return impl.rollbackStripePlans(input);
+    },
+    syncPriceIds: async (input) => {
+      record('syncPriceIds', input);
+      return impl.syncPriceIds(input);
+    },
+    restorePriceIds: async () => {
+      record('restorePriceIds', undefined);
+      return impl.restorePriceIds();
+    },
+    verifyBillingPlans: async (input) => {
+      record('verifyBillingPlans', input);
+      return impl.verifyBillingPlans(input);
+    },
+    readReleaseEvidence: async () => {
+      record('readReleaseEvidence', undefined);
+      return impl.readReleaseEvidence();
+    },
+  };
+  return {
+    activities,
+    calls,
+    names: () => calls.map((c) => c.name),
+    inputsOf: (name) => calls.filter((c) => c.name === name).map((c) => c.input),
+  };
+}
+
+/** A promise with its resolver, for mocks that wait on the test. */
+export interface Deferred<T = void> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+}
+
+export function deferred<T = void>(): Deferred<T> {
+  let resolve: (value: T) => void = () => undefined;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
