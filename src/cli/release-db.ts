@@ -217,11 +217,16 @@ export async function releaseDbCommand(flags: ReleaseDbFlags, io: ReleaseDbIo): 
           `(or send the signal "approve" with {"approver": "NAME"} from the Web UI)`,
       );
     }
+    // The result is a long poll; on Ctrl-C it is aborted so the CLI exits at once.
+    const waiting = new AbortController();
     const outcome = await Promise.race([
-      summaryOfResult(handle).then((summary) => ({ kind: 'done' as const, summary })),
+      connection
+        .withAbortSignal(waiting.signal, () => summaryOfResult(handle))
+        .then((summary) => ({ kind: 'done' as const, summary })),
       io.interrupted.then(() => ({ kind: 'detached' as const })),
     ]);
     if (outcome.kind === 'detached') {
+      waiting.abort();
       const partial = await handle.query(summaryQuery).catch(() => null);
       if (partial) await writeSummary(prepared.summaryPath, partial);
       io.stderr(

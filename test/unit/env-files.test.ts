@@ -1,0 +1,150 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ENV_FILES_BY_PRECEDENCE, expandPlaceholders, isTruthy, loadEnvScope, mergeEnvLayers, parseDotenv } from '../../src/config/env-files';
+import { removeTempDirs, tempDir } from '../support/fakes';
+
+afterAll(removeTempDirs);
+
+function projectWith(files: Record<string, string>): string {
+  const root = tempDir('env-files-');
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(root, name), text);
+  return root;
+}
+
+describe('loadEnvScope precedence', () => {
+  test('.env.local > .env > .env.compose > process env', async () => {
+    const root = projectWith({
+      '.env.local': 'ALL=local\nLOCAL_AND_ENV=local\n',
+      '.env': 'ALL=env\nLOCAL_AND_ENV=env\nENV_AND_COMPOSE=env\n',
+      '.env.compose': 'ALL=compose\nENV_AND_COMPOSE=compose\nCOMPOSE_AND_PROCESS=compose\n',
+    });
+    const scope = await loadEnvScope(root, {
+      ALL: 'process',
+      COMPOSE_AND_PROCESS: 'process',
+      ONLY_PROCESS: 'process',
+      UNSET: undefined,
+    });
+    expect(scope.values).toMatchObject({
+      ALL: 'local',
+      LOCAL_AND_ENV: 'local',
+      ENV_AND_COMPOSE: 'env',
+      COMPOSE_AND_PROCESS: 'compose',
+      ONLY_PROCESS: 'process',
+    });
+    expect(scope.sources).toMatchObject({
+      ALL: '.env.local',
+      LOCAL_AND_ENV: '.env.local',
+      ENV_AND_COMPOSE: '.env',
+      COMPOSE_AND_PROCESS: '.env.compose',
+      ONLY_PROCESS: 'process',
+    });
+    expect('UNSET' in scope.values).toBe(false);
+    expect(scope.filesFound).toEqual(['.env.local', '.env', '.env.compose']);
+  });
+
+  test('missing files are skipped and listed as not found', async () => {
+    const root = projectWith({ '.env.compose': 'A=compose\n' });
+    const scope = await loadEnvScope(root, { A: 'process', B: 'process' });
+    expect(scope.filesFound).toEqual(['.env.compose']);
+    expect(scope.values.A).toBe('compose');
+    expect(scope.values.B).toBe('process');
+  });
+
+  test('with no env files the scope is the process env', async () => {
+    const root = projectWith({});
+    const scope = await loadEnvScope(root, { A: '1' });
+    expect(scope).toEqual({ values: { A: '1' }, sources: { A: 'process' }, filesFound: [] });
+  });
+
+  test('the documented precedence list', () => {
+    expect([...ENV_FILES_BY_PRECEDENCE]).toEqual(['.env.local', '.env', '.env.compose']);
+  });
+});
+
+describe('DATABASE_URL placeholders', () => {
+  test('${VAR} inside DATABASE_URL expands from the merged scope (highest precedence value)', async () => {
+    const root = projectWith({
+      '.env.compose': 'POSTGRES_PASSWORD=composepw\nPOSTGRES_DB=app\n',
+      '.env.local': 'POSTGRES_PASSWORD=localpw\nDATABASE_URL=postgresql+psycopg://app:${POSTGRES_PASSWORD}@${DB_HOST}:5432/${POSTGRES_DB}\n',
+    });
+    const scope = await loadEnvScope(root, { DB_HOST: 'db.internal' });
+    expect(scope.values.DATABASE_URL).toBe('postgresql+psycopg://app:localpw@db.internal:5432/app');
+  });
+
+  test('a DATABASE_URL from the process env is expanded with values from the files', async () => {
+    const root = projectWith({ '.env': 'POSTGRES_PASSWORD=filepw\n' });
+    const scope = await loadEnvScope(root, { DATABASE_URL: 'postgresql://app:${POSTGRES_PASSWORD}@db/app' });
+    expect(scope.values.DATABASE_URL).toBe('postgresql://app:filepw@db/app');
+  });
+
+  test('other variables keep their placeholders literally', async () => {
+    const root = projectWith({ '.env.local': 'A=1\nOTHER_URL=http://${A}/x\n' });
+    const scope = await loadEnvScope(root, {});
+    expect(scope.values.OTHER_URL).toBe('http://${A}/x');
+  });
+
+  test('unknown names expand to the empty string; $VAR works too', () => {
+    expect(expandPlaceholders('a${MISSING}b$X-c', { X: 'x' })).toBe('abx-c');
+  });
+
+  test('mergeEnvLayers applies files lowest precedence first', () => {
+    const merged = mergeEnvLayers({ K: 'p' }, [
+      { name: '.env.local', values: { K: 'l' } },
+      { name: '.env', values: { K: 'e' } },
+    ]);
+    expect(merged.values.K).toBe('l');
+    expect(merged.sources.K).toBe('.env.local');
+  });
+});
+
+describe('parseDotenv', () => {
+  test('plain values, export prefix, spaces around =', () => {
+    expect(parseDotenv('A=1\nexport B=two\nC = three\n')).toEqual({ A: '1', B: 'two', C: 'three' });
+  });
+
+  test('comment lines, blank lines and lines without = are skipped', () => {
+    expect(parseDotenv('# comment\n\n   \n  # indented comment\nnot a pair\nA=1\n')).toEqual({ A: '1' });
+  });
+
+  test('inline comments after whitespace are cut from unquoted values; # inside a value is kept', () => {
+    expect(parseDotenv('A=value # comment\nB=val#ue\n')).toEqual({ A: 'value', B: 'val#ue' });
+  });
+
+  test('double quotes: spaces and # kept, \\n and \\" unescaped', () => {
+    expect(parseDotenv('A="hello world # not a comment"\nB="line1\\nline2"\nC="say \\"hi\\""\n')).toEqual({
+      A: 'hello world # not a comment',
+      B: 'line1\nline2',
+      C: 'say "hi"',
+    });
+  });
+
+  test('single quotes keep the content literally', () => {
+    expect(parseDotenv("A='x # y'\nB='a\\nb'\n")).toEqual({ A: 'x # y', B: 'a\\nb' });
+  });
+
+  test('empty values and compact JSON values', () => {
+    expect(parseDotenv('EMPTY=\nQUOTED_EMPTY=""\nMAP={"starter":"price_1","pro":"price_2"}\n')).toEqual({
+      EMPTY: '',
+      QUOTED_EMPTY: '',
+      MAP: '{"starter":"price_1","pro":"price_2"}',
+    });
+  });
+
+  test('CRLF files parse like LF files', () => {
+    expect(parseDotenv('A=1\r\nB="two"\r\n# c\r\n')).toEqual({ A: '1', B: 'two' });
+  });
+
+  test('a later duplicate wins', () => {
+    expect(parseDotenv('A=1\nA=2\n')).toEqual({ A: '2' });
+  });
+});
+
+describe('isTruthy', () => {
+  test.each(['1', 'true', 'TRUE', 'True', 'yes', 'YES', 'on', 'On', ' true ', 'yes\n'])('%p is true', (value) => {
+    expect(isTruthy(value)).toBe(true);
+  });
+
+  test.each([undefined, '', '0', 'false', 'no', 'off', 'y', 't', 'enabled', '2', 'truthy'])('%p is false', (value) => {
+    expect(isTruthy(value)).toBe(false);
+  });
+});

@@ -1,0 +1,221 @@
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { ApprovalPolicy, ReleaseSummary } from '../../src/release/types';
+import { approveSignal, decideUpdate, rejectSignal, statusQuery } from '../../src/workflows/messages';
+import { temporalTestContext, type TemporalTestContext } from '../support/temporal';
+import { releaseInput, waitForStatus, withWorker, type ReleaseHandle } from './harness';
+import { HEAD_REVISION, deferred, mockActivities, preflightResult } from './mock-activities';
+
+let ctx: TemporalTestContext;
+beforeAll(async () => {
+  ctx = await temporalTestContext();
+});
+afterAll(async () => {
+  await ctx?.close();
+});
+
+const POLICY: ApprovalPolicy = { required: true, approvers: [], fourEyes: true, timeout: '1 hour' };
+const gated = (policy: Partial<ApprovalPolicy> = {}) => releaseInput({ startedBy: 'alice', approval: { ...POLICY, ...policy } });
+
+const atGate = (handle: ReleaseHandle) => waitForStatus(handle, (s) => s.waitingForApproval, 'the approval gate');
+
+/** The validator's reason when an update is refused; fails the test when the update was taken. */
+async function updateRefusal(update: Promise<unknown>): Promise<string> {
+  let taken: unknown;
+  try {
+    taken = await update;
+  } catch (error) {
+    if (!(error instanceof WorkflowUpdateFailedError)) throw error;
+    return error.cause?.message ?? error.message;
+  }
+  throw new Error(`expected the update to be refused, but it returned ${JSON.stringify(taken)}`);
+}
+
+test('approve by signal: the gate shows the plan while waiting, and the release completes', async () => {
+  const mocks = mockActivities();
+  const { waiting, callsAtGate, summary } = await withWorker(ctx, mocks.activities, async (start) => {
+    const handle = await start(gated());
+    const view = await atGate(handle);
+    const calls = mocks.names();
+    await handle.signal(approveSignal, { approver: 'bob', comment: 'ok' });
+    const result: ReleaseSummary = await handle.result();
+    return { waiting: view, callsAtGate: calls, summary: result };
+  });
+
+  expect(waiting.currentStep).toBe('approval');
+  expect(waiting.plan?.pendingRevisions).toEqual(preflightResult().pendingRevisions);
+  expect(waiting.plan?.pendingRevisions.map((r) => r.revision)).toEqual([HEAD_REVISION]);
+  expect(waiting.plan?.plans.map((p) => p.code)).toEqual(['starter', 'pro']);
+  expect(waiting.policy).toEqual(POLICY);
+  expect(waiting.summary.approval).toBeNull();
+  expect(callsAtGate).toEqual(['preflight']);
+
+  expect(summary.status).toBe('success');
+  expect(summary.approval).toMatchObject({ decision: 'approved', approver: 'bob', comment: 'ok', via: 'signal' });
+  expect(mocks.names()).toContain('runMigrations');
+});
+
+test('approve by update: the update returns the decision taken', async () => {
+  const mocks = mockActivities();
+  const { decision, summary } = await withWorker(ctx, mocks.activities, async (start) => {
+    const handle = await start(gated());
+    await atGate(handle);
+    const taken = await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob' }] });
+    return { decision: taken, summary: await handle.result() };
+  });
+
+  expect(decision).toMatchObject({ decision: 'approved', approver: 'bob', comment: null, via: 'update' });
+  expect(Number.isNaN(Date.parse(decision.at))).toBe(false);
+  expect(summary.status).toBe('success');
+  expect(summary.approval).toEqual(decision);
+});
+
+test('four-eyes: the starter cannot approve by update (refused) nor by signal (ignored)', async () => {
+  const mocks = mockActivities();
+  const { refusal, afterSignal, summary } = await withWorker(ctx, mocks.activities, async (start) => {
+    const handle = await start(gated());
+    await atGate(handle);
+    const reason = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'alice' }] }));
+    await handle.signal(approveSignal, { approver: 'alice', comment: 'self-approve' });
+    const view = await waitForStatus(handle, (s) => s.ignoredDecisions.length > 0, 'the ignored signal');
+    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob' }] });
+    return { refusal: reason, afterSignal: view, summary: await handle.result() };
+  });
+
+  expect(refusal).toContain('four-eyes');
+  expect(afterSignal.ignoredDecisions).toHaveLength(1);
+  expect(afterSignal.ignoredDecisions[0]).toMatchObject({ kind: 'approve', approver: 'alice' });
+  expect(afterSignal.ignoredDecisions[0]?.reason).toContain('four-eyes');
+  expect(afterSignal.waitingForApproval).toBe(true);
+  expect(afterSignal.summary.approval).toBeNull();
+  expect(summary.status).toBe('success');
+  expect(summary.approval?.approver).toBe('bob');
+});
+
+test('reject with a reason: the release returns status rejected and no migration runs', async () => {
+  const mocks = mockActivities();
+  const summary = await withWorker(ctx, mocks.activities, async (start) => {
+    const handle = await start(gated());
+    await atGate(handle);
+    await handle.signal(rejectSignal, { approver: 'bob', comment: 'not during the sale' });
+    return handle.result();
+  });
+
+  expect(summary.status).toBe('rejected');
+  expect(summary.approval).toMatchObject({ decision: 'rejected', approver: 'bob', comment: 'not during the sale', via: 'signal' });
+  expect(summary.error?.message).toContain('not during the sale');
+  expect(summary.steps.map((s) => s.name)).toEqual(['preflight']);
+  expect(mocks.names()).not.toContain('runMigrations');
+  expect(mocks.names()).toEqual(['preflight', 'readReleaseEvidence']);
+});
+
+test('a rejection without a reason is refused by the update validator', async () => {
+  const mocks = mockActivities();
+  const { missing, blank, rejected, summary } = await withWorker(ctx, mocks.activities, async (start) => {
+    const handle = await start(gated());
+    await atGate(handle);
+    const noComment = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', approver: 'bob' }] }));
+    const blankComment = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', approver: 'bob', comment: '   ' }] }));
+    const stillWaiting = await handle.query(statusQuery);
+    const taken = await handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', approver: 'bob', comment: 'schema drift' }] });
+    return { missing: noComment, blank: blankComment, rejected: { stillWaiting, taken }, summary: await handle.result() };
+  });
+
+  expect(missing).toContain('needs a reason');
+  expect(blank).toContain('needs a reason');
+  expect(rejected.stillWaiting.waitingForApproval).toBe(true);
+  expect(rejected.stillWaiting.summary.approval).toBeNull();
+  expect(rejected.taken).toMatchObject({ decision: 'rejected', comment: 'schema drift', via: 'update' });
+  expect(summary.status).toBe('rejected');
+  expect(mocks.names()).not.toContain('runMigrations');
+});
+
+test('a second decision after the first is refused (update) and ignored (signal)', async () => {
+  const migrationStarted = deferred();
+  const finishMigration = deferred();
+  const base = mockActivities().activities;
+  const mocks = mockActivities({
+    overrides: {
+      runMigrations: async () => {
+        migrationStarted.resolve();
+        await finishMigration.promise;
+        return base.runMigrations();
+      },
+    },
+  });
+  const { refusal, view, summary } = await withWorker(ctx, mocks.activities, async (start) => {
+    const handle = await start(gated());
+    await atGate(handle);
+    await handle.signal(approveSignal, { approver: 'bob', comment: 'ship it' });
+    await migrationStarted.promise;
+    const reason = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', approver: 'carol', comment: 'wait' }] }));
+    await handle.signal(rejectSignal, { approver: 'carol', comment: 'wait' });
+    const afterSignal = await waitForStatus(handle, (s) => s.ignoredDecisions.length > 0, 'the ignored second decision');
+    finishMigration.resolve();
+    return { refusal: reason, view: afterSignal, summary: await handle.result() };
+  });
+
+  expect(refusal).toContain('already approved by bob');
+  expect(view.ignoredDecisions).toHaveLength(1);
+  expect(view.ignoredDecisions[0]).toMatchObject({ kind: 'reject', approver: 'carol' });
+  expect(view.ignoredDecisions[0]?.reason).toContain('already approved by bob');
+  expect(summary.status).toBe('success');
+  expect(summary.approval).toMatchObject({ decision: 'approved', approver: 'bob', comment: 'ship it', via: 'signal' });
+});
+
+test('a decision sent before the gate is reached is kept', async () => {
+  const preflightStarted = deferred();
+  const finishPreflight = deferred();
+  const mocks = mockActivities({
+    overrides: {
+      preflight: async () => {
+        preflightStarted.resolve();
+        await finishPreflight.promise;
+        return preflightResult();
+      },
+    },
+  });
+  // A short timeout: if the early decision were lost, the gate would time out and reject.
+  const { early, summary } = await withWorker(ctx, mocks.activities, async (start) => {
+    const handle = await start(gated({ timeout: '20 seconds' }));
+    await preflightStarted.promise;
+    await handle.signal(approveSignal, { approver: 'bob', comment: 'pre-approved' });
+    const view = await waitForStatus(handle, (s) => s.summary.approval !== null, 'the early approval');
+    finishPreflight.resolve();
+    return { early: view, summary: await handle.result() };
+  });
+
+  expect(early.currentStep).toBe('preflight');
+  expect(early.waitingForApproval).toBe(false);
+  expect(summary.status).toBe('success');
+  expect(summary.approval).toMatchObject({ decision: 'approved', approver: 'bob', comment: 'pre-approved', via: 'signal' });
+  expect(mocks.names()).toContain('runMigrations');
+});
+
+test('timeout: no decision in time rejects the release', async () => {
+  const mocks = mockActivities();
+  const summary = await withWorker(ctx, mocks.activities, async (start) => (await start(gated({ timeout: '2 seconds' }))).result());
+
+  expect(summary.status).toBe('rejected');
+  expect(summary.approval).toMatchObject({ decision: 'rejected', approver: 'system', comment: 'timeout', via: 'timeout' });
+  expect(mocks.names()).not.toContain('runMigrations');
+});
+
+test('an allowed-approvers list refuses everyone else', async () => {
+  const mocks = mockActivities();
+  const { refusal, ignored, summary } = await withWorker(ctx, mocks.activities, async (start) => {
+    const handle = await start(gated({ approvers: ['carol'] }));
+    await atGate(handle);
+    const reason = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob' }] }));
+    await handle.signal(approveSignal, { approver: 'bob' });
+    const view = await waitForStatus(handle, (s) => s.ignoredDecisions.length > 0, 'the ignored signal');
+    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'carol', comment: 'lgtm' }] });
+    return { refusal: reason, ignored: view, summary: await handle.result() };
+  });
+
+  expect(refusal).toContain('bob is not an allowed approver');
+  expect(ignored.ignoredDecisions[0]).toMatchObject({ kind: 'approve', approver: 'bob' });
+  expect(ignored.ignoredDecisions[0]?.reason).toContain('not an allowed approver');
+  expect(ignored.summary.approval).toBeNull();
+  expect(summary.status).toBe('success');
+  expect(summary.approval).toMatchObject({ decision: 'approved', approver: 'carol', via: 'update' });
+});

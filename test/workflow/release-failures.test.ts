@@ -1,0 +1,182 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { summaryQuery } from '../../src/workflows/messages';
+import { temporalTestContext, type TemporalTestContext } from '../support/temporal';
+import { releaseFailure, releaseInput, stepOf, waitForStatus, withWorker } from './harness';
+import { PRE_RELEASE_REVISION, deferred, mockActivities, okPlanRows } from './mock-activities';
+
+let ctx: TemporalTestContext;
+beforeAll(async () => {
+  ctx = await temporalTestContext();
+});
+afterAll(async () => {
+  await ctx?.close();
+});
+
+const COMPENSATION_ACTIVITIES = ['restorePriceIds', 'rollbackStripePlans', 'downgradeMigrations'] as const;
+
+const migrationFails = async (): Promise<never> => {
+  throw ApplicationFailure.create({ type: 'MigrationFailed', nonRetryable: true, message: 'alembic upgrade failed: relation "plans" already exists' });
+};
+
+/** `pro` has no price id: the verification step must fail naming it. */
+const proWithoutPriceId = async (input: { codes: string[] }) =>
+  okPlanRows(input.codes).map((row) => (row.code === 'pro' ? { ...row, status: 'missing_price_id' as const, stripe_price_id: null } : row));
+
+test('first failure stops the run; with nothing changed no compensation runs and the status stays failed', async () => {
+  const mocks = mockActivities({ preflight: { pendingRevisions: [] }, overrides: { runMigrations: migrationFails } });
+  const { failure, summary } = await withWorker(ctx, mocks.activities, async (start) => releaseFailure(await start(releaseInput())));
+
+  expect(failure.type).toBe('ReleaseFailed');
+  expect(failure.message).toContain('relation "plans" already exists');
+  expect(summary.status).toBe('failed');
+  expect(summary.steps.map((s) => [s.name, s.status])).toEqual([
+    ['preflight', 'success'],
+    ['migrations', 'failed'],
+  ]);
+  const migrations = stepOf(summary, 'migrations');
+  expect(migrations.detail).toBe('alembic upgrade failed: relation "plans" already exists');
+  expect(migrations.metadata).toEqual({ error_type: 'MigrationFailed' });
+  expect(migrations.ended_at).not.toBeNull();
+  expect(summary.error).toEqual({ step: 'migrations', type: 'MigrationFailed', message: 'alembic upgrade failed: relation "plans" already exists' });
+  expect(summary.compensations).toEqual([]);
+  expect(mocks.names()).toEqual(['preflight', 'runMigrations', 'readReleaseEvidence']);
+});
+
+test('a failing migration run is downgraded to the revision preflight saw', async () => {
+  const mocks = mockActivities({ overrides: { runMigrations: migrationFails } });
+  const { summary } = await withWorker(ctx, mocks.activities, async (start) => releaseFailure(await start(releaseInput())));
+
+  expect(summary.steps.map((s) => s.name)).toEqual(['preflight', 'migrations']);
+  expect(stepOf(summary, 'migrations').metadata).toEqual({ error_type: 'MigrationFailed' });
+  expect(mocks.names()).toEqual(['preflight', 'runMigrations', 'downgradeMigrations', 'readReleaseEvidence']);
+  expect(mocks.inputsOf('downgradeMigrations')).toEqual([{ toRevision: PRE_RELEASE_REVISION }]);
+  expect(summary.compensations.map((c) => [c.name, c.status])).toEqual([['migrations', 'success']]);
+  expect(summary.status).toBe('rolled_back');
+});
+
+test('verification finds a plan that is not ok: step fails naming it and compensations run newest first', async () => {
+  const mocks = mockActivities({ overrides: { verifyBillingPlans: proWithoutPriceId } });
+  const { summary } = await withWorker(ctx, mocks.activities, async (start) => releaseFailure(await start(releaseInput())));
+
+  const verification = stepOf(summary, 'billing_plan_verification');
+  expect(verification.status).toBe('failed');
+  expect(verification.detail).toContain('pro (missing_price_id)');
+  expect(verification.detail).not.toContain('starter');
+  expect(verification.metadata).toEqual({ error_type: 'PlanVerificationFailed' });
+  expect(summary.billing_plans.map((p) => [p.code, p.status])).toEqual([
+    ['starter', 'ok'],
+    ['pro', 'missing_price_id'],
+  ]);
+  expect(mocks.names().filter((n) => (COMPENSATION_ACTIVITIES as readonly string[]).includes(n))).toEqual([
+    'restorePriceIds',
+    'rollbackStripePlans',
+    'downgradeMigrations',
+  ]);
+  expect(mocks.names().at(-1)).toBe('readReleaseEvidence');
+  expect(mocks.inputsOf('rollbackStripePlans')).toEqual([{ codes: ['starter', 'pro'] }]);
+  expect(summary.compensations.map((c) => c.status)).not.toContain('failed');
+  expect(summary.compensations.map((c) => c.name)).toEqual(['price_ids', 'stripe', 'migrations']);
+  expect(summary.status).toBe('rolled_back');
+});
+
+test('a failing compensation gives rollback_failed with a manual action, and the others still run', async () => {
+  const mocks = mockActivities({
+    overrides: {
+      verifyBillingPlans: proWithoutPriceId,
+      rollbackStripePlans: async () => {
+        throw ApplicationFailure.create({ type: 'StripeInvalidRequest', nonRetryable: true, message: 'No such price: price_new_pro' });
+      },
+    },
+  });
+  const { summary } = await withWorker(ctx, mocks.activities, async (start) => releaseFailure(await start(releaseInput())));
+
+  expect(summary.status).toBe('rollback_failed');
+  expect(mocks.names()).toEqual(expect.arrayContaining([...COMPENSATION_ACTIVITIES]));
+  expect(mocks.names().filter((n) => (COMPENSATION_ACTIVITIES as readonly string[]).includes(n))).toEqual([...COMPENSATION_ACTIVITIES]);
+  const stripe = summary.compensations.find((c) => c.name === 'stripe');
+  expect(stripe?.status).toBe('failed');
+  expect(stripe?.detail).toBe('No such price: price_new_pro');
+  expect(stripe?.manual_action).toEqual(expect.stringContaining('Stripe dashboard'));
+  expect(summary.compensations.filter((c) => c.name !== 'stripe').map((c) => [c.name, c.status])).toEqual([
+    ['price_ids', 'success'],
+    ['migrations', 'success'],
+  ]);
+});
+
+test('no_rollback: compensations are listed as skipped and none is called', async () => {
+  const mocks = mockActivities({ overrides: { verifyBillingPlans: proWithoutPriceId } });
+  const { summary } = await withWorker(ctx, mocks.activities, async (start) => releaseFailure(await start(releaseInput({ options: { no_rollback: true } }))));
+
+  expect(summary.status).toBe('failed');
+  expect(summary.compensations.map((c) => c.name).sort()).toEqual(['migrations', 'price_ids', 'stripe']);
+  for (const c of summary.compensations) {
+    expect(c.status).toBe('skipped');
+    expect(c.detail).toContain('--no-rollback');
+  }
+  for (const name of COMPENSATION_ACTIVITIES) expect(mocks.names()).not.toContain(name);
+});
+
+test('downgradeMigrations receives the pre-release revision from preflight', async () => {
+  const mocks = mockActivities({ preflight: { currentRevision: 'f00dcafe0001' }, overrides: { verifyBillingPlans: proWithoutPriceId } });
+  const { summary } = await withWorker(ctx, mocks.activities, async (start) => releaseFailure(await start(releaseInput())));
+
+  expect(mocks.inputsOf('downgradeMigrations')).toEqual([{ toRevision: 'f00dcafe0001' }]);
+  expect(summary.pre_release_revision).toBe('f00dcafe0001');
+  expect(summary.compensations.find((c) => c.name === 'migrations')?.detail).toContain('downgraded to f00dcafe0001');
+});
+
+test('no migration compensation when preflight reported zero pending revisions', async () => {
+  const mocks = mockActivities({ preflight: { pendingRevisions: [] }, overrides: { verifyBillingPlans: proWithoutPriceId } });
+  const { summary } = await withWorker(ctx, mocks.activities, async (start) => releaseFailure(await start(releaseInput())));
+
+  expect(mocks.names()).not.toContain('downgradeMigrations');
+  expect(mocks.names()).toContain('restorePriceIds');
+  expect(summary.compensations.map((c) => c.name)).toEqual(['price_ids', 'stripe']);
+  expect(summary.status).toBe('rolled_back');
+});
+
+test('cancellation during verification: status cancelled while compensating, then rolled_back', async () => {
+  const verifyStarted = deferred();
+  const releaseRestore = deferred();
+  const mocks = mockActivities({
+    overrides: {
+      verifyBillingPlans: async () => {
+        const activity = Context.current();
+        verifyStarted.resolve();
+        const beat = setInterval(() => activity.heartbeat(), 100);
+        try {
+          return await activity.cancelled;
+        } finally {
+          clearInterval(beat);
+        }
+      },
+      restorePriceIds: async () => {
+        await releaseRestore.promise;
+        return [{ name: 'price_ids', status: 'success', detail: 'restored', manual_action: null }];
+      },
+    },
+  });
+
+  const { during, summary } = await withWorker(ctx, mocks.activities, async (start) => {
+    const handle = await start(releaseInput());
+    await verifyStarted.promise;
+    await handle.cancel();
+    await waitForStatus(handle, (s) => s.currentStep === 'compensation', 'the compensation phase');
+    const mid = await handle.query(summaryQuery);
+    releaseRestore.resolve();
+    return { during: mid, ...(await releaseFailure(handle)) };
+  });
+
+  expect(during.status).toBe('cancelled');
+  expect(summary.status).toBe('rolled_back');
+  expect(summary.error?.type).toBe('Cancelled');
+  expect(stepOf(summary, 'billing_plan_verification').status).toBe('failed');
+  expect(stepOf(summary, 'billing_plan_verification').metadata).toEqual({ error_type: 'Cancelled' });
+  expect(summary.compensations.map((c) => [c.name, c.status])).toEqual([
+    ['price_ids', 'success'],
+    ['stripe', 'success'],
+    ['migrations', 'success'],
+  ]);
+  expect(mocks.names().filter((n) => (COMPENSATION_ACTIVITIES as readonly string[]).includes(n))).toEqual([...COMPENSATION_ACTIVITIES]);
+});
