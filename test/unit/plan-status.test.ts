@@ -1,0 +1,87 @@
+import { evaluatePlans, parsePriceMap, planProblems, planStatus } from '../../src/release/plans';
+import { describePlans } from '../../src/release/summary';
+
+describe('planStatus', () => {
+  test.each([
+    ['no row', undefined, 'missing'],
+    ['inactive row', { code: 'pro', stripe_price_id: 'price_1', is_active: false }, 'inactive'],
+    ['inactive row without price', { code: 'pro', stripe_price_id: null, is_active: false }, 'inactive'],
+    ['null price id', { code: 'pro', stripe_price_id: null, is_active: true }, 'missing_price_id'],
+    ['empty price id', { code: 'pro', stripe_price_id: '', is_active: true }, 'missing_price_id'],
+    ['active with price', { code: 'pro', stripe_price_id: 'price_1', is_active: true }, 'ok'],
+  ] as const)('%s -> %s', (_label, row, expected) => {
+    expect(planStatus(row)).toBe(expected);
+  });
+});
+
+describe('evaluatePlans', () => {
+  test('a missing plan has price null and is_active false', () => {
+    expect(evaluatePlans(['starter'], [])).toEqual([{ code: 'starter', status: 'missing', stripe_price_id: null, is_active: false }]);
+  });
+
+  test('keeps catalog order whatever the row order, and ignores rows not in the catalog', () => {
+    const plans = evaluatePlans(
+      ['starter', 'pro'],
+      [
+        { code: 'legacy', stripe_price_id: 'price_legacy', is_active: true },
+        { code: 'pro', stripe_price_id: 'price_pro', is_active: true },
+        { code: 'starter', stripe_price_id: null, is_active: true },
+      ],
+    );
+    expect(plans).toEqual([
+      { code: 'starter', status: 'missing_price_id', stripe_price_id: null, is_active: true },
+      { code: 'pro', status: 'ok', stripe_price_id: 'price_pro', is_active: true },
+    ]);
+  });
+
+  test('inactive rows keep their price id and is_active false', () => {
+    expect(evaluatePlans(['pro'], [{ code: 'pro', stripe_price_id: 'price_9', is_active: false }])).toEqual([
+      { code: 'pro', status: 'inactive', stripe_price_id: 'price_9', is_active: false },
+    ]);
+  });
+});
+
+describe('planProblems', () => {
+  test('null when every plan is ok', () => {
+    expect(planProblems(evaluatePlans(['starter', 'pro'], [
+      { code: 'starter', stripe_price_id: 'p1', is_active: true },
+      { code: 'pro', stripe_price_id: 'p2', is_active: true },
+    ]))).toBeNull();
+  });
+
+  test('names every bad plan code with its status', () => {
+    const plans = evaluatePlans(['starter', 'pro', 'team', 'ok'], [
+      { code: 'pro', stripe_price_id: null, is_active: true },
+      { code: 'team', stripe_price_id: 'p', is_active: false },
+      { code: 'ok', stripe_price_id: 'p', is_active: true },
+    ]);
+    const problems = planProblems(plans);
+    expect(problems).toBe('billing plans not ready: starter (missing), pro (missing_price_id), team (inactive)');
+    expect(problems).not.toContain('ok (');
+  });
+
+  test('describePlans summarises each plan', () => {
+    expect(describePlans(evaluatePlans(['starter', 'pro'], [{ code: 'pro', stripe_price_id: 'p', is_active: true }]))).toBe(
+      'starter=missing, pro=ok',
+    );
+  });
+});
+
+describe('parsePriceMap', () => {
+  test.each([
+    ['compact JSON', '{"starter":"price_1","pro":"price_2"}', { starter: 'price_1', pro: 'price_2' }],
+    ['pair syntax', 'starter=price_1,pro=price_2', { starter: 'price_1', pro: 'price_2' }],
+    ['pair syntax with spaces', ' starter = price_1 , pro=price_2 ', { starter: 'price_1', pro: 'price_2' }],
+    ['garbage', 'not a map', { raw: 'not a map' }],
+    ['a pair without a value', 'starter=,pro=price_2', { raw: 'starter=,pro=price_2' }],
+    ['a pair with two =', 'starter=a=b', { raw: 'starter=a=b' }],
+    ['a JSON array', '["price_1"]', { raw: '["price_1"]' }],
+    ['broken JSON', '{"starter":', { raw: '{"starter":' }],
+  ])('%s', (_label, raw, expected) => {
+    expect(parsePriceMap(raw)).toEqual(expected);
+  });
+
+  test.each([undefined, null, '', '   '])('%p -> null', (raw) => {
+    expect(parsePriceMap(raw)).toBeNull();
+  });
+});
