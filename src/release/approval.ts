@@ -17,6 +17,7 @@ export function refusalReason(
   startedBy: string,
   current: ApprovalDecision | null,
 ): string | null {
+  if (!policy.required) return 'this release does not require approval';
   if (current) return `already ${current.decision} by ${current.approver} at ${current.at}`;
   const approver = typeof payload?.approver === 'string' ? payload.approver.trim() : '';
   if (!approver) return 'the payload needs "approver", e.g. {"approver": "alice", "comment": "looks good"}';

@@ -343,6 +343,7 @@ function typeOf(error: unknown): string | null {
 }
 
 function messageOf(error: unknown): string {
+  if (isCancellation(error)) return 'release cancelled (cancellation requested)';
   const cause = causeOf(error) as { message?: string };
   return cause?.message ?? String(error);
 }

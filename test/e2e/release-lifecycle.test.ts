@@ -5,6 +5,7 @@
 import path from 'node:path';
 import type { ReleaseSummary } from '../../src/release/types';
 import { summaryFromFailure } from '../../src/cli/release-db';
+import { statusQuery } from '../../src/workflows/messages';
 import { runCli, startCli } from '../support/cli';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';
 
@@ -31,6 +32,24 @@ function productionRelease(extra: string[] = []): string[] {
     ...extra,
   ];
 }
+
+/** Waits (bounded) until the release stands at the approval gate. */
+async function atGate(): Promise<void> {
+  const handle = e2e.ctx.client.workflow.getHandle('db-release-production');
+  for (let i = 0; i < 300; i++) {
+    const view = await handle.query(statusQuery).catch(() => null);
+    if (view?.waitingForApproval) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the release never reached the approval gate');
+}
+
+afterEach(async () => {
+  // a failed test must not leave the environment locked for the next one
+  const handle = e2e.ctx.client.workflow.getHandle('db-release-production');
+  const description = await handle.describe().catch(() => null);
+  if (description?.status.name === 'RUNNING') await handle.terminate('test cleanup');
+});
 
 async function resultOf(workflowId: string): Promise<ReleaseSummary> {
   try {
@@ -60,6 +79,7 @@ test('one release per environment, Ctrl-C detaches, approval from the CLI comple
   expect(description.status.name).toBe('RUNNING');
 
   // status shows the gate, by environment name
+  await atGate();
   const status = await runCli(['release', 'status', 'production', '--json', ...e2e.temporalArgs]);
   expect(status.code).toBe(0);
   const view = JSON.parse(status.stdout) as { waitingForApproval: boolean; currentStep: string; plan: { pendingRevisions: Array<{ revision: string }> } };
@@ -95,6 +115,7 @@ test('one release per environment, Ctrl-C detaches, approval from the CLI comple
 test('a rejection ends the release as rejected and changes nothing', async () => {
   const run = startCli(productionRelease());
   await run.waitForStderr(/Approval required/);
+  await atGate();
   const noReason = await runCli(['release', 'reject', 'production', '--approver', 'carol', '--reason', ' ', ...e2e.temporalArgs]);
   expect(noReason.code).toBe(1);
   const reject = await runCli(['release', 'reject', 'production', '--approver', 'carol', '--reason', 'wrong window', ...e2e.temporalArgs]);
@@ -110,6 +131,7 @@ test('a rejection ends the release as rejected and changes nothing', async () =>
 test('cancel stops a waiting release', async () => {
   const run = startCli(productionRelease());
   await run.waitForStderr(/Approval required/);
+  await atGate();
   const cancel = await runCli(['release', 'cancel', 'production', ...e2e.temporalArgs]);
   expect(cancel.code).toBe(0);
   const done = await run.done;

@@ -3,11 +3,11 @@ import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, type Work
 import { randomUUID } from 'node:crypto';
 
 let logsQuieted = false;
-/** Worker logs only when DEBUG_TEMPORAL is set: test output stays readable. */
+/** Worker errors only, unless DEBUG_TEMPORAL is set: failing releases are expected in tests. */
 export function quietLogs(): void {
   if (logsQuieted || process.env.DEBUG_TEMPORAL) return;
   logsQuieted = true;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
 }
 
 export function testAddress(): string {

@@ -56,19 +56,19 @@ function compensationOk(name: string, detail: string): CompensationRecord[] {
 
 function defaults(preflight: PreflightResult): ReleaseActivities {
   return {
-    async preflight() {
-      return preflight;
+    preflight() {
+      return Promise.resolve(preflight);
     },
-    async runMigrations() {
-      return { command: 'just migrate', exitCode: 0, durationMs: 12, output: `upgrade ${PRE_RELEASE_REVISION} -> ${HEAD_REVISION}` };
+    runMigrations() {
+      return Promise.resolve({ command: 'just migrate', exitCode: 0, durationMs: 12, output: `upgrade ${PRE_RELEASE_REVISION} -> ${HEAD_REVISION}` });
     },
-    async captureAlembicRevision() {
-      return { revision: `${HEAD_REVISION} (head)`, raw: `${HEAD_REVISION} (head)` };
+    captureAlembicRevision() {
+      return Promise.resolve({ revision: `${HEAD_REVISION} (head)`, raw: `${HEAD_REVISION} (head)` });
     },
-    async downgradeMigrations(input) {
-      return { command: `alembic downgrade ${input.toRevision ?? 'base'}`, exitCode: 0, durationMs: 8, output: '' };
+    downgradeMigrations(input) {
+      return Promise.resolve({ command: `alembic downgrade ${input.toRevision ?? 'base'}`, exitCode: 0, durationMs: 8, output: '' });
     },
-    async provisionStripePlans(input) {
+    provisionStripePlans(input) {
       const plans: ProvisionedPlan[] = input.plans.map((p) => ({
         code: p.code,
         amount: p.amount,
@@ -81,38 +81,38 @@ function defaults(preflight: PreflightResult): ReleaseActivities {
         previousPriceId: `price_old_${p.code}`,
         previousPriceArchived: false,
       }));
-      return {
+      return Promise.resolve({
         currency: input.currency,
         trialDays: input.trialDays,
         plans,
         priceMap: Object.fromEntries(plans.map((p) => [p.code, p.priceId])),
-      };
+      });
     },
-    async rollbackStripePlans(input) {
-      return compensationOk('stripe', `moved lookup keys back for ${input.codes.join(', ')}`);
+    rollbackStripePlans(input) {
+      return Promise.resolve(compensationOk('stripe', `moved lookup keys back for ${input.codes.join(', ')}`));
     },
-    async syncPriceIds(input) {
-      return {
+    syncPriceIds(input) {
+      return Promise.resolve({
         envFile: '/srv/backend/.env.local',
         envFileChanged: true,
         previousEnv: { STRIPE_PRODUCT_PRICE_MAP: null, ENABLE_BILLING: 'true' },
         previousPriceIds: PREVIOUS_PRICE_IDS,
         rowsUpdated: Object.keys(input.priceMap).length,
-      };
+      });
     },
-    async restorePriceIds() {
-      return compensationOk('price_ids', 'restored .env.local and billing_plans.stripe_price_id');
+    restorePriceIds() {
+      return Promise.resolve(compensationOk('price_ids', 'restored .env.local and billing_plans.stripe_price_id'));
     },
-    async verifyBillingPlans(input) {
-      return okPlanRows(input.codes);
+    verifyBillingPlans(input) {
+      return Promise.resolve(okPlanRows(input.codes));
     },
-    async readReleaseEvidence(): Promise<ReleaseEvidence> {
-      return {
+    readReleaseEvidence(): Promise<ReleaseEvidence> {
+      return Promise.resolve({
         stripePriceMap: { starter: 'price_new_starter', pro: 'price_new_pro' },
         stripeSecretKeyMasked: maskSecret(MOCK_ENV.STRIPE_SECRET_KEY),
         stripeWebhookSecretMasked: maskSecret(MOCK_ENV.STRIPE_WEBHOOK_SECRET),
         environmentName: 'staging',
-      };
+      });
     },
   };
 }

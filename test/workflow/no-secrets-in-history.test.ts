@@ -25,7 +25,7 @@ const scenarios: Array<[string, Partial<ReleaseActivities>]> = [
   ['a successful release', {}],
   [
     'a rolled-back release',
-    { verifyBillingPlans: async (input) => okPlanRows(input.codes).map((row) => ({ ...row, status: 'missing' as const })) },
+    { verifyBillingPlans: (input) => Promise.resolve(okPlanRows(input.codes).map((row) => ({ ...row, status: 'missing' as const }))) },
   ],
 ];
 

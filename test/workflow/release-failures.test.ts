@@ -15,13 +15,12 @@ afterAll(async () => {
 
 const COMPENSATION_ACTIVITIES = ['restorePriceIds', 'rollbackStripePlans', 'downgradeMigrations'] as const;
 
-const migrationFails = async (): Promise<never> => {
-  throw ApplicationFailure.create({ type: 'MigrationFailed', nonRetryable: true, message: 'alembic upgrade failed: relation "plans" already exists' });
-};
+const migrationFails = (): Promise<never> =>
+  Promise.reject(ApplicationFailure.create({ type: 'MigrationFailed', nonRetryable: true, message: 'alembic upgrade failed: relation "plans" already exists' }));
 
 /** `pro` has no price id: the verification step must fail naming it. */
-const proWithoutPriceId = async (input: { codes: string[] }) =>
-  okPlanRows(input.codes).map((row) => (row.code === 'pro' ? { ...row, status: 'missing_price_id' as const, stripe_price_id: null } : row));
+const proWithoutPriceId = (input: { codes: string[] }) =>
+  Promise.resolve(okPlanRows(input.codes).map((row) => (row.code === 'pro' ? { ...row, status: 'missing_price_id' as const, stripe_price_id: null } : row)));
 
 test('first failure stops the run; with nothing changed no compensation runs and the status stays failed', async () => {
   const mocks = mockActivities({ preflight: { pendingRevisions: [] }, overrides: { runMigrations: migrationFails } });
@@ -84,9 +83,8 @@ test('a failing compensation gives rollback_failed with a manual action, and the
   const mocks = mockActivities({
     overrides: {
       verifyBillingPlans: proWithoutPriceId,
-      rollbackStripePlans: async () => {
-        throw ApplicationFailure.create({ type: 'StripeInvalidRequest', nonRetryable: true, message: 'No such price: price_new_pro' });
-      },
+      rollbackStripePlans: () =>
+        Promise.reject(ApplicationFailure.create({ type: 'StripeInvalidRequest', nonRetryable: true, message: 'No such price: price_new_pro' })),
     },
   });
   const { summary } = await withWorker(ctx, mocks.activities, async (start) => releaseFailure(await start(releaseInput())));
