@@ -11,6 +11,7 @@ import { releaseDbCommand, type ReleaseDbFlags } from './cli/release-db';
 import { cancelRelease, decide, listReleases, releaseIdOf, releaseStatus } from './cli/release-manage';
 import { watchRelease, describeStatus } from './cli/watch';
 import { workerCommand, type WorkerFlags } from './cli/worker-command';
+import { registerRunbookCommands } from './cli/runbook-commands';
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
 const err = (text: string) => process.stderr.write(`${text}\n`);
@@ -24,7 +25,7 @@ Exit codes:
   4    rollback_failed: an operator must finish the rollback by hand (see the summary)
   130  detached with Ctrl-C: the release goes on`;
 
-function temporalOptions(command: Command): Command {
+export function temporalOptions(command: Command): Command {
   return command
     .addOption(new Option('--address <host:port>', 'Temporal frontend').env('TEMPORAL_ADDRESS'))
     .addOption(new Option('--namespace <name>', 'Temporal namespace').env('TEMPORAL_NAMESPACE'))
@@ -33,7 +34,7 @@ function temporalOptions(command: Command): Command {
 }
 
 /** Runs a command body, turning known errors into one line and an exit code. */
-function action<A extends unknown[]>(body: (...args: A) => Promise<number>) {
+export function action<A extends unknown[]>(body: (...args: A) => Promise<number>) {
   return async (...args: A) => {
     try {
       process.exitCode = await body(...args);
@@ -173,6 +174,7 @@ export function buildProgram(): Command {
       }),
     ),
   );
+  registerRunbookCommands(program, release);
   return program;
 }
 
