@@ -1,1 +1,2 @@
 export { releaseDb } from './release-db';
+export { stripeSetup } from './stripe-setup';
