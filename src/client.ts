@@ -8,7 +8,8 @@ import { action, err, EXIT_HELP, out, temporalOptions, withClient } from './cli/
 import { EXIT_CODES, exitCodeFor } from './release/summary';
 import type { TemporalFlags } from './cli/connection';
 import { releaseDbCommand, type ReleaseDbFlags } from './cli/release-db';
-import { cancelRelease, decide, listReleases, releaseIdOf, releaseStatus } from './cli/release-manage';
+import { cancelRelease, decide, listReleases, releaseIdOf, releaseStatus, rollbackCommand, type RollbackFlags } from './cli/release-manage';
+import { resolveTemporalTarget } from './cli/connection';
 import { watchRelease, describeStatus } from './cli/watch';
 import { workerCommand, type WorkerFlags } from './cli/worker-command';
 import { registerRunbookCommands } from './cli/runbook-commands';
@@ -128,6 +129,27 @@ export function buildProgram(): Command {
       }),
     ),
   );
+  temporalOptions(
+    release
+      .command('rollback <id-or-environment>')
+      .description('undo a completed release within the rollback window: price ids, Stripe, then the schema')
+      .addOption(new Option('--project-root <dir>', 'backend checkout (for rollbackWindow in release.config.json)').env('DB_RELEASE_PROJECT_ROOT'))
+      .option('--run-id <id>', 'the release run to undo (default the latest)')
+      .option('--window <duration>', 'how old a release may be (default rollbackWindow, 24 hours)')
+      .option('--operator <name>', 'who asks for the rollback')
+      .option('--json', 'print the result JSON'),
+  ).action(
+    action(async (id: string, flags: TemporalFlags & RollbackFlags & { json?: boolean }) =>
+      withClient(flags, async (client) => {
+        const result = await rollbackCommand(client, id, flags, resolveTemporalTarget(flags).taskQueue);
+        if (flags.json) out(JSON.stringify(result, null, 2));
+        err(`rollback of ${result.release_run_id}: ${result.status}`);
+        for (const c of result.compensations) err(`  ${c.name}: ${c.status}${c.detail ? ` - ${c.detail}` : ''}${c.manual_action ? ` (by hand: ${c.manual_action})` : ''}`);
+        return result.status === 'rolled_back' ? EXIT_CODES.success : EXIT_CODES.rollbackFailed;
+      }),
+    ),
+  );
+
   registerRunbookCommands(program, release);
   return program;
 }

@@ -5,7 +5,7 @@ import { rewriteEnvText } from '../config/env-local';
 import type { CompensationRecord, PriceIdSyncResult } from '../release/types';
 import { planQuery } from './billing-plans';
 import type { ActivityDeps } from './deps';
-import { readJournal, readScope, rememberOnce, withDb } from './support';
+import { readJournal, readScope, rememberOnce, withDb, type JournalRef } from './support';
 
 const SYNCED_KEYS = ['STRIPE_PRODUCT_PRICE_MAP', 'ENABLE_BILLING'] as const;
 
@@ -106,9 +106,9 @@ export function createPriceIdSyncActivities(deps: ActivityDeps) {
     },
 
     /** Compensation for syncPriceIds: `.env.local` and `billing_plans.stripe_price_id` as they were. */
-    async restorePriceIds(): Promise<CompensationRecord[]> {
+    async restorePriceIds(input: { journal?: JournalRef } = {}): Promise<CompensationRecord[]> {
       const scope = await readScope(deps);
-      const journal = await readJournal(deps);
+      const journal = await readJournal(deps, input.journal);
       const before = (journal['env-local:before'] as EnvBefore | undefined) ?? null;
       const previousPriceIds = (journal['billing-plans:before'] as Record<string, string | null> | undefined) ?? {};
       const records: CompensationRecord[] = [];

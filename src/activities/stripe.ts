@@ -3,7 +3,7 @@ import { lookupKeyFor, PLAN_CODE_METADATA_KEY } from '../release/plans';
 import type { CatalogPlan, CompensationRecord, ProvisionedPlan, StripeProvisionResult } from '../release/types';
 import type { ActivityDeps } from './deps';
 import type { PriceLite, ProductLite, StripeGateway } from './stripe-gateway';
-import { executionIds, failure, readJournal, readScope, rememberOnce, type SecretScope } from './support';
+import { executionIds, failure, readJournal, readScope, rememberOnce, type JournalRef, type SecretScope } from './support';
 
 export interface ProvisionInput {
   plans: CatalogPlan[];
@@ -184,12 +184,12 @@ export function createStripeActivities(deps: ActivityDeps) {
      * price that held it (reactivated if this release archived it), prices this release created
      * are archived, products it created are archived, renamed ones get their name back.
      */
-    async rollbackStripePlans(input: { codes: string[] }): Promise<CompensationRecord[]> {
+    async rollbackStripePlans(input: { codes: string[]; journal?: JournalRef }): Promise<CompensationRecord[]> {
       const scope = await readScope(deps);
       const stripe = stripeFor(deps, scope);
       const { workflowId, runId } = executionIds();
       const idem = (step: string) => `${workflowId}:${runId}:rollback:${step}`;
-      const journal = await readJournal(deps);
+      const journal = await readJournal(deps, input.journal);
       const provisioned = input.codes
         .map((code) => journal[`stripe:${code}:result`] as ProvisionedPlan | undefined)
         .filter((p): p is ProvisionedPlan => p !== undefined);

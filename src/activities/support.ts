@@ -115,15 +115,21 @@ export function executionIds(): { workflowId: string; runId: string } {
  * A per-run journal on the worker's disk. A retried activity finds what its first attempt saw
  * before it changed anything, so compensation data survives a crash between change and report.
  */
-function journalFile(deps: ActivityDeps): string {
-  const { workflowId, runId } = executionIds();
+/** Which run's journal: this one's, or (for `release rollback`) the release being undone. */
+export interface JournalRef {
+  workflowId: string;
+  runId: string;
+}
+
+function journalFile(deps: ActivityDeps, ref?: JournalRef): string {
+  const { workflowId, runId } = ref ?? executionIds();
   return path.join(deps.stateDir, `${workflowId}--${runId}.json`.replace(/[^A-Za-z0-9_.-]/g, '_'));
 }
 
 /** What this run's journal holds; compensations read it, so they also undo a step that failed half-way. */
-export async function readJournal(deps: ActivityDeps): Promise<Record<string, unknown>> {
+export async function readJournal(deps: ActivityDeps, ref?: JournalRef): Promise<Record<string, unknown>> {
   try {
-    return JSON.parse(await readFile(journalFile(deps), 'utf8')) as Record<string, unknown>;
+    return JSON.parse(await readFile(journalFile(deps, ref), 'utf8')) as Record<string, unknown>;
   } catch {
     return {};
   }

@@ -1,6 +1,12 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
+import path from 'node:path';
+import { loadReleaseConfig } from '../config/release-config';
+import { EXIT_CODES } from '../release/summary';
+import type { rollbackRelease, RollbackResult } from '../workflows/rollback-release';
 import type { ReleaseSummary } from '../release/types';
-import { decideUpdate, releaseWorkflowId, RELEASE_WORKFLOW_TYPE, statusQuery, type ReleaseStatusView } from '../workflows/messages';
+import { decideUpdate, releaseWorkflowId, RELEASE_WORKFLOW_TYPE, ROLLBACK_WORKFLOW_TYPE, statusQuery, type ReleaseStatusView } from '../workflows/messages';
 import { summaryFromFailure } from './release-db';
 import { CliError } from './errors';
 
@@ -81,5 +87,60 @@ export async function releaseSummary(client: Client, idOrEnvironment: string, ru
     const summary = summaryFromFailure(error);
     if (summary) return summary;
     throw new CliError(`release ${handle.workflowId} ended ${description.status.name} without a summary`, 1);
+  }
+}
+
+export interface RollbackFlags {
+  projectRoot?: string;
+  runId?: string;
+  window?: string;
+  operator?: string;
+}
+
+/**
+ * `release rollback`: starts the rollbackRelease workflow for a completed release, under the
+ * environment's workflow id so it cannot overlap a release of the same environment.
+ */
+export async function rollbackCommand(client: Client, idOrEnvironment: string, flags: RollbackFlags, taskQueue: string): Promise<RollbackResult> {
+  const workflowId = releaseIdOf(idOrEnvironment);
+  const handle = client.workflow.getHandle(workflowId, flags.runId);
+  const description = await handle.describe().catch(() => null);
+  if (!description) throw new CliError(`no release ${workflowId}: check the id or environment`, EXIT_CODES.badInput);
+  if (description.type !== RELEASE_WORKFLOW_TYPE) {
+    throw new CliError(`the latest run of ${workflowId} is a ${description.type}, not a release; pass --run-id of the release to roll back`);
+  }
+  if (description.status.name === 'RUNNING') {
+    throw new CliError(`release ${workflowId} is still running: cancel it instead (db-release release cancel ${workflowId})`, EXIT_CODES.alreadyRunning);
+  }
+  const release = await releaseSummary(client, workflowId, description.runId);
+  const config = await loadReleaseConfig(path.resolve(flags.projectRoot ?? process.env.DB_RELEASE_PROJECT_ROOT ?? '.')).catch(() => null);
+  const window = flags.window ?? config?.rollbackWindow ?? '24 hours';
+  if (!/^\d+(\.\d+)?\s*(ms|s|seconds?|m|minutes?|h|hours?|d|days?)$/i.test(window)) {
+    throw new CliError(`--window "${window}": use a duration such as "24 hours" or "30 minutes"`);
+  }
+  // Checked here too, so a late request starts nothing; the workflow checks again with its own clock.
+  if (release.status === 'success' && release.finished_at && Date.now() - Date.parse(release.finished_at) > msToNumber(window as Duration)) {
+    throw new CliError(
+      `rollback refused: release ${release.run_id} finished ${release.finished_at}, outside the rollback window of ${window}; roll back by hand`,
+      EXIT_CODES.failed,
+    );
+  }
+  try {
+    return await client.workflow.execute<typeof rollbackRelease>(ROLLBACK_WORKFLOW_TYPE, {
+      taskQueue,
+      workflowId,
+      args: [{ release, requestedBy: flags.operator ?? process.env.DB_RELEASE_OPERATOR ?? process.env.USER ?? 'operator', window }],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      memo: { environment: release.environment ?? '', startedBy: flags.operator ?? '', rollbackOf: release.run_id },
+      staticSummary: `rollback of release ${release.run_id}`,
+    });
+  } catch (error) {
+    if ((error as Error).name === 'WorkflowExecutionAlreadyStartedError') {
+      throw new CliError(`a release or rollback of ${workflowId} is running; wait for it`, EXIT_CODES.alreadyRunning);
+    }
+    const cause = (error as { cause?: { type?: string; message?: string } }).cause;
+    if (cause?.type === 'RollbackRefused') throw new CliError(`rollback refused: ${cause.message ?? ''}`, EXIT_CODES.failed);
+    throw error;
   }
 }

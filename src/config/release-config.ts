@@ -42,6 +42,7 @@ const configSchema = z
       .default([...DEFAULT_CATALOG]),
     currency: z.string().default('usd'),
     trialDays: z.number().int().min(0).max(730).default(14),
+    rollbackWindow: z.string().regex(durationPattern, 'use a duration such as "24 hours"').default('24 hours'),
     environments: z.record(z.string(), z.object({ approval: approvalSchema.optional() }).strict()).default({}),
   })
   .strict();

@@ -1,2 +1,3 @@
 export { releaseDb } from './release-db';
+export { rollbackRelease } from './rollback-release';
 export { stripeSetup } from './stripe-setup';

@@ -8,6 +8,7 @@ import type { DecisionPayload } from '../release/approval';
 import type { ApprovalDecision, ApprovalPolicy, PendingRevision, ReleaseSummary, StepName } from '../release/types';
 
 export const RELEASE_WORKFLOW_TYPE = 'releaseDb';
+export const ROLLBACK_WORKFLOW_TYPE = 'rollbackRelease';
 export const DEFAULT_TASK_QUEUE = 'db-release';
 
 /** One release per environment: the workflow id is derived from it. */

@@ -194,6 +194,45 @@ test('a migration without a working downgrade ends rollback_failed with exit 4 a
     expect(migration?.manual_action).toMatch(new RegExp(`downgrade ${HEAD}`));
     expect(run.stderr).toMatch(/by hand \(migrations\)/);
   } finally {
+    // what the operator would do by hand, so the next test starts from the known state
+    await e2e.query(`update alembic_version set version_num = '${HEAD}'`);
+    await e2e.query("update billing_plans set is_active = true where code = 'starter'");
+    await remove();
+  }
+});
+
+test('release rollback undoes a completed release inside the window, and refuses outside it', async () => {
+  const before = await snapshot();
+  const remove = await addMigration(e2e.stack.backendDir, addColumn('20251125_000001', HEAD, 'tier'));
+  try {
+    const run = await release([], ['starter=0', 'pro=15900']);
+    expect(run.code).toBe(0);
+    expect(run.summary.status).toBe('success');
+    expect((await snapshot()).columns).toContain('tier');
+
+    const late = await runCli(['release', 'rollback', 'rollback', '--window', '1ms', ...e2e.temporalArgs]);
+    expect(late.code).toBe(1);
+    expect(late.stderr).toMatch(/outside the rollback window of 1ms/);
+
+    const rollback = await runCli(['release', 'rollback', 'rollback', '--json', '--operator', 'dave', ...e2e.temporalArgs]);
+    expect(rollback.stderr).toMatch(/rolled_back/);
+    expect(rollback.code).toBe(0);
+    const result = JSON.parse(rollback.stdout) as { status: string; release_run_id: string; compensations: Array<{ name: string; status: string }> };
+    expect(result.release_run_id).toBe(run.summary.run_id);
+    expect(result.compensations.map((c) => [c.name, c.status])).toEqual([
+      ['env_file', 'success'],
+      ['billing_plans', 'success'],
+      ['stripe:pro', 'success'],
+      ['stripe:starter', 'skipped'],
+      ['migrations', 'success'],
+    ]);
+    expect(await snapshot()).toEqual(before);
+
+    // the latest run is now the rollback itself: a second rollback is refused
+    const again = await runCli(['release', 'rollback', 'rollback', ...e2e.temporalArgs]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/is a rollbackRelease, not a release/);
+  } finally {
     await remove();
   }
 });

@@ -1,0 +1,111 @@
+/**
+ * `release rollback`: undoes a release that completed, within a window. A new workflow that
+ * reads the finished release's summary (passed in by the CLI) rather than a release workflow
+ * kept open for the window: an open release would hold the environment's lock for a day and
+ * block the next release. It runs under the same workflow id (`db-release-<environment>`), so
+ * a rollback and a release of one environment never overlap.
+ */
+import { msToNumber } from '@temporalio/common/lib/time';
+import { ApplicationFailure, CancellationScope, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import type { ReleaseActivities } from '../activities';
+import { NON_RETRYABLE_ERROR_TYPES } from '../release/errors';
+import type { CompensationRecord, ReleaseSummary } from '../release/types';
+
+export interface RollbackInput {
+  release: ReleaseSummary;
+  requestedBy: string;
+  /** How long after a release finished it may still be rolled back, e.g. '24 hours'. */
+  window: string;
+}
+
+export interface RollbackResult {
+  status: 'rolled_back' | 'rollback_failed';
+  release_workflow_id: string;
+  release_run_id: string;
+  requested_by: string;
+  started_at: string;
+  finished_at: string;
+  compensations: CompensationRecord[];
+}
+
+const acts = proxyActivities<ReleaseActivities>({
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+  },
+});
+
+function refuse(message: string): never {
+  throw ApplicationFailure.create({ type: 'RollbackRefused', message, nonRetryable: true });
+}
+
+export async function rollbackRelease(input: RollbackInput): Promise<RollbackResult> {
+  const release = input.release;
+  const startedAt = new Date();
+  if (release.status !== 'success' || !release.finished_at) {
+    refuse(`release ${release.workflow_id} run ${release.run_id} ended ${release.status}; only a successful release can be rolled back`);
+  }
+  const age = startedAt.getTime() - Date.parse(release.finished_at);
+  if (age > msToNumber(input.window)) {
+    refuse(`release ${release.run_id} finished ${release.finished_at}, outside the rollback window of ${input.window}; roll back by hand`);
+  }
+  const journal = { workflowId: release.workflow_id, runId: release.run_id };
+  // The schema must still be where this release left it, or a downgrade would undo someone else's work.
+  const now = await acts.captureAlembicRevision();
+  const revisionId = (text: string | null) => text?.trim().split(/\s+/)[0] ?? null;
+  if (revisionId(now.revision) !== revisionId(release.alembic_revision)) {
+    refuse(`the database is at ${now.revision ?? 'base'}, not ${release.alembic_revision ?? 'base'} as the release left it; a later change would be undone`);
+  }
+  setCurrentDetails(`rolling back release ${release.run_id} of \`${release.environment ?? ''}\`, requested by ${input.requestedBy}`);
+
+  const steps: Array<{ name: string; run: () => Promise<CompensationRecord[]>; manual: string }> = [];
+  if (release.stripe) {
+    steps.push({
+      name: 'price_ids',
+      run: () => acts.restorePriceIds({ journal }),
+      manual: 'restore STRIPE_PRODUCT_PRICE_MAP / ENABLE_BILLING and billing_plans.stripe_price_id from the previous summary',
+    });
+    steps.push({
+      name: 'stripe',
+      run: () => acts.rollbackStripePlans({ codes: release.stripe?.plans.map((p) => p.code) ?? [], journal }),
+      manual: 'archive the prices in the release summary and move their lookup keys back in the Stripe dashboard',
+    });
+  }
+  if (release.pending_revisions.length > 0) {
+    steps.push({
+      name: 'migrations',
+      run: async () => {
+        const out = await acts.downgradeMigrations({ toRevision: release.pre_release_revision });
+        return [{ name: 'migrations', status: 'success', detail: `downgraded to ${release.pre_release_revision ?? 'base'} (${out.command})`, manual_action: null }];
+      },
+      manual: `bring the schema back to ${release.pre_release_revision ?? 'base'} by hand`,
+    });
+  }
+  const compensations: CompensationRecord[] = [];
+  await CancellationScope.nonCancellable(async () => {
+    for (const step of steps) {
+      try {
+        compensations.push(...(await step.run()));
+      } catch (error) {
+        const cause = (error as { cause?: { message?: string } }).cause;
+        compensations.push({ name: step.name, status: 'failed', detail: cause?.message ?? String(error), manual_action: step.manual });
+      }
+    }
+  });
+  const status = compensations.some((c) => c.status === 'failed') ? 'rollback_failed' : 'rolled_back';
+  setCurrentDetails(`rollback of ${release.run_id}: **${status}**`);
+  return {
+    status,
+    release_workflow_id: release.workflow_id,
+    release_run_id: release.run_id,
+    requested_by: input.requestedBy,
+    started_at: startedAt.toISOString(),
+    finished_at: new Date().toISOString(),
+    compensations,
+  };
+}
