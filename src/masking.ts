@@ -50,7 +50,8 @@ export function redact(text: string, secrets: readonly string[]): string {
   let out = redactUrlPassword(text);
   for (const secret of secrets) {
     if (secret.length < 3) continue;
-    out = out.split(secret).join(maskSecret(secret) === secret ? '***' : `[redacted ${maskSecret(secret)}]`);
+    // Only long secrets keep a masked hint: first and last four characters of a short one give it away.
+    out = out.split(secret).join(secret.length >= 20 ? `[redacted ${maskSecret(secret)}]` : '[redacted]');
   }
   return out;
 }

@@ -2,7 +2,7 @@
  * The worker runs on the machine that holds the backend checkout, its env files and its secrets.
  * It binds the activities to real clients (execa, pg, the Stripe SDK) and polls one task queue.
  */
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import path from 'node:path';
 import pg from 'pg';
 import type { ActivityDeps, DbClient } from './activities/deps';

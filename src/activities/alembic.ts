@@ -36,7 +36,7 @@ export function parseHeads(stdout: string): string[] {
 export function parseHistory(stdout: string, current: string | null): PendingRevision[] {
   const out: PendingRevision[] = [];
   for (const line of meaningfulLines(stdout)) {
-    const match = /^(\S+)\s+->\s+([A-Za-z0-9_]+)(?:\s+\([^)]*\))*,\s*(.*)$/.exec(line);
+    const match = /^(.+?)\s+->\s+([A-Za-z0-9_]+)(?:\s+\([^)]*\))*,\s*(.*)$/.exec(line);
     if (!match) continue;
     const revision = match[2] as string;
     if (revision === current) continue;

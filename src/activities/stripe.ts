@@ -1,6 +1,6 @@
 import { ErrorType } from '../release/errors';
 import { lookupKeyFor, PLAN_CODE_METADATA_KEY } from '../release/plans';
-import type { CatalogPlan, CompensationRecord, ProvisionedPlan, StripeProvisionResult } from '../release/types';
+import type { CatalogPlan, CompensationRecord, ProvisionedPlan, StripeChange, StripeProvisionResult } from '../release/types';
 import type { ActivityDeps } from './deps';
 import type { PriceLite, ProductLite, StripeGateway } from './stripe-gateway';
 import { executionIds, failure, readJournal, readScope, rememberOnce, type JournalRef, type SecretScope } from './support';
@@ -57,8 +57,42 @@ function stripeFor(deps: ActivityDeps, scope: SecretScope): StripeGateway {
   return deps.stripe(key, scope.env);
 }
 
+
 export function createStripeActivities(deps: ActivityDeps) {
   return {
+    /**
+     * Read-only: what provisionStripePlans would do, for the approval gate's plan. Same matching
+     * rules, no writes.
+     */
+    async planStripeChanges(input: ProvisionInput): Promise<StripeChange[]> {
+      const scope = await readScope(deps);
+      const stripe = stripeFor(deps, scope);
+      const currency = input.currency.toLowerCase();
+      const products = await stripeCall(scope, 'listing products', () => stripe.listProducts());
+      const changes: StripeChange[] = [];
+      for (const plan of input.plans) {
+        const lookupKey = lookupKeyFor(plan.code);
+        const existing = products.filter((p) => p.metadata[PLAN_CODE_METADATA_KEY] === plan.code);
+        const product = existing.find((p) => p.active) ?? existing[0] ?? null;
+        const holder = (await stripeCall(scope, `looking up ${lookupKey}`, () => stripe.listPricesByLookupKey(lookupKey)))[0] ?? null;
+        let price: StripeChange['price'] = 'create';
+        if (product && holder && priceMatches(holder, product.id, plan.amount, currency, input.trialDays)) {
+          price = 'reuse';
+        } else if (product) {
+          const active = await stripeCall(scope, `listing prices of ${product.id}`, () => stripe.listActivePrices(product.id));
+          if (active.some((p) => priceMatches(p, product.id, plan.amount, currency, input.trialDays))) price = 'assign_lookup_key';
+        }
+        changes.push({
+          code: plan.code,
+          product: !product ? 'create' : product.name !== plan.name || !product.active ? 'rename' : 'reuse',
+          price,
+          lookupKey,
+          movesLookupKeyFrom: price !== 'reuse' && holder ? holder.id : null,
+        });
+      }
+      return changes;
+    },
+
     /**
      * Provisions one product and one monthly price per catalog plan. Products are found by
      * metadata, prices by lookup key; a price is created only when none matches amount,
@@ -149,13 +183,7 @@ export function createStripeActivities(deps: ActivityDeps) {
         }
 
         // The price that lost the lookup key is archived so checkout cannot pick it up again.
-        let previousPriceArchived = false;
-        if (before.priceId && before.priceId !== priceId && before.priceActive) {
-          await stripeCall(scope, `archiving ${before.priceId}`, () =>
-            stripe.updatePrice(before.priceId as string, { active: false }, idem(`price-archive:${plan.code}`)),
-          );
-          previousPriceArchived = true;
-        }
+        const archivePrevious = Boolean(before.priceId && before.priceId !== priceId && before.priceActive);
         const record: ProvisionedPlan = {
           code: plan.code,
           amount: plan.amount,
@@ -166,10 +194,17 @@ export function createStripeActivities(deps: ActivityDeps) {
           priceAction,
           lookupKey,
           previousPriceId: before.priceId && before.priceId !== priceId ? before.priceId : null,
-          previousPriceArchived,
+          previousPriceArchived: archivePrevious,
         };
         // Journaled per plan, so a rollback also undoes the plans done before a later one failed.
-        plans.push(await rememberOnce(deps, `stripe:${plan.code}:result`, () => Promise.resolve(record)));
+        // Journaled before the archive, so a failure there still leaves the rollback what to undo.
+        const journaled = await rememberOnce(deps, `stripe:${plan.code}:result`, () => Promise.resolve(record));
+        if (archivePrevious) {
+          await stripeCall(scope, `archiving ${before.priceId}`, () =>
+            stripe.updatePrice(before.priceId as string, { active: false }, idem(`price-archive:${plan.code}`)),
+          );
+        }
+        plans.push(journaled);
       }
       return {
         currency,

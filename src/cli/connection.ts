@@ -26,7 +26,7 @@ export interface TemporalTarget {
 export function resolveTemporalTarget(flags: TemporalFlags, env: NodeJS.ProcessEnv = process.env): TemporalTarget {
   let profile: ReturnType<typeof loadClientConnectConfig> | undefined;
   try {
-    profile = loadClientConnectConfig();
+    profile = loadClientConnectConfig({ overrideEnvVars: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)) });
   } catch (error) {
     throw new CliError(`Temporal client config could not be read: ${(error as Error).message}; check TEMPORAL_CONFIG_FILE / TEMPORAL_PROFILE`);
   }
@@ -43,7 +43,7 @@ export function resolveTemporalTarget(flags: TemporalFlags, env: NodeJS.ProcessE
     namespace,
     taskQueue,
     uiUrl: uiUrl ? uiUrl.replace(/\/$/, '') : null,
-    apiKey: profile.connectionOptions.apiKey as string | undefined,
+    apiKey: profile.connectionOptions.apiKey,
     tls: profile.connectionOptions.tls as boolean | object | undefined,
   };
 }

@@ -39,12 +39,10 @@ export function parseDotenv(text: string): Record<string, string> {
   return out;
 }
 
-/** Expands `${VAR}` (and `$VAR`) placeholders from the same scope; unknown names expand to ''. */
+/** Expands `${VAR}` placeholders from the same scope; unknown names expand to ''. */
 export function expandPlaceholders(value: string, scope: Readonly<Record<string, string>>): string {
-  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, braced: string | undefined, bare: string | undefined) => {
-    const name = braced ?? bare ?? '';
-    return scope[name] ?? '';
-  });
+  // Only `${VAR}`: a bare `$` is common in passwords (`pa$$w0rd`) and must stay as written.
+  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => scope[name] ?? '');
 }
 
 /** Merges env layers (lowest precedence first) and expands placeholders inside `DATABASE_URL`. */

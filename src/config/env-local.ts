@@ -10,12 +10,13 @@ export function rewriteEnvText(text: string, updates: Readonly<Record<string, st
   for (const line of lines) {
     const match = /^(\s*(?:export\s+)?)([A-Za-z_][A-Za-z0-9_.-]*)(\s*=)/.exec(line);
     const key = match?.[2];
-    if (key === undefined || !pending.has(key)) {
+    if (key === undefined || !Object.hasOwn(updates, key)) {
       out.push(line);
       continue;
     }
-    const value = pending.get(key);
-    pending.delete(key);
+    const value = updates[key];
+    // A repeated key keeps only its first line: the last one would otherwise win when read.
+    if (!pending.delete(key)) continue;
     if (value === null || value === undefined) continue; // removed
     const terminator = /\r?\n$/.exec(line)?.[0] ?? '';
     out.push(`${match?.[1] ?? ''}${key}${match?.[3] ?? '='}${formatEnvValue(value)}${terminator}`);

@@ -109,6 +109,15 @@ export interface StripeProvisionResult {
   priceMap: Record<string, string>;
 }
 
+export interface StripeChange {
+  code: string;
+  product: 'create' | 'reuse' | 'rename';
+  price: 'create' | 'reuse' | 'assign_lookup_key';
+  lookupKey: string;
+  /** The price that holds the lookup key now and would lose it (and be archived). */
+  movesLookupKeyFrom: string | null;
+}
+
 export interface PriceIdSyncResult {
   envFile: string;
   envFileChanged: boolean;

@@ -5,7 +5,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { DecisionPayload } from '../release/approval';
-import type { ApprovalDecision, ApprovalPolicy, PendingRevision, ReleaseSummary, StepName } from '../release/types';
+import type { ApprovalDecision, ApprovalPolicy, PendingRevision, ReleaseSummary, StepName, StripeChange } from '../release/types';
 
 export const RELEASE_WORKFLOW_TYPE = 'releaseDb';
 export const ROLLBACK_WORKFLOW_TYPE = 'rollbackRelease';
@@ -31,6 +31,8 @@ export interface ReleasePlan {
   pendingRevisions: PendingRevision[];
   plans: Array<{ code: string; amount: number; currency: string }>;
   skipStripe: boolean;
+  /** What Stripe setup would change, read before the gate (null when skipped or not read). */
+  stripeChanges: StripeChange[] | null;
 }
 
 export interface ReleaseStatusView {

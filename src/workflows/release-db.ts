@@ -28,6 +28,7 @@ import {
   rejectSignal,
   statusQuery,
   summaryQuery,
+  type DecideRequest,
   type ReleasePlan,
   type ReleaseStatusView,
 } from './messages';
@@ -95,7 +96,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       return summary.approval as ApprovalDecision;
     },
     {
-      validator: (request) => {
+      validator: (request: DecideRequest) => {
         if (request?.decision !== 'approve' && request?.decision !== 'reject') {
           throw new Error('decision must be "approve" or "reject"');
         }
@@ -153,9 +154,16 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       pendingRevisions: pre.pendingRevisions,
       plans: input.plans.map((p) => ({ code: p.code, amount: p.amount, currency: input.currency })),
       skipStripe: stripeSkipReason !== null,
+      stripeChanges: null,
     };
 
     if (input.approval.required) {
+      if (!stripeSkipReason) {
+        // Read-only preview for the approver; a Stripe outage here must not block the gate.
+        plan.stripeChanges = await acts('checks', 'Preview Stripe changes for the approver')
+          .planStripeChanges({ plans: input.plans, currency: input.currency, trialDays: input.trialDays })
+          .catch(() => null);
+      }
       currentStep = 'approval';
       waitingForApproval = true;
       setCurrentDetails(approvalDetails(input, plan));
@@ -320,7 +328,17 @@ function manualActionFor(name: string, summary: ReleaseSummary): string {
 
 function approvalDetails(input: ReleaseInput, plan: ReleasePlan): string {
   const revisions = plan.pendingRevisions.map((r) => `- ${r.revision} ${r.message}`).join('\n') || '- none';
-  const prices = plan.skipStripe ? '- skipped' : plan.plans.map((p) => `- ${p.code}: ${p.amount} ${p.currency}/month`).join('\n');
+  const prices = plan.skipStripe
+    ? '- skipped'
+    : plan.plans
+        .map((p) => {
+          const change = plan.stripeChanges?.find((c) => c.code === p.code);
+          const what = change
+            ? ` (product ${change.product}, price ${change.price}${change.movesLookupKeyFrom ? `, lookup key moves from ${change.movesLookupKeyFrom}` : ''})`
+            : '';
+          return `- ${p.code}: ${p.amount} ${p.currency}/month${what}`;
+        })
+        .join('\n');
   return [
     `## Waiting for approval: release of \`${input.environment}\` by ${input.startedBy}`,
     `Pending migrations:\n${revisions}`,

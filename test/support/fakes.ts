@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/require-await -- the fakes implement async interfaces synchronously */
 /**
  * In-memory fakes for activity unit tests: an ActivityDeps builder, a scripted CommandRunner, a
  * Stripe gateway with Stripe's lookup-key and idempotency semantics, and helpers that run an
@@ -124,6 +125,14 @@ export function fakeDeps(overrides: Partial<ActivityDeps> & { env?: Record<strin
 // ---------------------------------------------------------------------------------------------
 // Activity environment and failures
 
+/**
+ * Runs `fn` as an activity in `env` with its result type kept (MockActivityEnvironment.run cannot
+ * infer it for functions without arguments).
+ */
+export function runActivity<A extends unknown[], R>(env: MockActivityEnvironment, fn: (...args: A) => Promise<R>, ...args: A): Promise<R> {
+  return env.run<A, R, (...args: A) => Promise<R>>(fn, ...args);
+}
+
 /** A MockActivityEnvironment for one attempt of an activity in workflow `workflowId`, run `runId`. */
 export function activityEnv(workflowId = 'wf', runId = 'run1', attempt = 1): MockActivityEnvironment {
   return new MockActivityEnvironment(
@@ -149,7 +158,7 @@ export async function failureOf(promise: Promise<unknown>): Promise<CapturedFail
     caught = error;
   }
   if (caught === undefined) throw new Error('expected a failure, but the call succeeded');
-  if (!(caught instanceof Error)) throw new Error(`expected an Error, got ${String(caught)}`);
+  if (!(caught instanceof Error)) throw new Error(`expected an Error, got ${JSON.stringify(caught)}`);
   const record = caught as unknown as Record<string, unknown>;
   return {
     name: caught.name,
@@ -188,7 +197,7 @@ export class FakeStripe implements StripeGateway {
   /** Secret keys the activity built gateways with. */
   readonly keysUsed: string[] = [];
   private readonly idempotent = new Map<string, ProductLite | PriceLite>();
-  private readonly failures = new Map<keyof StripeGateway, Error>();
+  private readonly failures: Array<{ when: (call: GatewayCall) => boolean; error: Error }> = [];
   private seq = 0;
 
   /** The `ActivityDeps.stripe` factory handing out this fake. */
@@ -199,7 +208,12 @@ export class FakeStripe implements StripeGateway {
 
   /** The next call of `method` throws `error`. */
   failNext(method: keyof StripeGateway, error: Error): void {
-    this.failures.set(method, error);
+    this.failWhen((call) => call.method === method, error);
+  }
+
+  /** The next call matching `when` throws `error` (after being recorded). */
+  failWhen(when: (call: GatewayCall) => boolean, error: Error): void {
+    this.failures.push({ when, error });
   }
 
   writes(): GatewayCall[] {
@@ -257,11 +271,12 @@ export class FakeStripe implements StripeGateway {
   }
 
   private record(method: keyof StripeGateway, id: string | null, params: unknown, idempotencyKey: string | null): void {
-    this.calls.push({ method, id, params: params === undefined ? undefined : structuredClone(params), idempotencyKey });
-    const failure = this.failures.get(method);
-    if (failure) {
-      this.failures.delete(method);
-      throw failure;
+    const call: GatewayCall = { method, id, params: params === undefined ? undefined : structuredClone(params), idempotencyKey };
+    this.calls.push(call);
+    const index = this.failures.findIndex((f) => f.when(call));
+    if (index >= 0) {
+      const [failure] = this.failures.splice(index, 1);
+      if (failure) throw failure.error;
     }
   }
 

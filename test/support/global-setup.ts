@@ -7,7 +7,6 @@ import { pathWithTools } from '../../src/devstack/paths';
 import { addressOf, startDevServer } from '../../src/devstack/temporal';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __dbReleaseTemporal: TestWorkflowEnvironment | undefined;
 }
 

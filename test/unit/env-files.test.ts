@@ -83,8 +83,8 @@ describe('DATABASE_URL placeholders', () => {
     expect(scope.values.OTHER_URL).toBe('http://${A}/x');
   });
 
-  test('unknown names expand to the empty string; $VAR works too', () => {
-    expect(expandPlaceholders('a${MISSING}b$X-c', { X: 'x' })).toBe('abx-c');
+  test('${VAR} expands from the scope; unknown names expand to the empty string', () => {
+    expect(expandPlaceholders('a${MISSING}b${X}-c', { X: 'x' })).toBe('abx-c');
   });
 
   test('mergeEnvLayers applies files lowest precedence first', () => {

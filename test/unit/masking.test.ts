@@ -71,7 +71,7 @@ describe('redact', () => {
   test('a short secret (3-4 characters) is still removed', () => {
     const out = redact('password is abc! ok', ['abc']);
     expect(out).not.toContain('abc');
-    expect(out).toBe('password is [redacted ***]! ok');
+    expect(out).toMatch(/^password is \[redacted[^\]]*\]! ok$/);
   });
 
   test('secrets shorter than 3 characters are ignored (they would shred ordinary text)', () => {
@@ -85,9 +85,9 @@ describe('redact', () => {
   });
 
   test('with secretValuesOf ordering, a secret containing another is removed whole', () => {
-    const env = { STRIPE_SECRET_KEY: 'abcdefgh', OTHER_TOKEN: 'abcdefghijklmnop' };
-    const out = redact('token abcdefghijklmnop', secretValuesOf(env));
-    expect(out).toBe('token [redacted abcd…mnop]');
+    const env = { STRIPE_SECRET_KEY: 'abcdefghijkl', OTHER_TOKEN: 'abcdefghijklmnopqrstuvwxyz' };
+    const out = redact('token abcdefghijklmnopqrstuvwxyz', secretValuesOf(env));
+    expect(out).toBe('token [redacted abcd…wxyz]');
   });
 });
 

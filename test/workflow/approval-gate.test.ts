@@ -47,7 +47,12 @@ test('approve by signal: the gate shows the plan while waiting, and the release 
   expect(waiting.plan?.plans.map((p) => p.code)).toEqual(['starter', 'pro']);
   expect(waiting.policy).toEqual(POLICY);
   expect(waiting.summary.approval).toBeNull();
-  expect(callsAtGate).toEqual(['preflight']);
+  // only reads before the gate: preflight and the Stripe preview shown to the approver
+  expect(callsAtGate).toEqual(['preflight', 'planStripeChanges']);
+  expect(waiting.plan?.stripeChanges?.map((c) => [c.code, c.price])).toEqual([
+    ['starter', 'create'],
+    ['pro', 'create'],
+  ]);
 
   expect(summary.status).toBe('success');
   expect(summary.approval).toMatchObject({ decision: 'approved', approver: 'bob', comment: 'ok', via: 'signal' });
@@ -105,7 +110,7 @@ test('reject with a reason: the release returns status rejected and no migration
   expect(summary.error?.message).toContain('not during the sale');
   expect(summary.steps.map((s) => s.name)).toEqual(['preflight']);
   expect(mocks.names()).not.toContain('runMigrations');
-  expect(mocks.names()).toEqual(['preflight', 'readReleaseEvidence']);
+  expect(mocks.names()).toEqual(['preflight', 'planStripeChanges', 'readReleaseEvidence']);
 });
 
 test('a rejection without a reason is refused by the update validator', async () => {

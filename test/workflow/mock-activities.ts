@@ -59,6 +59,11 @@ function defaults(preflight: PreflightResult): ReleaseActivities {
     preflight() {
       return Promise.resolve(preflight);
     },
+    planStripeChanges(input) {
+      return Promise.resolve(
+        input.plans.map((p) => ({ code: p.code, product: 'reuse' as const, price: 'create' as const, lookupKey: `db_release:${p.code}:monthly`, movesLookupKeyFrom: null })),
+      );
+    },
     runMigrations() {
       return Promise.resolve({ command: 'just migrate', exitCode: 0, durationMs: 12, output: `upgrade ${PRE_RELEASE_REVISION} -> ${HEAD_REVISION}` });
     },
@@ -134,6 +139,10 @@ export function mockActivities(options: { preflight?: Partial<PreflightResult>; 
     preflight: async (input) => {
       record('preflight', input);
       return impl.preflight(input);
+    },
+    planStripeChanges: async (input) => {
+      record('planStripeChanges', input);
+      return impl.planStripeChanges(input);
     },
     runMigrations: async () => {
       record('runMigrations', undefined);
