@@ -22,14 +22,15 @@ export interface E2eStack {
  * A real stack for one test file: a fresh database, a Stripe peer, a copy of the sample backend,
  * and a worker polling its own task queue on the shared dev server. Everything is dropped after.
  */
-export async function startE2eStack(name: string, options: { environment?: string } = {}): Promise<E2eStack> {
-  const ctx = await temporalTestContext();
+export async function startE2eStack(name: string, options: { environment?: string; temporalAddress?: string } = {}): Promise<E2eStack> {
+  const address = options.temporalAddress ?? testAddress();
+  const ctx = await temporalTestContext(address);
   const id = uniqueName(name).replace(/-/g, '_');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'db-release-e2e-'));
   const stack = await startStack({
     name: `dbr_test_${id}`,
     backendDir: path.join(dir, 'backend'),
-    temporal: { address: testAddress() },
+    temporal: { address },
     environment: options.environment,
   });
   const taskQueue = `e2e-${id}`;
@@ -44,7 +45,7 @@ export async function startE2eStack(name: string, options: { environment?: strin
     stack,
     ctx,
     taskQueue,
-    temporalArgs: ['--address', testAddress(), '--task-queue', taskQueue],
+    temporalArgs: ['--address', address, '--task-queue', taskQueue],
     async query<R extends object>(sql: string, params?: unknown[]) {
       const client = new pg.Client({ connectionString: stack.databaseUrl });
       await client.connect();

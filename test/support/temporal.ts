@@ -25,9 +25,8 @@ export interface TemporalTestContext {
 }
 
 /** Connections and one workflow bundle per test file. */
-export async function temporalTestContext(): Promise<TemporalTestContext> {
+export async function temporalTestContext(address = testAddress()): Promise<TemporalTestContext> {
   quietLogs();
-  const address = testAddress();
   const connection = await Connection.connect({ address });
   const nativeConnection = await NativeConnection.connect({ address });
   const bundle = await bundleWorkflowCode({

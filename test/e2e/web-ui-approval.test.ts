@@ -1,0 +1,104 @@
+/**
+ * A person approves from the Temporal Web UI: headless Chromium opens the dev server's UI, finds
+ * the waiting release, sends the `approve` signal through the UI's form, and the release ends.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { addressOf, startDevServer } from '../../src/devstack/temporal';
+import { repoRoot } from '../../src/devstack/paths';
+import type { ReleaseSummary } from '../../src/release/types';
+import { statusQuery } from '../../src/workflows/messages';
+import { startCli } from '../support/cli';
+import { startE2eStack, type E2eStack } from '../support/e2e-stack';
+import { quietLogs } from '../support/temporal';
+
+/** Debian's chromium, the flags this machine needs (no network beyond loopback). */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const OUTPUT = path.join(repoRoot(), 'test-output', 'web-ui');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+let server: TestWorkflowEnvironment;
+let uiUrl: string;
+let e2e: E2eStack;
+let browser: Browser;
+
+beforeAll(async () => {
+  quietLogs(); // before the dev server creates the SDK runtime
+  const uiPort = await freePort();
+  server = await startDevServer({ port: await freePort(), uiPort });
+  uiUrl = `http://127.0.0.1:${uiPort}`;
+  e2e = await startE2eStack('webui', { temporalAddress: addressOf(server) });
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  await mkdir(OUTPUT, { recursive: true });
+});
+afterAll(async () => {
+  await browser?.close();
+  await e2e?.close();
+  await server?.teardown();
+});
+
+test('the approve signal sent from the Web UI form completes a waiting release', async () => {
+  const summaryPath = path.join(e2e.stack.backendDir, 'var', 'reports', 'web-ui.json');
+  const cli = startCli([
+    'release', 'db',
+    '--project-root', e2e.stack.backendDir,
+    '--environment', 'production',
+    '--non-interactive', '--plan', 'starter=0', '--plan', 'pro=9900',
+    '--operator', 'alice',
+    '--summary-path', summaryPath,
+    '--ui-url', uiUrl,
+    ...e2e.temporalArgs,
+  ]);
+  const link = await cli.waitForStderr(/^Web UI: /);
+  expect(link).toContain(`${uiUrl}/namespaces/default/workflows/db-release-production/`);
+
+  // wait until the release stands at the gate
+  const handle = e2e.ctx.client.workflow.getHandle('db-release-production');
+  let waiting = false;
+  for (let i = 0; i < 300 && !waiting; i++) {
+    waiting = Boolean((await handle.query(statusQuery).catch(() => null))?.waitingForApproval);
+    if (!waiting) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(waiting).toBe(true);
+
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  // find the waiting release from the workflow list, as a person would
+  await page.goto(`${uiUrl}/namespaces/default/workflows`);
+  await page.getByRole('link', { name: 'db-release-production' }).first().click();
+  await page.getByText('Running', { exact: false }).first().waitFor();
+  await page.screenshot({ path: path.join(OUTPUT, 'waiting-release.png'), fullPage: true });
+
+  await page.getByRole('button', { name: 'More Actions' }).first().click();
+  await page.getByRole('menuitem', { name: /Send a Signal/ }).click();
+  // the UI lists the signals the workflow defines (from its metadata query); pick `approve`
+  const dialog = page.getByRole('dialog').filter({ hasText: 'Send a Signal' });
+  await dialog.getByTestId('signal-select-button').click();
+  await dialog.getByRole('option', { name: 'approve', exact: true }).click();
+  const data = dialog.getByRole('textbox', { name: 'Data' });
+  await data.click();
+  // insertText, not typing: the JSON editor would auto-close brackets and quotes
+  await page.keyboard.insertText('{"approver": "bob", "comment": "approved from the Web UI"}');
+  await dialog.getByTestId('confirm-modal-button').click();
+
+  const done = await cli.done;
+  await page.screenshot({ path: path.join(OUTPUT, 'after-approval.png'), fullPage: true });
+  await page.close();
+  expect(done.stderr).toContain('Release success');
+  expect(done.code).toBe(0);
+  const summary = JSON.parse(await readFile(summaryPath, 'utf8')) as ReleaseSummary;
+  expect(summary.approval).toMatchObject({ decision: 'approved', approver: 'bob', comment: 'approved from the Web UI', via: 'signal' });
+  expect(summary.steps.map((s) => s.status)).toEqual(['success', 'success', 'success', 'success', 'success']);
+});
