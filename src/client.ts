@@ -10,7 +10,8 @@ import type { TemporalFlags } from './cli/connection';
 import { releaseDbCommand, type ReleaseDbFlags } from './cli/release-db';
 import { cancelRelease, decide, listReleases, releaseIdOf, releaseStatus, rollbackCommand, type RollbackFlags } from './cli/release-manage';
 import { resolveTemporalTarget } from './cli/connection';
-import { watchRelease, describeStatus } from './cli/watch';
+import { watchRelease } from './cli/watch';
+import { describeStatus } from './cli/status-lines';
 import { workerCommand, type WorkerFlags } from './cli/worker-command';
 import { registerRunbookCommands } from './cli/runbook-commands';
 
@@ -54,7 +55,7 @@ export function buildProgram(): Command {
       let interrupt: () => void = () => undefined;
       const interrupted = new Promise<void>((resolve) => (interrupt = resolve));
       process.once('SIGINT', interrupt);
-      return releaseDbCommand({ ...flags, noRollback: flags.rollback === false }, { stdout: out, stderr: err, interrupted }).finally(() =>
+      return releaseDbCommand({ ...flags, noRollback: flags.rollback === false }, { stdout: out, stderr: err, interrupted, live: Boolean(process.stderr.isTTY) }).finally(() =>
         process.removeListener('SIGINT', interrupt),
       );
     }),

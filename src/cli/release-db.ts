@@ -12,10 +12,13 @@ import path from 'node:path';
 import { isTruthy, loadEnvScope } from '../config/env-files';
 import { approvalPolicyFor, catalogOf, ConfigError, loadReleaseConfig } from '../config/release-config';
 import { isKnownCurrency } from '../release/currencies';
+import { renderReleaseReport, reportPathFor } from '../release/report';
 import { parsePlanFlags, PlanFlagError, plansWithoutFlag, resolvePlans } from '../release/plans';
 import { EXIT_CODES, exitCodeFor } from '../release/summary';
 import type { ReleaseInput, ReleaseSummary } from '../release/types';
-import { RELEASE_WORKFLOW_TYPE, releaseWorkflowId, summaryQuery } from '../workflows/messages';
+import { RELEASE_WORKFLOW_TYPE, releaseWorkflowId, statusQuery, summaryQuery } from '../workflows/messages';
+import { setTimeout as delay } from 'node:timers/promises';
+import { describeStatus } from './status-lines';
 import type { releaseDb } from '../workflows';
 import { connectClient, resolveTemporalTarget, workflowUrl, type TemporalFlags, type TemporalTarget } from './connection';
 import { CliError } from './errors';
@@ -192,11 +195,15 @@ export function summaryFromFailure(error: unknown): ReleaseSummary | null {
 export async function writeSummary(file: string, summary: ReleaseSummary): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, `${JSON.stringify(summary, null, 2)}\n`);
+  // The Markdown report for a PR or change ticket, next to the JSON: var/reports/db-release-X.md
+  await writeFile(reportPathFor(file), renderReleaseReport(summary));
 }
 
 export interface ReleaseDbIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** A person is watching (stderr is a terminal): show live progress unless --non-interactive. */
+  live?: boolean;
   /** Resolves when the operator presses Ctrl-C. */
   interrupted: Promise<void>;
 }
@@ -219,14 +226,18 @@ export async function releaseDbCommand(flags: ReleaseDbFlags, io: ReleaseDbIo): 
     }
     // The result is a long poll; on Ctrl-C it is aborted so the CLI exits at once.
     const waiting = new AbortController();
+    if (!prepared.input.options.non_interactive && io.live) {
+      // Interactive: show the plan, the gate and each step as they happen.
+      void followProgress(handle, io.stderr, waiting.signal);
+    }
     const outcome = await Promise.race([
       connection
         .withAbortSignal(waiting.signal, () => summaryOfResult(handle))
         .then((summary) => ({ kind: 'done' as const, summary })),
       io.interrupted.then(() => ({ kind: 'detached' as const })),
     ]);
+    waiting.abort();
     if (outcome.kind === 'detached') {
-      waiting.abort();
       const partial = await handle.query(summaryQuery).catch(() => null);
       if (partial) await writeSummary(prepared.summaryPath, partial);
       io.stderr(
@@ -246,5 +257,29 @@ export async function releaseDbCommand(flags: ReleaseDbFlags, io: ReleaseDbIo): 
     return exitCodeFor(outcome.summary.status);
   } finally {
     await connection.close().catch(() => undefined);
+  }
+}
+
+/** Prints each new status line (plan, gate, steps, compensations) until the signal aborts. */
+async function followProgress(handle: WorkflowHandle<typeof releaseDb>, print: (line: string) => void, signal: AbortSignal): Promise<void> {
+  const seen = new Set<string>();
+  let planShown = false;
+  while (!signal.aborted) {
+    const view = await handle.query(statusQuery).catch(() => null);
+    if (view?.plan && !planShown) {
+      planShown = true;
+      print(`Plan: ${view.plan.pendingRevisions.length} pending revision(s)${view.plan.pendingRevisions.map((r) => `\n  ${r.revision} ${r.message}`).join('')}`);
+      for (const change of view.plan.stripeChanges ?? []) {
+        print(`  stripe ${change.code}: product ${change.product}, price ${change.price}${change.movesLookupKeyFrom ? `, lookup key moves from ${change.movesLookupKeyFrom}` : ''}`);
+      }
+    }
+    for (const line of view ? describeStatus(view) : []) {
+      if (!seen.has(line)) {
+        seen.add(line);
+        print(`  ${line}`);
+      }
+    }
+    if (view?.currentStep === 'done') return;
+    await delay(1_000, undefined, { signal }).catch(() => undefined);
   }
 }

@@ -3,7 +3,7 @@
  * price-id sync activities as the release, on the worker that holds the secrets, with the run
  * recorded in Temporal like every release.
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, proxyActivities } from '@temporalio/workflow';
 import type { ReleaseActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../release/errors';
 import type { CatalogPlan, PriceIdSyncResult, StripeProvisionResult } from '../release/types';
@@ -20,7 +20,7 @@ export interface StripeSetupResult {
   sync: PriceIdSyncResult;
 }
 
-const { provisionStripePlans, syncPriceIds, rollbackStripePlans } = proxyActivities<ReleaseActivities>({
+const { provisionStripePlans, syncPriceIds, rollbackStripePlans, restorePriceIds } = proxyActivities<ReleaseActivities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '1 minute',
   retry: {
@@ -33,13 +33,27 @@ const { provisionStripePlans, syncPriceIds, rollbackStripePlans } = proxyActivit
 });
 
 export async function stripeSetup(input: StripeSetupInput): Promise<StripeSetupResult> {
-  const provisioned = await provisionStripePlans({ plans: input.plans, currency: input.currency, trialDays: input.trialDays });
+  let syncStarted = false;
   try {
+    const provisioned = await provisionStripePlans({ plans: input.plans, currency: input.currency, trialDays: input.trialDays });
+    syncStarted = true;
     const sync = await syncPriceIds({ priceMap: provisioned.priceMap });
     return { provisioned, sync };
   } catch (error) {
-    // Prices nobody can find in the env file or the table are undone, so a re-run starts clean.
-    await rollbackStripePlans({ codes: input.plans.map((p) => p.code) });
+    // Both read the worker's journal, so plans done before a later one failed are undone too;
+    // newest first, and not cancellable, so a cancelled setup is undone as well.
+    try {
+      await CancellationScope.nonCancellable(async () => {
+        if (syncStarted) await restorePriceIds();
+        await rollbackStripePlans({ codes: input.plans.map((p) => p.code) });
+      });
+    } catch (rollbackError) {
+      throw ApplicationFailure.create({
+        type: 'StripeSetupRollbackFailed',
+        nonRetryable: true,
+        message: `${(error as Error).message}; undoing it failed too: ${(rollbackError as Error).message}`,
+      });
+    }
     throw error;
   }
 }

@@ -1,0 +1,310 @@
+/**
+ * One full release of the sample backend, three ways, each from the same starting state (a fresh
+ * database, a fresh Stripe peer, a fresh backend copy):
+ *
+ * - `workflow`: through Temporal, `client.workflow.execute('releaseDb', …)` with the input the CLI
+ *   builds (`prepareRelease`), served by a worker;
+ * - `manual`:   the runbook by hand, in sequence: the migrate command, `alembic current`, the Stripe
+ *   calls through the same `StripeGateway` (list products, list prices by lookup key, create what
+ *   is missing), and the `billing_plans` query with pg;
+ * - `direct`:   the very activity functions the worker runs (preflight … evidence), called in
+ *   sequence in this process with no Temporal at all, so `workflow − direct` is the orchestration
+ *   cost alone and `direct − manual` is the extra work the workflow's activities do (pre-flight
+ *   checks, price-id sync, evidence).
+ */
+import type { Client } from '@temporalio/client';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { randomUUID } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { createActivities } from '../../src/activities';
+import { createStripeGateway } from '../../src/activities/stripe-gateway';
+import { prepareRelease, type PreparedRelease } from '../../src/cli/release-db';
+import { loadEnvScope } from '../../src/config/env-files';
+import { loadReleaseConfig } from '../../src/config/release-config';
+import { adminUrl, createDatabase, dropDatabase } from '../../src/devstack/postgres';
+import { prepareSampleBackend } from '../../src/devstack/sample-backend';
+import { PEER_SECRET_KEY, PEER_WEBHOOK_SECRET } from '../../src/devstack/stack';
+import type { StripePeer } from '../../src/devstack/stripe-peer';
+import { lookupKeyFor, PLAN_CODE_METADATA_KEY } from '../../src/release/plans';
+import type { ReleaseSummary } from '../../src/release/types';
+import { runCommand } from '../../src/runtime/command-runner';
+import { RELEASE_WORKFLOW_TYPE } from '../../src/workflows/messages';
+import type { releaseDb } from '../../src/workflows';
+import { realActivityDeps } from '../../src/worker';
+
+export type Variant = 'workflow' | 'manual' | 'direct';
+/** `real`: fresh empty database, real Alembic migrations. `noop`: database migrated beforehand, migrate command `true`. */
+export type MigrateMode = 'real' | 'noop';
+
+/** Activity calls the `direct` variant makes, as the workflow does without an approval gate (preflight, runMigrations, captureAlembicRevision, provisionStripePlans, syncPriceIds, verifyBillingPlans, readReleaseEvidence). */
+export const DIRECT_ACTIVITIES = 7;
+
+/** Activities a finished workflow scheduled, counted in its history (so the per-activity figures follow the workflow as it changes). */
+export async function countScheduledActivities(client: Client, workflowId: string): Promise<number> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  return (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).length;
+}
+
+export interface RunContext {
+  client: Client;
+  address: string;
+  taskQueue: string;
+  peer: StripePeer;
+  /** The backend copy the in-process worker serves; rebuilt before every run. */
+  backendDir: string;
+  /** Unique per benchmark process, part of every database name. */
+  tag: string;
+  /** Databases still to drop (the caller drops leftovers on failure). */
+  databases: Set<string>;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface RunResult {
+  variant: Variant;
+  mode: MigrateMode;
+  seq: number;
+  warmup: boolean;
+  ms: number;
+  ok: boolean;
+  detail: string;
+  /** Objects the Stripe peer holds after the run: all created by it, since the peer was reset before. */
+  productsCreated: number;
+  pricesCreated: number;
+  /** alembic_version after the run (checked outside the timed window). */
+  revisionAfter: string | null;
+  /** Activities the run executed: from the workflow's history, or the direct variant's calls; null by hand. */
+  activities: number | null;
+}
+
+const PLAN_FLAGS = ['starter=0', 'pro=9900'];
+
+/** The untimed part: fresh database, fresh backend copy, fresh peer; the release input the CLI would build. */
+async function prepareRun(
+  ctx: RunContext,
+  variant: Variant,
+  mode: MigrateMode,
+  seq: number,
+): Promise<{ prepared: PreparedRelease; database: string }> {
+  const database = `dbr_bench_${ctx.tag}_r${seq}`;
+  ctx.databases.add(database);
+  await createDatabase(database);
+  ctx.peer.reset();
+  await prepareSampleBackend({
+    dir: ctx.backendDir,
+    databaseName: database,
+    serverUrl: adminUrl(),
+    stripeApiBase: ctx.peer.url,
+    stripeSecretKey: PEER_SECRET_KEY,
+    stripeWebhookSecret: PEER_WEBHOOK_SECRET,
+    environment: 'bench',
+  });
+  if (mode === 'noop') {
+    await setMigrateCommand(ctx.backendDir, ['true']);
+    // Bring the database to head beforehand, so the no-op release finds what a real one leaves.
+    const env = (await loadEnvScope(ctx.backendDir, ctx.env)).values;
+    const migrated = await runCommand({ command: ['just', 'migrate'], cwd: ctx.backendDir, env });
+    if (migrated.exitCode !== 0) throw new Error(`just migrate (setup) failed: ${migrated.all.slice(-1000)}`);
+  }
+  const prepared = await prepareRelease(
+    {
+      projectRoot: ctx.backendDir,
+      environment: `bench-${variant}-${seq}`,
+      nonInteractive: true,
+      plan: PLAN_FLAGS,
+      address: ctx.address,
+      taskQueue: ctx.taskQueue,
+    },
+    ctx.env,
+  );
+  return { prepared, database };
+}
+
+export async function setMigrateCommand(backendDir: string, command: string[]): Promise<void> {
+  const file = path.join(backendDir, 'release.config.json');
+  const config = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  config.migrateCommand = command;
+  await writeFile(file, `${JSON.stringify(config, null, 2)}\n`);
+}
+
+async function runWorkflow(
+  ctx: RunContext,
+  prepared: PreparedRelease,
+): Promise<{ ok: boolean; detail: string }> {
+  const summary: ReleaseSummary = await ctx.client.workflow.execute<typeof releaseDb>(RELEASE_WORKFLOW_TYPE, {
+    taskQueue: ctx.taskQueue,
+    workflowId: prepared.workflowId,
+    args: [prepared.input],
+  });
+  return {
+    ok: summary.status === 'success',
+    detail: `${summary.status}: ${summary.steps.map((s) => `${s.name}=${s.status}`).join(' ')}`,
+  };
+}
+
+async function runManual(
+  ctx: RunContext,
+  prepared: PreparedRelease,
+): Promise<{ ok: boolean; detail: string }> {
+  const root = prepared.projectRoot;
+  const scope = await loadEnvScope(root, ctx.env);
+  const env = scope.values;
+  const config = await loadReleaseConfig(root);
+  const migrate = await runCommand({ command: config.migrateCommand, cwd: root, env });
+  if (migrate.exitCode !== 0)
+    throw new Error(
+      `${config.migrateCommand.join(' ')} exited ${migrate.exitCode}: ${migrate.all.slice(-800)}`,
+    );
+  const current = await runCommand({ command: [...config.alembicCommand, 'current'], cwd: root, env });
+  if (current.exitCode !== 0)
+    throw new Error(`alembic current exited ${current.exitCode}: ${current.all.slice(-800)}`);
+
+  const key = env.STRIPE_SECRET_KEY;
+  if (!key) throw new Error('STRIPE_SECRET_KEY missing');
+  const stripe = createStripeGateway(key, scope);
+  const idem = (what: string) => `bench-manual-${ctx.tag}-${prepared.input.environment}-${what}`;
+  const products = await stripe.listProducts();
+  const priceIds: string[] = [];
+  for (const plan of prepared.input.plans) {
+    const product =
+      products.find((p) => p.active && p.metadata[PLAN_CODE_METADATA_KEY] === plan.code) ??
+      (await stripe.createProduct(
+        { name: plan.name, metadata: { [PLAN_CODE_METADATA_KEY]: plan.code } },
+        idem(`product-${plan.code}`),
+      ));
+    const lookupKey = lookupKeyFor(plan.code);
+    const holders = await stripe.listPricesByLookupKey(lookupKey);
+    const match = holders.find(
+      (p) =>
+        p.active &&
+        p.product === product.id &&
+        p.unit_amount === plan.amount &&
+        p.currency === prepared.input.currency &&
+        p.trial_period_days === prepared.input.trialDays,
+    );
+    const price =
+      match ??
+      (await stripe.createPrice(
+        {
+          product: product.id,
+          currency: prepared.input.currency,
+          unit_amount: plan.amount,
+          interval: 'month',
+          trial_period_days: prepared.input.trialDays,
+          nickname: `${plan.name} Monthly`,
+          lookup_key: lookupKey,
+          metadata: { [PLAN_CODE_METADATA_KEY]: plan.code, trial_days: String(prepared.input.trialDays) },
+        },
+        idem(`price-${plan.code}`),
+      ));
+    priceIds.push(price.id);
+  }
+
+  const url = env.DATABASE_URL;
+  if (!url) throw new Error('DATABASE_URL missing');
+  const db = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  await db.connect();
+  try {
+    const { rows } = await db.query<{ code: string; stripe_price_id: string | null; is_active: boolean }>(
+      'select code, stripe_price_id, is_active from billing_plans order by code',
+    );
+    return {
+      ok: rows.length >= prepared.input.plans.length,
+      detail: `${current.stdout.trim()}; prices ${priceIds.join(',')}; ${rows.length} plan rows`,
+    };
+  } finally {
+    await db.end();
+  }
+}
+
+async function runDirect(
+  ctx: RunContext,
+  prepared: PreparedRelease,
+): Promise<{ ok: boolean; detail: string }> {
+  const acts = createActivities(realActivityDeps(prepared.projectRoot));
+  const workflowExecution = {
+    workflowId: `bench-direct-${ctx.tag}-${prepared.input.environment}`,
+    runId: randomUUID(),
+  };
+  let n = 0;
+  const inActivity = <R>(fn: () => Promise<R>): Promise<R> =>
+    new MockActivityEnvironment({ workflowExecution, activityId: String(++n) }).run(fn);
+  const input = prepared.input;
+  await inActivity(() => acts.preflight({ skipStripe: input.options.skip_stripe }));
+  await inActivity(() => acts.runMigrations());
+  const revision = await inActivity(() => acts.captureAlembicRevision());
+  const provisioned = await inActivity(() =>
+    acts.provisionStripePlans({ plans: input.plans, currency: input.currency, trialDays: input.trialDays }),
+  );
+  await inActivity(() => acts.syncPriceIds({ priceMap: provisioned.priceMap }));
+  const plans = await inActivity(() => acts.verifyBillingPlans({ codes: input.plans.map((p) => p.code) }));
+  await inActivity(() => acts.readReleaseEvidence());
+  const ok = plans.every((p) => p.status === 'ok');
+  return {
+    ok,
+    detail: `${revision.revision ?? 'no revision'}; ${plans.map((p) => `${p.code}=${p.status}`).join(' ')}`,
+  };
+}
+
+async function revisionOf(database: string): Promise<string | null> {
+  const url = new URL(adminUrl());
+  url.pathname = `/${database}`;
+  const db = new pg.Client({ connectionString: url.toString() });
+  await db.connect();
+  try {
+    const { rows } = await db.query<{ version_num: string }>('select version_num from alembic_version');
+    return rows[0]?.version_num ?? null;
+  } catch {
+    return null;
+  } finally {
+    await db.end();
+  }
+}
+
+/** One release, timed from start to result; setup, checks and the database drop are outside the window. */
+export async function timedRelease(
+  ctx: RunContext,
+  variant: Variant,
+  mode: MigrateMode,
+  seq: number,
+  warmup: boolean,
+): Promise<RunResult> {
+  const { prepared, database } = await prepareRun(ctx, variant, mode, seq);
+  const run = variant === 'workflow' ? runWorkflow : variant === 'manual' ? runManual : runDirect;
+  const started = performance.now();
+  let outcome: { ok: boolean; detail: string };
+  try {
+    outcome = await run(ctx, prepared);
+  } catch (error) {
+    outcome = { ok: false, detail: `error: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  const elapsed = performance.now() - started;
+  const activities =
+    variant === 'workflow'
+      ? await countScheduledActivities(ctx.client, prepared.workflowId).catch(() => null)
+      : variant === 'direct'
+        ? DIRECT_ACTIVITIES
+        : null;
+  const state = ctx.peer.state();
+  const revisionAfter = await revisionOf(database);
+  await dropDatabase(database);
+  ctx.databases.delete(database);
+  const createdEverything =
+    state.products.length >= prepared.input.plans.length &&
+    state.prices.length >= prepared.input.plans.length;
+  return {
+    variant,
+    mode,
+    seq,
+    warmup,
+    ms: elapsed,
+    ok: outcome.ok && createdEverything && revisionAfter !== null,
+    detail: outcome.detail,
+    productsCreated: state.products.length,
+    pricesCreated: state.prices.length,
+    revisionAfter,
+    activities,
+  };
+}

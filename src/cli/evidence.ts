@@ -1,0 +1,136 @@
+/**
+ * `release show`: the summary of any release, running or long finished (also one that ended
+ * while no CLI was attached), and with `--evidence DIR` the three artifacts the runbook's
+ * "Evidence Capture" asks for: the summary, a Markdown report, and the full Temporal history.
+ */
+import type { Client } from '@temporalio/client';
+import { historyToJSON, type History } from '@temporalio/common/lib/proto-utils';
+import * as proto from '@temporalio/proto';
+import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { renderReleaseReport } from '../release/report';
+import type { ReleaseSummary } from '../release/types';
+import { RELEASE_WORKFLOW_TYPE } from '../workflows/messages';
+import { CliError } from './errors';
+import { releaseIdOf, releaseSummary } from './release-manage';
+
+export interface EvidenceFiles {
+  summary: string;
+  report: string;
+  history: string;
+}
+
+export interface ShownRelease {
+  summary: ReleaseSummary;
+  workflowId: string;
+  runId: string;
+}
+
+/** Finds the run (the latest unless one is named) and checks it is a release. */
+export async function findRelease(
+  client: Client,
+  idOrEnvironment: string,
+  runId?: string,
+): Promise<ShownRelease> {
+  const workflowId = releaseIdOf(idOrEnvironment);
+  let description;
+  try {
+    description = await client.workflow.getHandle(workflowId, runId).describe();
+  } catch (error) {
+    const e = error as Error;
+    if (e.name === 'WorkflowNotFoundError' || /not found/i.test(e.message)) {
+      throw new CliError(
+        `no release ${workflowId}${runId ? ` run ${runId}` : ''}: check the id or environment (db-release release list)`,
+        1,
+      );
+    }
+    throw error;
+  }
+  if (description.type !== RELEASE_WORKFLOW_TYPE) {
+    throw new CliError(
+      `run ${description.runId} of ${workflowId} is a ${description.type}, not a release; pass --run-id of the release (db-release release list)`,
+    );
+  }
+  const summary = await releaseSummary(client, workflowId, description.runId);
+  return { summary, workflowId, runId: description.runId };
+}
+
+interface ProtoJson {
+  toJson(type: unknown, message: unknown): unknown;
+}
+interface PatchedRoot {
+  lookupType(name: string): unknown;
+}
+
+/**
+ * A history as the proto JSON the `temporal` CLI writes and replayers read. The SDK's own
+ * `historyToJSON` is tried first; when npm installs two copies of protobufjs 8 (one under
+ * @temporalio/common, one under @temporalio/proto, as happens beside grpc's protobufjs 7) it throws
+ * "type must be a Type" on an `instanceof` across the copies, so the same conversion is then done
+ * with the protobufjs copy that @temporalio/proto itself loads.
+ */
+export function historyJson(history: History): string {
+  try {
+    return historyToJSON(history);
+  } catch (error) {
+    if (!/must be a Type/.test((error as Error).message)) throw error;
+    const protojson = createRequire(require.resolve('@temporalio/proto'))(
+      'protobufjs/ext/protojson',
+    ) as ProtoJson;
+    const type = (
+      patchProtobufRoot(proto as unknown as Record<string, unknown>) as unknown as PatchedRoot
+    ).lookupType('temporal.api.history.v1.History');
+    return JSON.stringify(
+      protojson.toJson(type, proto.temporal.api.history.v1.History.fromObject(history)),
+      null,
+      2,
+    );
+  }
+}
+
+/**
+ * Writes summary.json, report.md and history.json into `dir`. The history is the proto JSON the
+ * `temporal` CLI and the SDKs' replayers read (`temporal workflow show --output json` shape).
+ */
+export async function writeEvidence(
+  client: Client,
+  shown: ShownRelease,
+  dir: string,
+): Promise<EvidenceFiles> {
+  const history = await client.workflow.getHandle(shown.workflowId, shown.runId).fetchHistory();
+  await mkdir(dir, { recursive: true });
+  const files: EvidenceFiles = {
+    summary: path.join(dir, 'summary.json'),
+    report: path.join(dir, 'report.md'),
+    history: path.join(dir, 'history.json'),
+  };
+  await writeFile(files.summary, `${JSON.stringify(shown.summary, null, 2)}\n`);
+  await writeFile(files.report, renderReleaseReport(shown.summary));
+  await writeFile(files.history, `${historyJson(history)}\n`);
+  return files;
+}
+
+export interface ShowFlags {
+  runId?: string;
+  evidence?: string;
+}
+
+/** `release show`: the summary JSON on stdout, or with --evidence the paths of the files written. */
+export async function releaseShowCommand(
+  client: Client,
+  idOrEnvironment: string,
+  flags: ShowFlags,
+  io: { stdout: (t: string) => void; stderr: (t: string) => void },
+): Promise<number> {
+  const shown = await findRelease(client, idOrEnvironment, flags.runId);
+  if (!flags.evidence) {
+    io.stdout(JSON.stringify(shown.summary, null, 2));
+    return 0;
+  }
+  const files = await writeEvidence(client, shown, path.resolve(flags.evidence));
+  io.stderr(`evidence of ${shown.workflowId} run ${shown.runId} (${shown.summary.status}):`);
+  for (const file of [files.summary, files.report, files.history]) io.stdout(file);
+  return 0;
+}

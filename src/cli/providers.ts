@@ -1,0 +1,269 @@
+/**
+ * `providers validate` (the runbook's pre-flight "Validate provider inputs ... so
+ * Stripe/Resend/OpenAI keys exist before billing is enabled"): every provider key the backend
+ * needs, read from its env files, checked for presence and shape, and the Stripe key proven with
+ * one authenticated read. Keys are only ever shown masked.
+ */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { ENV_FILES_BY_PRECEDENCE, loadEnvScope, type EnvScope } from '../config/env-files';
+import { maskSecret, redact } from '../masking';
+import { createStripeGateway } from '../activities/stripe-gateway';
+import { CliError } from './errors';
+
+export type ProviderStatus = 'ok' | 'missing' | 'invalid';
+export type ProviderName = 'stripe' | 'resend' | 'openai';
+export type ProviderKeyName =
+  'STRIPE_SECRET_KEY' | 'STRIPE_WEBHOOK_SECRET' | 'RESEND_API_KEY' | 'OPENAI_API_KEY';
+
+interface KeyFormat {
+  pattern: RegExp;
+  /** What a valid value looks like, for the message. */
+  expected: string;
+  /** Common mix-ups, recognised so the message says what was pasted instead. */
+  mixups: ReadonlyArray<{ pattern: RegExp; hint: string }>;
+}
+
+/** The shape of each key. Lenient on the body (providers change lengths), strict on the prefix. */
+export const KEY_FORMATS: Readonly<Record<ProviderKeyName, KeyFormat>> = {
+  STRIPE_SECRET_KEY: {
+    pattern: /^(sk|rk)_(test|live)_[A-Za-z0-9_]{8,}$/,
+    expected: 'a secret key sk_test_… / sk_live_… (or a restricted key rk_test_… / rk_live_…)',
+    mixups: [
+      { pattern: /^pk_/, hint: 'this is a publishable key (pk_…), which cannot manage products and prices' },
+      { pattern: /^whsec_/, hint: 'this is a webhook signing secret; it belongs in STRIPE_WEBHOOK_SECRET' },
+    ],
+  },
+  STRIPE_WEBHOOK_SECRET: {
+    pattern: /^whsec_[A-Za-z0-9_+/=-]{8,}$/,
+    expected: 'a webhook signing secret whsec_… (Dashboard → Developers → Webhooks, or `stripe listen`)',
+    mixups: [
+      { pattern: /^(sk|rk)_/, hint: 'this is an API key; it belongs in STRIPE_SECRET_KEY' },
+      { pattern: /^pk_/, hint: 'this is a publishable key (pk_…), not a webhook signing secret' },
+    ],
+  },
+  RESEND_API_KEY: {
+    pattern: /^re_[A-Za-z0-9_-]{8,}$/,
+    expected: 'a Resend API key re_…',
+    mixups: [],
+  },
+  OPENAI_API_KEY: {
+    pattern: /^sk-[A-Za-z0-9_-]{8,}$/,
+    expected: 'an OpenAI API key sk-… (sk-proj-… for project keys)',
+    mixups: [{ pattern: /^sk_(test|live)_/, hint: 'this looks like a Stripe key' }],
+  },
+};
+
+export const PROVIDER_KEYS: Readonly<Record<ProviderName, readonly ProviderKeyName[]>> = {
+  stripe: ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'],
+  resend: ['RESEND_API_KEY'],
+  openai: ['OPENAI_API_KEY'],
+};
+
+export interface KeyClassification {
+  status: ProviderStatus;
+  reason: string;
+}
+
+/** Presence and shape of one key, without any network call. Never echoes the value. */
+export function classifyKey(name: ProviderKeyName, value: string | undefined | null): KeyClassification {
+  const format = KEY_FORMATS[name];
+  if (value === undefined || value === null || value.trim() === '') {
+    return {
+      status: 'missing',
+      reason: `not set; add ${name}=… (${format.expected}) to the backend's .env.local`,
+    };
+  }
+  if (value !== value.trim() || /\s/.test(value)) {
+    return {
+      status: 'invalid',
+      reason: 'contains whitespace; remove the spaces or line breaks around the value',
+    };
+  }
+  if (/^(["']).*\1$/.test(value)) {
+    return { status: 'invalid', reason: 'is wrapped in quotes twice; write it without the inner quotes' };
+  }
+  if (!format.pattern.test(value)) {
+    const mixup = format.mixups.find((m) => m.pattern.test(value));
+    return {
+      status: 'invalid',
+      reason: `${mixup ? `${mixup.hint}; ` : 'unexpected format; '}expected ${format.expected}`,
+    };
+  }
+  return { status: 'ok', reason: 'format ok' };
+}
+
+/** The worst of several statuses: invalid over missing over ok. */
+export function worstStatus(statuses: readonly ProviderStatus[]): ProviderStatus {
+  if (statuses.includes('invalid')) return 'invalid';
+  if (statuses.includes('missing')) return 'missing';
+  return 'ok';
+}
+
+export interface StripeAuthProbe {
+  checkAuth(): Promise<void>;
+}
+
+/**
+ * Turns the outcome of one authenticated Stripe read into a status: 401/403 mean the key itself
+ * is refused; anything else means it could not be verified, which also fails the check.
+ */
+export async function verifyStripeKey(
+  probe: StripeAuthProbe,
+  secretKey: string,
+  apiBase: string,
+): Promise<KeyClassification> {
+  try {
+    await probe.checkAuth();
+    return { status: 'ok', reason: `authenticated against ${apiBase}` };
+  } catch (error) {
+    const e = error as { type?: string; statusCode?: number; message?: string };
+    const message = redact(e.message ?? String(error), [secretKey]);
+    if (e.statusCode === 401 || e.type === 'StripeAuthenticationError') {
+      return {
+        status: 'invalid',
+        reason: `Stripe refused the key (401): ${message}; copy the secret key again from the Stripe Dashboard`,
+      };
+    }
+    if (e.statusCode === 403 || e.type === 'StripePermissionError') {
+      return {
+        status: 'invalid',
+        reason: `the key lacks permissions (403): ${message}; use the secret key or grant the restricted key read access`,
+      };
+    }
+    return {
+      status: 'invalid',
+      reason: `could not be verified: Stripe at ${apiBase} did not answer (${message}); check the network or STRIPE_API_BASE, or pass --offline for format checks only`,
+    };
+  }
+}
+
+export interface KeyReport {
+  name: ProviderKeyName;
+  status: ProviderStatus;
+  reason: string;
+  /** Where the value came from: `.env.local`, `.env`, `.env.compose`, `process`, or null when unset. */
+  source: string | null;
+  /** Masked (`abcd…wxyz`), never the value. */
+  value: string | null;
+}
+
+export interface ProviderReport {
+  provider: ProviderName;
+  status: ProviderStatus;
+  keys: KeyReport[];
+}
+
+export interface ProvidersResult {
+  ok: boolean;
+  project_root: string;
+  env_files: string[];
+  stripe_api_base: string;
+  providers: ProviderReport[];
+}
+
+export interface ProvidersOptions {
+  /** Format checks only: no call to Stripe. */
+  offline?: boolean;
+  /** Builds the Stripe client; the real SDK gateway by default (honours STRIPE_API_BASE). */
+  stripe?: (secretKey: string, env: EnvScope) => StripeAuthProbe;
+}
+
+export const STRIPE_DEFAULT_API_BASE = 'https://api.stripe.com';
+
+/** Validates the providers of one env scope. */
+export async function validateProviders(
+  scope: EnvScope,
+  projectRoot: string,
+  options: ProvidersOptions = {},
+): Promise<ProvidersResult> {
+  const apiBase = scope.values.STRIPE_API_BASE || STRIPE_DEFAULT_API_BASE;
+  const providers: ProviderReport[] = [];
+  for (const [provider, names] of Object.entries(PROVIDER_KEYS) as Array<
+    [ProviderName, readonly ProviderKeyName[]]
+  >) {
+    const keys: KeyReport[] = [];
+    for (const name of names) {
+      const value = scope.values[name];
+      let verdict = classifyKey(name, value);
+      if (name === 'STRIPE_SECRET_KEY' && verdict.status === 'ok' && value) {
+        if (options.offline)
+          verdict = { status: 'ok', reason: 'format ok; not verified with Stripe (--offline)' };
+        else
+          verdict = await verifyStripeKey(
+            (options.stripe ?? createStripeGateway)(value, scope),
+            value,
+            apiBase,
+          );
+      }
+      keys.push({
+        name,
+        ...verdict,
+        source: value ? (scope.sources[name] ?? null) : null,
+        value: maskSecret(value),
+      });
+    }
+    providers.push({ provider, status: worstStatus(keys.map((k) => k.status)), keys });
+  }
+  return {
+    ok: providers.every((p) => p.status === 'ok'),
+    project_root: projectRoot,
+    env_files: scope.filesFound,
+    stripe_api_base: apiBase,
+    providers,
+  };
+}
+
+/** The backend's env scope, or exit 2 when there is no checkout or no env file to read. */
+export async function requireBackendScope(
+  projectRootFlag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ projectRoot: string; scope: EnvScope }> {
+  const projectRoot = path.resolve(projectRootFlag ?? env.DB_RELEASE_PROJECT_ROOT ?? '.');
+  const rootStat = await stat(projectRoot).catch(() => null);
+  if (!rootStat?.isDirectory()) {
+    throw new CliError(
+      `--project-root "${projectRoot}" is not a directory; point it at the backend checkout (or set DB_RELEASE_PROJECT_ROOT)`,
+    );
+  }
+  const scope = await loadEnvScope(projectRoot, env);
+  if (scope.filesFound.length === 0) {
+    throw new CliError(
+      `no env file in ${projectRoot} (looked for ${ENV_FILES_BY_PRECEDENCE.join(', ')}); ` +
+        'point --project-root at the backend checkout, or create .env.local from .env.local.example',
+    );
+  }
+  return { projectRoot, scope };
+}
+
+export interface ProvidersFlags {
+  projectRoot?: string;
+  json?: boolean;
+  offline?: boolean;
+}
+
+export function describeProviders(result: ProvidersResult): string[] {
+  const lines = [`providers of ${result.project_root} (env files: ${result.env_files.join(', ')})`];
+  for (const p of result.providers) {
+    for (const [i, k] of p.keys.entries()) {
+      const where = k.source ? ` ${k.value ?? ''} (${k.source})` : '';
+      lines.push(
+        `  ${(i === 0 ? p.provider : '').padEnd(7)} ${k.status.padEnd(8)} ${k.name}${where}: ${k.reason}`,
+      );
+    }
+  }
+  lines.push(result.ok ? 'all providers ok' : 'providers not ready: fix the lines above that are not ok');
+  return lines;
+}
+
+/** `providers validate`: 0 when every provider is ok, 1 when one is missing or invalid, 2 on bad input. */
+export async function providersValidateCommand(
+  flags: ProvidersFlags,
+  io: { stdout: (t: string) => void; stderr: (t: string) => void },
+): Promise<number> {
+  const { projectRoot, scope } = await requireBackendScope(flags.projectRoot);
+  const result = await validateProviders(scope, projectRoot, { offline: flags.offline });
+  if (flags.json) io.stdout(JSON.stringify(result, null, 2));
+  else for (const line of describeProviders(result)) io.stdout(line);
+  return result.ok ? 0 : 1;
+}

@@ -1,0 +1,465 @@
+/**
+ * `stripe setup` (the runbook's Option B step 2, "Stripe plan seeding"): provisions the catalog's
+ * products and monthly prices and writes the price ids where the backend reads them.
+ *
+ * It runs the `stripeSetup` workflow on the release worker, so it executes exactly the release's
+ * own `provisionStripePlans` and `syncPriceIds` activities (same lookup keys, idempotency keys,
+ * journal and retry policy) and is recorded in Temporal like a release. Secrets never enter the
+ * workflow input: `--secret-key` / `--webhook-secret` are written into the backend's `.env.local`
+ * (every other line kept) before the workflow starts, and the worker reads them from there, as the
+ * original tool read them. So give secrets on the machine that holds the worker's checkout.
+ */
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { isTruthy, loadEnvScope, type EnvScope } from '../config/env-files';
+import { rewriteEnvText } from '../config/env-local';
+import { catalogOf, ConfigError, loadReleaseConfig } from '../config/release-config';
+import { maskSecret } from '../masking';
+import { isKnownCurrency } from '../release/currencies';
+import { parsePlanFlags, parsePriceMap, PlanFlagError, resolvePlans } from '../release/plans';
+import { EXIT_CODES } from '../release/summary';
+import type { CatalogPlan, ProvisionedPlan } from '../release/types';
+import type { stripeSetup } from '../workflows';
+import type { StripeSetupInput, StripeSetupResult } from '../workflows/stripe-setup';
+import { releaseWorkflowId } from '../workflows/messages';
+import {
+  connectClient,
+  resolveTemporalTarget,
+  workflowUrl,
+  type TemporalFlags,
+  type TemporalTarget,
+} from './connection';
+import { CliError } from './errors';
+import { classifyKey, type ProviderKeyName } from './providers';
+import { workflowPollers } from './status-summary';
+
+export const STRIPE_SETUP_WORKFLOW_TYPE = 'stripeSetup';
+/** The original's standalone default; `release db` uses 14 (release.config.json trialDays). */
+export const STRIPE_SETUP_DEFAULT_TRIAL_DAYS = 7;
+
+export function stripeSetupWorkflowId(environment: string): string {
+  return `db-release-stripe-setup-${environment}`;
+}
+
+export interface StripeSetupFlags extends TemporalFlags {
+  projectRoot?: string;
+  environment?: string;
+  nonInteractive?: boolean;
+  secretKey?: string;
+  webhookSecret?: string;
+  currency?: string;
+  trialDays?: string;
+  plan?: string[];
+  operator?: string;
+}
+
+/** Asks the operator; the answer '' keeps the value shown in brackets. */
+export interface Prompter {
+  ask(question: string, options?: { hidden?: boolean }): Promise<string>;
+  /** Why an answer was not taken; the question is then asked again. */
+  warn(text: string): void;
+  close(): void;
+}
+
+export interface PreparedStripeSetup {
+  projectRoot: string;
+  environment: string;
+  workflowId: string;
+  input: StripeSetupInput;
+  /** Secrets to write into `.env.local` before starting (only those given now and different). */
+  envUpdates: Partial<Record<'STRIPE_SECRET_KEY' | 'STRIPE_WEBHOOK_SECRET', string>>;
+  target: TemporalTarget;
+}
+
+const ENVIRONMENT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
+
+function checkSecret(name: ProviderKeyName, value: string, origin: string): void {
+  const verdict = classifyKey(name, value);
+  if (verdict.status !== 'ok') throw new CliError(`${origin}: ${verdict.reason}`);
+}
+
+async function askPlanAmounts(
+  prompter: Prompter,
+  catalog: CatalogPlan[],
+  given: Map<string, number>,
+): Promise<Map<string, number>> {
+  const amounts = new Map(given);
+  for (const plan of catalog) {
+    const current = amounts.get(plan.code) ?? plan.amount;
+    for (;;) {
+      const answer = (
+        await prompter.ask(`Monthly price of ${plan.name} (${plan.code}) in cents [${current}]: `)
+      ).trim();
+      if (answer === '') {
+        amounts.set(plan.code, current);
+        break;
+      }
+      try {
+        const parsed = parsePlanFlags([`${plan.code}=${answer}`], catalog);
+        amounts.set(plan.code, parsed.get(plan.code) ?? current);
+        break;
+      } catch (error) {
+        if (!(error instanceof PlanFlagError)) throw error;
+        prompter.warn(error.message.replace(/^--plan "[^"]*": /, ''));
+      }
+    }
+  }
+  return amounts;
+}
+
+async function askSecret(
+  prompter: Prompter,
+  name: ProviderKeyName,
+  existing: string | undefined,
+): Promise<string | undefined> {
+  for (;;) {
+    const shown = existing ? ` [keep ${maskSecret(existing) ?? ''}]` : '';
+    const answer = (await prompter.ask(`${name}${shown}: `, { hidden: true })).trim();
+    if (answer === '') return undefined;
+    const verdict = classifyKey(name, answer);
+    if (verdict.status === 'ok') return answer;
+    prompter.warn(`${name} ${verdict.reason}`);
+  }
+}
+
+/**
+ * Validates every flag (and, on a terminal, the answers) into the workflow input and the secret
+ * lines to write. Anything wrong is a CliError (exit 2) naming the flag, and nothing has changed.
+ */
+export async function prepareStripeSetup(
+  flags: StripeSetupFlags,
+  prompter: Prompter | null,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<PreparedStripeSetup> {
+  const projectRoot = path.resolve(flags.projectRoot ?? env.DB_RELEASE_PROJECT_ROOT ?? '.');
+  if (!(await stat(projectRoot).catch(() => null))?.isDirectory()) {
+    throw new CliError(
+      `--project-root "${projectRoot}" is not a directory; point it at the backend checkout`,
+    );
+  }
+  let config;
+  try {
+    config = await loadReleaseConfig(projectRoot);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message);
+    throw error;
+  }
+  const scope = await loadEnvScope(projectRoot, env);
+  const environment = flags.environment ?? scope.values.ENVIRONMENT ?? scope.values.APP_ENV ?? 'local';
+  if (!ENVIRONMENT_PATTERN.test(environment)) {
+    throw new CliError(
+      `--environment "${environment}": use letters, digits, - and _ (it names the workflow id)`,
+    );
+  }
+  const catalog = catalogOf(config);
+  let amounts: Map<string, number>;
+  try {
+    amounts = parsePlanFlags(flags.plan ?? [], catalog);
+  } catch (error) {
+    if (error instanceof PlanFlagError) throw new CliError(error.message);
+    throw error;
+  }
+  const currency = (flags.currency ?? config.currency).toLowerCase();
+  if (!isKnownCurrency(currency)) {
+    throw new CliError(
+      `--currency "${flags.currency ?? config.currency}": not a currency Stripe accepts; use an ISO code such as usd or eur`,
+    );
+  }
+  let trialDays = STRIPE_SETUP_DEFAULT_TRIAL_DAYS;
+  if (flags.trialDays !== undefined) {
+    if (!/^\d+$/.test(flags.trialDays) || Number(flags.trialDays) > 730) {
+      throw new CliError(`--trial-days "${flags.trialDays}": use a whole number of days from 0 to 730`);
+    }
+    trialDays = Number(flags.trialDays);
+  }
+
+  let secretKey = flags.secretKey;
+  let webhookSecret = flags.webhookSecret;
+  if (secretKey !== undefined) checkSecret('STRIPE_SECRET_KEY', secretKey, '--secret-key');
+  if (webhookSecret !== undefined) checkSecret('STRIPE_WEBHOOK_SECRET', webhookSecret, '--webhook-secret');
+  if (prompter) {
+    secretKey ??= await askSecret(prompter, 'STRIPE_SECRET_KEY', scope.values.STRIPE_SECRET_KEY);
+    webhookSecret ??= await askSecret(prompter, 'STRIPE_WEBHOOK_SECRET', scope.values.STRIPE_WEBHOOK_SECRET);
+    amounts = await askPlanAmounts(prompter, catalog, amounts);
+  }
+  for (const [name, given, flag] of [
+    ['STRIPE_SECRET_KEY', secretKey, '--secret-key'],
+    ['STRIPE_WEBHOOK_SECRET', webhookSecret, '--webhook-secret'],
+  ] as const) {
+    if (given !== undefined) continue;
+    const existing = scope.values[name];
+    if (!existing) {
+      throw new CliError(
+        `${name} is not set in ${projectRoot}/.env.local, .env, .env.compose or the environment; pass ${flag}`,
+      );
+    }
+    checkSecret(name, existing, `${name} (from ${scope.sources[name] ?? 'the env files'})`);
+  }
+  const envUpdates: PreparedStripeSetup['envUpdates'] = {};
+  if (secretKey !== undefined && secretKey !== scope.values.STRIPE_SECRET_KEY)
+    envUpdates.STRIPE_SECRET_KEY = secretKey;
+  if (webhookSecret !== undefined && webhookSecret !== scope.values.STRIPE_WEBHOOK_SECRET)
+    envUpdates.STRIPE_WEBHOOK_SECRET = webhookSecret;
+
+  return {
+    projectRoot,
+    environment,
+    workflowId: stripeSetupWorkflowId(environment),
+    input: {
+      plans: resolvePlans(catalog, amounts),
+      currency,
+      trialDays,
+      startedBy: flags.operator ?? env.DB_RELEASE_OPERATOR ?? safeUsername(),
+    },
+    envUpdates,
+    target: resolveTemporalTarget(flags, env),
+  };
+}
+
+function safeUsername(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Writes the given secrets into `.env.local`, every other line byte for byte; creates it (0600) if missing. */
+export async function writeSecretsToEnvLocal(
+  projectRoot: string,
+  updates: PreparedStripeSetup['envUpdates'],
+): Promise<boolean> {
+  if (Object.keys(updates).length === 0) return false;
+  const file = path.join(projectRoot, '.env.local');
+  let current = '';
+  try {
+    current = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const next = rewriteEnvText(current, updates);
+  if (next === current) return false;
+  await writeFile(file, next, { mode: 0o600 });
+  return true;
+}
+
+/** The deepest message of a workflow failure (workflow → activity → application failure), with its type. */
+export function failureOf(error: unknown): { type: string | null; message: string } {
+  let current = error as { message?: string; type?: string; cause?: unknown } | undefined;
+  let type: string | null = null;
+  let message = (error as Error)?.message ?? String(error);
+  while (current) {
+    if (current.message) message = current.message;
+    if (typeof current.type === 'string') type = current.type;
+    current = current.cause as typeof current;
+  }
+  return { type, message };
+}
+
+export interface StripeSetupSummary {
+  stripe_secret_key: string | null;
+  stripe_webhook_secret: string | null;
+  stripe_product_price_map: Record<string, unknown> | null;
+  enable_billing: boolean;
+  plans: Array<{
+    code: string;
+    amount: number;
+    currency: string;
+    trial_days: number;
+    product_id: string;
+    product_action: ProvisionedPlan['productAction'];
+    price_id: string;
+    price_action: ProvisionedPlan['priceAction'];
+    lookup_key: string;
+    previous_price_id: string | null;
+  }>;
+  workflow_id: string;
+  run_id: string;
+  env_file_changed: boolean;
+  billing_plans_rows_updated: number;
+}
+
+/** The original's printed summary (the four `.env.local` keys, secrets masked), plus what was done per plan. */
+export function setupSummary(
+  env: EnvScope,
+  result: StripeSetupResult,
+  ids: { workflowId: string; runId: string },
+  secretsWritten: boolean,
+): StripeSetupSummary {
+  const p = result.provisioned;
+  return {
+    stripe_secret_key: maskSecret(env.values.STRIPE_SECRET_KEY),
+    stripe_webhook_secret: maskSecret(env.values.STRIPE_WEBHOOK_SECRET),
+    stripe_product_price_map: parsePriceMap(env.values.STRIPE_PRODUCT_PRICE_MAP),
+    enable_billing: isTruthy(env.values.ENABLE_BILLING),
+    plans: p.plans.map((plan) => ({
+      code: plan.code,
+      amount: plan.amount,
+      currency: p.currency,
+      trial_days: p.trialDays,
+      product_id: plan.productId,
+      product_action: plan.productAction,
+      price_id: plan.priceId,
+      price_action: plan.priceAction,
+      lookup_key: plan.lookupKey,
+      previous_price_id: plan.previousPriceId,
+    })),
+    workflow_id: ids.workflowId,
+    run_id: ids.runId,
+    env_file_changed: secretsWritten || result.sync.envFileChanged,
+    billing_plans_rows_updated: result.sync.rowsUpdated,
+  };
+}
+
+async function refuseWhileReleaseRuns(client: Client, environment: string): Promise<void> {
+  const release = releaseWorkflowId(environment);
+  const description = await client.workflow
+    .getHandle(release)
+    .describe()
+    .catch(() => null);
+  if (description?.status.name === 'RUNNING') {
+    throw new CliError(
+      `${release} (run ${description.runId}, a ${description.type}) is running and changes Stripe itself; wait for it (db-release release watch ${release})`,
+      EXIT_CODES.alreadyRunning,
+    );
+  }
+}
+
+export interface StripeSetupIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  prompter: Prompter | null;
+}
+
+/** `stripe setup`: 0 provisioned, 1 the workflow failed (its prices rolled back), 2 bad input, 3 already running. */
+export async function stripeSetupCommand(flags: StripeSetupFlags, io: StripeSetupIo): Promise<number> {
+  let prepared: PreparedStripeSetup;
+  try {
+    prepared = await prepareStripeSetup(flags, flags.nonInteractive ? null : io.prompter);
+  } finally {
+    io.prompter?.close();
+  }
+  const { client, connection } = await connectClient(prepared.target);
+  try {
+    await refuseWhileReleaseRuns(client, prepared.environment);
+    const pollers = await workflowPollers(client, prepared.target).catch(() => null);
+    if (pollers && pollers.length === 0) {
+      io.stderr(
+        `warning: no worker polls task queue ${prepared.target.taskQueue}; the setup waits until one starts (db-release worker --project-root ${prepared.projectRoot})`,
+      );
+    }
+    const secretsWritten = await writeSecretsToEnvLocal(prepared.projectRoot, prepared.envUpdates);
+    if (secretsWritten)
+      io.stderr(
+        `wrote ${Object.keys(prepared.envUpdates).join(', ')} to ${path.join(prepared.projectRoot, '.env.local')}`,
+      );
+
+    let handle;
+    try {
+      handle = await client.workflow.start<typeof stripeSetup>(STRIPE_SETUP_WORKFLOW_TYPE, {
+        taskQueue: prepared.target.taskQueue,
+        workflowId: prepared.workflowId,
+        args: [prepared.input],
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        memo: { environment: prepared.environment, startedBy: prepared.input.startedBy },
+        staticSummary: `stripe setup of ${prepared.environment} by ${prepared.input.startedBy}`,
+      });
+    } catch (error) {
+      if ((error as Error).name === 'WorkflowExecutionAlreadyStartedError') {
+        throw new CliError(
+          `a stripe setup of environment "${prepared.environment}" is already running: workflow ${prepared.workflowId}; wait for it`,
+          EXIT_CODES.alreadyRunning,
+        );
+      }
+      throw error;
+    }
+    const runId = handle.firstExecutionRunId;
+    io.stderr(
+      `Started stripe setup ${prepared.workflowId} (run ${runId}) on task queue ${prepared.target.taskQueue}; Ctrl-C detaches, the setup goes on`,
+    );
+    const url = workflowUrl(prepared.target, prepared.workflowId, runId);
+    if (url) io.stderr(`Web UI: ${url}`);
+    let result: StripeSetupResult;
+    try {
+      result = await handle.result();
+    } catch (error) {
+      const failure = failureOf(error);
+      io.stderr(`stripe setup failed${failure.type ? ` (${failure.type})` : ''}: ${failure.message}`);
+      io.stderr(
+        `fix the cause and run it again: products and prices are found again by metadata and lookup key, so a re-run creates nothing twice; ` +
+          `what this run changed is in its history (${prepared.workflowId}, run ${runId})`,
+      );
+      return EXIT_CODES.failed;
+    }
+    const after = await loadEnvScope(prepared.projectRoot);
+    io.stdout(
+      JSON.stringify(
+        setupSummary(after, result, { workflowId: prepared.workflowId, runId }, secretsWritten),
+        null,
+        2,
+      ),
+    );
+    io.stderr(
+      `stripe setup done: ${result.provisioned.plans.map((p) => `${p.code} ${p.priceId} (${p.priceAction})`).join(', ')}`,
+    );
+    return EXIT_CODES.success;
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
+/** Prompts on the terminal (stderr, so stdout stays JSON); hidden answers are not echoed. */
+export function terminalPrompter(): Prompter | null {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return null;
+  return {
+    async ask(question, options = {}) {
+      if (options.hidden) return askHidden(question);
+      const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+      try {
+        return await rl.question(question);
+      } finally {
+        rl.close();
+      }
+    },
+    warn(text) {
+      process.stderr.write(`${text}\n`);
+    },
+    close() {
+      if (process.stdin.isTTY) process.stdin.pause();
+    },
+  };
+}
+
+function askHidden(question: string): Promise<string> {
+  const stdin = process.stdin;
+  process.stderr.write(question);
+  return new Promise((resolve, reject) => {
+    let value = '';
+    const done = (finish: () => void) => {
+      stdin.removeListener('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write('\n');
+      finish();
+    };
+    const onData = (chunk: Buffer) => {
+      for (const ch of chunk.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') return done(() => resolve(value));
+        if (ch === '\u0003')
+          return done(() =>
+            reject(new CliError('interrupted at the prompt; nothing was changed', EXIT_CODES.detached)),
+          );
+        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
+        else if (ch >= ' ') value += ch;
+      }
+    };
+    stdin.setRawMode(true);
+    stdin.resume();
+    stdin.on('data', onData);
+  });
+}
