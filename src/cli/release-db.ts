@@ -9,8 +9,8 @@ import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/com
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { isTruthy, loadEnvScope } from '../config/env-files';
-import { approvalPolicyFor, catalogOf, ConfigError, loadReleaseConfig } from '../config/release-config';
+import { isTruthy, loadEnvScope, type EnvScope } from '../config/env-files';
+import { approvalPolicyFor, catalogOf, ConfigError, loadReleaseConfig, type ReleaseConfig } from '../config/release-config';
 import { isKnownCurrency } from '../release/currencies';
 import { renderReleaseReport, reportPathFor } from '../release/report';
 import { parsePlanFlags, PlanFlagError, plansWithoutFlag, resolvePlans } from '../release/plans';
@@ -53,17 +53,17 @@ export function utcStamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
 }
 
-/**
- * Validates every flag once, into the typed workflow input. Anything wrong is a CliError
- * (exit 2) naming the flag and the fix, and nothing has been started yet.
- */
-export async function prepareRelease(flags: ReleaseDbFlags, env: NodeJS.ProcessEnv = process.env, now = new Date()): Promise<PreparedRelease> {
+/** The backend checkout a command acts on: its root, config, env scope and environment name, validated. */
+export async function loadBackendContext(
+  flags: { projectRoot?: string; environment?: string },
+  env: NodeJS.ProcessEnv,
+): Promise<{ projectRoot: string; config: ReleaseConfig; scope: EnvScope; environment: string }> {
   const projectRoot = path.resolve(flags.projectRoot ?? env.DB_RELEASE_PROJECT_ROOT ?? '.');
   const rootStat = await stat(projectRoot).catch(() => null);
   if (!rootStat?.isDirectory()) {
     throw new CliError(`--project-root "${projectRoot}" is not a directory; point it at the backend checkout`);
   }
-  let config;
+  let config: ReleaseConfig;
   try {
     config = await loadReleaseConfig(projectRoot);
   } catch (error) {
@@ -75,7 +75,15 @@ export async function prepareRelease(flags: ReleaseDbFlags, env: NodeJS.ProcessE
   if (!ENVIRONMENT_PATTERN.test(environment)) {
     throw new CliError(`--environment "${environment}": use letters, digits, - and _ (it names the workflow id)`);
   }
+  return { projectRoot, config, scope, environment };
+}
 
+/**
+ * Validates every flag once, into the typed workflow input. Anything wrong is a CliError
+ * (exit 2) naming the flag and the fix, and nothing has been started yet.
+ */
+export async function prepareRelease(flags: ReleaseDbFlags, env: NodeJS.ProcessEnv = process.env, now = new Date()): Promise<PreparedRelease> {
+  const { projectRoot, config, scope, environment } = await loadBackendContext(flags, env);
   const catalog = catalogOf(config);
   let amounts: Map<string, number>;
   try {

@@ -11,13 +11,13 @@
  */
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { isTruthy, loadEnvScope, type EnvScope } from '../config/env-files';
 import { rewriteEnvText } from '../config/env-local';
-import { catalogOf, ConfigError, loadReleaseConfig } from '../config/release-config';
+import { catalogOf } from '../config/release-config';
 import { maskSecret } from '../masking';
 import { isKnownCurrency } from '../release/currencies';
 import { parsePlanFlags, parsePriceMap, PlanFlagError, resolvePlans } from '../release/plans';
@@ -34,6 +34,7 @@ import {
   type TemporalTarget,
 } from './connection';
 import { CliError } from './errors';
+import { loadBackendContext } from './release-db';
 import { classifyKey, type ProviderKeyName } from './providers';
 import { workflowPollers } from './status-summary';
 
@@ -75,7 +76,6 @@ export interface PreparedStripeSetup {
   target: TemporalTarget;
 }
 
-const ENVIRONMENT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
 
 function checkSecret(name: ProviderKeyName, value: string, origin: string): void {
   const verdict = classifyKey(name, value);
@@ -135,26 +135,7 @@ export async function prepareStripeSetup(
   prompter: Prompter | null,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<PreparedStripeSetup> {
-  const projectRoot = path.resolve(flags.projectRoot ?? env.DB_RELEASE_PROJECT_ROOT ?? '.');
-  if (!(await stat(projectRoot).catch(() => null))?.isDirectory()) {
-    throw new CliError(
-      `--project-root "${projectRoot}" is not a directory; point it at the backend checkout`,
-    );
-  }
-  let config;
-  try {
-    config = await loadReleaseConfig(projectRoot);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message);
-    throw error;
-  }
-  const scope = await loadEnvScope(projectRoot, env);
-  const environment = flags.environment ?? scope.values.ENVIRONMENT ?? scope.values.APP_ENV ?? 'local';
-  if (!ENVIRONMENT_PATTERN.test(environment)) {
-    throw new CliError(
-      `--environment "${environment}": use letters, digits, - and _ (it names the workflow id)`,
-    );
-  }
+  const { projectRoot, config, scope, environment } = await loadBackendContext(flags, env);
   const catalog = catalogOf(config);
   let amounts: Map<string, number>;
   try {
