@@ -1,5 +1,6 @@
 import { ErrorType } from '../release/errors';
 import type { AlembicRevisionResult, CommandOutcome } from '../release/types';
+import type { RunResult } from '../runtime/command-runner';
 import type { ActivityDeps } from './deps';
 import { currentRevision } from './preflight';
 import { failure, outputTail, readScope, runBackendCommand } from './support';
@@ -11,12 +12,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
       const scope = await readScope(deps);
       const config = await deps.loadConfig();
       const result = await runBackendCommand(deps, scope, config.migrateCommand);
-      const outcome: CommandOutcome = {
-        command: result.commandLine,
-        exitCode: result.exitCode,
-        durationMs: result.durationMs,
-        output: outputTail(result),
-      };
+      const outcome = outcomeOf(result);
       if (result.exitCode !== 0) {
         // A failing migration is deterministic: retrying the same SQL gives the same error.
         throw failure(
@@ -42,12 +38,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
       const config = await deps.loadConfig();
       const target = input.toRevision ?? 'base';
       const result = await runBackendCommand(deps, scope, [...config.alembicCommand, 'downgrade', target]);
-      const outcome: CommandOutcome = {
-        command: result.commandLine,
-        exitCode: result.exitCode,
-        durationMs: result.durationMs,
-        output: outputTail(result),
-      };
+      const outcome = outcomeOf(result);
       if (result.exitCode !== 0) {
         throw failure(
           ErrorType.DowngradeFailed,
@@ -69,6 +60,11 @@ export function createMigrationActivities(deps: ActivityDeps) {
       return outcome;
     },
   };
+}
+
+/** What a command did, as recorded in history: its line, exit code, duration and redacted output tail. */
+function outcomeOf(result: RunResult & { commandLine: string }): CommandOutcome {
+  return { command: result.commandLine, exitCode: result.exitCode, durationMs: result.durationMs, output: outputTail(result) };
 }
 
 /**

@@ -15,7 +15,7 @@ import { isKnownCurrency } from '../release/currencies';
 import { renderReleaseReport, reportPathFor } from '../release/report';
 import { parsePlanFlags, PlanFlagError, plansWithoutFlag, resolvePlans } from '../release/plans';
 import { EXIT_CODES, exitCodeFor } from '../release/summary';
-import type { ReleaseInput, ReleaseSummary } from '../release/types';
+import type { CatalogPlan, ReleaseInput, ReleaseSummary } from '../release/types';
 import { RELEASE_WORKFLOW_TYPE, releaseWorkflowId, statusQuery, summaryQuery } from '../workflows/messages';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describeStatus } from './status-lines';
@@ -78,6 +78,34 @@ export async function loadBackendContext(
   return { projectRoot, config, scope, environment };
 }
 
+/** `--plan` flags against the catalog; a bad one is a CliError naming it. */
+export function planAmounts(flags: readonly string[] | undefined, catalog: readonly CatalogPlan[]): Map<string, number> {
+  try {
+    return parsePlanFlags(flags ?? [], catalog);
+  } catch (error) {
+    if (error instanceof PlanFlagError) throw new CliError(error.message);
+    throw error;
+  }
+}
+
+/** `--currency`, lower-cased as Stripe stores it, or the config's default. */
+export function priceCurrency(flag: string | undefined, fallback: string): string {
+  const currency = (flag ?? fallback).toLowerCase();
+  if (!isKnownCurrency(currency)) {
+    throw new CliError(`--currency "${flag ?? fallback}": not a currency Stripe accepts; use an ISO code such as usd or eur`);
+  }
+  return currency;
+}
+
+/** `--trial-days`: whole days from 0 to 730, or the given default. */
+export function trialDaysOf(flag: string | undefined, fallback: number): number {
+  if (flag === undefined) return fallback;
+  if (!/^\d+$/.test(flag) || Number(flag) > 730) {
+    throw new CliError(`--trial-days "${flag}": use a whole number of days from 0 to 730`);
+  }
+  return Number(flag);
+}
+
 /**
  * Validates every flag once, into the typed workflow input. Anything wrong is a CliError
  * (exit 2) naming the flag and the fix, and nothing has been started yet.
@@ -85,13 +113,7 @@ export async function loadBackendContext(
 export async function prepareRelease(flags: ReleaseDbFlags, env: NodeJS.ProcessEnv = process.env, now = new Date()): Promise<PreparedRelease> {
   const { projectRoot, config, scope, environment } = await loadBackendContext(flags, env);
   const catalog = catalogOf(config);
-  let amounts: Map<string, number>;
-  try {
-    amounts = parsePlanFlags(flags.plan ?? [], catalog);
-  } catch (error) {
-    if (error instanceof PlanFlagError) throw new CliError(error.message);
-    throw error;
-  }
+  const amounts = planAmounts(flags.plan, catalog);
   const options = {
     non_interactive: Boolean(flags.nonInteractive),
     skip_stripe: Boolean(flags.skipStripe),
@@ -114,17 +136,8 @@ export async function prepareRelease(flags: ReleaseDbFlags, env: NodeJS.ProcessE
       );
     }
   }
-  const currency = (flags.currency ?? config.currency).toLowerCase();
-  if (!isKnownCurrency(currency)) {
-    throw new CliError(`--currency "${flags.currency ?? config.currency}": not a currency Stripe accepts; use an ISO code such as usd or eur`);
-  }
-  let trialDays = config.trialDays;
-  if (flags.trialDays !== undefined) {
-    if (!/^\d+$/.test(flags.trialDays) || Number(flags.trialDays) > 730) {
-      throw new CliError(`--trial-days "${flags.trialDays}": use a whole number of days from 0 to 730`);
-    }
-    trialDays = Number(flags.trialDays);
-  }
+  const currency = priceCurrency(flags.currency, config.currency);
+  const trialDays = trialDaysOf(flags.trialDays, config.trialDays);
 
   const summaryStamp = utcStamp(now);
   const summaryPath = path.resolve(projectRoot, flags.summaryPath ?? path.join('var', 'reports', `db-release-${summaryStamp}.json`));

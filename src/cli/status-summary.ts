@@ -224,9 +224,9 @@ async function alembicChecks(
   return result;
 }
 
-async function latestRelease(client: Client, environment: string): Promise<StatusSummary['latest_release']> {
-  const workflowId = releaseWorkflowId(environment);
-  const base = {
+/** The latest-release line before anything about the release is known. */
+function noReleaseSeen(workflowId: string) {
+  return {
     workflow_id: workflowId,
     run_id: null,
     workflow_type: null,
@@ -236,6 +236,11 @@ async function latestRelease(client: Client, environment: string): Promise<Statu
     start_time: null,
     close_time: null,
   };
+}
+
+async function latestRelease(client: Client, environment: string): Promise<StatusSummary['latest_release']> {
+  const workflowId = releaseWorkflowId(environment);
+  const base = noReleaseSeen(workflowId);
   let description;
   try {
     description = await client.workflow.getHandle(workflowId).describe();
@@ -313,14 +318,7 @@ export async function statusSummary(
       error: null as string | null,
     };
     const latest: StatusSummary['latest_release'] = {
-      workflow_id: releaseWorkflowId(environment),
-      run_id: null,
-      workflow_type: null,
-      execution_status: null,
-      status: null,
-      started_by: null,
-      start_time: null,
-      close_time: null,
+      ...noReleaseSeen(releaseWorkflowId(environment)),
       ok: false,
       error: 'not checked: Temporal not reachable',
     };

@@ -19,7 +19,6 @@ import { isTruthy, loadEnvScope, type EnvScope } from '../config/env-files';
 import { rewriteEnvText } from '../config/env-local';
 import { catalogOf } from '../config/release-config';
 import { maskSecret } from '../masking';
-import { isKnownCurrency } from '../release/currencies';
 import { parsePlanFlags, parsePriceMap, PlanFlagError, resolvePlans } from '../release/plans';
 import { EXIT_CODES } from '../release/summary';
 import type { CatalogPlan, ProvisionedPlan } from '../release/types';
@@ -34,7 +33,7 @@ import {
   type TemporalTarget,
 } from './connection';
 import { CliError } from './errors';
-import { loadBackendContext } from './release-db';
+import { loadBackendContext, planAmounts, priceCurrency, trialDaysOf } from './release-db';
 import { classifyKey, type ProviderKeyName } from './providers';
 import { workflowPollers } from './status-summary';
 
@@ -137,26 +136,9 @@ export async function prepareStripeSetup(
 ): Promise<PreparedStripeSetup> {
   const { projectRoot, config, scope, environment } = await loadBackendContext(flags, env);
   const catalog = catalogOf(config);
-  let amounts: Map<string, number>;
-  try {
-    amounts = parsePlanFlags(flags.plan ?? [], catalog);
-  } catch (error) {
-    if (error instanceof PlanFlagError) throw new CliError(error.message);
-    throw error;
-  }
-  const currency = (flags.currency ?? config.currency).toLowerCase();
-  if (!isKnownCurrency(currency)) {
-    throw new CliError(
-      `--currency "${flags.currency ?? config.currency}": not a currency Stripe accepts; use an ISO code such as usd or eur`,
-    );
-  }
-  let trialDays = STRIPE_SETUP_DEFAULT_TRIAL_DAYS;
-  if (flags.trialDays !== undefined) {
-    if (!/^\d+$/.test(flags.trialDays) || Number(flags.trialDays) > 730) {
-      throw new CliError(`--trial-days "${flags.trialDays}": use a whole number of days from 0 to 730`);
-    }
-    trialDays = Number(flags.trialDays);
-  }
+  let amounts = planAmounts(flags.plan, catalog);
+  const currency = priceCurrency(flags.currency, config.currency);
+  const trialDays = trialDaysOf(flags.trialDays, STRIPE_SETUP_DEFAULT_TRIAL_DAYS);
 
   let secretKey = flags.secretKey;
   let webhookSecret = flags.webhookSecret;
