@@ -11,6 +11,9 @@ import { releaseDbCommand, type ReleaseDbFlags } from './cli/release-db';
 import { cancelRelease, decide, listReleases, releaseIdOf, releaseStatus, rollbackCommand, type RollbackFlags } from './cli/release-manage';
 import { resolveTemporalTarget } from './cli/connection';
 import { watchRelease } from './cli/watch';
+import { registerSearchAttributes } from './cli/search-attributes';
+import { releaseListLines } from './cli/status-lines';
+import { CliError } from './cli/errors';
 import { describeStatus } from './cli/status-lines';
 import { workerCommand, type WorkerFlags } from './cli/worker-command';
 import { registerRunbookCommands } from './cli/runbook-commands';
@@ -55,7 +58,7 @@ export function buildProgram(): Command {
       let interrupt: () => void = () => undefined;
       const interrupted = new Promise<void>((resolve) => (interrupt = resolve));
       process.once('SIGINT', interrupt);
-      return releaseDbCommand({ ...flags, noRollback: flags.rollback === false }, { stdout: out, stderr: err, interrupted, live: Boolean(process.stderr.isTTY) }).finally(() =>
+      return releaseDbCommand({ ...flags, noRollback: flags.rollback === false }, { stdout: out, stderr: err, interrupted, live: process.stderr.isTTY ? { write: (t) => process.stderr.write(t), columns: () => process.stderr.columns || 120 } : undefined }).finally(() =>
         process.removeListener('SIGINT', interrupt),
       );
     }),
@@ -78,10 +81,20 @@ export function buildProgram(): Command {
   temporalOptions(release.command('watch <id-or-environment>').description('follow a release until it ends')).action(
     action(async (id: string, flags: TemporalFlags) =>
       withClient(flags, async (client) => {
-        const stop = { stopped: false };
-        process.once('SIGINT', () => (stop.stopped = true));
-        const summary = await watchRelease(client, id, out, stop);
-        return exitCodeFor(summary.status);
+        const stop = new AbortController();
+        const onInterrupt = () => stop.abort();
+        process.once('SIGINT', onInterrupt);
+        try {
+          const live = process.stdout.isTTY ? { write: (t: string) => process.stdout.write(t), columns: () => process.stdout.columns || 120 } : undefined;
+          const outcome = await watchRelease(client, id, { print: out, live }, stop.signal);
+          if (outcome.kind === 'detached') {
+            err(`stopped watching; the release goes on (db-release release status ${releaseIdOf(id)})`);
+            return EXIT_CODES.detached;
+          }
+          return exitCodeFor(outcome.summary.status);
+        } finally {
+          process.removeListener('SIGINT', onInterrupt);
+        }
       }),
     ),
   );
@@ -120,15 +133,30 @@ export function buildProgram(): Command {
     ),
   );
 
-  temporalOptions(release.command('list').description('recent releases').option('--limit <n>', 'how many', '20').option('--json', 'print JSON')).action(
-    action(async (flags: TemporalFlags & { limit: string; json?: boolean }) =>
-      withClient(flags, async (client) => {
-        const rows = await listReleases(client, Number(flags.limit) || 20);
-        if (flags.json) out(JSON.stringify(rows, null, 2));
-        else for (const r of rows) out(`${r.startTime}  ${r.workflowId}  ${r.status}  env=${r.environment ?? '-'}  sha=${r.gitSha?.slice(0, 12) ?? '-'}  by=${r.startedBy ?? '-'}`);
+  temporalOptions(
+    release
+      .command('list')
+      .description('recent releases from Temporal visibility: environment, status, git SHA, who, when')
+      .option('--environment <name>', 'only this environment')
+      .option('--status <status>', 'only this release status: running, awaiting_approval, success, rolled_back, rejected...')
+      .option('--limit <n>', 'how many', '20')
+      .option('--json', 'print JSON'),
+  ).action(
+    action(async (flags: TemporalFlags & { limit: string; json?: boolean; environment?: string; status?: string }) => {
+      const limit = Number(flags.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new CliError(`--limit "${flags.limit}": use a whole number of at least 1`);
+      return withClient(flags, async (client) => {
+        const list = await listReleases(client, { environment: flags.environment, status: flags.status }, limit);
+        if (flags.json) {
+          out(JSON.stringify(list, null, 2));
+          return 0;
+        }
+        if (!list.indexed) err('note: the DbRelease* search attributes are not registered; run `db-release temporal register-search-attributes` to index new releases');
+        for (const line of releaseListLines(list.rows)) out(line);
+        if (list.rows.length === 0) err(`no releases match ${list.query}`);
         return 0;
-      }),
-    ),
+      });
+    }),
   );
   temporalOptions(
     release
@@ -147,6 +175,21 @@ export function buildProgram(): Command {
         err(`rollback of ${result.release_run_id}: ${result.status}`);
         for (const c of result.compensations) err(`  ${c.name}: ${c.status}${c.detail ? ` - ${c.detail}` : ''}${c.manual_action ? ` (by hand: ${c.manual_action})` : ''}`);
         return result.status === 'rolled_back' ? EXIT_CODES.success : EXIT_CODES.rollbackFailed;
+      }),
+    ),
+  );
+
+  const temporalCommand = program.command('temporal').description('prepare a Temporal namespace for releases');
+  temporalOptions(
+    temporalCommand
+      .command('register-search-attributes')
+      .description('register the DbRelease* Keyword search attributes release list filters on (the embedded dev server has them already)'),
+  ).action(
+    action((flags: TemporalFlags) =>
+      withClient(flags, async (client) => {
+        const added = await registerSearchAttributes(client);
+        err(added.length > 0 ? `registered ${added.join(', ')} in namespace ${client.options.namespace}` : `all DbRelease* search attributes already registered in ${client.options.namespace}`);
+        return 0;
       }),
     ),
   );

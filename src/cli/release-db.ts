@@ -17,11 +17,11 @@ import { parsePlanFlags, PlanFlagError, plansWithoutFlag, resolvePlans } from '.
 import { EXIT_CODES, exitCodeFor } from '../release/summary';
 import type { CatalogPlan, ReleaseInput, ReleaseSummary } from '../release/types';
 import { RELEASE_WORKFLOW_TYPE, releaseWorkflowId, statusQuery, summaryQuery } from '../workflows/messages';
-import { setTimeout as delay } from 'node:timers/promises';
-import { describeStatus } from './status-lines';
+import { followLive, LiveDisplay } from './live-view';
 import type { releaseDb } from '../workflows';
 import { connectClient, resolveTemporalTarget, workflowUrl, type TemporalFlags, type TemporalTarget } from './connection';
 import { CliError } from './errors';
+import { startAttributes } from './search-attributes';
 
 export interface ReleaseDbFlags extends TemporalFlags {
   projectRoot?: string;
@@ -170,11 +170,15 @@ function safeUsername(): string {
 
 /** Starts the release; an environment with a running release is refused by Temporal itself. */
 export async function startRelease(client: Client, prepared: PreparedRelease): Promise<WorkflowHandleWithFirstExecutionRunId<typeof releaseDb>> {
+  // Indexed for `release list` and the Web UI when the namespace has the DbRelease* attributes.
+  const { environment, startedBy } = prepared.input;
+  const typedSearchAttributes = await startAttributes(client, { environment, startedBy, status: 'running' });
   try {
     return await client.workflow.start<typeof releaseDb>(RELEASE_WORKFLOW_TYPE, {
       taskQueue: prepared.target.taskQueue,
       workflowId: prepared.workflowId,
-      args: [prepared.input],
+      args: [{ ...prepared.input, indexed: typedSearchAttributes !== undefined }],
+      typedSearchAttributes,
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       memo: { environment: prepared.input.environment, startedBy: prepared.input.startedBy },
@@ -223,8 +227,8 @@ export async function writeSummary(file: string, summary: ReleaseSummary): Promi
 export interface ReleaseDbIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
-  /** A person is watching (stderr is a terminal): show live progress unless --non-interactive. */
-  live?: boolean;
+  /** A person is watching (stderr is a terminal): where to draw live progress unless --non-interactive. */
+  live?: { write: (text: string) => void; columns: () => number };
   /** Resolves when the operator presses Ctrl-C. */
   interrupted: Promise<void>;
 }
@@ -247,9 +251,11 @@ export async function releaseDbCommand(flags: ReleaseDbFlags, io: ReleaseDbIo): 
     }
     // The result is a long poll; on Ctrl-C it is aborted so the CLI exits at once.
     const waiting = new AbortController();
+    let live: Promise<unknown> = Promise.resolve();
     if (!prepared.input.options.non_interactive && io.live) {
-      // Interactive: show the plan, the gate and each step as they happen.
-      void followProgress(handle, io.stderr, waiting.signal);
+      // Interactive: the plan, the gate and each step, redrawn in place as they change.
+      const display = new LiveDisplay(io.live.write, io.live.columns);
+      live = followLive(() => handle.query(statusQuery), display, waiting.signal);
     }
     const outcome = await Promise.race([
       connection
@@ -258,6 +264,7 @@ export async function releaseDbCommand(flags: ReleaseDbFlags, io: ReleaseDbIo): 
       io.interrupted.then(() => ({ kind: 'detached' as const })),
     ]);
     waiting.abort();
+    await live;
     if (outcome.kind === 'detached') {
       const partial = await handle.query(summaryQuery).catch(() => null);
       if (partial) await writeSummary(prepared.summaryPath, partial);
@@ -278,29 +285,5 @@ export async function releaseDbCommand(flags: ReleaseDbFlags, io: ReleaseDbIo): 
     return exitCodeFor(outcome.summary.status);
   } finally {
     await connection.close().catch(() => undefined);
-  }
-}
-
-/** Prints each new status line (plan, gate, steps, compensations) until the signal aborts. */
-async function followProgress(handle: WorkflowHandle<typeof releaseDb>, print: (line: string) => void, signal: AbortSignal): Promise<void> {
-  const seen = new Set<string>();
-  let planShown = false;
-  while (!signal.aborted) {
-    const view = await handle.query(statusQuery).catch(() => null);
-    if (view?.plan && !planShown) {
-      planShown = true;
-      print(`Plan: ${view.plan.pendingRevisions.length} pending revision(s)${view.plan.pendingRevisions.map((r) => `\n  ${r.revision} ${r.message}`).join('')}`);
-      for (const change of view.plan.stripeChanges ?? []) {
-        print(`  stripe ${change.code}: product ${change.product}, price ${change.price}${change.movesLookupKeyFrom ? `, lookup key moves from ${change.movesLookupKeyFrom}` : ''}`);
-      }
-    }
-    for (const line of view ? describeStatus(view) : []) {
-      if (!seen.has(line)) {
-        seen.add(line);
-        print(`  ${line}`);
-      }
-    }
-    if (view?.currentStep === 'done') return;
-    await delay(1_000, undefined, { signal }).catch(() => undefined);
   }
 }

@@ -9,6 +9,13 @@ import type { ReleaseSummary } from '../release/types';
 import { decideUpdate, releaseWorkflowId, RELEASE_WORKFLOW_TYPE, ROLLBACK_WORKFLOW_TYPE, statusQuery, type ReleaseStatusView } from '../workflows/messages';
 import { summaryFromFailure } from './release-db';
 import { CliError } from './errors';
+import { releaseAttributesRegistered, releaseListQuery, startAttributes, type ListFilter } from './search-attributes';
+import {
+  releaseEnvironmentAttribute,
+  releaseGitShaAttribute,
+  releaseStartedByAttribute,
+  releaseStatusAttribute,
+} from '../workflows/search-attributes';
 
 /** Accepts a workflow id or an environment name (whose release id is derived from it). */
 export function releaseIdOf(idOrEnvironment: string): string {
@@ -50,30 +57,45 @@ export interface ReleaseListRow {
   workflowId: string;
   runId: string;
   environment: string | null;
+  /** The release's own status when indexed (awaiting_approval, rolled_back...), else Temporal's. */
   status: string;
+  /** Temporal's execution status: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED... */
+  executionStatus: string;
   gitSha: string | null;
   startedBy: string | null;
   startTime: string;
   closeTime: string | null;
 }
 
-export async function listReleases(client: Client, limit = 20): Promise<ReleaseListRow[]> {
+export interface ReleaseList {
+  rows: ReleaseListRow[];
+  /** The query sent to Temporal visibility, for the operator to reuse in the Web UI. */
+  query: string;
+  /** Whether the DbRelease* search attributes are registered on this namespace. */
+  indexed: boolean;
+}
+
+export async function listReleases(client: Client, filter: ListFilter = {}, limit = 20): Promise<ReleaseList> {
+  const indexed = await releaseAttributesRegistered(client);
+  const query = releaseListQuery(filter, indexed);
   const rows: ReleaseListRow[] = [];
-  const executions: AsyncIterable<WorkflowExecutionInfo> = client.workflow.list({ query: `WorkflowType = '${RELEASE_WORKFLOW_TYPE}'` });
+  const executions: AsyncIterable<WorkflowExecutionInfo> = client.workflow.list({ query, pageSize: Math.min(limit, 100) });
   for await (const info of executions) {
+    const attributes = info.typedSearchAttributes;
     rows.push({
       workflowId: info.workflowId,
       runId: info.runId,
-      environment: (info.memo?.environment as string | undefined) ?? null,
-      status: info.status.name,
-      gitSha: (info.memo?.gitSha as string | undefined) || null,
-      startedBy: (info.memo?.startedBy as string | undefined) ?? null,
+      environment: attributes.get(releaseEnvironmentAttribute) ?? (info.memo?.environment as string | undefined) ?? null,
+      status: attributes.get(releaseStatusAttribute) ?? info.status.name,
+      executionStatus: info.status.name,
+      gitSha: attributes.get(releaseGitShaAttribute) ?? ((info.memo?.gitSha as string | undefined) || null),
+      startedBy: attributes.get(releaseStartedByAttribute) ?? (info.memo?.startedBy as string | undefined) ?? null,
       startTime: info.startTime.toISOString(),
       closeTime: info.closeTime?.toISOString() ?? null,
     });
     if (rows.length >= limit) break;
   }
-  return rows;
+  return { rows, query, indexed };
 }
 
 /** The summary of a release, running or finished, also one that ended while no CLI was watching. */
@@ -125,14 +147,16 @@ export async function rollbackCommand(client: Client, idOrEnvironment: string, f
       EXIT_CODES.failed,
     );
   }
+  const requestedBy = flags.operator ?? process.env.DB_RELEASE_OPERATOR ?? process.env.USER ?? 'operator';
   try {
     return await client.workflow.execute<typeof rollbackRelease>(ROLLBACK_WORKFLOW_TYPE, {
       taskQueue,
       workflowId,
-      args: [{ release, requestedBy: flags.operator ?? process.env.DB_RELEASE_OPERATOR ?? process.env.USER ?? 'operator', window }],
+      args: [{ release, requestedBy, window }],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       memo: { environment: release.environment ?? '', startedBy: flags.operator ?? '', rollbackOf: release.run_id },
+      typedSearchAttributes: await startAttributes(client, { environment: release.environment ?? '', startedBy: requestedBy }),
       staticSummary: `rollback of release ${release.run_id}`,
     });
   } catch (error) {

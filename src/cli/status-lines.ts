@@ -1,4 +1,5 @@
 import type { ReleaseStatusView } from '../workflows/messages';
+import type { ReleaseListRow } from './release-manage';
 
 /** One line per change of state, until the release ends; works the same on a TTY and in a log. */
 export function describeStatus(view: ReleaseStatusView): string[] {
@@ -12,3 +13,15 @@ export function describeStatus(view: ReleaseStatusView): string[] {
   return lines;
 }
 
+
+/** `release list` as an aligned table: newest first, as Temporal visibility returns them. */
+export function releaseListLines(rows: ReleaseListRow[]): string[] {
+  if (rows.length === 0) return [];
+  const header = ['STARTED', 'ENVIRONMENT', 'STATUS', 'GIT SHA', 'STARTED BY', 'WORKFLOW ID'];
+  const table = [
+    header,
+    ...rows.map((r) => [r.startTime.replace(/\.\d+Z$/, 'Z'), r.environment ?? '-', r.status, r.gitSha?.slice(0, 12) ?? '-', r.startedBy ?? '-', r.workflowId]),
+  ];
+  const widths = header.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length)));
+  return table.map((row) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+}

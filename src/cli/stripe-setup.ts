@@ -32,6 +32,7 @@ import {
   type TemporalFlags,
   type TemporalTarget,
 } from './connection';
+import { startAttributes } from './search-attributes';
 import { CliError } from './errors';
 import { loadBackendContext, planAmounts, priceCurrency, trialDaysOf } from './release-db';
 import { classifyKey, type ProviderKeyName } from './providers';
@@ -330,6 +331,7 @@ export async function stripeSetupCommand(flags: StripeSetupFlags, io: StripeSetu
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         memo: { environment: prepared.environment, startedBy: prepared.input.startedBy },
+        typedSearchAttributes: await startAttributes(client, { environment: prepared.environment, startedBy: prepared.input.startedBy }),
         staticSummary: `stripe setup of ${prepared.environment} by ${prepared.input.startedBy}`,
       });
     } catch (error) {

@@ -1,35 +1,77 @@
 import type { Client } from '@temporalio/client';
-import { setTimeout as delay } from 'node:timers/promises';
 import { describeStatus } from './status-lines';
+import { followLive, LiveDisplay, renderLiveView } from './live-view';
 import { releaseIdOf, releaseStatus, releaseSummary } from './release-manage';
 import type { ReleaseSummary } from '../release/types';
+import type { ReleaseStatusView } from '../workflows/messages';
 
-export async function watchRelease(
-  client: Client,
-  idOrEnvironment: string,
-  print: (line: string) => void,
-  stop: { stopped: boolean },
-  pollMs = 1_000,
-): Promise<ReleaseSummary> {
+export interface WatchOutput {
+  /** Plain lines (a log, a pipe): one per change of state. */
+  print: (line: string) => void;
+  /** A terminal: the block is redrawn in place instead. */
+  live?: { write: (text: string) => void; columns: () => number };
+}
+
+export type WatchOutcome = { kind: 'ended'; summary: ReleaseSummary } | { kind: 'detached' };
+
+/** `release watch`: follows a release until it ends, or until the signal (Ctrl-C) detaches. */
+export async function watchRelease(client: Client, idOrEnvironment: string, output: WatchOutput, signal: AbortSignal, pollMs = 1_000): Promise<WatchOutcome> {
   const id = releaseIdOf(idOrEnvironment);
-  const seen = new Set<string>();
-  for (;;) {
+  const running = async (): Promise<ReleaseStatusView | null> => {
     const description = await client.workflow.getHandle(id).describe();
-    if (description.status.name !== 'RUNNING') break;
-    const view = await releaseStatus(client, id).catch(() => null);
-    for (const line of view ? describeStatus(view) : []) {
-      if (!seen.has(line)) {
-        seen.add(line);
-        print(line);
+    return description.status.name === 'RUNNING' ? releaseStatus(client, id) : null;
+  };
+  let display: LiveDisplay | null = null;
+  if (output.live) {
+    display = new LiveDisplay(output.live.write, output.live.columns);
+    // Ends at 'done' or when the workflow is no longer running (query returns null, last view kept).
+    const ended = new AbortController();
+    signal.addEventListener('abort', () => ended.abort(), { once: true });
+    await followLive(
+      async () => {
+        const view = await running();
+        if (!view) ended.abort();
+        return view;
+      },
+      display,
+      ended.signal,
+      Math.min(pollMs, 500),
+    );
+  } else {
+    const seen = new Set<string>();
+    while (!signal.aborted) {
+      const view = await running();
+      if (!view) break;
+      for (const line of describeStatus(view)) {
+        if (!seen.has(line)) {
+          seen.add(line);
+          output.print(line);
+        }
       }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollMs);
+        signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      });
     }
-    if (stop.stopped) break;
-    await delay(pollMs);
+    if (!signal.aborted) {
+      const summary = await releaseSummary(client, id);
+      for (const line of describeStatus(finishedView(summary))) if (!seen.has(line)) output.print(line);
+    }
   }
+  if (signal.aborted) return { kind: 'detached' };
   const summary = await releaseSummary(client, id);
-  for (const line of describeStatus({ currentStep: 'done', waitingForApproval: false, policy: { required: false, approvers: [], fourEyes: false, timeout: '0s' }, plan: null, ignoredDecisions: [], summary })) {
-    if (!seen.has(line)) print(line);
-  }
-  print(`release ${summary.status}`);
-  return summary;
+  display?.update(renderLiveView(finishedView(summary), new Date()));
+  output.print(`release ${summary.status}`);
+  return { kind: 'ended', summary };
+}
+
+function finishedView(summary: ReleaseSummary): ReleaseStatusView {
+  return {
+    currentStep: 'done',
+    waitingForApproval: false,
+    policy: { required: summary.approval !== null, approvers: [], fourEyes: false, timeout: '0s' },
+    plan: null,
+    ignoredDecisions: [],
+    summary,
+  };
 }

@@ -1,4 +1,5 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { RELEASE_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { temporalExecutable } from './paths';
 
 export interface DevServerOptions {
@@ -23,6 +24,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<Te
       uiPort: options.uiPort,
       dbFilename: options.dbFilename,
       namespace: options.namespace ?? 'default',
+      // Registered at start, so releases are indexed for `release list` and the Web UI's filter.
+      searchAttributes: [...RELEASE_SEARCH_ATTRIBUTES],
       extraArgs: ['--log-level', 'error'],
     },
   });

@@ -40,6 +40,12 @@ export interface ReleaseInput {
   trialDays: number;
   startedBy: string;
   approval: ApprovalPolicy;
+  /**
+   * The server has the DbRelease* search attributes registered (the CLI checks before starting):
+   * the workflow keeps DbReleaseStatus and DbReleaseGitSha current. Absent or false, it does not
+   * upsert them, because upserting an unregistered attribute fails every workflow task.
+   */
+  indexed?: boolean;
 }
 
 export interface StepRecord {

@@ -13,6 +13,7 @@ import {
   setCurrentDetails,
   setHandler,
   upsertMemo,
+  upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
@@ -32,6 +33,7 @@ import {
   type ReleasePlan,
   type ReleaseStatusView,
 } from './messages';
+import { releaseGitShaAttribute, releaseStatusAttribute, type IndexedReleaseStatus } from './search-attributes';
 
 const retry = (maximumAttempts: number) => ({
   initialInterval: '1 second',
@@ -67,6 +69,10 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
   let plan: ReleasePlan | null = null;
   let waitingForApproval = false;
   const ignoredDecisions: ReleaseStatusView['ignoredDecisions'] = [];
+  /** Keeps DbReleaseStatus current for `release list` and the Web UI's filter, when registered. */
+  const indexStatus = (status: IndexedReleaseStatus) => {
+    if (input.indexed) upsertSearchAttributes([{ key: releaseStatusAttribute, value: status }]);
+  };
 
   // Handlers first: a decision sent before the gate is reached is kept, not lost.
   const take = (kind: 'approve' | 'reject', payload: DecisionPayload | undefined, via: 'signal' | 'update') => {
@@ -149,6 +155,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
     summary.pending_revisions = pre.pendingRevisions;
     summary.secrets = { stripe_secret_key: pre.stripeKeyMasked, stripe_webhook_secret: pre.stripeWebhookSecretMasked };
     upsertMemo({ gitSha: pre.gitSha ?? '' });
+    if (input.indexed && pre.gitSha) upsertSearchAttributes([{ key: releaseGitShaAttribute, value: pre.gitSha }]);
     const stripeSkipReason = input.options.skip_stripe ? '--skip-stripe' : pre.billingEnabled ? null : 'ENABLE_BILLING is not true';
     plan = {
       pendingRevisions: pre.pendingRevisions,
@@ -167,8 +174,10 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       currentStep = 'approval';
       waitingForApproval = true;
       setCurrentDetails(approvalDetails(input, plan));
+      indexStatus('awaiting_approval');
       const decided = await condition(() => summary.approval !== null, input.approval.timeout);
       waitingForApproval = false;
+      if (summary.approval?.decision === 'approved') indexStatus('running');
       if (!decided) {
         summary.approval = { decision: 'rejected', approver: 'system', comment: 'timeout', via: 'timeout', at: now().toISOString() };
       }
@@ -264,6 +273,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       summary.compensations = compensations.map((c) => ({ name: c.name, status: 'skipped', detail: '--no-rollback: partial state kept for diagnosis', manual_action: null }));
     } else if (compensations.length > 0) {
       currentStep = 'compensation';
+      indexStatus('compensating');
       await CancellationScope.nonCancellable(() => compensate(summary, compensations));
     }
     await finish(summary, []);
@@ -290,6 +300,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
     s.finished_at = end.toISOString();
     s.duration_ms = end.getTime() - Date.parse(s.executed_at);
     currentStep = 'done';
+    indexStatus(s.status);
     setCurrentDetails(`release **${s.status}**${s.error ? `: ${s.error.message}` : ''}`);
     return s;
   }

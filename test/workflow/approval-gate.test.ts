@@ -1,4 +1,5 @@
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type WorkflowExecutionDescription } from '@temporalio/client';
+import { releaseGitShaAttribute, releaseStatusAttribute } from '../../src/workflows/search-attributes';
 import type { ApprovalPolicy, ReleaseSummary } from '../../src/release/types';
 import { approveSignal, decideUpdate, rejectSignal, statusQuery } from '../../src/workflows/messages';
 import { temporalTestContext, type TemporalTestContext } from '../support/temporal';
@@ -223,4 +224,40 @@ test('an allowed-approvers list refuses everyone else', async () => {
   expect(ignored.summary.approval).toBeNull();
   expect(summary.status).toBe('success');
   expect(summary.approval).toMatchObject({ decision: 'approved', approver: 'carol', via: 'update' });
+});
+
+/** Polls describe() until the release's DbReleaseStatus search attribute holds `status` (bounded). */
+async function indexedStatus(handle: ReleaseHandle, status: string): Promise<WorkflowExecutionDescription> {
+  let last: WorkflowExecutionDescription | undefined;
+  for (let i = 0; i < 100; i++) {
+    last = await handle.describe();
+    if (last.typedSearchAttributes.get(releaseStatusAttribute) === status) return last;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`DbReleaseStatus never became ${status} (last: ${String(last?.typedSearchAttributes.get(releaseStatusAttribute))})`);
+}
+
+test('an indexed release keeps DbReleaseStatus and DbReleaseGitSha current: awaiting_approval, then its final status', async () => {
+  const mocks = mockActivities();
+  const { waiting, done } = await withWorker(ctx, mocks.activities, async (start) => {
+    const handle = await start({ ...gated(), indexed: true });
+    const atGateDescription = await indexedStatus(handle, 'awaiting_approval');
+    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob' }] });
+    await handle.result();
+    return { waiting: atGateDescription, done: await indexedStatus(handle, 'success') };
+  });
+  expect(waiting.typedSearchAttributes.get(releaseGitShaAttribute)).toBe(preflightResult().gitSha);
+  expect(done.status.name).toBe('COMPLETED');
+});
+
+test('a release started where the attributes are not registered upserts none of them', async () => {
+  const mocks = mockActivities();
+  const description = await withWorker(ctx, mocks.activities, async (start) => {
+    const handle = await start(releaseInput({ indexed: false }));
+    await handle.result();
+    return handle.describe();
+  });
+  expect(description.status.name).toBe('COMPLETED');
+  expect(description.typedSearchAttributes.get(releaseStatusAttribute)).toBeUndefined();
+  expect(description.typedSearchAttributes.get(releaseGitShaAttribute)).toBeUndefined();
 });
