@@ -5,7 +5,7 @@
  */
 import type { ReleaseStatusView } from '../workflows/messages';
 import { STEP_ORDER } from '../release/summary';
-import type { StepRecord } from '../release/types';
+import type { ReleaseSummary, StepRecord } from '../release/types';
 
 const MARK: Record<StepRecord['status'], string> = {
   pending: '  ',
@@ -67,6 +67,18 @@ function approvalRow(view: ReleaseStatusView, now: Date, row: (mark: string, nam
     return row('..', 'approval', since ? seconds(now.getTime() - Date.parse(since)) : '', `waiting (timeout ${view.policy.timeout})`);
   }
   return row(MARK.pending, 'approval', '', '');
+}
+
+/** The view of a release that has ended, drawn from its summary (no status query answers any more). */
+export function finishedView(summary: ReleaseSummary): ReleaseStatusView {
+  return {
+    currentStep: 'done',
+    waitingForApproval: false,
+    policy: { required: summary.approval !== null, approvers: [], fourEyes: false, timeout: '0s' },
+    plan: null,
+    ignoredDecisions: [],
+    summary,
+  };
 }
 
 /** Redraws a block of lines in place: moves the cursor back over the last block and clears it. */

@@ -17,7 +17,7 @@ import { parsePlanFlags, PlanFlagError, plansWithoutFlag, resolvePlans } from '.
 import { EXIT_CODES, exitCodeFor } from '../release/summary';
 import type { CatalogPlan, ReleaseInput, ReleaseSummary } from '../release/types';
 import { RELEASE_WORKFLOW_TYPE, releaseWorkflowId, statusQuery, summaryQuery } from '../workflows/messages';
-import { followLive, LiveDisplay } from './live-view';
+import { finishedView, followLive, LiveDisplay, renderLiveView } from './live-view';
 import type { releaseDb } from '../workflows';
 import { connectClient, resolveTemporalTarget, workflowUrl, type TemporalFlags, type TemporalTarget } from './connection';
 import { CliError } from './errors';
@@ -206,6 +206,14 @@ export async function summaryOfResult(handle: WorkflowHandle<typeof releaseDb>):
   } catch (error) {
     const summary = summaryFromFailure(error);
     if (summary) return summary;
+    if (error instanceof WorkflowFailedError || (error as Error).name === 'WorkflowFailedError') {
+      // Terminated or timed out from outside the workflow: no summary was written.
+      const cause = (error as WorkflowFailedError).cause;
+      throw new CliError(
+        `release ${handle.workflowId} ended without a summary (${cause?.message ?? (error as Error).message}); its history in the Web UI shows why`,
+        EXIT_CODES.failed,
+      );
+    }
     throw error;
   }
 }
@@ -252,19 +260,25 @@ export async function releaseDbCommand(flags: ReleaseDbFlags, io: ReleaseDbIo): 
     // The result is a long poll; on Ctrl-C it is aborted so the CLI exits at once.
     const waiting = new AbortController();
     let live: Promise<unknown> = Promise.resolve();
+    let display: LiveDisplay | null = null;
     if (!prepared.input.options.non_interactive && io.live) {
       // Interactive: the plan, the gate and each step, redrawn in place as they change.
-      const display = new LiveDisplay(io.live.write, io.live.columns);
+      display = new LiveDisplay(io.live.write, io.live.columns);
       live = followLive(() => handle.query(statusQuery), display, waiting.signal);
     }
-    const outcome = await Promise.race([
-      connection
-        .withAbortSignal(waiting.signal, () => summaryOfResult(handle))
-        .then((summary) => ({ kind: 'done' as const, summary })),
-      io.interrupted.then(() => ({ kind: 'detached' as const })),
-    ]);
-    waiting.abort();
-    await live;
+    let outcome;
+    try {
+      outcome = await Promise.race([
+        connection
+          .withAbortSignal(waiting.signal, () => summaryOfResult(handle))
+          .then((summary) => ({ kind: 'done' as const, summary })),
+        io.interrupted.then(() => ({ kind: 'detached' as const })),
+      ]);
+    } finally {
+      // Also when the release ended without a summary (terminated): the live view must stop.
+      waiting.abort();
+      await live;
+    }
     if (outcome.kind === 'detached') {
       const partial = await handle.query(summaryQuery).catch(() => null);
       if (partial) await writeSummary(prepared.summaryPath, partial);
@@ -275,6 +289,8 @@ export async function releaseDbCommand(flags: ReleaseDbFlags, io: ReleaseDbIo): 
       );
       return EXIT_CODES.detached;
     }
+    // The last block drawn may predate the end: draw the finished release once more.
+    display?.update(renderLiveView(finishedView(outcome.summary), new Date()));
     await writeSummary(prepared.summaryPath, outcome.summary);
     if (flags.json) io.stdout(JSON.stringify(outcome.summary, null, 2));
     io.stderr(`Release ${outcome.summary.status}. Summary: ${prepared.summaryPath}`);

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { describeStatus } from './status-lines';
-import { followLive, LiveDisplay, renderLiveView } from './live-view';
+import { finishedView, followLive, LiveDisplay, renderLiveView } from './live-view';
 import { releaseIdOf, releaseStatus, releaseSummary } from './release-manage';
 import type { ReleaseSummary } from '../release/types';
 import type { ReleaseStatusView } from '../workflows/messages';
@@ -63,15 +63,4 @@ export async function watchRelease(client: Client, idOrEnvironment: string, outp
   display?.update(renderLiveView(finishedView(summary), new Date()));
   output.print(`release ${summary.status}`);
   return { kind: 'ended', summary };
-}
-
-function finishedView(summary: ReleaseSummary): ReleaseStatusView {
-  return {
-    currentStep: 'done',
-    waitingForApproval: false,
-    policy: { required: summary.approval !== null, approvers: [], fourEyes: false, timeout: '0s' },
-    plan: null,
-    ignoredDecisions: [],
-    summary,
-  };
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { ReleaseSummary } from '../../src/release/types';
 import { summaryFromFailure } from '../../src/cli/release-db';
 import { statusQuery } from '../../src/workflows/messages';
-import { runCli, startCli } from '../support/cli';
+import { runCli, startCli, startCliOnTerminal, type TerminalRun } from '../support/cli';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';
 
 let e2e: E2eStack;
@@ -44,7 +44,13 @@ async function atGate(): Promise<void> {
   throw new Error('the release never reached the approval gate');
 }
 
+/** Terminal runs of a failed test are interrupted (Ctrl-C detaches) so nothing outlives it. */
+const terminals: TerminalRun[] = [];
 afterEach(async () => {
+  for (const t of terminals.splice(0)) {
+    t.interrupt();
+    await t.done;
+  }
   // a failed test must not leave the environment locked for the next one
   const handle = e2e.ctx.client.workflow.getHandle('db-release-production');
   const description = await handle.describe().catch(() => null);
@@ -104,12 +110,129 @@ test('one release per environment, Ctrl-C detaches, approval from the CLI comple
   expect(summary.approval).toMatchObject({ decision: 'approved', approver: 'bob', comment: 'reviewed', via: 'update' });
   expect(summary.started_by).toBe('alice');
 
-  const list = await runCli(['release', 'list', '--json', ...e2e.temporalArgs]);
-  expect(list.code).toBe(0);
-  const rows = JSON.parse(list.stdout) as Array<{ workflowId: string; environment: string; status: string; gitSha: string | null }>;
-  const row = rows.find((r) => r.workflowId === 'db-release-production');
-  expect(row).toMatchObject({ environment: 'production', status: 'COMPLETED' });
-  expect(row?.gitSha).toMatch(/^[0-9a-f]{40}$/);
+  // visibility: the finished release, by environment and by its own status, with git SHA and starter
+  const done = await listedRelease(['--environment', 'production', '--status', 'success'], summary.run_id);
+  expect(done).toMatchObject({ environment: 'production', status: 'success', executionStatus: 'COMPLETED', startedBy: 'alice', gitSha: summary.git_sha });
+  expect(done.gitSha).toMatch(/^[0-9a-f]{40}$/);
+  const table = await runCli(['release', 'list', '--environment', 'production', ...e2e.temporalArgs]);
+  expect(table.code).toBe(0);
+  expect(table.stdout).toMatch(/^STARTED\s+ENVIRONMENT\s+STATUS\s+GIT SHA\s+STARTED BY\s+WORKFLOW ID$/m);
+  expect(table.stdout).toMatch(new RegExp(`production\\s+success\\s+${summary.git_sha?.slice(0, 12) ?? 'x'}\\s+alice\\s+db-release-production`));
+});
+
+interface ListedRelease {
+  workflowId: string;
+  runId: string;
+  environment: string | null;
+  status: string;
+  executionStatus: string;
+  gitSha: string | null;
+  startedBy: string | null;
+}
+
+/** `release list --json` with filters, polled (bounded) until the run appears: visibility lags a little. */
+async function listedRelease(filters: string[], runId: string): Promise<ListedRelease> {
+  let last = '';
+  for (let i = 0; i < 100; i++) {
+    const list = await runCli(['release', 'list', '--json', ...filters, ...e2e.temporalArgs]);
+    expect(list.code).toBe(0);
+    const parsed = JSON.parse(list.stdout) as { rows: ListedRelease[]; indexed: boolean; query: string };
+    expect(parsed.indexed).toBe(true);
+    const row = parsed.rows.find((r) => r.runId === runId);
+    if (row) {
+      // every row honours the filters, not just ours
+      return row;
+    }
+    last = list.stdout;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`run ${runId} never appeared in release list ${filters.join(' ')}: ${last}`);
+}
+
+test('release list: filters answer only matching releases; bad filters are refused before connecting', async () => {
+  // --non-interactive on a terminal waits quietly: where to approve, but no live display
+  const run = startCliOnTerminal(productionRelease());
+  terminals.push(run);
+  await run.waitForScreen(/Approval required for production: db-release release approve db-release-production/);
+  await atGate();
+  const { runId } = await e2e.ctx.client.workflow.getHandle('db-release-production').describe();
+  const waiting = await listedRelease(['--status', 'awaiting_approval'], runId);
+  expect(waiting).toMatchObject({ environment: 'production', status: 'awaiting_approval', executionStatus: 'RUNNING', startedBy: 'alice' });
+
+  const filtered = await runCli(['release', 'list', '--json', '--status', 'awaiting_approval', ...e2e.temporalArgs]);
+  const rows = (JSON.parse(filtered.stdout) as { rows: ListedRelease[] }).rows;
+  expect(rows.length).toBeGreaterThan(0);
+  expect(rows.every((r) => r.status === 'awaiting_approval')).toBe(true);
+  const otherEnvironment = await runCli(['release', 'list', '--json', '--environment', 'no-such-env', ...e2e.temporalArgs]);
+  expect((JSON.parse(otherEnvironment.stdout) as { rows: ListedRelease[] }).rows).toEqual([]);
+
+  // bad input: exit 2, the flag named, and no connection needed for the limit
+  const badLimit = await runCli(['release', 'list', '--limit', '0', '--address', '127.0.0.1:1']);
+  expect(badLimit.code).toBe(2);
+  expect(badLimit.stderr).toMatch(/--limit "0": use a whole number/);
+  const badStatus = await runCli(['release', 'list', '--status', "x' OR '1", ...e2e.temporalArgs]);
+  expect(badStatus.code).toBe(2);
+  expect(badStatus.stderr).toMatch(/--status "x' OR '1": use letters/);
+
+  // the dev server registered the attributes at start: registering again adds nothing
+  const register = await runCli(['temporal', 'register-search-attributes', ...e2e.temporalArgs]);
+  expect(register.code).toBe(0);
+  expect(register.stderr).toMatch(/already registered/);
+
+  await runCli(['release', 'reject', 'production', '--approver', 'carol', '--reason', 'list test', ...e2e.temporalArgs]);
+  const quiet = await run.done;
+  expect(quiet.code).toBe(1);
+  expect(quiet.stdout).toMatch(/Release rejected\. Summary: /);
+  expect(quiet.stdout).not.toMatch(/\[\.\.\] approval|waiting for approval|\x1b\[/);
+  const rejected = await listedRelease(['--environment', 'production', '--status', 'rejected'], runId);
+  expect(rejected.executionStatus).toBe('COMPLETED');
+});
+
+test('on a terminal, release db draws the plan and the gate live, redrawn in place, until the release ends', async () => {
+  const run = startCliOnTerminal(productionRelease().filter((a) => a !== '--non-interactive'));
+  await run.waitForScreen(/waiting for approval/);
+  terminals.push(run);
+  await atGate();
+  const view = await e2e.ctx.client.workflow.getHandle('db-release-production').query(statusQuery);
+  await run.waitForScreen(/stripe pro: /);
+  const atTheGate = run.screen();
+  // the plan drawn is the workflow's own: its pending revisions and Stripe changes
+  expect(atTheGate).toContain(`plan: ${view.plan?.pendingRevisions.length ?? -1} pending revision(s)`);
+  for (const r of view.plan?.pendingRevisions ?? []) expect(atTheGate).toContain(`${r.revision}  ${r.message}`);
+  for (const c of view.plan?.stripeChanges ?? []) expect(atTheGate).toContain(`stripe ${c.code}: product ${c.product}, price ${c.price}`);
+  expect(atTheGate).toMatch(/\[\.\.\] approval\s+\S+/);
+  expect(atTheGate).toMatch(/approve: db-release release approve db-release-production --approver NAME/);
+
+  const approve = await runCli(['release', 'approve', 'production', '--approver', 'bob', ...e2e.temporalArgs]);
+  expect(approve.code).toBe(0);
+  const done = await run.done;
+  expect(done.code).toBe(0);
+  // redrawn in place: the cursor moves back over the previous block and clears it
+  expect(done.stdout).toMatch(/\x1b\[\d+F\x1b\[J/);
+  const finalBlock = done.stdout.slice(done.stdout.lastIndexOf('\x1b[J'));
+  expect(finalBlock).toMatch(/: success \(/);
+  expect(finalBlock).toMatch(/\[ok\] approval\s+approved by bob via update/);
+  expect(finalBlock).toMatch(/\[ok\] billing_plan_verification/);
+  expect(finalBlock).toMatch(/Release success\. Summary: /);
+});
+
+test('release watch on a terminal redraws the release live and ends with it', async () => {
+  const release = startCli(productionRelease());
+  await release.waitForStderr(/Approval required/);
+  await atGate();
+  const watch = startCliOnTerminal(['release', 'watch', 'production', ...e2e.temporalArgs]);
+  terminals.push(watch);
+  await watch.waitForScreen(/waiting for approval/);
+  expect(watch.screen()).toMatch(/\[ok\] preflight/);
+
+  expect((await runCli(['release', 'approve', 'production', '--approver', 'bob', ...e2e.temporalArgs])).code).toBe(0);
+  const watched = await watch.done;
+  expect(watched.code).toBe(0);
+  expect(watched.stdout).toMatch(/\x1b\[\d+F\x1b\[J/);
+  const finalBlock = watched.stdout.slice(watched.stdout.lastIndexOf('\x1b[J'));
+  expect(finalBlock).toMatch(/\[ok\] stripe_setup/);
+  expect(finalBlock.trim().split(/\r?\n/).at(-1)).toBe('release success');
+  expect((await release.done).code).toBe(0);
 });
 
 test('a rejection ends the release as rejected and changes nothing', async () => {
@@ -137,4 +260,15 @@ test('cancel stops a waiting release', async () => {
   const done = await run.done;
   expect(done.code).toBe(1);
   expect((await resultOf('db-release-production')).status).toBe('cancelled');
+});
+
+test('a release terminated from outside ends the CLI with exit 1 and says there is no summary', async () => {
+  const run = startCli(productionRelease());
+  await run.waitForStderr(/Approval required/);
+  await atGate();
+  await e2e.ctx.client.workflow.getHandle('db-release-production').terminate('operator pulled the plug');
+  const done = await run.done;
+  expect(done.code).toBe(1);
+  expect(done.stderr).toMatch(/release db-release-production ended without a summary \(.*\); its history in the Web UI shows why/);
+  expect(done.stderr).not.toMatch(/unexpected error/);
 });

@@ -67,3 +67,50 @@ export function startCli(args: string[], extraEnv: Record<string, string> = {}):
 export function runCli(args: string[], extraEnv: Record<string, string> = {}): Promise<CliResult> {
   return startCli(args, extraEnv).done;
 }
+
+export interface TerminalRun {
+  done: Promise<CliResult>;
+  /** Everything the CLI drew on the terminal so far (stdout and stderr together, with escapes). */
+  screen(): string;
+  /** Resolves when what was drawn matches the pattern. */
+  waitForScreen(pattern: RegExp): Promise<void>;
+  interrupt(): void;
+}
+
+/**
+ * Runs the CLI on a pseudo-terminal (through test/support/pty-run.py, Python's standard pty
+ * module), so it sees a TTY and draws its live display as it would for an operator.
+ */
+export function startCliOnTerminal(args: string[], extraEnv: Record<string, string> = {}, columns = 160): TerminalRun {
+  const helper = path.join(repoRoot(), 'test', 'support', 'pty-run.py');
+  const child = spawn('python3', [helper, String(columns), process.execPath, cliPath(), ...args], {
+    env: { ...cliEnv(extraEnv), TERM: 'xterm-256color' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let drawn = '';
+  let errors = '';
+  const waiters: Array<{ pattern: RegExp; resolve: () => void }> = [];
+  child.stdout?.on('data', (chunk: Buffer) => {
+    drawn += chunk.toString();
+    for (const waiter of [...waiters]) {
+      if (waiter.pattern.test(drawn)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    }
+  });
+  child.stderr?.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+  const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout: drawn, stderr: errors })));
+  return {
+    done,
+    screen: () => drawn,
+    waitForScreen(pattern) {
+      if (pattern.test(drawn)) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        waiters.push({ pattern, resolve });
+        void done.then((r) => reject(new Error(`CLI exited (${r.code}) before drawing ${pattern}:\n${r.stdout}\n${r.stderr}`)));
+      });
+    },
+    interrupt: () => child.kill('SIGINT'),
+  };
+}

@@ -1,0 +1,45 @@
+"""Runs a command on a pseudo-terminal and relays what it draws to stdout.
+
+The CLI's live display only appears when stderr is a terminal; the tests need a real one to see
+it. Usage: python3 pty-run.py COLUMNS COMMAND [ARGS...]. Exits with the command's exit code, and
+forwards SIGINT/SIGTERM to it (Ctrl-C on a terminal).
+"""
+import fcntl
+import os
+import pty
+import signal
+import struct
+import sys
+import termios
+
+columns = int(sys.argv[1])
+argv = sys.argv[2:]
+
+pid, fd = pty.fork()
+if pid == 0:
+    # The child's stdin/stdout/stderr are the terminal: give it a size before the CLI starts.
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 60, columns, 0, 0))
+    os.execvp(argv[0], argv)
+
+for sig in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(sig, lambda signum, _frame: os.kill(pid, signum))
+
+while True:
+    try:
+        data = os.read(fd, 65536)
+    except InterruptedError:
+        continue
+    except OSError:  # EIO: the child closed the terminal
+        break
+    if not data:
+        break
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+while True:
+    try:
+        _, status = os.waitpid(pid, 0)
+        break
+    except InterruptedError:
+        continue
+sys.exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
