@@ -116,10 +116,9 @@ describe('LiveDisplay', () => {
     const answers: Array<ReleaseStatusView | Error> = [waitingView(), new Error('worker restarting'), done];
     const writes: string[] = [];
     const last = await followLive(
-      async () => {
+      () => {
         const next = answers.shift();
-        if (!next || next instanceof Error) throw next ?? new Error('asked after done');
-        return next;
+        return !next || next instanceof Error ? Promise.reject(next ?? new Error('asked after done')) : Promise.resolve(next);
       },
       new LiveDisplay((t) => writes.push(t)),
       new AbortController().signal,
