@@ -8,13 +8,12 @@ import { action, err, EXIT_HELP, out, temporalOptions, withClient } from './cli/
 import { EXIT_CODES, exitCodeFor } from './release/summary';
 import type { TemporalFlags } from './cli/connection';
 import { releaseDbCommand, type ReleaseDbFlags } from './cli/release-db';
-import { cancelRelease, decide, listReleases, releaseIdOf, releaseStatus, rollbackCommand, type RollbackFlags } from './cli/release-manage';
+import { cancelRelease, decide, latestStatus, listReleases, releaseIdOf, rollbackCommand, type RollbackFlags } from './cli/release-manage';
 import { resolveTemporalTarget } from './cli/connection';
 import { watchRelease } from './cli/watch';
 import { registerSearchAttributes } from './cli/search-attributes';
-import { releaseListLines } from './cli/status-lines';
 import { CliError } from './cli/errors';
-import { describeStatus } from './cli/status-lines';
+import { describeRollback, describeStatus, releaseListLines } from './cli/status-lines';
 import { workerCommand, type WorkerFlags } from './cli/worker-command';
 import { registerRunbookCommands } from './cli/runbook-commands';
 
@@ -67,11 +66,13 @@ export function buildProgram(): Command {
   temporalOptions(release.command('status <id-or-environment>').description('current step, steps, plan and decision').option('--json', 'print JSON')).action(
     action(async (id: string, flags: TemporalFlags & { json?: boolean }) =>
       withClient(flags, async (client) => {
-        const view = await releaseStatus(client, id);
-        if (flags.json) out(JSON.stringify(view, null, 2));
-        else {
-          out(`${releaseIdOf(id)}: ${view.summary.status}, current step ${view.currentStep ?? 'none'}`);
-          for (const line of describeStatus(view)) out(`  ${line}`);
+        const status = await latestStatus(client, id);
+        if (flags.json) out(JSON.stringify(status.kind === 'release' ? status.view : { kind: 'rollback', ...status.view }, null, 2));
+        else if (status.kind === 'rollback') {
+          for (const line of describeRollback(status.view)) out(line);
+        } else {
+          out(`${releaseIdOf(id)}: ${status.view.summary.status}, current step ${status.view.currentStep ?? 'none'}`);
+          for (const line of describeStatus(status.view)) out(`  ${line}`);
         }
         return 0;
       }),
@@ -91,6 +92,7 @@ export function buildProgram(): Command {
             err(`stopped watching; the release goes on (db-release release status ${releaseIdOf(id)})`);
             return EXIT_CODES.detached;
           }
+          if (outcome.kind === 'rollback') return outcome.status === 'rollback_failed' ? EXIT_CODES.rollbackFailed : EXIT_CODES.success;
           return exitCodeFor(outcome.summary.status);
         } finally {
           process.removeListener('SIGINT', onInterrupt);

@@ -5,8 +5,9 @@ import path from 'node:path';
 import { loadReleaseConfig } from '../config/release-config';
 import { EXIT_CODES } from '../release/summary';
 import type { rollbackRelease, RollbackResult } from '../workflows/rollback-release';
+import { finishedView } from './live-view';
 import type { ReleaseSummary } from '../release/types';
-import { decideUpdate, releaseWorkflowId, RELEASE_WORKFLOW_TYPE, ROLLBACK_WORKFLOW_TYPE, statusQuery, type ReleaseStatusView } from '../workflows/messages';
+import { decideUpdate, releaseWorkflowId, RELEASE_WORKFLOW_TYPE, ROLLBACK_WORKFLOW_TYPE, rollbackStatusQuery, statusQuery, type ReleaseStatusView, type RollbackStatusView } from '../workflows/messages';
 import { summaryFromFailure } from './release-db';
 import { CliError } from './errors';
 import { releaseAttributesRegistered, releaseListQuery, startAttributes, type ListFilter } from './search-attributes';
@@ -22,15 +23,42 @@ export function releaseIdOf(idOrEnvironment: string): string {
   return idOrEnvironment.startsWith('db-release-') ? idOrEnvironment : releaseWorkflowId(idOrEnvironment);
 }
 
-export async function releaseStatus(client: Client, idOrEnvironment: string): Promise<ReleaseStatusView> {
-  const handle = client.workflow.getHandle(releaseIdOf(idOrEnvironment));
-  try {
-    return await handle.query(statusQuery);
-  } catch (error) {
-    const message = (error as Error).message;
-    if (/not found/i.test(message)) throw new CliError(`no release ${releaseIdOf(idOrEnvironment)}: check the id or environment`, 1);
+export type LatestStatus = { kind: 'release'; view: ReleaseStatusView } | { kind: 'rollback'; view: RollbackStatusView; running: boolean };
+
+/**
+ * The status of the environment's latest run: a release (live from the `status` query, or from
+ * its summary once it has ended, so no worker is needed) or a rollback.
+ */
+export async function latestStatus(client: Client, idOrEnvironment: string): Promise<LatestStatus> {
+  const id = releaseIdOf(idOrEnvironment);
+  const handle = client.workflow.getHandle(id);
+  const description = await handle.describe().catch((error: Error) => {
+    if (/not found/i.test(error.message)) throw new CliError(`no release ${id}: check the id or environment (db-release release list)`, EXIT_CODES.failed);
     throw error;
+  });
+  const running = description.status.name === 'RUNNING';
+  if (description.type === ROLLBACK_WORKFLOW_TYPE) {
+    if (running) return { kind: 'rollback', view: await handle.query(rollbackStatusQuery), running };
+    const result = (await handle.result().catch((error: Error & { cause?: { message?: string } }) => {
+      throw new CliError(`the latest run of ${id} is a rollback that was refused or failed: ${error.cause?.message ?? error.message}`, EXIT_CODES.failed);
+    })) as RollbackResult;
+    return {
+      kind: 'rollback',
+      running,
+      view: { ...result, state: result.status },
+    };
   }
+  if (running) return { kind: 'release', view: await handle.query(statusQuery) };
+  return { kind: 'release', view: finishedView(await releaseSummary(client, id, description.runId)) };
+}
+
+/** The release's status view; refuses when the latest run is a rollback. */
+export async function releaseStatus(client: Client, idOrEnvironment: string): Promise<ReleaseStatusView> {
+  const status = await latestStatus(client, idOrEnvironment);
+  if (status.kind === 'rollback') {
+    throw new CliError(`the latest run of ${releaseIdOf(idOrEnvironment)} is a rollback (${status.view.state}), not a release`, EXIT_CODES.failed);
+  }
+  return status.view;
 }
 
 export async function decide(

@@ -1,4 +1,4 @@
-import type { ReleaseStatusView } from '../workflows/messages';
+import type { ReleaseStatusView, RollbackStatusView } from '../workflows/messages';
 import type { ReleaseListRow } from './release-manage';
 
 /** One line per change of state, until the release ends; works the same on a TTY and in a log. */
@@ -24,4 +24,14 @@ export function releaseListLines(rows: ReleaseListRow[]): string[] {
   ];
   const widths = header.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length)));
   return table.map((row) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+}
+
+/** A rollback run: what it undoes, its state, and each compensation as it is done. */
+export function describeRollback(view: RollbackStatusView): string[] {
+  return [
+    `${view.release_workflow_id}: rollback of release run ${view.release_run_id}, ${view.state} (requested by ${view.requested_by} at ${view.started_at})`,
+    ...view.compensations.map(
+      (c) => `  compensation ${c.name}: ${c.status}${c.detail ? ` - ${c.detail}` : ''}${c.manual_action ? ` (by hand: ${c.manual_action})` : ''}`,
+    ),
+  ];
 }

@@ -1,9 +1,9 @@
 import type { Client } from '@temporalio/client';
-import { describeStatus } from './status-lines';
+import { describeRollback, describeStatus } from './status-lines';
 import { finishedView, followLive, LiveDisplay, renderLiveView } from './live-view';
-import { releaseIdOf, releaseStatus, releaseSummary } from './release-manage';
+import { latestStatus, releaseIdOf, releaseStatus, releaseSummary } from './release-manage';
 import type { ReleaseSummary } from '../release/types';
-import type { ReleaseStatusView } from '../workflows/messages';
+import { rollbackStatusQuery, type ReleaseStatusView, type RollbackStatusView } from '../workflows/messages';
 
 export interface WatchOutput {
   /** Plain lines (a log, a pipe): one per change of state. */
@@ -12,11 +12,13 @@ export interface WatchOutput {
   live?: { write: (text: string) => void; columns: () => number };
 }
 
-export type WatchOutcome = { kind: 'ended'; summary: ReleaseSummary } | { kind: 'detached' };
+export type WatchOutcome = { kind: 'ended'; summary: ReleaseSummary } | { kind: 'rollback'; status: RollbackStatusView['state'] } | { kind: 'detached' };
 
 /** `release watch`: follows a release until it ends, or until the signal (Ctrl-C) detaches. */
 export async function watchRelease(client: Client, idOrEnvironment: string, output: WatchOutput, signal: AbortSignal, pollMs = 1_000): Promise<WatchOutcome> {
   const id = releaseIdOf(idOrEnvironment);
+  const latest = await latestStatus(client, id);
+  if (latest.kind === 'rollback') return watchRollback(client, id, output, signal);
   const running = async (): Promise<ReleaseStatusView | null> => {
     const description = await client.workflow.getHandle(id).describe();
     return description.status.name === 'RUNNING' ? releaseStatus(client, id) : null;
@@ -63,4 +65,28 @@ export async function watchRelease(client: Client, idOrEnvironment: string, outp
   display?.update(renderLiveView(finishedView(summary), new Date()));
   output.print(`release ${summary.status}`);
   return { kind: 'ended', summary };
+}
+
+/** A rollback is short: plain lines as its compensations complete, on a terminal too. */
+async function watchRollback(client: Client, id: string, output: WatchOutput, signal: AbortSignal, pollMs = 500): Promise<WatchOutcome> {
+  const { runId: firstRunId } = await client.workflow.getHandle(id).describe();
+  const seen = new Set<string>();
+  for (;;) {
+    const status = await latestStatus(client, id);
+    if (status.kind !== 'rollback') break;
+    for (const line of describeRollback(status.view)) {
+      if (seen.has(line)) continue;
+      seen.add(line);
+      output.print(line);
+    }
+    if (!status.running) return { kind: 'rollback', status: status.view.state };
+    if (signal.aborted) return { kind: 'detached' };
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, pollMs);
+      signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+    });
+  }
+  // A new release of the environment started as soon as the rollback ended: report the rollback.
+  const view = await client.workflow.getHandle(id, firstRunId).query(rollbackStatusQuery);
+  return { kind: 'rollback', status: view.state };
 }

@@ -5,7 +5,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { DecisionPayload } from '../release/approval';
-import type { ApprovalDecision, ApprovalPolicy, PendingRevision, ReleaseSummary, StepName, StripeChange } from '../release/types';
+import type { ApprovalDecision, ApprovalPolicy, CompensationRecord, PendingRevision, ReleaseSummary, StepName, StripeChange } from '../release/types';
 
 export const RELEASE_WORKFLOW_TYPE = 'releaseDb';
 export const ROLLBACK_WORKFLOW_TYPE = 'rollbackRelease';
@@ -46,3 +46,14 @@ export interface ReleaseStatusView {
 
 export const statusQuery = defineQuery<ReleaseStatusView>('status');
 export const summaryQuery = defineQuery<ReleaseSummary>('summary');
+
+/** What `release status` shows while a rollback runs. */
+export interface RollbackStatusView {
+  state: 'checking' | 'compensating' | 'rolled_back' | 'rollback_failed';
+  release_workflow_id: string;
+  release_run_id: string;
+  requested_by: string;
+  started_at: string;
+  compensations: CompensationRecord[];
+}
+export const rollbackStatusQuery = defineQuery<RollbackStatusView>('rollbackStatus');

@@ -6,7 +6,8 @@
  * a rollback and a release of one environment never overlap.
  */
 import { msToNumber } from '@temporalio/common/lib/time';
-import { ApplicationFailure, CancellationScope, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import { rollbackStatusQuery, type RollbackStatusView } from './messages';
 import type { ReleaseActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../release/errors';
 import type { CompensationRecord, ReleaseSummary } from '../release/types';
@@ -28,6 +29,7 @@ export interface RollbackResult {
   compensations: CompensationRecord[];
 }
 
+
 const acts = proxyActivities<ReleaseActivities>({
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '1 minute',
@@ -47,6 +49,16 @@ function refuse(message: string): never {
 export async function rollbackRelease(input: RollbackInput): Promise<RollbackResult> {
   const release = input.release;
   const startedAt = new Date();
+  const compensations: CompensationRecord[] = [];
+  let state: RollbackStatusView['state'] = 'checking';
+  setHandler(rollbackStatusQuery, () => ({
+    state,
+    release_workflow_id: release.workflow_id,
+    release_run_id: release.run_id,
+    requested_by: input.requestedBy,
+    started_at: startedAt.toISOString(),
+    compensations,
+  }));
   if (release.status !== 'success' || !release.finished_at) {
     refuse(`release ${release.workflow_id} run ${release.run_id} ended ${release.status}; only a successful release can be rolled back`);
   }
@@ -86,7 +98,7 @@ export async function rollbackRelease(input: RollbackInput): Promise<RollbackRes
       manual: `bring the schema back to ${release.pre_release_revision ?? 'base'} by hand`,
     });
   }
-  const compensations: CompensationRecord[] = [];
+  state = 'compensating';
   await CancellationScope.nonCancellable(async () => {
     for (const step of steps) {
       try {
@@ -98,6 +110,7 @@ export async function rollbackRelease(input: RollbackInput): Promise<RollbackRes
     }
   });
   const status = compensations.some((c) => c.status === 'failed') ? 'rollback_failed' : 'rolled_back';
+  state = status;
   setCurrentDetails(`rollback of ${release.run_id}: **${status}**`);
   return {
     status,

@@ -232,6 +232,17 @@ test('release rollback undoes a completed release inside the window, and refuses
     const again = await runCli(['release', 'rollback', 'rollback', ...e2e.temporalArgs]);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/is a rollbackRelease, not a release/);
+
+    // status and watch name the rollback and what it undid, from its result (no query needed)
+    const status = await runCli(['release', 'status', 'rollback', ...e2e.temporalArgs]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(`db-release-rollback: rollback of release run ${run.summary.run_id}, rolled_back (requested by dave`);
+    expect(status.stdout).toMatch(/compensation migrations: success - downgraded to/);
+    const statusJson = JSON.parse((await runCli(['release', 'status', 'rollback', '--json', ...e2e.temporalArgs])).stdout) as { kind: string; state: string };
+    expect(statusJson).toMatchObject({ kind: 'rollback', state: 'rolled_back' });
+    const watch = await runCli(['release', 'watch', 'rollback', ...e2e.temporalArgs]);
+    expect(watch.code).toBe(0);
+    expect(watch.stdout).toMatch(/rolled_back/);
   } finally {
     await remove();
   }
