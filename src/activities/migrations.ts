@@ -3,7 +3,7 @@ import type { AlembicRevisionResult, CommandOutcome } from '../release/types';
 import type { RunResult } from '../runtime/command-runner';
 import type { ActivityDeps } from './deps';
 import { currentRevision } from './preflight';
-import { failure, outputTail, readScope, runBackendCommand } from './support';
+import { commandFailure, failure, outputTail, readScope, runBackendCommand } from './support';
 
 export function createMigrationActivities(deps: ActivityDeps) {
   return {
@@ -14,10 +14,12 @@ export function createMigrationActivities(deps: ActivityDeps) {
       const result = await runBackendCommand(deps, scope, config.migrateCommand);
       const outcome = outcomeOf(result);
       if (result.exitCode !== 0) {
-        // A failing migration is deterministic: retrying the same SQL gives the same error.
-        throw failure(
+        // A failing migration is deterministic (the same SQL gives the same error) unless the
+        // database itself was busy or away: that one is retried.
+        throw commandFailure(
           ErrorType.MigrationFailed,
           `\`${result.commandLine}\` exited with ${result.exitCode}: ${lastLine(result.all)}`,
+          result.all,
           scope,
           outcome,
         );
@@ -40,10 +42,11 @@ export function createMigrationActivities(deps: ActivityDeps) {
       const result = await runBackendCommand(deps, scope, [...config.alembicCommand, 'downgrade', target]);
       const outcome = outcomeOf(result);
       if (result.exitCode !== 0) {
-        throw failure(
+        throw commandFailure(
           ErrorType.DowngradeFailed,
           `\`${result.commandLine}\` exited with ${result.exitCode}: ${lastLine(result.all)}; ` +
             `restore the schema to ${target} by hand (a migration without a working downgrade cannot be undone automatically)`,
+          result.all,
           scope,
           outcome,
         );

@@ -4,7 +4,7 @@ import { ErrorType } from '../release/errors';
 import type { PendingRevision, PreflightResult } from '../release/types';
 import { currentOutput, parseHeads, parseHistory, revisionId } from './alembic';
 import type { ActivityDeps } from './deps';
-import { failure, readScope, runBackendCommand, withDb, type SecretScope } from './support';
+import { commandFailure, failure, readScope, runBackendCommand, withDb, type SecretScope } from './support';
 
 export interface PreflightInput {
   skipStripe: boolean;
@@ -22,9 +22,10 @@ async function alembic(deps: ActivityDeps, scope: SecretScope, args: string[]) {
   const config = await deps.loadConfig();
   const result = await runBackendCommand(deps, scope, [...config.alembicCommand, ...args]);
   if (result.exitCode !== 0) {
-    throw failure(
+    throw commandFailure(
       ErrorType.CommandFailed,
       `\`${result.commandLine}\` exited with ${result.exitCode}: ${result.all.trim().slice(-1500)}`,
+      result.all,
       scope,
     );
   }

@@ -32,6 +32,33 @@ export function failure(type: string, message: string, scope?: SecretScope, deta
   });
 }
 
+/**
+ * Database errors a retry can fix: the server is busy, restarting or briefly unreachable. A
+ * command (Alembic, the migrate recipe) that fails with one of these is retried with backoff
+ * instead of failing the release; PostgreSQL runs each Alembic migration in a transaction, so a
+ * retried migrate resumes from the revision reached.
+ */
+const TRANSIENT_DATABASE_ERRORS: Array<[RegExp, string]> = [
+  [/too many clients already|remaining connection slots are reserved/i, 'the database has no free connection slots'],
+  [/the database system is (starting up|shutting down|in recovery mode)/i, 'the database is restarting'],
+  [/connection refused|could not connect to server|connection to server at .* failed/i, 'the database refused the connection'],
+  [/server closed the connection unexpectedly|terminating connection due to administrator command/i, 'the database closed the connection'],
+  [/could not translate host name|temporary failure in name resolution/i, 'the database host name did not resolve'],
+  [/deadlock detected|could not obtain lock|canceling statement due to lock timeout/i, 'the migration waited on a lock held by another session'],
+];
+
+/** Why a failed command's output looks transient, or null when it is a real failure. */
+export function transientDatabaseError(output: string): string | null {
+  for (const [pattern, reason] of TRANSIENT_DATABASE_ERRORS) if (pattern.test(output)) return reason;
+  return null;
+}
+
+/** The failure for a command that exited non-zero: a retryable DatabaseBusy when transient. */
+export function commandFailure(type: string, message: string, output: string, scope: SecretScope, details?: unknown): ApplicationFailure {
+  const transient = transientDatabaseError(output);
+  return transient ? failure(ErrorType.DatabaseBusy, `${message} (${transient}: retried)`, scope, details) : failure(type, message, scope, details);
+}
+
 export function requireDatabaseUrl(scope: SecretScope): string {
   const url = scope.env.values.DATABASE_URL;
   if (!url) {

@@ -8,6 +8,8 @@ export const ErrorType = {
   InvalidInput: 'InvalidInput',
   MissingDatabaseUrl: 'MissingDatabaseUrl',
   DatabaseUnreachable: 'DatabaseUnreachable',
+  /** A command failed on a busy, restarting or briefly unreachable database: retried. */
+  DatabaseBusy: 'DatabaseBusy',
   MultipleAlembicHeads: 'MultipleAlembicHeads',
   MissingStripeSecrets: 'MissingStripeSecrets',
   ProjectRootInvalid: 'ProjectRootInvalid',

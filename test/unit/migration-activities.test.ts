@@ -1,4 +1,5 @@
 import { createMigrationActivities } from '../../src/activities/migrations';
+import { transientDatabaseError } from '../../src/activities/support';
 import { parseReleaseConfig } from '../../src/config/release-config';
 import type { CommandOutcome } from '../../src/release/types';
 import type { RunResult } from '../../src/runtime/command-runner';
@@ -165,5 +166,52 @@ describe('downgradeMigrations', () => {
     const failure = await failureOf(runActivity(activityEnv(), activities.downgradeMigrations, { toRevision: '20251106_120000' }));
     expect(failure.type).toBe('DowngradeFailed');
     expect(failure.message).toContain('the database is at 20251107_090000, not 20251106_120000');
+  });
+});
+
+describe('a busy or briefly unreachable database is retried, not a failed release', () => {
+  const busy = [
+    'INFO  [alembic.runtime.migration] Context impl PostgresqlImpl.',
+    `psycopg.OperationalError: connection failed: FATAL:  sorry, too many clients already (${ENV.DATABASE_URL})`,
+    '',
+  ].join('\n');
+
+  test('migrate: too many clients is a retryable DatabaseBusy that keeps the command and says why', async () => {
+    const { activities } = activitiesWith(() => runResult({ exitCode: 1, stderr: busy, all: busy }));
+    const failure = await failureOf(runActivity(activityEnv(), activities.runMigrations));
+    expect(failure.type).toBe('DatabaseBusy');
+    expect(failure.nonRetryable).toBe(false);
+    expect(failure.message).toMatch(/^`just migrate` exited with 1: .*too many clients already.*\(the database has no free connection slots: retried\)$/);
+    expectNoSecrets(failure.message);
+    expectNoSecrets(JSON.stringify(failure.details));
+  });
+
+  test('alembic current while the database restarts is retried too', async () => {
+    const restarting = 'psycopg.OperationalError: FATAL:  the database system is starting up';
+    const { activities } = activitiesWith(() => runResult({ exitCode: 1, stderr: restarting, all: restarting }));
+    const failure = await failureOf(runActivity(activityEnv(), activities.captureAlembicRevision));
+    expect(failure.type).toBe('DatabaseBusy');
+    expect(failure.nonRetryable).toBe(false);
+  });
+
+  test('downgrade: a lock held by another session is retried; the compensation is not given up', async () => {
+    const locked = 'sqlalchemy.exc.OperationalError: (psycopg.errors.LockNotAvailable) canceling statement due to lock timeout';
+    const { activities } = activitiesWith(() => runResult({ exitCode: 1, stderr: locked, all: locked }));
+    const failure = await failureOf(runActivity(activityEnv(), activities.downgradeMigrations, { toRevision: '20251106_120000' }));
+    expect(failure.type).toBe('DatabaseBusy');
+    expect(failure.nonRetryable).toBe(false);
+  });
+
+  test.each([
+    ['relation "billing_plans" does not exist', null],
+    ['syntax error at or near "TABEL"', null],
+    ['NotImplementedError: downgrade not supported', null],
+    ['FATAL:  remaining connection slots are reserved for non-replication superuser connections', 'the database has no free connection slots'],
+    ['connection to server at "db" (10.0.0.5), port 5432 failed: Connection refused', 'the database refused the connection'],
+    ['server closed the connection unexpectedly', 'the database closed the connection'],
+    ['could not translate host name "db" to address: Temporary failure in name resolution', 'the database host name did not resolve'],
+    ['ERROR:  deadlock detected', 'the migration waited on a lock held by another session'],
+  ])('%s → %s', (output, reason) => {
+    expect(transientDatabaseError(output)).toBe(reason);
   });
 });
