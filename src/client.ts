@@ -12,6 +12,7 @@ import { cancelRelease, decide, latestStatus, listReleases, releaseIdOf, rollbac
 import { resolveTemporalTarget } from './cli/connection';
 import { watchRelease } from './cli/watch';
 import { registerSearchAttributes } from './cli/search-attributes';
+import { terminalPrompter } from './cli/prompts';
 import { CliError } from './cli/errors';
 import { describeRollback, describeStatus, releaseListLines } from './cli/status-lines';
 import { workerCommand, type WorkerFlags } from './cli/worker-command';
@@ -57,7 +58,7 @@ export function buildProgram(): Command {
       let interrupt: () => void = () => undefined;
       const interrupted = new Promise<void>((resolve) => (interrupt = resolve));
       process.once('SIGINT', interrupt);
-      return releaseDbCommand({ ...flags, noRollback: flags.rollback === false }, { stdout: out, stderr: err, interrupted, live: process.stderr.isTTY ? { write: (t) => process.stderr.write(t), columns: () => process.stderr.columns || 120 } : undefined }).finally(() =>
+      return releaseDbCommand({ ...flags, noRollback: flags.rollback === false }, { stdout: out, stderr: err, interrupted, prompter: terminalPrompter(), live: process.stderr.isTTY ? { write: (t) => process.stderr.write(t), columns: () => process.stderr.columns || 120 } : undefined }).finally(() =>
         process.removeListener('SIGINT', interrupt),
       );
     }),

@@ -22,6 +22,7 @@ import type { releaseDb } from '../workflows';
 import { connectClient, resolveTemporalTarget, workflowUrl, type TemporalFlags, type TemporalTarget } from './connection';
 import { CliError } from './errors';
 import { startAttributes } from './search-attributes';
+import { askPlanAmounts, askSecret, writeSecretsToEnvLocal, type Prompter, type SecretUpdates } from './prompts';
 
 export interface ReleaseDbFlags extends TemporalFlags {
   projectRoot?: string;
@@ -44,6 +45,8 @@ export interface PreparedRelease {
   projectRoot: string;
   summaryPath: string;
   target: TemporalTarget;
+  /** Stripe secrets typed at the prompt: written to `.env.local` before the start, never into the input. */
+  envUpdates: SecretUpdates;
 }
 
 const ENVIRONMENT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
@@ -110,10 +113,15 @@ export function trialDaysOf(flag: string | undefined, fallback: number): number 
  * Validates every flag once, into the typed workflow input. Anything wrong is a CliError
  * (exit 2) naming the flag and the fix, and nothing has been started yet.
  */
-export async function prepareRelease(flags: ReleaseDbFlags, env: NodeJS.ProcessEnv = process.env, now = new Date()): Promise<PreparedRelease> {
+export async function prepareRelease(
+  flags: ReleaseDbFlags,
+  env: NodeJS.ProcessEnv = process.env,
+  now = new Date(),
+  prompter: Prompter | null = null,
+): Promise<PreparedRelease> {
   const { projectRoot, config, scope, environment } = await loadBackendContext(flags, env);
   const catalog = catalogOf(config);
-  const amounts = planAmounts(flags.plan, catalog);
+  let amounts = planAmounts(flags.plan, catalog);
   const options = {
     non_interactive: Boolean(flags.nonInteractive),
     skip_stripe: Boolean(flags.skipStripe),
@@ -138,6 +146,18 @@ export async function prepareRelease(flags: ReleaseDbFlags, env: NodeJS.ProcessE
   }
   const currency = priceCurrency(flags.currency, config.currency);
   const trialDays = trialDaysOf(flags.trialDays, config.trialDays);
+  // Interactive on a terminal, as `stripe setup`: ask what the flags and env files do not give.
+  const envUpdates: SecretUpdates = {};
+  if (!options.non_interactive && stripeWanted && prompter) {
+    const unpriced = plansWithoutFlag(catalog, amounts);
+    if (unpriced.length > 0) amounts = await askPlanAmounts(prompter, catalog, amounts, unpriced);
+    for (const name of ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'] as const) {
+      if (scope.values[name]) continue;
+      const answer = await askSecret(prompter, name, undefined);
+      if (answer === undefined) throw new CliError(`${name} is needed for Stripe setup: type it, add it to ${projectRoot}/.env.local, or pass --skip-stripe`);
+      envUpdates[name] = answer;
+    }
+  }
 
   const summaryStamp = utcStamp(now);
   const summaryPath = path.resolve(projectRoot, flags.summaryPath ?? path.join('var', 'reports', `db-release-${summaryStamp}.json`));
@@ -157,6 +177,7 @@ export async function prepareRelease(flags: ReleaseDbFlags, env: NodeJS.ProcessE
     projectRoot,
     summaryPath,
     target,
+    envUpdates,
   };
 }
 
@@ -239,13 +260,27 @@ export interface ReleaseDbIo {
   live?: { write: (text: string) => void; columns: () => number };
   /** Resolves when the operator presses Ctrl-C. */
   interrupted: Promise<void>;
+  /** Asks for missing plan amounts and Stripe secrets on a terminal, unless --non-interactive. */
+  prompter?: Prompter | null;
 }
 
 /** `release db`: start, wait, write the summary. Ctrl-C detaches; the release goes on. */
 export async function releaseDbCommand(flags: ReleaseDbFlags, io: ReleaseDbIo): Promise<number> {
-  const prepared = await prepareRelease(flags);
+  let prepared: PreparedRelease;
+  try {
+    prepared = await prepareRelease(flags, process.env, new Date(), flags.nonInteractive ? null : (io.prompter ?? null));
+  } finally {
+    io.prompter?.close();
+  }
   const { client, connection } = await connectClient(prepared.target);
   try {
+    if (Object.keys(prepared.envUpdates).length > 0) {
+      // Nothing is written while another release of the environment runs (it would be refused).
+      const running = await client.workflow.getHandle(prepared.workflowId).describe().catch(() => null);
+      if (running?.status.name !== 'RUNNING' && (await writeSecretsToEnvLocal(prepared.projectRoot, prepared.envUpdates))) {
+        io.stderr(`wrote ${Object.keys(prepared.envUpdates).join(', ')} to ${path.join(prepared.projectRoot, '.env.local')}`);
+      }
+    }
     const handle = await startRelease(client, prepared);
     const runId = handle.firstExecutionRunId;
     io.stderr(`Started release ${prepared.workflowId} (run ${runId}) on task queue ${prepared.target.taskQueue}`);

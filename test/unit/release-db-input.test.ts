@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { prepareRelease, utcStamp, type ReleaseDbFlags } from '../../src/cli/release-db';
+import type { Prompter } from '../../src/cli/prompts';
 import { removeTempDirs, tempDir } from '../support/fakes';
 
 const SECRET_KEY = 'sk_test_51UnitSecretNeverInWorkflowInput';
@@ -152,6 +153,62 @@ describe('prepareRelease relaxations', () => {
       { code: 'starter', name: 'Starter', amount: 2000 },
       { code: 'pro', name: 'Pro', amount: 12900 },
     ]);
+  });
+});
+
+/** Answers questions in order and records them; warnings (a rejected answer) are kept too. */
+function scriptedPrompter(answers: string[]): Prompter & { questions: string[]; warnings: string[] } {
+  const questions: string[] = [];
+  const warnings: string[] = [];
+  return {
+    questions,
+    warnings,
+    ask(question) {
+      questions.push(question);
+      const answer = answers.shift();
+      return answer === undefined ? Promise.reject(new Error(`unexpected question: ${question}`)) : Promise.resolve(answer);
+    },
+    warn: (text) => warnings.push(text),
+    close: () => undefined,
+  };
+}
+
+describe('an interactive release db asks, as stripe setup does, for what the flags and env files lack', () => {
+  const NO_SECRETS = 'ENVIRONMENT=staging\nENABLE_BILLING=true\n';
+
+  test('only the plans without a --plan are asked, with the catalog amount as the default', async () => {
+    const root = project();
+    const prompter = scriptedPrompter(['abc', '1500']);
+    const prepared = await prepareRelease(flagsFor(root, { nonInteractive: false, plan: ['pro=12900'] }), baseEnv(), NOW, prompter);
+    expect(prompter.questions).toEqual(['Monthly price of Starter (starter) in cents [2000]: ', 'Monthly price of Starter (starter) in cents [2000]: ']);
+    expect(prompter.warnings).toHaveLength(1);
+    expect(prepared.input.plans.map((p) => [p.code, p.amount])).toEqual([
+      ['starter', 1500],
+      ['pro', 12900],
+    ]);
+    expect(prepared.envUpdates).toEqual({});
+  });
+
+  test('missing Stripe secrets are asked and go to .env.local only, never into the workflow input', async () => {
+    const root = project({ '.env.local': NO_SECRETS });
+    const prompter = scriptedPrompter(['not-a-key', SECRET_KEY, WEBHOOK_SECRET]);
+    const prepared = await prepareRelease(flagsFor(root, { nonInteractive: false }), baseEnv(), NOW, prompter);
+    expect(prompter.questions).toEqual(['STRIPE_SECRET_KEY: ', 'STRIPE_SECRET_KEY: ', 'STRIPE_WEBHOOK_SECRET: ']);
+    expect(prompter.warnings[0]).toMatch(/^STRIPE_SECRET_KEY /);
+    expect(prepared.envUpdates).toEqual({ STRIPE_SECRET_KEY: SECRET_KEY, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET });
+    expect(JSON.stringify(prepared.input)).not.toContain(SECRET_KEY);
+    expect(JSON.stringify(prepared.input)).not.toContain(WEBHOOK_SECRET);
+  });
+
+  test('an empty answer for a missing secret is refused with the fix; --non-interactive and --skip-stripe never ask', async () => {
+    const root = project({ '.env.local': NO_SECRETS });
+    const error = await cliErrorOf(prepareRelease(flagsFor(root, { nonInteractive: false }), baseEnv(), NOW, scriptedPrompter([''])));
+    expect(error.message).toMatch(/^STRIPE_SECRET_KEY is needed for Stripe setup: type it, add it to .*\.env\.local, or pass --skip-stripe$/);
+    expect(error.exitCode).toBe(2);
+    const silent = scriptedPrompter([]);
+    await prepareRelease(flagsFor(root, { nonInteractive: false, skipStripe: true, plan: [] }), baseEnv(), NOW, silent);
+    await expect(prepareRelease(flagsFor(root, { plan: [] }), baseEnv(), NOW, silent)).rejects.toThrow(/--non-interactive needs a --plan/);
+    expect(silent.questions).toEqual([]);
   });
 });
 
