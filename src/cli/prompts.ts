@@ -98,9 +98,18 @@ export function terminalPrompter(): Prompter | null {
     async ask(question, options = {}) {
       if (options.hidden) return askHidden(question);
       const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+      // Ctrl-C at a prompt (the terminal's, or a SIGINT) stops the command before anything changed.
+      const interrupted = new AbortController();
+      const interrupt = () => interrupted.abort();
+      rl.on('SIGINT', interrupt);
+      process.once('SIGINT', interrupt);
       try {
-        return await rl.question(question);
+        return await rl.question(question, { signal: interrupted.signal });
+      } catch (error) {
+        if (interrupted.signal.aborted) throw new CliError('interrupted at the prompt; nothing was changed', EXIT_CODES.detached);
+        throw error;
       } finally {
+        process.removeListener('SIGINT', interrupt);
         rl.close();
       }
     },
@@ -120,6 +129,7 @@ function askHidden(question: string): Promise<string> {
     let value = '';
     const done = (finish: () => void) => {
       stdin.removeListener('data', onData);
+      process.removeListener('SIGINT', onSignal);
       stdin.setRawMode(false);
       stdin.pause();
       process.stderr.write('\n');
@@ -136,6 +146,8 @@ function askHidden(question: string): Promise<string> {
         else if (ch >= ' ') value += ch;
       }
     };
+    const onSignal = () => done(() => reject(new CliError('interrupted at the prompt; nothing was changed', EXIT_CODES.detached)));
+    process.once('SIGINT', onSignal);
     stdin.setRawMode(true);
     stdin.resume();
     stdin.on('data', onData);

@@ -2,12 +2,14 @@
  * The release's life through the CLI: one release per environment, Ctrl-C detaches, the
  * approval gate answered from the CLI, status, watch, list, reject and cancel.
  */
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ReleaseSummary } from '../../src/release/types';
 import { summaryFromFailure } from '../../src/cli/release-db';
 import { statusQuery } from '../../src/workflows/messages';
 import { runCli, startCli, startCliOnTerminal, type TerminalRun } from '../support/cli';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';
+import { historyText } from '../support/history';
 
 let e2e: E2eStack;
 beforeAll(async () => {
@@ -271,4 +273,61 @@ test('a release terminated from outside ends the CLI with exit 1 and says there 
   expect(done.code).toBe(1);
   expect(done.stderr).toMatch(/release db-release-production ended without a summary \(.*\); its history in the Web UI shows why/);
   expect(done.stderr).not.toMatch(/unexpected error/);
+});
+
+test('on a terminal, release db asks for an unpriced plan and missing Stripe secrets, and writes the secrets to .env.local only', async () => {
+  const envLocal = path.join(e2e.stack.backendDir, '.env.local');
+  const original = await readFile(envLocal, 'utf8');
+  const secret = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(original)?.[1] ?? '';
+  const secretKey = secret('STRIPE_SECRET_KEY');
+  const webhookSecret = secret('STRIPE_WEBHOOK_SECRET');
+  expect(secretKey).not.toBe('');
+  await writeFile(envLocal, original.replace(/^STRIPE_(SECRET_KEY|WEBHOOK_SECRET)=.*\n/gm, ''));
+  try {
+    const args = productionRelease().filter((a) => a !== '--non-interactive' && a !== 'starter=0');
+    args.splice(args.indexOf('--plan'), 1); // only --plan pro=9900 is left
+    const run = startCliOnTerminal(args);
+    terminals.push(run);
+    await run.waitForScreen(/Monthly price of Starter \(starter\) in cents \[\d+\]: /);
+    run.type('0\r');
+    await run.waitForScreen(/STRIPE_SECRET_KEY: /);
+    run.type(`${secretKey}\r`);
+    await run.waitForScreen(/STRIPE_WEBHOOK_SECRET: /);
+    run.type(`${webhookSecret}\r`);
+    await run.waitForScreen(/waiting for approval/);
+    // typed secrets are never echoed, and are back in .env.local before the release started
+    expect(run.screen()).not.toContain(secretKey);
+    expect(run.screen()).not.toContain(webhookSecret);
+    const written = await readFile(envLocal, 'utf8');
+    expect(written).toContain(`STRIPE_SECRET_KEY=${secretKey}`);
+    expect(written).toContain(`STRIPE_WEBHOOK_SECRET=${webhookSecret}`);
+
+    await atGate();
+    expect((await runCli(['release', 'approve', 'production', '--approver', 'bob', ...e2e.temporalArgs])).code).toBe(0);
+    expect((await run.done).code).toBe(0);
+    const summary = await resultOf('db-release-production');
+    expect(summary.stripe?.plans.map((p) => [p.code, p.amount])).toEqual([
+      ['starter', 0],
+      ['pro', 9900],
+    ]);
+    expect(JSON.stringify(summary)).not.toContain(secretKey);
+    expect(await historyText(e2e.ctx.client, 'db-release-production', summary.run_id)).not.toContain(secretKey);
+  } finally {
+    // a test that failed before the secrets were typed must not leave the backend without them
+    if (!(await readFile(envLocal, 'utf8')).includes('STRIPE_SECRET_KEY=')) await writeFile(envLocal, original);
+  }
+});
+
+test('Ctrl-C at a release db prompt stops with exit 130 and starts nothing', async () => {
+  const before = await e2e.ctx.client.workflow.getHandle('db-release-production').describe().catch(() => null);
+  const args = productionRelease().filter((a) => a !== '--non-interactive' && a !== 'starter=0');
+  args.splice(args.indexOf('--plan'), 1);
+  const run = startCliOnTerminal(args);
+  await run.waitForScreen(/Monthly price of Starter \(starter\) in cents \[\d+\]: /);
+  run.interrupt();
+  const done = await run.done;
+  expect(done.code).toBe(130);
+  expect(done.stdout).toMatch(/interrupted at the prompt; nothing was changed/);
+  const after = await e2e.ctx.client.workflow.getHandle('db-release-production').describe().catch(() => null);
+  expect(after?.runId).toBe(before?.runId);
 });

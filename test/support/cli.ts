@@ -72,9 +72,11 @@ export interface TerminalRun {
   done: Promise<CliResult>;
   /** Everything the CLI drew on the terminal so far (stdout and stderr together, with escapes). */
   screen(): string;
-  /** Resolves when what was drawn matches the pattern. */
-  waitForScreen(pattern: RegExp): Promise<void>;
+  /** Resolves when what was drawn matches the pattern; rejects with the screen after the timeout. */
+  waitForScreen(pattern: RegExp, timeoutMs?: number): Promise<void>;
   interrupt(): void;
+  /** Types on the terminal's keyboard, e.g. an answer and Enter: `type('0\\r')`. */
+  type(text: string): void;
 }
 
 /**
@@ -85,7 +87,7 @@ export function startCliOnTerminal(args: string[], extraEnv: Record<string, stri
   const helper = path.join(repoRoot(), 'test', 'support', 'pty-run.py');
   const child = spawn('python3', [helper, String(columns), process.execPath, cliPath(), ...args], {
     env: { ...cliEnv(extraEnv), TERM: 'xterm-256color' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   let drawn = '';
   let errors = '';
@@ -104,13 +106,16 @@ export function startCliOnTerminal(args: string[], extraEnv: Record<string, stri
   return {
     done,
     screen: () => drawn,
-    waitForScreen(pattern) {
+    waitForScreen(pattern, timeoutMs = 60_000) {
       if (pattern.test(drawn)) return Promise.resolve();
       return new Promise((resolve, reject) => {
-        waiters.push({ pattern, resolve });
-        void done.then((r) => reject(new Error(`CLI exited (${r.code}) before drawing ${pattern}:\n${r.stdout}\n${r.stderr}`)));
+        // Bounded, so a test that waits for the wrong thing fails with what was on screen.
+        const timer = setTimeout(() => reject(new Error(`nothing matching ${pattern} was drawn within ${timeoutMs} ms; the screen:\n${JSON.stringify(drawn)}`)), timeoutMs);
+        waiters.push({ pattern, resolve: () => (clearTimeout(timer), resolve()) });
+        void done.then((r) => (clearTimeout(timer), reject(new Error(`CLI exited (${r.code}) before drawing ${pattern}:\n${r.stdout}\n${r.stderr}`))));
       });
     },
     interrupt: () => child.kill('SIGINT'),
+    type: (text) => child.stdin?.write(text),
   };
 }

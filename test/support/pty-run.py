@@ -1,12 +1,13 @@
 """Runs a command on a pseudo-terminal and relays what it draws to stdout.
 
 The CLI's live display only appears when stderr is a terminal; the tests need a real one to see
-it. Usage: python3 pty-run.py COLUMNS COMMAND [ARGS...]. Exits with the command's exit code, and
+it, and to type answers at its prompts. Usage: python3 pty-run.py COLUMNS COMMAND [ARGS...]. Exits with the command's exit code, and
 forwards SIGINT/SIGTERM to it (Ctrl-C on a terminal).
 """
 import fcntl
 import os
 import pty
+import select
 import signal
 import struct
 import sys
@@ -24,17 +25,28 @@ if pid == 0:
 for sig in (signal.SIGINT, signal.SIGTERM):
     signal.signal(sig, lambda signum, _frame: os.kill(pid, signum))
 
+# Relay the terminal's output to stdout, and our stdin (what the test "types") to the terminal.
+inputs = [fd, sys.stdin.fileno()]
 while True:
     try:
-        data = os.read(fd, 65536)
+        ready, _, _ = select.select(inputs, [], [])
     except InterruptedError:
         continue
-    except OSError:  # EIO: the child closed the terminal
-        break
-    if not data:
-        break
-    sys.stdout.buffer.write(data)
-    sys.stdout.buffer.flush()
+    if sys.stdin.fileno() in ready:
+        typed = os.read(sys.stdin.fileno(), 4096)
+        if typed:
+            os.write(fd, typed)
+        else:
+            inputs.remove(sys.stdin.fileno())
+    if fd in ready:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
 
 while True:
     try:
