@@ -74,9 +74,23 @@ test('the approve signal sent from the Web UI form completes a waiting release',
   }
   expect(waiting).toBe(true);
 
+  // releases waiting for a decision, by the search attributes the release is indexed under
+  const waitingQuery = "DbReleaseEnvironment = 'production' AND DbReleaseStatus = 'awaiting_approval'";
+  let indexed = false;
+  for (let i = 0; i < 100 && !indexed; i++) {
+    for await (const info of e2e.ctx.client.workflow.list({ query: waitingQuery })) indexed ||= info.workflowId === 'db-release-production';
+    if (!indexed) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(indexed).toBe(true);
+
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  // find the waiting release from the workflow list, as a person would
-  await page.goto(`${uiUrl}/namespaces/default/workflows`);
+  // find the waiting release in the workflow list filtered by that query, as a person would
+  await page.goto(`${uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(waitingQuery)}`);
+  await page.getByRole('link', { name: 'db-release-production' }).first().waitFor();
+  // the UI applied the query as filters on the registered attributes, and lists just this release
+  await page.getByText('DbReleaseStatus = "awaiting_approval"').first().waitFor();
+  await page.getByText('1 Workflow', { exact: true }).waitFor();
+  await page.screenshot({ path: path.join(OUTPUT, 'waiting-releases-filtered.png'), fullPage: true });
   await page.getByRole('link', { name: 'db-release-production' }).first().click();
   await page.getByText('Running', { exact: false }).first().waitFor();
   await page.screenshot({ path: path.join(OUTPUT, 'waiting-release.png'), fullPage: true });
