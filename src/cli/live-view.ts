@@ -115,10 +115,15 @@ export async function followLive(
     last = (await query().catch(() => null)) ?? last;
     if (last) display.update(renderLiveView(last, new Date()));
     if (last?.currentStep === 'done') break;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, intervalMs);
-      signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-    });
+    await pause(intervalMs, signal);
   }
   return last;
+}
+
+/** Waits between two polls; an abort (Ctrl-C, the release ended) ends the wait at once. */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
 }

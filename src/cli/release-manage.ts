@@ -23,7 +23,7 @@ export function releaseIdOf(idOrEnvironment: string): string {
   return idOrEnvironment.startsWith('db-release-') ? idOrEnvironment : releaseWorkflowId(idOrEnvironment);
 }
 
-export type LatestStatus = { kind: 'release'; view: ReleaseStatusView } | { kind: 'rollback'; view: RollbackStatusView; running: boolean };
+export type LatestStatus = { kind: 'release'; view: ReleaseStatusView; running: boolean } | { kind: 'rollback'; view: RollbackStatusView; running: boolean };
 
 /**
  * The status of the environment's latest run: a release (live from the `status` query, or from
@@ -48,17 +48,8 @@ export async function latestStatus(client: Client, idOrEnvironment: string): Pro
       view: { ...result, state: result.status },
     };
   }
-  if (running) return { kind: 'release', view: await handle.query(statusQuery) };
-  return { kind: 'release', view: finishedView(await releaseSummary(client, id, description.runId)) };
-}
-
-/** The release's status view; refuses when the latest run is a rollback. */
-export async function releaseStatus(client: Client, idOrEnvironment: string): Promise<ReleaseStatusView> {
-  const status = await latestStatus(client, idOrEnvironment);
-  if (status.kind === 'rollback') {
-    throw new CliError(`the latest run of ${releaseIdOf(idOrEnvironment)} is a rollback (${status.view.state}), not a release`, EXIT_CODES.failed);
-  }
-  return status.view;
+  if (running) return { kind: 'release', view: await handle.query(statusQuery), running };
+  return { kind: 'release', view: finishedView(await releaseSummary(client, id, description.runId)), running };
 }
 
 export async function decide(

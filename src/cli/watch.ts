@@ -1,9 +1,9 @@
 import type { Client } from '@temporalio/client';
 import { describeRollback, describeStatus } from './status-lines';
-import { finishedView, followLive, LiveDisplay, renderLiveView } from './live-view';
-import { latestStatus, releaseIdOf, releaseStatus, releaseSummary } from './release-manage';
+import { finishedView, followLive, LiveDisplay, pause, renderLiveView } from './live-view';
+import { latestStatus, releaseIdOf, releaseSummary } from './release-manage';
 import type { ReleaseSummary } from '../release/types';
-import { rollbackStatusQuery, type ReleaseStatusView, type RollbackStatusView } from '../workflows/messages';
+import type { ReleaseStatusView, RollbackStatusView } from '../workflows/messages';
 
 export interface WatchOutput {
   /** Plain lines (a log, a pipe): one per change of state. */
@@ -20,8 +20,8 @@ export async function watchRelease(client: Client, idOrEnvironment: string, outp
   const latest = await latestStatus(client, id);
   if (latest.kind === 'rollback') return watchRollback(client, id, output, signal);
   const running = async (): Promise<ReleaseStatusView | null> => {
-    const description = await client.workflow.getHandle(id).describe();
-    return description.status.name === 'RUNNING' ? releaseStatus(client, id) : null;
+    const status = await latestStatus(client, id);
+    return status.kind === 'release' && status.running ? status.view : null;
   };
   let display: LiveDisplay | null = null;
   if (output.live) {
@@ -50,10 +50,7 @@ export async function watchRelease(client: Client, idOrEnvironment: string, outp
           output.print(line);
         }
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pollMs);
-        signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-      });
+      await pause(pollMs, signal);
     }
     if (!signal.aborted) {
       const summary = await releaseSummary(client, id);
@@ -69,24 +66,20 @@ export async function watchRelease(client: Client, idOrEnvironment: string, outp
 
 /** A rollback is short: plain lines as its compensations complete, on a terminal too. */
 async function watchRollback(client: Client, id: string, output: WatchOutput, signal: AbortSignal, pollMs = 500): Promise<WatchOutcome> {
-  const { runId: firstRunId } = await client.workflow.getHandle(id).describe();
   const seen = new Set<string>();
+  let state: RollbackStatusView['state'] = 'checking';
   for (;;) {
     const status = await latestStatus(client, id);
-    if (status.kind !== 'rollback') break;
+    // A release of the environment may start the moment the rollback ends: report the rollback.
+    if (status.kind !== 'rollback') return { kind: 'rollback', status: state };
+    state = status.view.state;
     for (const line of describeRollback(status.view)) {
       if (seen.has(line)) continue;
       seen.add(line);
       output.print(line);
     }
-    if (!status.running) return { kind: 'rollback', status: status.view.state };
+    if (!status.running) return { kind: 'rollback', status: state };
     if (signal.aborted) return { kind: 'detached' };
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, pollMs);
-      signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-    });
+    await pause(pollMs, signal);
   }
-  // A new release of the environment started as soon as the rollback ended: report the rollback.
-  const view = await client.workflow.getHandle(id, firstRunId).query(rollbackStatusQuery);
-  return { kind: 'rollback', status: view.state };
 }
