@@ -6,6 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ReleaseSummary } from '../../src/release/types';
 import { summaryFromFailure } from '../../src/cli/release-db';
+import type { ReleaseListRow } from '../../src/cli/release-manage';
 import { statusQuery } from '../../src/workflows/messages';
 import { runCli, startCli, startCliOnTerminal, type TerminalRun } from '../support/cli';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';
@@ -122,15 +123,7 @@ test('one release per environment, Ctrl-C detaches, approval from the CLI comple
   expect(table.stdout).toMatch(new RegExp(`production\\s+success\\s+${summary.git_sha?.slice(0, 12) ?? 'x'}\\s+alice\\s+db-release-production`));
 });
 
-interface ListedRelease {
-  workflowId: string;
-  runId: string;
-  environment: string | null;
-  status: string;
-  executionStatus: string;
-  gitSha: string | null;
-  startedBy: string | null;
-}
+type ListedRelease = ReleaseListRow;
 
 /** `release list --json` with filters, polled (bounded) until the run appears: visibility lags a little. */
 async function listedRelease(filters: string[], runId: string): Promise<ListedRelease> {
@@ -141,10 +134,7 @@ async function listedRelease(filters: string[], runId: string): Promise<ListedRe
     const parsed = JSON.parse(list.stdout) as { rows: ListedRelease[]; indexed: boolean; query: string };
     expect(parsed.indexed).toBe(true);
     const row = parsed.rows.find((r) => r.runId === runId);
-    if (row) {
-      // every row honours the filters, not just ours
-      return row;
-    }
+    if (row) return row;
     last = list.stdout;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
