@@ -8,7 +8,8 @@ import type { rollbackRelease, RollbackResult } from '../workflows/rollback-rele
 import { finishedView } from './live-view';
 import type { ReleaseSummary } from '../release/types';
 import { decideUpdate, releaseWorkflowId, RELEASE_WORKFLOW_TYPE, ROLLBACK_WORKFLOW_TYPE, rollbackStatusQuery, statusQuery, type ReleaseStatusView, type RollbackStatusView } from '../workflows/messages';
-import { summaryFromFailure } from './release-db';
+import { summaryOfResult } from './release-db';
+import type { releaseDb } from '../workflows';
 import { CliError } from './errors';
 import { releaseAttributesRegistered, releaseListQuery, startAttributes, type ListFilter } from './search-attributes';
 import {
@@ -49,7 +50,7 @@ export async function latestStatus(client: Client, idOrEnvironment: string): Pro
     };
   }
   if (running) return { kind: 'release', view: await handle.query(statusQuery), running };
-  return { kind: 'release', view: finishedView(await releaseSummary(client, id, description.runId)), running };
+  return { kind: 'release', view: finishedView(await summaryOfResult(client.workflow.getHandle<typeof releaseDb>(id, description.runId))), running };
 }
 
 export async function decide(
@@ -119,16 +120,10 @@ export async function listReleases(client: Client, filter: ListFilter = {}, limi
 
 /** The summary of a release, running or finished, also one that ended while no CLI was watching. */
 export async function releaseSummary(client: Client, idOrEnvironment: string, runId?: string): Promise<ReleaseSummary> {
-  const handle = client.workflow.getHandle(releaseIdOf(idOrEnvironment), runId);
+  const handle = client.workflow.getHandle<typeof releaseDb>(releaseIdOf(idOrEnvironment), runId);
   const description = await handle.describe();
   if (description.status.name === 'RUNNING') return (await handle.query(statusQuery)).summary;
-  try {
-    return (await handle.result()) as ReleaseSummary;
-  } catch (error) {
-    const summary = summaryFromFailure(error);
-    if (summary) return summary;
-    throw new CliError(`release ${handle.workflowId} ended ${description.status.name} without a summary`, 1);
-  }
+  return summaryOfResult(handle);
 }
 
 export interface RollbackFlags {

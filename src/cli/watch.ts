@@ -19,12 +19,19 @@ export async function watchRelease(client: Client, idOrEnvironment: string, outp
   const id = releaseIdOf(idOrEnvironment);
   const latest = await latestStatus(client, id);
   if (latest.kind === 'rollback') return watchRollback(client, id, output, signal);
+  // The summary of the release once it has ended, kept from the poll that saw it end.
+  let ended: ReleaseSummary | null = latest.running ? null : latest.view.summary;
   const running = async (): Promise<ReleaseStatusView | null> => {
     const status = await latestStatus(client, id);
-    return status.kind === 'release' && status.running ? status.view : null;
+    if (status.kind === 'release' && status.running) return status.view;
+    if (status.kind === 'release') ended = status.view.summary;
+    return null;
   };
   let display: LiveDisplay | null = null;
-  if (output.live) {
+  const seen = new Set<string>();
+  if (ended) {
+    // already over: only the final state below
+  } else if (output.live) {
     display = new LiveDisplay(output.live.write, output.live.columns);
     // Ends at 'done' or when the workflow is no longer running (query returns null, last view kept).
     const ended = new AbortController();
@@ -40,7 +47,6 @@ export async function watchRelease(client: Client, idOrEnvironment: string, outp
       Math.min(pollMs, 500),
     );
   } else {
-    const seen = new Set<string>();
     while (!signal.aborted) {
       const view = await running();
       if (!view) break;
@@ -52,14 +58,13 @@ export async function watchRelease(client: Client, idOrEnvironment: string, outp
       }
       await pause(pollMs, signal);
     }
-    if (!signal.aborted) {
-      const summary = await releaseSummary(client, id);
-      for (const line of describeStatus(finishedView(summary))) if (!seen.has(line)) output.print(line);
-    }
   }
   if (signal.aborted) return { kind: 'detached' };
-  const summary = await releaseSummary(client, id);
-  display?.update(renderLiveView(finishedView(summary), new Date()));
+  const summary = ended ?? (await releaseSummary(client, id));
+  display ??= output.live ? new LiveDisplay(output.live.write, output.live.columns) : null;
+  // The final state, once: redrawn on a terminal, the lines not printed yet in a log.
+  if (display) display.update(renderLiveView(finishedView(summary), new Date()));
+  else for (const line of describeStatus(finishedView(summary))) if (!seen.has(line)) output.print(line);
   output.print(`release ${summary.status}`);
   return { kind: 'ended', summary };
 }
