@@ -106,7 +106,7 @@ export function terminalPrompter(): Prompter | null {
       try {
         return await rl.question(question, { signal: interrupted.signal });
       } catch (error) {
-        if (interrupted.signal.aborted) throw new CliError('interrupted at the prompt; nothing was changed', EXIT_CODES.detached);
+        if (interrupted.signal.aborted) throw promptInterrupted();
         throw error;
       } finally {
         process.removeListener('SIGINT', interrupt);
@@ -138,18 +138,20 @@ function askHidden(question: string): Promise<string> {
     const onData = (chunk: Buffer) => {
       for (const ch of chunk.toString('utf8')) {
         if (ch === '\r' || ch === '\n') return done(() => resolve(value));
-        if (ch === '\u0003')
-          return done(() =>
-            reject(new CliError('interrupted at the prompt; nothing was changed', EXIT_CODES.detached)),
-          );
+        if (ch === '\u0003') return done(() => reject(promptInterrupted()));
         if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
         else if (ch >= ' ') value += ch;
       }
     };
-    const onSignal = () => done(() => reject(new CliError('interrupted at the prompt; nothing was changed', EXIT_CODES.detached)));
+    const onSignal = () => done(() => reject(promptInterrupted()));
     process.once('SIGINT', onSignal);
     stdin.setRawMode(true);
     stdin.resume();
     stdin.on('data', onData);
   });
+}
+
+/** Ctrl-C at a prompt: the command stops (exit 130) before it has changed anything. */
+function promptInterrupted(): CliError {
+  return new CliError('interrupted at the prompt; nothing was changed', EXIT_CODES.detached);
 }
