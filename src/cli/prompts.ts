@@ -124,7 +124,6 @@ export function terminalPrompter(): Prompter | null {
 
 function askHidden(question: string): Promise<string> {
   const stdin = process.stdin;
-  process.stderr.write(question);
   return new Promise((resolve, reject) => {
     let value = '';
     const done = (finish: () => void) => {
@@ -145,7 +144,10 @@ function askHidden(question: string): Promise<string> {
     };
     const onSignal = () => done(() => reject(promptInterrupted()));
     process.once('SIGINT', onSignal);
+    // Echo off before the question shows: an answer typed (or pasted) the moment it appears
+    // must not be echoed by the terminal.
     stdin.setRawMode(true);
+    process.stderr.write(question);
     stdin.resume();
     stdin.on('data', onData);
   });
