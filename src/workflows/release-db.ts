@@ -19,7 +19,7 @@ import {
 } from '@temporalio/workflow';
 import type { ReleaseActivities } from '../activities';
 import { refusalReason, type DecisionPayload } from '../release/approval';
-import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../release/errors';
+import { ErrorType } from '../release/errors';
 import { describePlans, endStep, initialSummary, skippedStep, startStep } from '../release/summary';
 import { planProblems } from '../release/plans';
 import type { ApprovalDecision, CompensationRecord, ReleaseInput, ReleaseSummary, StepName } from '../release/types';
@@ -33,22 +33,15 @@ import {
   type ReleasePlan,
   type ReleaseStatusView,
 } from './messages';
+import { retryFor, OUTAGE_BUDGET_SECONDS } from './saga';
 import { releaseGitShaAttribute, releaseStatusAttribute, type IndexedReleaseStatus } from './search-attributes';
-
-const retry = (maximumAttempts: number) => ({
-  initialInterval: '1 second',
-  backoffCoefficient: 2,
-  maximumInterval: '30 seconds',
-  maximumAttempts,
-  nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
-});
 
 /** Each kind of step gets its own timeouts and retries; deterministic failures are never retried. */
 const OPTIONS = {
-  checks: { startToCloseTimeout: '2 minutes', retry: retry(5) },
-  migrate: { startToCloseTimeout: '30 minutes', heartbeatTimeout: '30 seconds', retry: retry(3) },
-  stripe: { startToCloseTimeout: '5 minutes', heartbeatTimeout: '1 minute', retry: retry(8) },
-  compensate: { startToCloseTimeout: '15 minutes', heartbeatTimeout: '1 minute', retry: retry(10) },
+  checks: { startToCloseTimeout: '2 minutes', retry: retryFor(OUTAGE_BUDGET_SECONDS.step) },
+  migrate: { startToCloseTimeout: '30 minutes', heartbeatTimeout: '30 seconds', retry: retryFor(OUTAGE_BUDGET_SECONDS.step) },
+  stripe: { startToCloseTimeout: '5 minutes', heartbeatTimeout: '1 minute', retry: retryFor(OUTAGE_BUDGET_SECONDS.step) },
+  compensate: { startToCloseTimeout: '15 minutes', heartbeatTimeout: '1 minute', retry: retryFor(OUTAGE_BUDGET_SECONDS.compensation) },
 } satisfies Record<string, ActivityOptions>;
 
 function acts(kind: keyof typeof OPTIONS, summary: string) {
@@ -323,7 +316,10 @@ async function compensate(summary: ReleaseSummary, compensations: Compensation[]
     }
   }
   if (summary.compensations.some((r) => r.status === 'failed')) allOk = false;
-  summary.status = allOk ? 'rolled_back' : 'rollback_failed';
+  // A cancelled release stays `cancelled` (its compensations are listed beside it); a failure
+  // that was undone is `rolled_back`; anything not undone is `rollback_failed`, whatever started it.
+  if (!allOk) summary.status = 'rollback_failed';
+  else if (summary.status !== 'cancelled') summary.status = 'rolled_back';
 }
 
 function manualActionFor(name: string, summary: ReleaseSummary): string {

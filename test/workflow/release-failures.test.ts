@@ -134,7 +134,7 @@ test('no migration compensation when preflight reported zero pending revisions',
   expect(summary.status).toBe('rolled_back');
 });
 
-test('cancellation during verification: status cancelled while compensating, then rolled_back', async () => {
+test('cancellation during verification: compensations run and the release ends cancelled, not rolled_back', async () => {
   const verifyStarted = deferred();
   const releaseRestore = deferred();
   const mocks = mockActivities({
@@ -167,7 +167,7 @@ test('cancellation during verification: status cancelled while compensating, the
   });
 
   expect(during.status).toBe('cancelled');
-  expect(summary.status).toBe('rolled_back');
+  expect(summary.status).toBe('cancelled');
   expect(summary.error?.type).toBe('Cancelled');
   expect(stepOf(summary, 'billing_plan_verification').status).toBe('failed');
   expect(stepOf(summary, 'billing_plan_verification').metadata).toEqual({ error_type: 'Cancelled' });
