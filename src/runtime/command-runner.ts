@@ -77,6 +77,17 @@ export function migrateGuardScript(): string {
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Waits for `promise` at most `ms`; true when it settled in time. The timer never outlives the wait. */
+async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function openLog(file: string, header: string): Promise<WriteStream> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   const log = createWriteStream(file, { flags: 'a', mode: 0o600 });
@@ -230,11 +241,10 @@ export const runCommand: CommandRunner = async (request) => {
   if (timer) clearTimeout(timer);
   request.signal?.removeEventListener('abort', onAbort);
   // Whatever the program left running in its group holds our pipes: give it a moment, then stop it.
-  const closedInTime = await Promise.race([drained.then(() => true), delay(2_000).then(() => false)]);
-  if (!closedInTime) {
+  if (!(await settledWithin(drained, 2_000))) {
     signalGroup(pid, 'SIGKILL');
     for (const s of sources) s.destroy();
-    await Promise.race([drained, delay(1_000)]);
+    await settledWithin(drained, 1_000);
   }
   if (stopping.done) await stopping.done;
   statusLines.flush();
