@@ -273,7 +273,10 @@ export async function runBackendCommand(
     );
   }
   if (result.interrupted) {
-    throw new CancelledFailure(scope.clean(`\`${commandLine}\` was cancelled; its whole process tree was stopped`), [outcome]);
+    // The SDK's way to end a cancelled activity; the reason (CANCELLED, WORKER_SHUTDOWN, …) says why.
+    const reason = (ctx.cancellationSignal.reason as { message?: unknown } | undefined)?.message;
+    const why = typeof reason === 'string' && reason ? ` (${reason})` : '';
+    throw new CancelledFailure(scope.clean(`\`${commandLine}\` was cancelled${why}; its whole process tree was stopped`), [outcome]);
   }
   const guardFailure = result.exitCode === GUARD_EXIT.unavailable ? (events.find((e) => e.kind === 'lost-lock') ?? last('unavailable')) : undefined;
   if (options.exclusiveLock && guardFailure) {

@@ -179,7 +179,11 @@ class Guard {
       connectionString: plainPostgresUrl(url),
       application_name: `db-release migrate-guard pid=${process.pid} host=${os.hostname()}`,
       connectionTimeoutMillis: 10_000,
+      // A partitioned network is noticed (TCP keepalive, and a `select 1` that cannot take a
+      // minute) instead of the guard believing it still holds the lock.
       keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      query_timeout: 60_000,
     });
     client.on('error', (error) => void this.onConnectionLost(error));
     client.on('end', () => void this.onConnectionLost(new Error('the server closed the connection')));
