@@ -222,3 +222,29 @@ test('with the database unreachable the guard starts nothing and says why (exit 
   expect(result.all).not.toContain('Secret_pw_123');
   expect(existsSync(marker)).toBe(false);
 });
+
+test('the command never runs without the lock: when the connection holding it is killed, the guard stops the command tree (exit 75)', async () => {
+  const dir = tempDir();
+  const lock = `test-${randomUUID()}`;
+  const command = ['sh', '-c', `echo $$ > ${dir}/child.pid; sleep 300 & echo $! > ${dir}/grandchild.pid; wait`];
+  const events: GuardEvent[] = [];
+  const running = runCommand({ command, cwd: dir, env: env(), exclusiveLock: lock, killGraceMs: 500, timeoutMs: 120_000, onGuardEvent: (e) => events.push(e) });
+  await eventually('the command to start', () => read(path.join(dir, 'grandchild.pid')).trim() !== '');
+  // What a database restart or an administrator does to the guard's session.
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ terminated: boolean }>(
+      "select pg_terminate_backend(pid) as terminated from pg_stat_activity where datname = current_database() and application_name like 'db-release migrate-guard pid=%'",
+    );
+    expect(rows.map((r) => r.terminated)).toEqual([true]);
+  } finally {
+    await client.end();
+  }
+  const result = await running;
+  expect(result.exitCode).toBe(75);
+  expect(events.find((e) => e.kind === 'lost-lock')?.text).toMatch(/^the database connection holding the test-[\w-]+ lock broke \(.*\); stopping `sh -c .*` so it never runs beside another$/);
+  const [child, grandchild] = ['child.pid', 'grandchild.pid'].map((f) => Number(read(path.join(dir, f)).trim())) as [number, number];
+  await eventually('child and grandchild to be gone', () => !alive(child) && !alive(grandchild), 5_000);
+  expect(await lockIsFree(lock)).toBe(true);
+});
