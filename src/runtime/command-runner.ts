@@ -111,9 +111,6 @@ export const runCommand: CommandRunner = async (request) => {
   const guarded = request.exclusiveLock !== undefined;
   const commandLine = clean(request.command.join(' '));
 
-  const log = request.logFile
-    ? await openLog(request.logFile, `\n# ${new Date().toISOString()} $ ${commandLine}${guarded ? ` (under the ${request.exclusiveLock} lock)` : ''}\n`)
-    : null;
   let spawnFile = file;
   let spawnArgs = args;
   if (guarded) {
@@ -124,7 +121,7 @@ export const runCommand: CommandRunner = async (request) => {
       request.exclusiveLock as string,
       '--watch-stdin',
       '--grace-ms',
-      String(grace),
+      String(Math.max(1, grace)),
       // The runner stops the guard at `timeoutMs`; the guard's own, later deadline only matters
       // for an orphan whose worker died.
       ...(request.timeoutMs ? ['--timeout-ms', String(request.timeoutMs + 2 * grace + 5_000)] : []),
@@ -134,6 +131,9 @@ export const runCommand: CommandRunner = async (request) => {
       ...args,
     ];
   }
+  const log = request.logFile
+    ? await openLog(request.logFile, `\n# ${new Date().toISOString()} $ ${commandLine}${guarded ? ` (under the ${request.exclusiveLock} lock)` : ''}\n`)
+    : null;
 
   const child = spawn(spawnFile, spawnArgs, {
     cwd: request.cwd,
