@@ -5,13 +5,23 @@ import type { ActivityDeps } from './deps';
 import { currentRevision } from './preflight';
 import { commandFailure, failure, outputTail, readScope, runBackendCommand } from './support';
 
+/** The advisory lock every schema-changing command of a release holds in the target database. */
+export const MIGRATE_LOCK = 'migrate';
+
 export function createMigrationActivities(deps: ActivityDeps) {
   return {
-    /** Runs the backend's migrate command (`just migrate` by default) with its env files loaded. */
+    /**
+     * Runs the backend's migrate command (`just migrate` by default) with its env files loaded,
+     * under the migrate lock: a retry after a worker crash waits for the orphaned earlier run
+     * and then runs the (idempotent) command again, never beside it.
+     */
     async runMigrations(): Promise<CommandOutcome> {
       const scope = await readScope(deps);
       const config = await deps.loadConfig();
-      const result = await runBackendCommand(deps, scope, config.migrateCommand);
+      const result = await runBackendCommand(deps, scope, config.migrateCommand, {
+        exclusiveLock: MIGRATE_LOCK,
+        timeoutFailureType: ErrorType.MigrationFailed,
+      });
       const outcome = outcomeOf(result);
       if (result.exitCode !== 0) {
         // A failing migration is deterministic (the same SQL gives the same error) unless the
@@ -39,7 +49,11 @@ export function createMigrationActivities(deps: ActivityDeps) {
       const scope = await readScope(deps);
       const config = await deps.loadConfig();
       const target = input.toRevision ?? 'base';
-      const result = await runBackendCommand(deps, scope, [...config.alembicCommand, 'downgrade', target]);
+      // The same lock as the migrate: a downgrade never runs beside an (orphaned) upgrade.
+      const result = await runBackendCommand(deps, scope, [...config.alembicCommand, 'downgrade', target], {
+        exclusiveLock: MIGRATE_LOCK,
+        timeoutFailureType: ErrorType.DowngradeFailed,
+      });
       const outcome = outcomeOf(result);
       if (result.exitCode !== 0) {
         throw commandFailure(
@@ -67,7 +81,13 @@ export function createMigrationActivities(deps: ActivityDeps) {
 
 /** What a command did, as recorded in history: its line, exit code, duration and redacted output tail. */
 function outcomeOf(result: RunResult & { commandLine: string }): CommandOutcome {
-  return { command: result.commandLine, exitCode: result.exitCode, durationMs: result.durationMs, output: outputTail(result) };
+  return {
+    command: result.commandLine,
+    exitCode: result.exitCode,
+    durationMs: result.durationMs,
+    output: outputTail(result),
+    logFile: result.logFile ?? null,
+  };
 }
 
 /**

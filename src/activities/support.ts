@@ -1,10 +1,11 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { EnvScope } from '../config/env-files';
 import { redact, secretValuesOf } from '../masking';
-import { tail, type RunResult } from '../runtime/command-runner';
+import { tail, type GuardEvent, type RunResult } from '../runtime/command-runner';
+import { GUARD_EXIT } from '../runtime/guard-protocol';
 import type { ActivityDeps, DbClient } from './deps';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../release/errors';
 
@@ -40,12 +41,30 @@ export function failure(type: string, message: string, scope?: SecretScope, deta
  */
 const TRANSIENT_DATABASE_ERRORS: Array<[RegExp, string]> = [
   [/too many clients already|remaining connection slots are reserved/i, 'the database has no free connection slots'],
-  [/the database system is (starting up|shutting down|in recovery mode)/i, 'the database is restarting'],
-  [/connection refused|could not connect to server|connection to server at .* failed/i, 'the database refused the connection'],
-  [/server closed the connection unexpectedly|terminating connection due to administrator command/i, 'the database closed the connection'],
-  [/could not translate host name|temporary failure in name resolution/i, 'the database host name did not resolve'],
+  [
+    /the database system is (starting up|shutting down|in recovery mode|not (yet )?accepting connections)|cannot connect now|57P03/i,
+    'the database is restarting',
+  ],
+  [
+    /connection refused|could not connect to server|connection to server at .* failed|ECONNREFUSED|Is the server running/i,
+    'the database refused the connection',
+  ],
+  [
+    /server closed the connection unexpectedly|terminating connection due to (administrator command|crash of another server process)|connection terminated unexpectedly|Connection terminated|could not (receive|send) data (from|to) server|SSL connection has been closed unexpectedly|consuming input failed|ECONNRESET|EPIPE|57P01|57P02/i,
+    'the database closed the connection',
+  ],
+  [/could not translate host name|temporary failure in name resolution|EAI_AGAIN/i, 'the database host name did not resolve'],
+  [/timeout expired|connection timed out|ETIMEDOUT|timeout exceeded when trying to connect/i, 'the database did not answer in time'],
   [/deadlock detected|could not obtain lock|canceling statement due to lock timeout/i, 'the migration waited on a lock held by another session'],
 ];
+
+/**
+ * PostgreSQL error codes a retry can fix: connection exceptions (class 08), operator
+ * intervention (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now),
+ * too many connections, serialization failure, deadlock, lock not available.
+ */
+const TRANSIENT_SQLSTATES = /^(08\w{3}|57P0[123]|53300|40001|40P01|55P03)$/;
+const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 
 /** Why a failed command's output looks transient, or null when it is a real failure. */
 export function transientDatabaseError(output: string): string | null {
@@ -70,7 +89,30 @@ export function requireDatabaseUrl(scope: SecretScope): string {
   return url;
 }
 
-/** Opens a connection, classifying a refusal as transient (retried) with the password kept out of the message. */
+/** True for errors thrown by this code on purpose (a typed ApplicationFailure), which pass through untouched. */
+function isApplicationFailure(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'ApplicationFailure';
+}
+
+/**
+ * Why a database client error is transient (the server restarting, going away, busy), or null
+ * for a real failure (bad SQL, a constraint, missing table) that a retry would only repeat.
+ */
+export function transientDatabaseFailure(error: unknown): string | null {
+  const err = error as { code?: unknown; message?: unknown } | null;
+  const code = typeof err?.code === 'string' ? err.code : '';
+  const message = typeof err?.message === 'string' ? err.message : String(error);
+  if (TRANSIENT_SQLSTATES.test(code) || TRANSIENT_NODE_CODES.has(code)) {
+    return transientDatabaseError(`${message} ${code}`) ?? `the database reported ${code}`;
+  }
+  return transientDatabaseError(message);
+}
+
+/**
+ * Opens a connection and runs `use`, classifying a refusal (DatabaseUnreachable) and a transient
+ * error while in use (DatabaseBusy: the server restarted, dropped the connection, was busy) as
+ * retryable, with the password kept out of the message. Other errors pass through as they are.
+ */
 export async function withDb<T>(deps: ActivityDeps, scope: SecretScope, use: (db: DbClient) => Promise<T>): Promise<T> {
   const url = requireDatabaseUrl(scope);
   let db: DbClient;
@@ -81,16 +123,26 @@ export async function withDb<T>(deps: ActivityDeps, scope: SecretScope, use: (db
   }
   try {
     return await use(db);
+  } catch (error) {
+    if (isApplicationFailure(error)) throw error;
+    const transient = transientDatabaseFailure(error);
+    if (transient) throw failure(ErrorType.DatabaseBusy, `${(error as Error).message} (${transient}: retried)`, scope);
+    throw error;
   } finally {
     await db.end().catch(() => undefined);
   }
 }
 
-/** Heartbeats while a long promise runs, so a dead worker is noticed within the heartbeat timeout. */
-export async function heartbeating<T>(work: Promise<T>, everyMs = 2_000): Promise<T> {
+/**
+ * Heartbeats while a long promise runs, so a dead worker is noticed within the heartbeat timeout
+ * and a cancellation reaches the activity. `details` (read at each beat) shows what the step is
+ * doing, e.g. waiting for an earlier migrate; Temporal keeps it with the pending activity.
+ */
+export async function heartbeating<T>(work: Promise<T>, everyMs = 2_000, details?: () => unknown): Promise<T> {
   const ctx = Context.current();
-  ctx.heartbeat();
-  const timer = setInterval(() => ctx.heartbeat(), everyMs);
+  const beat = () => ctx.heartbeat(details?.());
+  beat();
+  const timer = setInterval(beat, everyMs);
   try {
     return await work;
   } finally {
@@ -98,30 +150,140 @@ export async function heartbeating<T>(work: Promise<T>, everyMs = 2_000): Promis
   }
 }
 
-/** Runs a configured command with the backend's env, heartbeating, and returns redacted output. */
+/**
+ * How long a command may run in this attempt: the activity's start-to-close timeout less a
+ * margin, so the command's whole process tree is stopped (and the reason reported) before
+ * Temporal gives up on the attempt.
+ */
+export function commandTimeoutMs(): number {
+  const total = Context.current().info.startToCloseTimeoutMs;
+  const margin = Math.min(10_000, Math.floor(total / 10));
+  return Math.max(1_000, total - margin);
+}
+
+/** The attempt's log file, beside the run's journal: every command of the attempt is appended to it. */
+export function attemptLogFile(deps: ActivityDeps): string {
+  const info = Context.current().info;
+  const { workflowId, runId } = executionIds();
+  const name = `${workflowId}--${runId}--${info.activityType}-attempt${info.attempt}.log`;
+  return path.join(deps.stateDir, name.replace(/[^A-Za-z0-9_.-]/g, '_'));
+}
+
+export interface BackendCommandOptions {
+  /**
+   * Run under the migrate guard holding this advisory lock in the target database: at most one
+   * migrate process per database, and a retry waits for an orphaned earlier run instead of
+   * starting a second one beside it.
+   */
+  exclusiveLock?: string;
+  /** The failure type when the command runs past the step's time limit; default CommandFailed. */
+  timeoutFailureType?: string;
+}
+
+/** What the step is doing now, for heartbeat details and the activity log. */
+export interface CommandProgress {
+  command: string;
+  logFile: string;
+  /** Set while the guard waits for an earlier migrate still running. */
+  waitingFor: string | null;
+  pid: number | null;
+}
+
+/**
+ * Runs a configured command with the backend's env, heartbeating, and returns redacted output.
+ * The full output streams to the attempt's log file; a timeout or a cancellation stops the whole
+ * process tree. Throws the failure for what is not the command's own verdict: not found, stopped
+ * for its time limit, cancelled, or (guarded) the database unavailable for the lock.
+ */
 export async function runBackendCommand(
   deps: ActivityDeps,
   scope: SecretScope,
   command: readonly string[],
-): Promise<RunResult & { commandLine: string }> {
+  options: BackendCommandOptions = {},
+): Promise<RunResult & { commandLine: string; logFile: string }> {
   const ctx = Context.current();
   const commandLine = command.join(' ');
-  const result = await heartbeating(
-    deps.run({ command, cwd: deps.projectRoot, env: scope.env.values, signal: ctx.cancellationSignal }),
-  );
+  const logFile = attemptLogFile(deps);
+  const timeoutMs = commandTimeoutMs();
+  if (options.exclusiveLock) requireDatabaseUrl(scope);
+  const progress: CommandProgress = { command: scope.clean(commandLine), logFile, waitingFor: null, pid: null };
+  const onGuardEvent = (event: GuardEvent) => {
+    if (event.kind === 'waiting') {
+      progress.waitingFor = scope.clean(event.text);
+      ctx.log.warn(`\`${progress.command}\`: ${progress.waitingFor}`);
+    } else if (event.kind === 'locked' || event.kind === 'started') {
+      progress.waitingFor = null;
+      if (event.processGroup) progress.pid = event.processGroup;
+    }
+  };
+  let result: RunResult;
+  try {
+    result = await heartbeating(
+      deps.run({
+        command,
+        cwd: deps.projectRoot,
+        env: scope.env.values,
+        signal: ctx.cancellationSignal,
+        timeoutMs,
+        logFile,
+        ...(options.exclusiveLock ? { exclusiveLock: options.exclusiveLock, onGuardEvent } : {}),
+      }),
+      2_000,
+      () => ({ ...progress }),
+    );
+  } catch (error) {
+    throw failure(ErrorType.CommandFailed, `cannot run \`${commandLine}\`: ${(error as Error).message}`, scope);
+  }
   if (result.notFound) {
     throw failure(
       ErrorType.CommandNotFound,
       `\`${commandLine}\`: "${command[0] ?? ''}" was not found on the worker's PATH; install it or change the command in release.config.json`,
     );
   }
-  return {
+  const cleaned = {
     ...result,
     stdout: scope.clean(result.stdout),
     stderr: scope.clean(result.stderr),
     all: scope.clean(result.all),
     commandLine,
+    logFile: result.logFile ?? logFile,
   };
+  const outcome = { command: commandLine, exitCode: cleaned.exitCode, durationMs: cleaned.durationMs, output: outputTail(cleaned), logFile: cleaned.logFile };
+  const events = result.guardEvents ?? [];
+  const last = (kind: GuardEvent['kind']) => [...events].reverse().find((e) => e.kind === kind);
+  const waiting = last('waiting');
+  const started = events.some((e) => e.kind === 'started');
+  if (result.timedOut) {
+    if (options.exclusiveLock && !started && waiting) {
+      // The lock is still held by an earlier run (an orphan of a dead worker): its own guard stops
+      // it at its deadline, so a later attempt can run.
+      throw failure(
+        ErrorType.DatabaseBusy,
+        `\`${commandLine}\` did not start within the step's ${Math.round(timeoutMs / 1000)} s: ${waiting.text} (retried)`,
+        scope,
+        outcome,
+      );
+    }
+    throw failure(
+      options.timeoutFailureType ?? ErrorType.CommandFailed,
+      `\`${commandLine}\` ran past the step's time limit (${Math.round(timeoutMs / 1000)} s) and was stopped with its whole process tree (SIGTERM, then SIGKILL); ` +
+        `see ${cleaned.logFile}`,
+      scope,
+      outcome,
+    );
+  }
+  if (result.interrupted) {
+    // The SDK's way to end a cancelled activity; the reason (CANCELLED, WORKER_SHUTDOWN, …) says why.
+    const reason = (ctx.cancellationSignal.reason as { message?: unknown } | undefined)?.message;
+    const why = typeof reason === 'string' && reason ? ` (${reason})` : '';
+    throw new CancelledFailure(scope.clean(`\`${commandLine}\` was cancelled${why}; its whole process tree was stopped`), [outcome]);
+  }
+  const guardFailure = result.exitCode === GUARD_EXIT.unavailable ? (events.find((e) => e.kind === 'lost-lock') ?? last('unavailable')) : undefined;
+  if (options.exclusiveLock && guardFailure) {
+    const what = guardFailure.kind === 'lost-lock' ? 'was stopped' : 'did not start';
+    throw failure(ErrorType.DatabaseUnreachable, `\`${commandLine}\` ${what}: ${guardFailure.text} (retried)`, scope, outcome);
+  }
+  return cleaned;
 }
 
 export function outputTail(result: RunResult): string {

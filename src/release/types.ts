@@ -82,6 +82,8 @@ export interface CommandOutcome {
   durationMs: number;
   /** Redacted, and trimmed to its tail when long. */
   output: string;
+  /** The worker-local file with the command's full redacted output (per run and attempt). */
+  logFile?: string | null;
 }
 
 export interface AlembicRevisionResult {

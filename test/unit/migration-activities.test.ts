@@ -1,8 +1,11 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 import { createMigrationActivities } from '../../src/activities/migrations';
-import { transientDatabaseError } from '../../src/activities/support';
+import { readScope, transientDatabaseError, transientDatabaseFailure, withDb } from '../../src/activities/support';
 import { parseReleaseConfig } from '../../src/config/release-config';
 import type { CommandOutcome } from '../../src/release/types';
-import type { RunResult } from '../../src/runtime/command-runner';
+import type { GuardEvent, RunRequest, RunResult } from '../../src/runtime/command-runner';
 import { activityEnv, failureOf, fakeDeps, fakeRunner, removeTempDirs, runActivity, runResult } from '../support/fakes';
 
 afterAll(removeTempDirs);
@@ -23,7 +26,7 @@ function expectNoSecrets(text: string): void {
   for (const part of SECRET_PARTS) expect(text).not.toContain(part);
 }
 
-function activitiesWith(respond: (line: string) => RunResult | undefined, migrateCommand?: string[]) {
+function activitiesWith(respond: (line: string, request: RunRequest) => RunResult | undefined, migrateCommand?: string[]) {
   const runner = fakeRunner(respond);
   const deps = fakeDeps({
     env: ENV,
@@ -213,5 +216,166 @@ describe('a busy or briefly unreachable database is retried, not a failed releas
     ['ERROR:  deadlock detected', 'the migration waited on a lock held by another session'],
   ])('%s → %s', (output, reason) => {
     expect(transientDatabaseError(output)).toBe(reason);
+  });
+});
+
+describe('migrate and downgrade run under the migrate lock, bounded by the step, logged per attempt', () => {
+  const guardEvent = (kind: GuardEvent['kind'], text: string): GuardEvent => ({ kind, text });
+
+  test('runMigrations asks for the migrate lock, a log file beside the journal per attempt, and a deadline inside the step timeout', async () => {
+    const { runner, activities } = activitiesWith((_, request) => runResult({ stdout: 'ok', logFile: request.logFile ?? null }));
+    const env = new MockActivityEnvironment(
+      { workflowExecution: { workflowId: 'release-db-prod', runId: 'r1' }, activityId: '7', activityType: 'runMigrations', attempt: 3, startToCloseTimeoutMs: 1_800_000 },
+      { logger: new DefaultLogger('ERROR') },
+    );
+    const outcome = await runActivity(env, activities.runMigrations);
+    const request = runner.requests[0];
+    expect(request?.exclusiveLock).toBe('migrate');
+    expect(request?.logFile).toMatch(/\/release-db-prod--r1--runMigrations-attempt3\.log$/);
+    expect(request?.timeoutMs).toBe(1_790_000);
+    expect(outcome.logFile).toBe(request?.logFile);
+  });
+
+  test('downgrade holds the same lock; alembic current does not', async () => {
+    const { runner, activities } = activitiesWith((line) =>
+      line.endsWith(' current') ? runResult({ stdout: '20251106_120000\n' }) : runResult({}),
+    );
+    await runActivity(activityEnv(), activities.downgradeMigrations, { toRevision: '20251106_120000' });
+    expect(runner.requests.map((r) => r.exclusiveLock ?? null)).toEqual(['migrate', null]);
+  });
+
+  test('the database unavailable for the lock is a retryable DatabaseUnreachable; the command never ran', async () => {
+    const text = `cannot connect to DATABASE_URL to take the migrate lock: connect ECONNREFUSED 127.0.0.1:5432 (${ENV.DATABASE_URL})`;
+    const { activities } = activitiesWith(() => runResult({ exitCode: 75, stderr: text, all: text, guardEvents: [guardEvent('unavailable', text)] }));
+    const failure = await failureOf(runActivity(activityEnv(), activities.runMigrations));
+    expect(failure.type).toBe('DatabaseUnreachable');
+    expect(failure.nonRetryable).toBe(false);
+    expect(failure.message).toMatch(/^`just migrate` did not start: cannot connect to DATABASE_URL to take the migrate lock: .*ECONNREFUSED.*\(retried\)$/);
+    expectNoSecrets(failure.message);
+  });
+
+  test('the lock connection broken mid-migration: the guard stopped the command; retryable, saying so', async () => {
+    const events = [
+      guardEvent('started', '`just migrate` runs as pid 42 (process group 42)'),
+      guardEvent('lost-lock', 'the database connection holding the migrate lock broke (Connection terminated unexpectedly); stopping `just migrate` so it never runs beside another'),
+      guardEvent('lost-lock', 'stopped; retry when the database is back'),
+    ];
+    const { activities } = activitiesWith(() => runResult({ exitCode: 75, guardEvents: events }));
+    const failure = await failureOf(runActivity(activityEnv(), activities.runMigrations));
+    expect(failure.type).toBe('DatabaseUnreachable');
+    expect(failure.nonRetryable).toBe(false);
+    expect(failure.message).toContain('`just migrate` was stopped: the database connection holding the migrate lock broke (Connection terminated unexpectedly)');
+  });
+
+  test('a command exiting 75 by itself is its own failure, not the guard’s', async () => {
+    const { activities } = activitiesWith(() => runResult({ exitCode: 75, all: 'RuntimeError: boom', guardEvents: [guardEvent('started', 'pid 1 (process group 1)')] }));
+    const failure = await failureOf(runActivity(activityEnv(), activities.runMigrations));
+    expect(failure.type).toBe('MigrationFailed');
+  });
+
+  test('a hung migration stopped at the step deadline is a non-retryable MigrationFailed that says the whole tree was stopped', async () => {
+    const { activities } = activitiesWith(() =>
+      runResult({ exitCode: 143, timedOut: true, interrupted: true, guardEvents: [guardEvent('started', 'pid 9 (process group 9)')] }),
+    );
+    const failure = await failureOf(runActivity(activityEnv(), activities.runMigrations));
+    expect(failure.type).toBe('MigrationFailed');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toMatch(/^`just migrate` ran past the step's time limit \(\d+ s\) and was stopped with its whole process tree \(SIGTERM, then SIGKILL\)/);
+  });
+
+  test('still waiting for an earlier migrate at the deadline: retryable DatabaseBusy naming the holder', async () => {
+    const waiting = 'waiting for an earlier migrate still running, pid 4242 on worker-1 (database session 77)';
+    const { activities } = activitiesWith(() => runResult({ exitCode: 143, timedOut: true, interrupted: true, guardEvents: [guardEvent('waiting', waiting)] }));
+    const failure = await failureOf(runActivity(activityEnv(), activities.runMigrations));
+    expect(failure.type).toBe('DatabaseBusy');
+    expect(failure.nonRetryable).toBe(false);
+    expect(failure.message).toContain(waiting);
+  });
+
+  test('a cancelled migration is reported as cancelled, its tree stopped', async () => {
+    const { activities } = activitiesWith(() => runResult({ exitCode: 143, interrupted: true, timedOut: false }));
+    const failure = await failureOf(runActivity(activityEnv(), activities.runMigrations));
+    expect(failure.name).toBe('CancelledFailure');
+    expect(failure.message).toBe('`just migrate` was cancelled; its whole process tree was stopped');
+  });
+
+  test('without DATABASE_URL nothing runs: MissingDatabaseUrl', async () => {
+    const runner = fakeRunner(() => runResult({}));
+    const deps = fakeDeps({ env: { ENABLE_BILLING: 'true' }, run: runner.run });
+    const failure = await failureOf(runActivity(activityEnv(), createMigrationActivities(deps).runMigrations));
+    expect(failure.type).toBe('MissingDatabaseUrl');
+    expect(runner.requests).toHaveLength(0);
+  });
+
+  test('a runner that cannot start the guard is a non-retryable CommandFailed with the fix', async () => {
+    const deps = fakeDeps({ env: ENV, run: () => Promise.reject(new Error('the migrate guard is not built (dist/src/runtime/migrate-guard.js): run `npm run build`')) });
+    const failure = await failureOf(runActivity(activityEnv(), createMigrationActivities(deps).runMigrations));
+    expect(failure.type).toBe('CommandFailed');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain('run `npm run build`');
+  });
+
+  test('while the guard waits, the heartbeat says for what', async () => {
+    const env = activityEnv();
+    const beats: unknown[] = [];
+    env.on('heartbeat', (details: unknown) => beats.push(details));
+    const waiting = 'waiting for an earlier migrate still running, pid 4242 on worker-1 (database session 77)';
+    // A runner that reports waiting, then returns once a heartbeat carried it.
+    const deps = fakeDeps({
+      env: ENV,
+      run: async (request) => {
+        request.onGuardEvent?.({ kind: 'waiting', text: waiting, holderPid: 4242 });
+        const seen = () => beats.some((b) => (b as { waitingFor?: string }).waitingFor === waiting);
+        const deadline = Date.now() + 10_000;
+        while (!seen() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+        return runResult({});
+      },
+    });
+    await runActivity(env, createMigrationActivities(deps).runMigrations);
+    expect(beats).toContainEqual(expect.objectContaining({ command: 'just migrate', waitingFor: waiting }));
+  });
+});
+
+describe('database client errors: transient ones retry, real ones do not', () => {
+  const pgError = (message: string, code?: string) => Object.assign(new Error(message), code ? { code } : {});
+
+  test.each([
+    [pgError('terminating connection due to administrator command', '57P01'), 'the database closed the connection'],
+    [pgError('the database system is not yet accepting connections', '57P03'), 'the database is restarting'],
+    [pgError('Connection terminated unexpectedly'), 'the database closed the connection'],
+    [pgError('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED'), 'the database refused the connection'],
+    [pgError('could not serialize access due to concurrent update', '40001'), 'the database reported 40001'],
+    [pgError('relation "billing_plans" does not exist', '42P01'), null],
+    [pgError('duplicate key value violates unique constraint', '23505'), null],
+  ])('%s → %s', (error, reason) => {
+    expect(transientDatabaseFailure(error)).toBe(reason);
+  });
+
+  const dbThrowing = (error: Error) =>
+    fakeDeps({
+      env: ENV,
+      connectDb: () =>
+        Promise.resolve({
+          query: () => Promise.reject(error),
+          end: () => Promise.resolve(),
+        }),
+    });
+
+  test('withDb: a server restart mid-query is a retryable DatabaseBusy without the password', async () => {
+    const deps = dbThrowing(pgError(`terminating connection due to administrator command (${ENV.DATABASE_URL})`, '57P01'));
+    const scope = await readScope(deps);
+    const failure = await failureOf(withDb(deps, scope, (db) => db.query('select 1')));
+    expect(failure.type).toBe('DatabaseBusy');
+    expect(failure.nonRetryable).toBe(false);
+    expectNoSecrets(failure.message);
+  });
+
+  test('withDb: a real SQL error and the activity’s own failures pass through unchanged', async () => {
+    const sqlError = pgError('relation "billing_plans" does not exist', '42P01');
+    const deps = dbThrowing(sqlError);
+    const scope = await readScope(deps);
+    await expect(withDb(deps, scope, (db) => db.query('select 1'))).rejects.toBe(sqlError);
+    const own = ApplicationFailure.create({ type: 'PlanVerificationFailed', message: 'x', nonRetryable: true });
+    await expect(withDb(dbThrowing(own), scope, (db) => db.query('select 1'))).rejects.toBe(own);
   });
 });
