@@ -40,9 +40,20 @@ export function preflightResult(overrides: Partial<PreflightResult> = {}): Prefl
     environmentName: 'staging',
     stripeKeyMasked: maskSecret(MOCK_ENV.STRIPE_SECRET_KEY),
     stripeWebhookSecretMasked: maskSecret(MOCK_ENV.STRIPE_WEBHOOK_SECRET),
+    approval: { required: false, approvers: [], fourEyes: false, timeout: '24 hours' },
+    lease: MOCK_LEASE,
     ...overrides,
   };
 }
+
+export const MOCK_LEASE = {
+  workflowId: 'release-test',
+  runId: 'run-1',
+  environment: 'staging',
+  startedBy: 'alice',
+  acquiredAt: '2026-01-01T00:00:00.000Z',
+  expiresAt: '2026-01-01T00:05:00.000Z',
+};
 
 export function okPlanRows(codes: readonly string[]): BillingPlanRow[] {
   return codes.map((code) => ({ code, status: 'ok', stripe_price_id: `price_new_${code}`, is_active: true }));
@@ -54,10 +65,17 @@ function compensationOk(name: string, detail: string): CompensationRecord[] {
   return [{ name, status: 'success', detail, manual_action: null }];
 }
 
-function defaults(preflight: PreflightResult): ReleaseActivities {
+function defaults(preflight: PreflightResult, echoClaimedPolicy: boolean): ReleaseActivities {
   return {
-    preflight() {
-      return Promise.resolve(preflight);
+    preflight(input) {
+      // The fake worker's policy is the one the test's input claims, unless the test sets one.
+      return Promise.resolve(echoClaimedPolicy ? { ...preflight, approval: input.claims.approval } : preflight);
+    },
+    renewTargetLease() {
+      return Promise.resolve({ held: true, holder: MOCK_LEASE });
+    },
+    releaseTargetLease() {
+      return Promise.resolve({ released: true });
     },
     planStripeChanges(input) {
       return Promise.resolve(
@@ -133,7 +151,10 @@ export interface MockActivities {
 
 export function mockActivities(options: { preflight?: Partial<PreflightResult>; overrides?: Partial<ReleaseActivities> } = {}): MockActivities {
   const calls: RecordedCall[] = [];
-  const impl: ReleaseActivities = { ...defaults(preflightResult(options.preflight)), ...options.overrides };
+  const impl: ReleaseActivities = {
+    ...defaults(preflightResult(options.preflight), options.preflight?.approval === undefined),
+    ...options.overrides,
+  };
   const record = (name: ActivityName, input: unknown) => calls.push({ name, input });
   const activities: ReleaseActivities = {
     preflight: async (input) => {
@@ -179,6 +200,14 @@ export function mockActivities(options: { preflight?: Partial<PreflightResult>; 
     readReleaseEvidence: async () => {
       record('readReleaseEvidence', undefined);
       return impl.readReleaseEvidence();
+    },
+    renewTargetLease: async (input) => {
+      record('renewTargetLease', input);
+      return impl.renewTargetLease(input);
+    },
+    releaseTargetLease: async () => {
+      record('releaseTargetLease', undefined);
+      return impl.releaseTargetLease();
     },
   };
   return {
