@@ -150,11 +150,9 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
     currentStep = name;
     if (leaseLost !== undefined) {
       // Another release may be changing the target now: start nothing more.
-      throw ApplicationFailure.create({
-        type: ErrorType.TargetLeaseLost,
-        message: `the target lease expired and ${leaseLost ? `was taken by ${leaseLost.workflowId}` : 'is gone'}; ${name} was not started`,
-        nonRetryable: true,
-      });
+      const message = `the target lease expired and ${leaseLost ? `was taken by ${leaseLost.workflowId}` : 'is gone'}; ${name} was not started`;
+      summary.error = { step: name, type: ErrorType.TargetLeaseLost, message };
+      throw ApplicationFailure.create({ type: ErrorType.TargetLeaseLost, message, nonRetryable: true });
     }
     setCurrentDetails(`**${name}** running (release of \`${input.environment}\` started by ${input.startedBy})`);
     const record = startStep(name, now());
@@ -339,7 +337,8 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
         detail: `not run: the target lease was lost${leaseLost ? ` to ${leaseLost.workflowId}` : ''}`,
         manual_action: manualActionFor(c.name, summary),
       }));
-      summary.status = 'rollback_failed';
+      // Only a step that started can have left a change behind that now stays.
+      summary.status = summary.steps.some((st) => st.name !== 'preflight') ? 'rollback_failed' : 'failed';
     } else if (compensations.length > 0) {
       currentStep = 'compensation';
       indexStatus('compensating');

@@ -140,11 +140,15 @@ function defaults(preflight: PreflightResult, echoClaimedPolicy: boolean): Relea
   };
 }
 
+const LEASE_ACTIVITIES: readonly ActivityName[] = ['renewTargetLease', 'releaseTargetLease'];
+
 export interface MockActivities {
   activities: ReleaseActivities;
   calls: RecordedCall[];
-  /** Names in call order. */
+  /** Names in call order, without the lease bookkeeping (renewTargetLease, releaseTargetLease). */
   names(): ActivityName[];
+  /** The lease bookkeeping calls only, in order. */
+  leaseCalls(): ActivityName[];
   /** Inputs of every call to one activity, in order. */
   inputsOf(name: ActivityName): unknown[];
 }
@@ -213,7 +217,9 @@ export function mockActivities(options: { preflight?: Partial<PreflightResult>; 
   return {
     activities,
     calls,
-    names: () => calls.map((c) => c.name),
+    // The release's own steps: the target lease's renew/release bookkeeping is left out (see leaseCalls).
+    names: () => calls.map((c) => c.name).filter((n) => !LEASE_ACTIVITIES.includes(n)),
+    leaseCalls: () => calls.map((c) => c.name).filter((n) => LEASE_ACTIVITIES.includes(n)),
     inputsOf: (name) => calls.filter((c) => c.name === name).map((c) => c.input),
   };
 }
