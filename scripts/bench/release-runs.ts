@@ -99,7 +99,8 @@ async function prepareRun(
     stripeApiBase: ctx.peer.url,
     stripeSecretKey: PEER_SECRET_KEY,
     stripeWebhookSecret: PEER_WEBHOOK_SECRET,
-    environment: 'bench',
+    // The worker refuses a release naming another environment than its backend's: name them alike.
+    environment: `bench-${variant}-${seq}`,
   });
   if (mode === 'noop') {
     await setMigrateCommand(ctx.backendDir, ['true']);
