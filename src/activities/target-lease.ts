@@ -74,8 +74,10 @@ export async function ensureLeaseTable(db: DbClient): Promise<void> {
 }
 
 /**
- * Takes the lease when it is free, expired, or already this run's (a retried preflight); otherwise
- * answers who holds it. One statement, so two releases racing for it cannot both win.
+ * Takes the lease when it is free, expired, already this run's (a retried preflight), or held by
+ * an earlier run of the same workflow id: Temporal runs at most one execution of a workflow id at a
+ * time, so that run has ended (terminated ones never free their lease). Otherwise answers who
+ * holds it. One statement, so two releases racing for it cannot both win.
  */
 export async function acquireLease(db: DbClient, claim: LeaseClaim, ttlMs: number): Promise<LeaseOutcome> {
   await ensureLeaseTable(db);
@@ -92,7 +94,7 @@ export async function acquireLease(db: DbClient, claim: LeaseClaim, ttlMs: numbe
          acquired_at = case when l.workflow_id = excluded.workflow_id and l.run_id = excluded.run_id then l.acquired_at else excluded.acquired_at end,
          renewed_at = excluded.renewed_at,
          expires_at = excluded.expires_at
-       where l.expires_at <= clock_timestamp() or (l.workflow_id = excluded.workflow_id and l.run_id = excluded.run_id)
+       where l.expires_at <= clock_timestamp() or l.workflow_id = excluded.workflow_id
        returning ${HOLDER_COLUMNS}`,
       [LEASE_TARGET, claim.workflowId, claim.runId, claim.environment, claim.startedBy, ttlMs],
     );

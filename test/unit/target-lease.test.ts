@@ -56,16 +56,20 @@ test('the lease lives in its own schema, not in public where Alembic autogenerat
   await clear(db);
 });
 
-test('the same run takes it again (a retried preflight) and keeps its acquired time; another run is refused', async () => {
+test('the same run takes it again (a retried preflight) and keeps its acquired time; another release is refused; a later run of the same id takes over', async () => {
   const db = await connect();
   const first = await acquireLease(db, claim(1), TTL);
   const again = await acquireLease(db, claim(1), TTL);
   expect(first.acquired && again.acquired).toBe(true);
   expect(again.holder.acquiredAt).toBe(first.holder.acquiredAt);
   expect(Date.parse(again.holder.expiresAt)).toBeGreaterThanOrEqual(Date.parse(first.holder.expiresAt));
-  // same workflow id, another run: a different release
-  const otherRun = await acquireLease(db, { ...claim(1), runId: 'run-other' }, TTL);
-  expect(otherRun).toMatchObject({ acquired: false, holder: { runId: 'run-1', startedBy: 'op1', environment: 'env1' } });
+  // another workflow id is refused, told who holds it
+  expect(await acquireLease(db, claim(2), TTL)).toMatchObject({ acquired: false, holder: { runId: 'run-1', startedBy: 'op1', environment: 'env1' } });
+  // a later run of the same workflow id takes over: Temporal runs one execution per id at a time, so
+  // the earlier run has ended (e.g. terminated, which never frees the lease) and cannot renew it back
+  const nextRun = await acquireLease(db, { ...claim(1), runId: 'run-1b' }, TTL);
+  expect(nextRun).toMatchObject({ acquired: true, holder: { runId: 'run-1b' } });
+  expect(await renewLease(db, claim(1), TTL)).toBeNull();
   await clear(db);
 });
 
