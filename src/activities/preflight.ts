@@ -174,6 +174,13 @@ export function createPreflightActivities(deps: ActivityDeps) {
      * database reachable, a single Alembic head, Stripe inputs, and the revision before the release.
      */
     async preflight(input: PreflightInput): Promise<PreflightResult> {
+      if (!(input as Partial<PreflightInput>).claims || !(input as Partial<PreflightInput>).lease) {
+        // Scheduled by workflow code from before worker authority (a release in flight across an upgrade).
+        throw failure(
+          ErrorType.TargetMismatch,
+          'release refused, nothing was changed: it was started by an older db-release that sends no claims for the worker to check; start it again',
+        );
+      }
       const scope = await readScope(deps);
       const values = scope.env.values;
       // Who the worker is comes first, from its own files: a release aimed elsewhere changes nothing.

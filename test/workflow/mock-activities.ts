@@ -69,7 +69,9 @@ function defaults(preflight: PreflightResult, echoClaimedPolicy: boolean): Relea
   return {
     preflight(input) {
       // The fake worker's policy is the one the test's input claims, unless the test sets one.
-      return Promise.resolve(echoClaimedPolicy ? { ...preflight, approval: input.claims.approval } : preflight);
+      // (input.claims is absent only when workflow code from before worker authority calls it)
+      const claimed = (input.claims as typeof input.claims | undefined)?.approval;
+      return Promise.resolve(echoClaimedPolicy && claimed ? { ...preflight, approval: claimed } : preflight);
     },
     renewTargetLease() {
       return Promise.resolve({ held: true, holder: MOCK_LEASE });
