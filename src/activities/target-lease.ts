@@ -7,6 +7,7 @@
  *
  * All times are the database's clock, so workers on different machines agree on expiry.
  */
+import { workerEnvironment } from '../config/release-config';
 import { ErrorType } from '../release/errors';
 import type { LeaseHolder } from '../release/types';
 import type { ActivityDeps, DbClient } from './deps';
@@ -149,8 +150,23 @@ export interface RenewLeaseInput {
   ttlMs: number;
 }
 
+export interface AcquireLeaseInput {
+  startedBy: string;
+  ttlMs: number;
+}
+
 export function createTargetLeaseActivities(deps: ActivityDeps) {
   return {
+    /**
+     * Takes the lease for a run that changes the target without a release preflight (`release
+     * rollback`); TargetBusy names the holder. The environment recorded is the worker's own.
+     */
+    async acquireTargetLease(input: AcquireLeaseInput): Promise<LeaseHolder> {
+      const scope = await readScope(deps);
+      const env = workerEnvironment(scope.env.values, deps.environment);
+      if (env.error !== null) throw failure(ErrorType.TargetMismatch, env.error);
+      return withDb(deps, scope, (db) => takeLeaseOrRefuse(db, { environment: env.environment, startedBy: input.startedBy }, input.ttlMs));
+    },
     /** Keeps this run's lease alive; `held: false` means it was lost and nothing more may start. */
     async renewTargetLease(input: RenewLeaseInput): Promise<{ held: boolean; holder: LeaseHolder | null }> {
       const scope = await readScope(deps);

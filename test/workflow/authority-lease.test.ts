@@ -4,12 +4,15 @@
  * compensation, not even the lease), the lease is freed after the last step, and a lost lease
  * stops the release before its next change.
  */
+import type { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { Worker } from '@temporalio/worker';
+import { initialSummary } from '../../src/release/summary';
 import type { ApprovalPolicy } from '../../src/release/types';
 import { approveSignal, statusQuery } from '../../src/workflows/messages';
-import { temporalTestContext, type TemporalTestContext } from '../support/temporal';
+import { temporalTestContext, uniqueName, type TemporalTestContext } from '../support/temporal';
 import { releaseFailure, releaseInput, waitForStatus, withWorker } from './harness';
-import { MOCK_LEASE, mockActivities } from './mock-activities';
+import { HEAD_REVISION, MOCK_LEASE, PRE_RELEASE_REVISION, mockActivities } from './mock-activities';
 
 let ctx: TemporalTestContext;
 beforeAll(async () => {
@@ -98,4 +101,58 @@ test('a lease lost while waiting stops the release before migrations and runs no
   expect(summary.compensations.map((c) => [c.name, c.status])).toEqual([['migrations', 'skipped']]);
   expect(summary.status).toBe('failed'); // nothing had started, so nothing was left behind
   expect(view.currentStep).toBe('done');
+});
+
+describe('release rollback holds the target too', () => {
+  const finishedRelease = () => {
+    const input = releaseInput();
+    const done = new Date().toISOString();
+    return {
+      ...initialSummary(input, { workflowId: 'db-release-staging', runId: 'run-released' }, new Date()),
+      status: 'success' as const,
+      finished_at: done,
+      alembic_revision: `${HEAD_REVISION} (head)`,
+      pre_release_revision: PRE_RELEASE_REVISION,
+      pending_revisions: [{ revision: HEAD_REVISION, message: 'add billing plans' }],
+    };
+  };
+
+  async function rollback(mocks: ReturnType<typeof mockActivities>) {
+    const taskQueue = uniqueName('rollback-tq');
+    const worker = await Worker.create({ connection: ctx.nativeConnection, taskQueue, workflowBundle: ctx.bundle, activities: mocks.activities });
+    return worker.runUntil(async () => {
+      const handle = await ctx.client.workflow.start('rollbackRelease', {
+        taskQueue,
+        workflowId: uniqueName('rollback-test'),
+        args: [{ release: finishedRelease(), requestedBy: 'alice', window: '24 hours' }],
+      });
+      return handle.result().then(
+        (result: unknown) => ({ result, error: null }),
+        (error: unknown) => ({ result: null, error: error as WorkflowFailedError }),
+      );
+    });
+  }
+
+  test('a rollback takes the lease before reading or changing anything, and frees it at the end', async () => {
+    const mocks = mockActivities();
+    const { result } = await rollback(mocks);
+    expect(result).toMatchObject({ status: 'rolled_back' });
+    const all = mocks.calls.map((c) => c.name);
+    expect(all[0]).toBe('acquireTargetLease');
+    expect(all.at(-1)).toBe('releaseTargetLease');
+    expect(all).toContain('downgradeMigrations');
+  });
+
+  test('a rollback refused by the lease changes nothing and leaves the holder’s lease alone', async () => {
+    const mocks = mockActivities({
+      overrides: {
+        acquireTargetLease: () =>
+          Promise.reject(ApplicationFailure.create({ type: 'TargetBusy', message: 'another release holds this database: workflow db-release-x', nonRetryable: true })),
+      },
+    });
+    const { error } = await rollback(mocks);
+    expect((error?.cause as ApplicationFailure | undefined)?.cause?.message).toContain('another release holds this database');
+    expect(mocks.names()).toEqual([]);
+    expect(mocks.leaseCalls()).toEqual(['acquireTargetLease']);
+  });
 });

@@ -73,6 +73,9 @@ function defaults(preflight: PreflightResult, echoClaimedPolicy: boolean): Relea
       const claimed = (input.claims as typeof input.claims | undefined)?.approval;
       return Promise.resolve(echoClaimedPolicy && claimed ? { ...preflight, approval: claimed } : preflight);
     },
+    acquireTargetLease() {
+      return Promise.resolve(MOCK_LEASE);
+    },
     renewTargetLease() {
       return Promise.resolve({ held: true, holder: MOCK_LEASE });
     },
@@ -142,7 +145,7 @@ function defaults(preflight: PreflightResult, echoClaimedPolicy: boolean): Relea
   };
 }
 
-const LEASE_ACTIVITIES: readonly ActivityName[] = ['renewTargetLease', 'releaseTargetLease'];
+const LEASE_ACTIVITIES: readonly ActivityName[] = ['acquireTargetLease', 'renewTargetLease', 'releaseTargetLease'];
 
 export interface MockActivities {
   activities: ReleaseActivities;
@@ -206,6 +209,10 @@ export function mockActivities(options: { preflight?: Partial<PreflightResult>; 
     readReleaseEvidence: async () => {
       record('readReleaseEvidence', undefined);
       return impl.readReleaseEvidence();
+    },
+    acquireTargetLease: async (input) => {
+      record('acquireTargetLease', input);
+      return impl.acquireTargetLease(input);
     },
     renewTargetLease: async (input) => {
       record('renewTargetLease', input);
