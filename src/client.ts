@@ -30,6 +30,7 @@ export function buildProgram(): Command {
       .command('worker')
       .description('run the worker for one backend checkout (holds its env files and secrets)')
       .addOption(new Option('--project-root <dir>', 'backend checkout').env('DB_RELEASE_PROJECT_ROOT'))
+      .option('--environment <name>', 'environment this worker serves (default ENVIRONMENT/APP_ENV from the env files; must agree with them)')
       .option('--max-concurrent-activities <n>', 'activities run at once (default 20)')
       .option('--max-concurrent-workflow-tasks <n>', 'workflow tasks run at once (default 40)'),
   ).action(action((flags: WorkerFlags) => workerCommand(flags, err)));

@@ -26,6 +26,8 @@ export interface WorkerSettings {
   /** Where journals for idempotent retries live; default `<project root>/var/db-release/state`. */
   stateDir?: string;
   identity?: string;
+  /** The environment this worker serves (`--environment`); must agree with the env files' ENVIRONMENT/APP_ENV. */
+  environment?: string;
 }
 
 export async function connectDb(databaseUrl: string): Promise<DbClient> {
@@ -41,9 +43,10 @@ export async function connectDb(databaseUrl: string): Promise<DbClient> {
 }
 
 /** The real dependencies of every activity, for one backend checkout. */
-export function realActivityDeps(projectRoot: string, stateDir?: string): ActivityDeps {
+export function realActivityDeps(projectRoot: string, stateDir?: string, environment?: string): ActivityDeps {
   const root = path.resolve(projectRoot);
   return {
+    ...(environment ? { environment } : {}),
     projectRoot: root,
     loadEnv: () => loadEnvScope(root),
     loadConfig: () => loadReleaseConfig(root),
@@ -63,7 +66,7 @@ export async function createReleaseWorker(settings: WorkerSettings): Promise<Wor
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     ...workflowSource,
-    activities: createActivities(realActivityDeps(settings.projectRoot, settings.stateDir)),
+    activities: createActivities(realActivityDeps(settings.projectRoot, settings.stateDir, settings.environment)),
     maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivityTaskExecutions ?? 20,
     maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTaskExecutions ?? 40,
     ...(settings.identity ? { identity: settings.identity } : {}),

@@ -99,7 +99,8 @@ async function prepareRun(
     stripeApiBase: ctx.peer.url,
     stripeSecretKey: PEER_SECRET_KEY,
     stripeWebhookSecret: PEER_WEBHOOK_SECRET,
-    environment: 'bench',
+    // The worker refuses a release naming another environment than its backend's: name them alike.
+    environment: `bench-${variant}-${seq}`,
   });
   if (mode === 'noop') {
     await setMigrateCommand(ctx.backendDir, ['true']);
@@ -232,7 +233,13 @@ async function runDirect(
   const inActivity = <R>(fn: () => Promise<R>): Promise<R> =>
     new MockActivityEnvironment({ workflowExecution, activityId: String(++n) }).run(fn);
   const input = prepared.input;
-  await inActivity(() => acts.preflight({ skipStripe: input.options.skip_stripe }));
+  await inActivity(() =>
+    acts.preflight({
+      skipStripe: input.options.skip_stripe,
+      claims: { environment: input.environment, plans: input.plans, approval: input.approval, ...input.claims },
+      lease: { startedBy: input.startedBy, ttlMs: 5 * 60_000 },
+    }),
+  );
   await inActivity(() => acts.runMigrations());
   const revision = await inActivity(() => acts.captureAlembicRevision());
   const provisioned = await inActivity(() =>
@@ -241,6 +248,7 @@ async function runDirect(
   await inActivity(() => acts.syncPriceIds({ priceMap: provisioned.priceMap }));
   const plans = await inActivity(() => acts.verifyBillingPlans({ codes: input.plans.map((p) => p.code) }));
   await inActivity(() => acts.readReleaseEvidence());
+  await inActivity(() => acts.releaseTargetLease());
   const ok = plans.every((p) => p.status === 'ok');
   return {
     ok,

@@ -21,4 +21,6 @@ export interface ActivityDeps {
   stripe: (secretKey: string, env: EnvScope) => StripeGateway;
   /** Worker-local folder for journals that make retried activities idempotent. */
   stateDir: string;
+  /** The worker's `--environment` flag, when given; it must agree with the env files' ENVIRONMENT/APP_ENV. */
+  environment?: string;
 }

@@ -5,6 +5,7 @@ import { createMigrationActivities } from './migrations';
 import { createPreflightActivities } from './preflight';
 import { createPriceIdSyncActivities } from './price-id-sync';
 import { createStripeActivities } from './stripe';
+import { createTargetLeaseActivities } from './target-lease';
 
 export type { ActivityDeps } from './deps';
 
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPriceIdSyncActivities(deps),
     ...createBillingPlanActivities(deps),
     ...createEvidenceActivities(deps),
+    ...createTargetLeaseActivities(deps),
   };
 }
 

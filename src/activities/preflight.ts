@@ -1,13 +1,141 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { isTruthy } from '../config/env-files';
+import { approvalPolicyFor, catalogKey, catalogOf, workerEnvironment, type ReleaseConfig } from '../config/release-config';
 import { maskSecret } from '../masking';
 import { ErrorType } from '../release/errors';
-import type { PendingRevision, PreflightResult } from '../release/types';
+import { MAX_AMOUNT } from '../release/plans';
+import type { ApprovalPolicy, CatalogPlan, PendingRevision, PreflightResult } from '../release/types';
 import { currentOutput, parseHeads, parseHistory, revisionId } from './alembic';
 import type { ActivityDeps } from './deps';
 import { commandFailure, failure, readScope, runBackendCommand, withDb, type SecretScope } from './support';
+import { takeLeaseOrRefuse } from './target-lease';
+
+/** What the caller says about the release's target; the worker checks every one against its own backend. */
+export interface PreflightClaims {
+  environment: string;
+  plans: CatalogPlan[];
+  /** The policy the caller's config names for the environment; the worker's own policy is the one used. */
+  approval: ApprovalPolicy;
+  /** Absent from callers that do not send it: then only the plans are checked against the worker's catalog. */
+  catalog?: CatalogPlan[];
+  billingEnabled?: boolean;
+}
 
 export interface PreflightInput {
   skipStripe: boolean;
+  claims: PreflightClaims;
+  /** The lease this release takes on its target database before anything changes. */
+  lease: { startedBy: string; ttlMs: number };
+}
+
+/** What the worker knows about the backend it serves, read from its own files. */
+export interface WorkerTarget {
+  environment: string;
+  catalog: CatalogPlan[];
+  billingEnabled: boolean;
+  approval: ApprovalPolicy;
+}
+
+const policyText = (p: ApprovalPolicy) =>
+  p.required
+    ? `approval required (approvers ${p.approvers.length ? p.approvers.join(', ') : 'anyone'}, four-eyes ${p.fourEyes ? 'on' : 'off'}, timeout ${p.timeout})`
+    : 'no approval';
+
+const catalogText = (c: readonly CatalogPlan[]) => c.map((p) => `${p.code}/${p.name}/${p.amount}`).join(', ');
+
+/** Every way the caller's claims disagree with the worker's backend, each naming both values; empty when they agree. */
+export function targetMismatches(worker: WorkerTarget, claims: PreflightClaims, skipStripe: boolean): string[] {
+  const out: string[] = [];
+  if (claims.environment !== worker.environment) {
+    out.push(
+      `environment: the release names "${claims.environment}" but this worker serves "${worker.environment}"; ` +
+        `release with --environment ${worker.environment}, or on the task queue of the worker that serves ${claims.environment}`,
+    );
+  }
+  if (claims.catalog && catalogKey(claims.catalog) !== catalogKey(worker.catalog)) {
+    out.push(
+      `catalog: the caller's release.config.json has [${catalogText(claims.catalog)}] but the worker's backend has [${catalogText(worker.catalog)}]; ` +
+        'point --project-root at a checkout of the same backend',
+    );
+  }
+  const known = new Set(worker.catalog.map((p) => p.code));
+  const codes = claims.plans.map((p) => p.code);
+  const unknown = codes.filter((c) => !known.has(c));
+  const missing = [...known].filter((c) => !codes.includes(c));
+  const twice = codes.filter((c, i) => codes.indexOf(c) !== i);
+  if (unknown.length || missing.length || twice.length) {
+    out.push(
+      `plans: the release prices [${codes.join(', ')}] but the worker's catalog is [${[...known].join(', ')}]` +
+        `${unknown.length ? `; unknown: ${unknown.join(', ')}` : ''}${missing.length ? `; missing: ${missing.join(', ')}` : ''}` +
+        `${twice.length ? `; given twice: ${twice.join(', ')}` : ''}`,
+    );
+  }
+  const badAmount = claims.plans.find((p) => !Number.isInteger(p.amount) || p.amount < 0 || p.amount > MAX_AMOUNT);
+  if (badAmount) out.push(`plans: ${badAmount.code} amount ${String(badAmount.amount)} is not a whole number of cents from 0 to ${MAX_AMOUNT}`);
+  if (!skipStripe && claims.billingEnabled !== undefined && claims.billingEnabled !== worker.billingEnabled) {
+    out.push(
+      `billing: the caller's env files have ENABLE_BILLING ${claims.billingEnabled ? 'on' : 'off'} but the worker's backend has it ` +
+        `${worker.billingEnabled ? 'on' : 'off'}; point --project-root at the backend checkout (its amounts and secrets were not asked for)`,
+    );
+  }
+  if (JSON.stringify(claims.approval) !== JSON.stringify(worker.approval)) {
+    out.push(
+      `approval policy for ${worker.environment}: the caller's config says ${policyText(claims.approval)} but the worker's says ` +
+        `${policyText(worker.approval)}; the worker's applies, so align the caller's release.config.json`,
+    );
+  }
+  return out;
+}
+
+/** The Alembic config file the configured alembic command reads, relative to the project root. */
+function alembicConfigFile(config: ReleaseConfig): string {
+  const args = config.alembicCommand;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if ((arg === '-c' || arg === '--config') && args[i + 1]) return args[i + 1] as string;
+    if (arg.startsWith('--config=')) return arg.slice('--config='.length);
+  }
+  return 'alembic.ini';
+}
+
+async function loadWorkerConfig(deps: ActivityDeps): Promise<ReleaseConfig> {
+  try {
+    return await deps.loadConfig();
+  } catch (error) {
+    throw failure(ErrorType.ProjectRootInvalid, `the worker's backend config is unusable: ${(error as Error).message}`);
+  }
+}
+
+/** The worker's project root must be a backend: its Alembic config is where the alembic command expects it. */
+async function requireBackend(deps: ActivityDeps, config: ReleaseConfig): Promise<void> {
+  const file = alembicConfigFile(config);
+  const full = path.resolve(deps.projectRoot, file);
+  const found = await stat(full).catch(() => null);
+  if (!found?.isFile()) {
+    throw failure(
+      ErrorType.ProjectRootInvalid,
+      `the worker's project root ${deps.projectRoot} is not a backend checkout: ${file} is missing; start the worker with --project-root at the backend`,
+    );
+  }
+}
+
+/** Proves the Stripe key authenticates before anything changes; an outage is retried, a refused key is final. */
+async function checkStripeKey(deps: ActivityDeps, scope: SecretScope): Promise<void> {
+  const key = scope.env.values.STRIPE_SECRET_KEY as string;
+  try {
+    await deps.stripe(key, scope.env).checkAuth();
+  } catch (error) {
+    const e = error as { type?: string; message?: string };
+    const refused = e.type === 'StripeAuthenticationError' || e.type === 'StripePermissionError';
+    throw failure(
+      refused ? ErrorType.StripeAuthentication : ErrorType.StripeUnavailable,
+      refused
+        ? `Stripe refused STRIPE_SECRET_KEY (${e.message ?? 'authentication failed'}): check the key in the backend's .env.local`
+        : `Stripe could not be reached to check STRIPE_SECRET_KEY: ${e.message ?? String(error)}`,
+      scope,
+    );
+  }
 }
 
 async function gitFacts(deps: ActivityDeps, scope: SecretScope): Promise<{ sha: string | null; tag: string | null }> {
@@ -46,12 +174,48 @@ export function createPreflightActivities(deps: ActivityDeps) {
      * database reachable, a single Alembic head, Stripe inputs, and the revision before the release.
      */
     async preflight(input: PreflightInput): Promise<PreflightResult> {
+      if (!(input as Partial<PreflightInput>).claims || !(input as Partial<PreflightInput>).lease) {
+        // Scheduled by workflow code from before worker authority (a release in flight across an upgrade).
+        throw failure(
+          ErrorType.TargetMismatch,
+          'release refused, nothing was changed: it was started by an older db-release that sends no claims for the worker to check; start it again',
+        );
+      }
       const scope = await readScope(deps);
-      const git = await gitFacts(deps, scope);
-      const postgresVersion = await withDb(deps, scope, async (db) => {
+      const values = scope.env.values;
+      // Who the worker is comes first, from its own files: a release aimed elsewhere changes nothing.
+      const config = await loadWorkerConfig(deps);
+      const env = workerEnvironment(values, deps.environment);
+      if (env.error !== null) throw failure(ErrorType.TargetMismatch, env.error);
+      const billingEnabled = isTruthy(values.ENABLE_BILLING);
+      const worker: WorkerTarget = {
+        environment: env.environment,
+        catalog: catalogOf(config),
+        billingEnabled,
+        approval: approvalPolicyFor(config, env.environment),
+      };
+      const mismatches = targetMismatches(worker, input.claims, input.skipStripe);
+      if (mismatches.length > 0) {
+        throw failure(ErrorType.TargetMismatch, `release refused, nothing was changed: ${mismatches.join('; ')}`, scope);
+      }
+      await requireBackend(deps, config);
+      const stripeWanted = !input.skipStripe && billingEnabled;
+      if (stripeWanted) {
+        const missing = ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'].filter((name) => !values[name]);
+        if (missing.length > 0) {
+          throw failure(
+            ErrorType.MissingStripeSecrets,
+            `${missing.join(' and ')} missing from the backend env files: add them to .env.local, or release with --skip-stripe`,
+          );
+        }
+      }
+      // The target's guard, before anything changes: refused here, the release touches nothing.
+      const { lease, postgresVersion } = await withDb(deps, scope, async (db) => {
+        const held = await takeLeaseOrRefuse(db, { environment: worker.environment, startedBy: input.lease.startedBy }, input.lease.ttlMs);
         const { rows } = await db.query<{ version: string }>('select version() as version');
-        return rows[0]?.version ?? 'unknown';
+        return { lease: held, postgresVersion: rows[0]?.version ?? 'unknown' };
       });
+      const git = await gitFacts(deps, scope);
       const heads = parseHeads((await alembic(deps, scope, ['heads'])).stdout);
       if (heads.length !== 1) {
         throw failure(
@@ -68,17 +232,7 @@ export function createPreflightActivities(deps: ActivityDeps) {
         const history = await alembic(deps, scope, ['history', '-r', `${current.id ?? 'base'}:head`]);
         pendingRevisions = parseHistory(history.stdout, current.id);
       }
-      const values = scope.env.values;
-      const billingEnabled = isTruthy(values.ENABLE_BILLING);
-      if (!input.skipStripe && billingEnabled) {
-        const missing = ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'].filter((name) => !values[name]);
-        if (missing.length > 0) {
-          throw failure(
-            ErrorType.MissingStripeSecrets,
-            `${missing.join(' and ')} missing from the backend env files: add them to .env.local, or release with --skip-stripe`,
-          );
-        }
-      }
+      if (stripeWanted) await checkStripeKey(deps, scope);
       return {
         gitSha: git.sha,
         gitTag: git.tag,
@@ -87,9 +241,11 @@ export function createPreflightActivities(deps: ActivityDeps) {
         currentRevision: current.id,
         pendingRevisions,
         billingEnabled,
-        environmentName: values.ENVIRONMENT ?? values.APP_ENV ?? null,
+        environmentName: worker.environment,
         stripeKeyMasked: maskSecret(values.STRIPE_SECRET_KEY),
         stripeWebhookSecretMasked: maskSecret(values.STRIPE_WEBHOOK_SECRET),
+        approval: worker.approval,
+        lease,
       };
     },
   };

@@ -6,7 +6,8 @@ import {
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { access, mkdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { isTruthy, loadEnvScope, type EnvScope } from '../config/env-files';
@@ -14,7 +15,8 @@ import { approvalPolicyFor, catalogOf, ConfigError, loadReleaseConfig, type Rele
 import { isKnownCurrency } from '../release/currencies';
 import { renderReleaseReport, reportPathFor } from '../release/report';
 import { parsePlanFlags, PlanFlagError, plansWithoutFlag, resolvePlans } from '../release/plans';
-import { EXIT_CODES, exitCodeFor } from '../release/summary';
+import { EXIT_CODES, exitCodeForSummary } from '../release/summary';
+import { ErrorType } from '../release/errors';
 import type { CatalogPlan, ReleaseInput, ReleaseSummary } from '../release/types';
 import { RELEASE_WORKFLOW_TYPE, releaseWorkflowId, statusQuery, summaryQuery } from '../workflows/messages';
 import { finishedView, followLive, LiveDisplay, renderLiveView } from './live-view';
@@ -161,6 +163,7 @@ export async function prepareRelease(
 
   const summaryStamp = utcStamp(now);
   const summaryPath = path.resolve(projectRoot, flags.summaryPath ?? path.join('var', 'reports', `db-release-${summaryStamp}.json`));
+  await requireWritableSummaryPath(summaryPath, flags.summaryPath !== undefined);
   const target = resolveTemporalTarget(flags, env);
   const startedBy = flags.operator ?? env.DB_RELEASE_OPERATOR ?? safeUsername();
   return {
@@ -171,7 +174,9 @@ export async function prepareRelease(
       currency,
       trialDays,
       startedBy,
+      // Claims: the worker checks them against the backend it serves and uses its own policy.
       approval: approvalPolicyFor(config, environment),
+      claims: { catalog, billingEnabled: isTruthy(scope.values.ENABLE_BILLING) },
     },
     workflowId: releaseWorkflowId(environment),
     projectRoot,
@@ -179,6 +184,35 @@ export async function prepareRelease(
     target,
     envUpdates,
   };
+}
+
+/**
+ * The summary is written when the release ends; a path that cannot take it is refused before
+ * anything starts (exit 2), without creating anything: not a directory, and the file or its
+ * nearest existing folder writable.
+ */
+export async function requireWritableSummaryPath(file: string, fromFlag: boolean): Promise<void> {
+  const flag = fromFlag ? `--summary-path "${file}"` : `the default summary path "${file}"`;
+  const found = await stat(file).catch(() => null);
+  if (found?.isDirectory()) throw new CliError(`${flag} is a directory; give a file path such as ${path.join(file, 'summary.json')}`);
+  if (found) {
+    if (!(await access(file, fsConstants.W_OK).then(() => true, () => false))) throw new CliError(`${flag} is not writable; choose another path`);
+    return;
+  }
+  let dir = path.dirname(file);
+  for (;;) {
+    const at = await stat(dir).catch(() => null);
+    if (at) {
+      if (!at.isDirectory()) throw new CliError(`${flag}: ${dir} is a file, not a folder; choose another path`);
+      if (!(await access(dir, fsConstants.W_OK).then(() => true, () => false))) {
+        throw new CliError(`${flag}: the folder ${dir} is not writable; choose another path`);
+      }
+      return;
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return;
+    dir = parent;
+  }
 }
 
 function safeUsername(): string {
@@ -251,6 +285,22 @@ export async function writeSummary(file: string, summary: ReleaseSummary): Promi
   await writeFile(file, `${JSON.stringify(summary, null, 2)}\n`);
   // The Markdown report for a PR or change ticket, next to the JSON: var/reports/db-release-X.md
   await writeFile(reportPathFor(file), renderReleaseReport(summary));
+}
+
+/** The worker refused the release at preflight: which backend disagreed, or which release holds the target. */
+export function refusalLine(summary: ReleaseSummary): string | null {
+  const error = summary.error;
+  if (error?.type === ErrorType.TargetMismatch) return `refused by the worker (${error.type}): ${error.message}`;
+  if (error?.type === ErrorType.TargetBusy) {
+    const h = error.holder;
+    if (!h) return `refused (${error.type}): ${error.message}`;
+    return (
+      `refused (${error.type}): release ${h.workflowId} (run ${h.runId}, environment ${h.environment}, started by ${h.startedBy} at ${h.acquiredAt}) ` +
+      `holds this target's database; nothing was changed. Watch it: db-release release watch ${h.workflowId}; ` +
+      `cancel it: db-release release cancel ${h.workflowId}`
+    );
+  }
+  return null;
 }
 
 export interface ReleaseDbIo {
@@ -329,11 +379,13 @@ export async function releaseDbCommand(flags: ReleaseDbFlags, io: ReleaseDbIo): 
     await writeSummary(prepared.summaryPath, outcome.summary);
     if (flags.json) io.stdout(JSON.stringify(outcome.summary, null, 2));
     io.stderr(`Release ${outcome.summary.status}. Summary: ${prepared.summaryPath}`);
-    if (outcome.summary.error) io.stderr(`  ${outcome.summary.error.step ?? 'release'}: ${outcome.summary.error.message}`);
+    const refusal = refusalLine(outcome.summary);
+    if (refusal) io.stderr(refusal);
+    else if (outcome.summary.error) io.stderr(`  ${outcome.summary.error.step ?? 'release'}: ${outcome.summary.error.message}`);
     for (const c of outcome.summary.compensations.filter((c) => c.manual_action)) {
       io.stderr(`  by hand (${c.name}): ${c.manual_action}`);
     }
-    return exitCodeFor(outcome.summary.status);
+    return exitCodeForSummary(outcome.summary);
   } finally {
     await connection.close().catch(() => undefined);
   }

@@ -1,12 +1,16 @@
 import { NativeConnection } from '@temporalio/worker';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import { loadEnvScope } from '../config/env-files';
+import { ConfigError, loadReleaseConfig, workerEnvironment } from '../config/release-config';
 import { createReleaseWorker } from '../worker';
 import { resolveTemporalTarget, type TemporalFlags } from './connection';
 import { CliError } from './errors';
 
 export interface WorkerFlags extends TemporalFlags {
   projectRoot?: string;
+  /** The environment this worker serves; must agree with ENVIRONMENT/APP_ENV in the backend env files. */
+  environment?: string;
   maxConcurrentActivities?: string;
   maxConcurrentWorkflowTasks?: string;
 }
@@ -22,6 +26,19 @@ export async function workerCommand(flags: WorkerFlags, log: (line: string) => v
   const projectRoot = path.resolve(flags.projectRoot ?? process.env.DB_RELEASE_PROJECT_ROOT ?? '.');
   if (!(await stat(projectRoot).catch(() => null))?.isDirectory()) {
     throw new CliError(`--project-root "${projectRoot}" is not a directory; point it at the backend checkout`);
+  }
+  // The worker is the authority on what it serves: refuse to start when it cannot say (exit 2).
+  if (flags.environment !== undefined && !/^[a-z0-9][a-z0-9_-]{0,62}$/i.test(flags.environment)) {
+    throw new CliError(`--environment "${flags.environment}": use letters, digits, - and _`);
+  }
+  const scope = await loadEnvScope(projectRoot);
+  const served = workerEnvironment(scope.values, flags.environment);
+  if (served.error !== null) throw new CliError(served.error);
+  try {
+    await loadReleaseConfig(projectRoot);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message);
+    throw error;
   }
   const target = resolveTemporalTarget(flags);
   const maxActivities = positiveInt('--max-concurrent-activities', flags.maxConcurrentActivities ?? process.env.DB_RELEASE_MAX_CONCURRENT_ACTIVITIES);
@@ -42,13 +59,14 @@ export async function workerCommand(flags: WorkerFlags, log: (line: string) => v
   try {
     const worker = await createReleaseWorker({
       projectRoot,
+      environment: flags.environment,
       taskQueue: target.taskQueue,
       namespace: target.namespace,
       connection,
       maxConcurrentActivityTaskExecutions: maxActivities,
       maxConcurrentWorkflowTaskExecutions: maxWorkflowTasks,
     });
-    log(`db-release worker ready: task queue ${target.taskQueue}, namespace ${target.namespace}, backend ${projectRoot}`);
+    log(`db-release worker ready: task queue ${target.taskQueue}, namespace ${target.namespace}, backend ${projectRoot}, environment ${served.environment}`);
     await worker.run();
     return 0;
   } finally {

@@ -98,3 +98,34 @@ export function approvalPolicyFor(config: ReleaseConfig, environment: string): A
 export function catalogOf(config: ReleaseConfig): CatalogPlan[] {
   return config.catalog.map((p) => ({ ...p }));
 }
+
+/**
+ * The environment the worker serves: its env files' ENVIRONMENT (or APP_ENV), or the worker's
+ * `--environment` flag. Both set and different is a misconfigured worker, refused with both named.
+ */
+export function workerEnvironment(
+  values: Readonly<Record<string, string>>,
+  flag: string | undefined,
+): { environment: string; error: null } | { environment: null; error: string } {
+  const fromFiles = values.ENVIRONMENT || values.APP_ENV || undefined;
+  const named = values.ENVIRONMENT ? 'ENVIRONMENT' : 'APP_ENV';
+  if (flag && fromFiles && flag !== fromFiles) {
+    return {
+      environment: null,
+      error: `the worker's --environment "${flag}" disagrees with ${named}=${fromFiles} in the backend env files; make them agree or drop the flag`,
+    };
+  }
+  const environment = flag || fromFiles;
+  if (!environment) {
+    return {
+      environment: null,
+      error: 'the worker cannot tell which environment it serves: set ENVIRONMENT in the backend env files or start the worker with --environment',
+    };
+  }
+  return { environment, error: null };
+}
+
+/** The config's catalog in a canonical form, for comparing the caller's claim with the worker's. */
+export function catalogKey(catalog: readonly CatalogPlan[]): string {
+  return JSON.stringify([...catalog].map((p) => [p.code, p.name, p.amount]).sort((a, b) => String(a[0]).localeCompare(String(b[0]))));
+}

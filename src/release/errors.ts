@@ -23,6 +23,12 @@ export const ErrorType = {
   PlanVerificationFailed: 'PlanVerificationFailed',
   DowngradeFailed: 'DowngradeFailed',
   ReleaseFailed: 'ReleaseFailed',
+  /** The release names an environment, catalog or plans other than the worker's backend: exit 2. */
+  TargetMismatch: 'TargetMismatch',
+  /** Another release holds the target database's lease: exit 3, naming the holder. */
+  TargetBusy: 'TargetBusy',
+  /** The lease expired and another release took it while this one ran: nothing more is started. */
+  TargetLeaseLost: 'TargetLeaseLost',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -41,4 +47,7 @@ export const NON_RETRYABLE_ERROR_TYPES: string[] = [
   ErrorType.BillingPlansTableInvalid,
   ErrorType.PlanVerificationFailed,
   ErrorType.DowngradeFailed,
+  ErrorType.TargetMismatch,
+  ErrorType.TargetBusy,
+  ErrorType.TargetLeaseLost,
 ];

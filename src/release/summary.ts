@@ -91,6 +91,16 @@ export function exitCodeFor(status: ReleaseStatus): number {
   }
 }
 
+/**
+ * The exit code of a finished release: a release the worker refused at preflight exits 2 when it
+ * was aimed at another backend (TargetMismatch) and 3 when another release holds the target (TargetBusy).
+ */
+export function exitCodeForSummary(summary: Pick<ReleaseSummary, 'status' | 'error'>): number {
+  if (summary.error?.step === 'preflight' && summary.error.type === 'TargetMismatch') return EXIT_CODES.badInput;
+  if (summary.error?.step === 'preflight' && summary.error.type === 'TargetBusy') return EXIT_CODES.alreadyRunning;
+  return exitCodeFor(summary.status);
+}
+
 /** A short line describing the plan rows, for step details and the Web UI. */
 export function describePlans(plans: readonly BillingPlanRow[]): string {
   return plans.map((p) => `${p.code}=${p.status}`).join(', ');

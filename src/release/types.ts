@@ -39,13 +39,37 @@ export interface ReleaseInput {
   currency: string;
   trialDays: number;
   startedBy: string;
+  /**
+   * The approval policy the caller's config names: a claim only. The worker computes the policy
+   * for its own environment in preflight and the workflow uses that one (kept for old histories).
+   */
   approval: ApprovalPolicy;
+  /** What the caller believes about the backend; the worker checks each against its own. */
+  claims?: ReleaseClaims;
   /**
    * The server has the DbRelease* search attributes registered (the CLI checks before starting):
    * the workflow keeps DbReleaseStatus and DbReleaseGitSha current. Absent or false, it does not
    * upsert them, because upserting an unregistered attribute fails every workflow task.
    */
   indexed?: boolean;
+}
+
+/** The caller's view of the backend, sent so the worker can refuse a release aimed elsewhere. */
+export interface ReleaseClaims {
+  /** The catalog of the caller's release.config.json (codes, names, default amounts). */
+  catalog: CatalogPlan[];
+  /** Whether the caller's env files turn billing on (it decided which flags and secrets to ask for). */
+  billingEnabled: boolean;
+}
+
+/** Who holds a target database's release lease (the row in `db_release.lease`). */
+export interface LeaseHolder {
+  workflowId: string;
+  runId: string;
+  environment: string;
+  startedBy: string;
+  acquiredAt: string;
+  expiresAt: string;
 }
 
 export interface StepRecord {
@@ -74,6 +98,10 @@ export interface PreflightResult {
   environmentName: string | null;
   stripeKeyMasked: string | null;
   stripeWebhookSecretMasked: string | null;
+  /** The worker's approval policy for ITS environment (never the caller's): the gate uses this. */
+  approval: ApprovalPolicy;
+  /** The target lease this release now holds, taken before anything changes. */
+  lease: LeaseHolder;
 }
 
 export interface CommandOutcome {
@@ -191,5 +219,11 @@ export interface ReleaseSummary {
   stripe: { currency: string; trial_days: number; plans: ProvisionedPlan[] } | null;
   approval: ApprovalDecision | null;
   compensations: CompensationRecord[];
-  error: { step: StepName | null; type: string | null; message: string } | null;
+  error: {
+    step: StepName | null;
+    type: string | null;
+    message: string;
+    /** For TargetBusy: the release that holds the target. */
+    holder?: LeaseHolder;
+  } | null;
 }

@@ -9,6 +9,7 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -22,7 +23,7 @@ import { refusalReason, type DecisionPayload } from '../release/approval';
 import { ErrorType } from '../release/errors';
 import { describePlans, endStep, initialSummary, skippedStep, startStep } from '../release/summary';
 import { planProblems } from '../release/plans';
-import type { ApprovalDecision, CompensationRecord, ReleaseInput, ReleaseSummary, StepName } from '../release/types';
+import type { ApprovalDecision, ApprovalPolicy, CompensationRecord, LeaseHolder, ReleaseInput, ReleaseSummary, StepName } from '../release/types';
 import {
   approveSignal,
   decideUpdate,
@@ -42,7 +43,21 @@ const OPTIONS = {
   migrate: { startToCloseTimeout: '30 minutes', heartbeatTimeout: '30 seconds', retry: retryFor(OUTAGE_BUDGET_SECONDS.step) },
   stripe: { startToCloseTimeout: '5 minutes', heartbeatTimeout: '1 minute', retry: retryFor(OUTAGE_BUDGET_SECONDS.step) },
   compensate: { startToCloseTimeout: '15 minutes', heartbeatTimeout: '1 minute', retry: retryFor(OUTAGE_BUDGET_SECONDS.compensation) },
+  lease: { startToCloseTimeout: '30 seconds', retry: retryFor(OUTAGE_BUDGET_SECONDS.step) },
 } satisfies Record<string, ActivityOptions>;
+
+/**
+ * The target lease (a row in the target database, see activities/target-lease.ts): renewed every
+ * minute for five while the release changes things, and every ten for thirty while it only waits
+ * at the gate, so a day-long wait adds about 150 renewals to the history instead of 1,440.
+ */
+export const LEASE_TIMING = {
+  running: { ttlMs: 5 * 60_000, renewEveryMs: 60_000 },
+  waiting: { ttlMs: 30 * 60_000, renewEveryMs: 10 * 60_000 },
+} as const;
+
+/** Patch marker: releases started before the worker held the authority replay the old way. */
+export const WORKER_AUTHORITY_PATCH = 'worker-authority-and-target-lease';
 
 function acts(kind: keyof typeof OPTIONS, summary: string) {
   return proxyActivities<ReleaseActivities>({ ...OPTIONS[kind], summary });
@@ -62,6 +77,15 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
   let plan: ReleasePlan | null = null;
   let waitingForApproval = false;
   const ignoredDecisions: ReleaseStatusView['ignoredDecisions'] = [];
+  // The worker establishes the policy in preflight; until then the caller's claim stands in, and a
+  // decision taken against the claim is checked again against the worker's policy (below).
+  const authority = patched(WORKER_AUTHORITY_PATCH);
+  let policy: ApprovalPolicy = input.approval;
+  /** Whether this run may hold the target lease (so must release it), and whether it lost it. */
+  let leaseMaybeHeld = false;
+  let leaseLost: LeaseHolder | null | undefined;
+  let stopRenewal = false;
+  let renewing: Promise<void> = Promise.resolve();
   /** Keeps DbReleaseStatus current for `release list` and the Web UI's filter, when registered. */
   const indexStatus = (status: IndexedReleaseStatus) => {
     if (input.indexed) upsertSearchAttributes([{ key: releaseStatusAttribute, value: status }]);
@@ -69,7 +93,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
 
   // Handlers first: a decision sent before the gate is reached is kept, not lost.
   const take = (kind: 'approve' | 'reject', payload: DecisionPayload | undefined, via: 'signal' | 'update') => {
-    const reason = refusalReason(kind, payload, input.approval, input.startedBy, summary.approval);
+    const reason = refusalReason(kind, payload, policy, input.startedBy, summary.approval);
     if (reason) return reason;
     summary.approval = {
       decision: kind === 'approve' ? 'approved' : 'rejected',
@@ -99,7 +123,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
         if (request?.decision !== 'approve' && request?.decision !== 'reject') {
           throw new Error('decision must be "approve" or "reject"');
         }
-        const reason = refusalReason(request.decision, request, input.approval, input.startedBy, summary.approval);
+        const reason = refusalReason(request.decision, request, policy, input.startedBy, summary.approval);
         if (reason) throw new Error(reason);
       },
     },
@@ -108,7 +132,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
   setHandler(statusQuery, () => ({
     currentStep,
     waitingForApproval,
-    policy: input.approval,
+    policy,
     plan,
     ignoredDecisions,
     summary,
@@ -117,6 +141,12 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
   /** Runs one step: records its timing and outcome in the summary, and shows it in the Web UI. */
   async function step<T>(name: StepName, work: () => Promise<T>, describe: (result: T) => string, meta?: (result: T) => Record<string, unknown>): Promise<T> {
     currentStep = name;
+    if (leaseLost !== undefined) {
+      // Another release may be changing the target now: start nothing more.
+      const message = `the target lease expired and ${leaseLost ? `was taken by ${leaseLost.workflowId}` : 'is gone'}; ${name} was not started`;
+      summary.error = { step: name, type: ErrorType.TargetLeaseLost, message };
+      throw ApplicationFailure.create({ type: ErrorType.TargetLeaseLost, message, nonRetryable: true });
+    }
     setCurrentDetails(`**${name}** running (release of \`${input.environment}\` started by ${input.startedBy})`);
     const record = startStep(name, now());
     summary.steps.push(record);
@@ -129,6 +159,8 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       const failed = endStep(record, 'failed', now(), messageOf(error));
       summary.steps[index] = { ...failed, metadata: { error_type: typeOf(error) } };
       summary.error = { step: name, type: typeOf(error), message: messageOf(error) };
+      const holder = typeOf(error) === ErrorType.TargetBusy ? holderOf(error) : null;
+      if (holder) summary.error.holder = holder;
       throw error;
     }
   }
@@ -136,12 +168,38 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
   const skip = (name: StepName, reason: string) => summary.steps.push(skippedStep(name, reason, now()));
 
   try {
+    leaseMaybeHeld = authority;
     const pre = await step(
       'preflight',
-      () => acts('checks', 'Preflight: git, database, Alembic heads, Stripe inputs').preflight({ skipStripe: input.options.skip_stripe }),
+      () =>
+        acts('checks', 'Preflight: worker authority, target lease, git, database, Alembic heads, Stripe').preflight({
+          skipStripe: input.options.skip_stripe,
+          // Claims only: the worker checks each against the backend it serves and refuses a mismatch.
+          claims: {
+            environment: input.environment,
+            plans: input.plans,
+            approval: input.approval,
+            ...(input.claims ? { catalog: input.claims.catalog, billingEnabled: input.claims.billingEnabled } : {}),
+          },
+          lease: { startedBy: input.startedBy, ttlMs: LEASE_TIMING.running.ttlMs },
+        }),
       (r) => `git ${r.gitSha?.slice(0, 12) ?? 'unknown'}, database at ${r.currentRevision ?? 'base'}, ${r.pendingRevisions.length} pending revision(s)`,
       (r) => ({ heads: r.heads, postgres_version: r.postgresVersion, billing_enabled: r.billingEnabled, git_tag: r.gitTag }),
     );
+    if (authority) {
+      policy = pre.approval;
+      renewing = CancellationScope.nonCancellable(renewLease);
+      // A decision sent before preflight was taken against the caller's claim: it must also pass the worker's policy.
+      const early = summary.approval;
+      if (early) {
+        const kind = early.decision === 'approved' ? 'approve' : 'reject';
+        const reason = refusalReason(kind, { approver: early.approver, comment: early.comment }, policy, input.startedBy, null);
+        if (reason) {
+          ignoredDecisions.push({ kind, approver: early.approver, reason, at: now().toISOString() });
+          summary.approval = null;
+        }
+      }
+    }
     summary.git_sha = pre.gitSha;
     summary.git_tag = pre.gitTag;
     summary.pre_release_revision = pre.currentRevision;
@@ -157,7 +215,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       stripeChanges: null,
     };
 
-    if (input.approval.required) {
+    if (policy.required) {
       if (!stripeSkipReason) {
         // Read-only preview for the approver; a Stripe outage here must not block the gate.
         plan.stripeChanges = await acts('checks', 'Preview Stripe changes for the approver')
@@ -168,7 +226,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       waitingForApproval = true;
       setCurrentDetails(approvalDetails(input, plan));
       indexStatus('awaiting_approval');
-      const decided = await condition(() => summary.approval !== null, input.approval.timeout);
+      const decided = await condition(() => summary.approval !== null, policy.timeout);
       waitingForApproval = false;
       if (summary.approval?.decision === 'approved') indexStatus('running');
       if (!decided) {
@@ -264,6 +322,16 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
     if (!summary.error) summary.error = { step: null, type: typeOf(error), message: messageOf(error) };
     if (input.options.no_rollback) {
       summary.compensations = compensations.map((c) => ({ name: c.name, status: 'skipped', detail: '--no-rollback: partial state kept for diagnosis', manual_action: null }));
+    } else if (compensations.length > 0 && leaseLost !== undefined) {
+      // Undoing now could undo the work of the release that holds the target since the lease expired.
+      summary.compensations = compensations.map((c) => ({
+        name: c.name,
+        status: 'skipped',
+        detail: `not run: the target lease was lost${leaseLost ? ` to ${leaseLost.workflowId}` : ''}`,
+        manual_action: manualActionFor(c.name, summary),
+      }));
+      // Only a step that started can have left a change behind that now stays.
+      summary.status = summary.steps.some((st) => st.name !== 'preflight') ? 'rollback_failed' : 'failed';
     } else if (compensations.length > 0) {
       currentStep = 'compensation';
       indexStatus('compensating');
@@ -278,6 +346,37 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
     });
   }
 
+  /** Renews the target lease until the release ends; slower while it only waits at the gate. */
+  async function renewLease(): Promise<void> {
+    while (!stopRenewal) {
+      const waiting = waitingForApproval;
+      const timing = waiting ? LEASE_TIMING.waiting : LEASE_TIMING.running;
+      // Wakes early at the end and when the gate opens or closes, so the TTL follows the phase.
+      await condition(() => stopRenewal || waitingForApproval !== waiting, timing.renewEveryMs);
+      if (stopRenewal) return;
+      const ttlMs = (waitingForApproval ? LEASE_TIMING.waiting : LEASE_TIMING.running).ttlMs;
+      const renewed = await acts('lease', 'Renew the target lease').renewTargetLease({ ttlMs }).catch(() => null);
+      if (renewed && !renewed.held) {
+        leaseLost = renewed.holder;
+        return;
+      }
+    }
+  }
+
+  /** After the last change: stop renewing and delete the lease if this run still holds it. */
+  async function freeTarget(): Promise<void> {
+    if (!leaseMaybeHeld) return;
+    leaseMaybeHeld = false;
+    // A release refused at preflight never held the lease: it must not touch the holder's.
+    const refused = summary.error?.step === 'preflight' && (summary.error.type === ErrorType.TargetBusy || summary.error.type === ErrorType.TargetMismatch);
+    stopRenewal = true;
+    await CancellationScope.nonCancellable(async () => {
+      await renewing;
+      if (refused || leaseLost !== undefined) return;
+      await acts('lease', 'Release the target lease').releaseTargetLease().catch(() => undefined);
+    });
+  }
+
   /** Evidence is read at the end, so the summary shows the price map and secrets the release left. */
   async function finish(s: ReleaseSummary, _pending: Compensation[]): Promise<ReleaseSummary> {
     await CancellationScope.nonCancellable(async () => {
@@ -289,6 +388,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
         // Evidence is best effort: the summary keeps what preflight saw.
       }
     });
+    await freeTarget();
     const end = now();
     s.finished_at = end.toISOString();
     s.duration_ms = end.getTime() - Date.parse(s.executed_at);
@@ -359,6 +459,13 @@ function causeOf(error: unknown): unknown {
   // Activity failures wrap the activity's own ApplicationFailure in `cause`.
   const e = error as { cause?: unknown };
   return e && typeof e === 'object' && e.cause ? e.cause : error;
+}
+
+/** The lease holder a TargetBusy failure names in its details. */
+function holderOf(error: unknown): LeaseHolder | null {
+  const cause = causeOf(error) as { details?: unknown[] };
+  const holder = cause?.details?.[0] as Partial<LeaseHolder> | undefined;
+  return holder && typeof holder.workflowId === 'string' ? (holder as LeaseHolder) : null;
 }
 
 function typeOf(error: unknown): string | null {

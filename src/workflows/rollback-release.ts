@@ -6,7 +6,7 @@
  * a rollback and a release of one environment never overlap.
  */
 import { msToNumber } from '@temporalio/common/lib/time';
-import { ApplicationFailure, CancellationScope, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, patched, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import { rollbackStatusQuery, type RollbackStatusView } from './messages';
 import type { ReleaseActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../release/errors';
@@ -46,7 +46,22 @@ function refuse(message: string): never {
   throw ApplicationFailure.create({ type: 'RollbackRefused', message, nonRetryable: true });
 }
 
+/**
+ * One change per target: the rollback holds the target database's lease as a release does (a
+ * second release or rollback of that database is refused with TargetBusy naming the holder).
+ * An hour covers its compensations; the lease is freed when it ends.
+ */
 export async function rollbackRelease(input: RollbackInput): Promise<RollbackResult> {
+  const leased = patched('rollback-target-lease');
+  if (leased) await acts.acquireTargetLease({ startedBy: input.requestedBy, ttlMs: 60 * 60_000 });
+  try {
+    return await undoRelease(input);
+  } finally {
+    if (leased) await CancellationScope.nonCancellable(() => acts.releaseTargetLease().catch(() => undefined));
+  }
+}
+
+async function undoRelease(input: RollbackInput): Promise<RollbackResult> {
   const release = input.release;
   const startedAt = new Date();
   const compensations: CompensationRecord[] = [];

@@ -24,7 +24,7 @@ const ORIGINAL_KEYS = [
 
 let e2e: E2eStack;
 beforeAll(async () => {
-  e2e = await startE2eStack('release');
+  e2e = await startE2eStack('release', { environment: 'e2e' });
 });
 afterAll(async () => {
   await e2e?.close();

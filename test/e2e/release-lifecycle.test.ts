@@ -14,7 +14,7 @@ import { historyText } from '../support/history';
 
 let e2e: E2eStack;
 beforeAll(async () => {
-  e2e = await startE2eStack('lifecycle');
+  e2e = await startE2eStack('lifecycle', { environment: 'production' });
 });
 afterAll(async () => {
   await e2e?.close();

@@ -15,7 +15,7 @@ let e2e: E2eStack;
 const HEAD = '20251107_090000';
 
 beforeAll(async () => {
-  e2e = await startE2eStack('rollback');
+  e2e = await startE2eStack('rollback', { environment: 'rollback' });
   // a first good release: the state every failed release below must return to
   const first = await release([]);
   expect(first.summary.status).toBe('success');

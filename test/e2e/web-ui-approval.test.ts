@@ -40,7 +40,7 @@ beforeAll(async () => {
   const uiPort = await freePort();
   server = await startDevServer({ port: await freePort(), uiPort });
   uiUrl = `http://127.0.0.1:${uiPort}`;
-  e2e = await startE2eStack('webui', { temporalAddress: addressOf(server) });
+  e2e = await startE2eStack('webui', { temporalAddress: addressOf(server), environment: 'production' });
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   await mkdir(OUTPUT, { recursive: true });
 });

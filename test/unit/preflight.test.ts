@@ -1,6 +1,11 @@
-import { createPreflightActivities } from '../../src/activities/preflight';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { DbClient } from '../../src/activities/deps';
+import { createPreflightActivities, targetMismatches, type PreflightClaims, type PreflightInput, type WorkerTarget } from '../../src/activities/preflight';
+import { parseReleaseConfig } from '../../src/config/release-config';
 import type { RunResult } from '../../src/runtime/command-runner';
-import { activityEnv, failureOf, fakeDb, fakeDeps, fakeRunner, removeTempDirs, runActivity, runResult, type FakeDb } from '../support/fakes';
+import type { ApprovalPolicy } from '../../src/release/types';
+import { activityEnv, failureOf, FakeStripe, fakeDeps, fakeRunner, removeTempDirs, runActivity, runResult, stripeError, tempDir } from '../support/fakes';
 
 afterAll(removeTempDirs);
 
@@ -41,23 +46,102 @@ function backend({ heads = '20251107_090000 (head)\n', current = '20251106_12000
   };
 }
 
-function preflightWith(env: Record<string, string> = ENV, answers: Backend = {}, db: FakeDb = fakeDb()) {
+const NO_APPROVAL: ApprovalPolicy = { required: false, approvers: [], fourEyes: false, timeout: '24 hours' };
+const CATALOG = [
+  { code: 'starter', name: 'Starter', amount: 2000 },
+  { code: 'pro', name: 'Pro', amount: 9900 },
+];
+const CLAIMS: PreflightClaims = {
+  environment: 'staging',
+  plans: [
+    { code: 'starter', name: 'Starter', amount: 0 },
+    { code: 'pro', name: 'Pro', amount: 9900 },
+  ],
+  approval: NO_APPROVAL,
+  catalog: CATALOG,
+  billingEnabled: true,
+};
+const HOLDER_ROW = {
+  workflow_id: 'wf',
+  run_id: 'run1',
+  environment: 'staging',
+  started_by: 'alice',
+  acquired_at: new Date('2026-01-01T00:00:00Z'),
+  expires_at: new Date('2026-01-01T00:05:00Z'),
+};
+
+/** A database answering preflight's statements: the lease (free unless `heldBy`), then `select version()`. */
+interface LeaseDb extends DbClient {
+  queries: string[];
+  ended: boolean;
+}
+function leaseDb(heldBy: typeof HOLDER_ROW | null = null): LeaseDb {
+  const db: LeaseDb = {
+    queries: [],
+    ended: false,
+    query<R extends object>(sql: string) {
+      db.queries.push(sql.replace(/\s+/g, ' ').trim());
+      const answer = (rows: object[]) => Promise.resolve({ rows: rows as R[], rowCount: rows.length });
+      if (sql.includes('select version()')) return answer([{ version: 'PostgreSQL 16.4 on x86_64-pc-linux-gnu' }]);
+      if (sql.includes('insert into db_release.lease')) return answer(heldBy ? [] : [HOLDER_ROW]);
+      if (sql.includes('to_regclass')) return answer([{ found: 'db_release.lease' }]);
+      if (sql.includes('from db_release.lease')) return answer(heldBy ? [heldBy] : []);
+      return answer([]);
+    },
+    end() {
+      db.ended = true;
+      return Promise.resolve();
+    },
+  };
+  return db;
+}
+
+/** A backend checkout on disk: preflight checks its Alembic config is there. */
+function backendRoot(): string {
+  const dir = tempDir('db-release-backend-');
+  writeFileSync(path.join(dir, 'alembic.ini'), '[alembic]\n');
+  return dir;
+}
+
+interface PreflightSetup {
+  answers?: Backend;
+  db?: LeaseDb;
+  claims?: Partial<PreflightClaims>;
+  config?: string;
+  workerFlag?: string;
+  projectRoot?: string;
+  stripe?: FakeStripe;
+}
+
+function preflightWith(env: Record<string, string> = ENV, answers: Backend = {}, setup: PreflightSetup = {}) {
   const runner = fakeRunner(backend(answers));
   const urls: string[] = [];
+  const db = setup.db ?? leaseDb();
+  const stripe = setup.stripe ?? new FakeStripe();
   const deps = fakeDeps({
     env,
     run: runner.run,
+    projectRoot: setup.projectRoot ?? backendRoot(),
+    loadConfig: () => Promise.resolve(parseReleaseConfig(setup.config ?? '{}')),
+    stripe: stripe.factory,
+    ...(setup.workerFlag ? { environment: setup.workerFlag } : {}),
     connectDb: (url) => {
       urls.push(url);
       return Promise.resolve(db);
     },
   });
   const { preflight } = createPreflightActivities(deps);
+  const input = (skipStripe: boolean): PreflightInput => ({
+    skipStripe,
+    claims: { ...CLAIMS, ...setup.claims },
+    lease: { startedBy: 'alice', ttlMs: 300_000 },
+  });
   return {
     runner,
     urls,
     db,
-    run: (skipStripe = false) => runActivity(activityEnv(), preflight, { skipStripe }),
+    stripe,
+    run: (skipStripe = false) => runActivity(activityEnv(), preflight, input(skipStripe)),
   };
 }
 
@@ -76,10 +160,13 @@ describe('preflight', () => {
       environmentName: 'staging',
       stripeKeyMasked: 'sk_t…K42x',
       stripeWebhookSecretMasked: 'whse…W9zz',
+      approval: NO_APPROVAL,
+      lease: { workflowId: 'wf', runId: 'run1', environment: 'staging', startedBy: 'alice', acquiredAt: '2026-01-01T00:00:00.000Z', expiresAt: '2026-01-01T00:05:00.000Z' },
     });
     expect(runner.commands()).toContain('alembic -c alembic.ini history -r 20251106_120000:head');
     expect(urls).toEqual([DATABASE_URL]);
-    expect(db.queries).toEqual(['select version() as version']);
+    expect(db.queries.filter((q) => q.startsWith('insert into db_release.lease'))).toHaveLength(1);
+    expect(db.queries.at(-1)).toBe('select version() as version');
     expect(db.ended).toBe(true);
     const json = JSON.stringify(result);
     for (const secret of [STRIPE_KEY, WEBHOOK_SECRET, DB_PASSWORD]) expect(json).not.toContain(secret);
@@ -139,7 +226,13 @@ describe('preflight', () => {
       run: runner.run,
       connectDb: (url) => Promise.reject(new Error(`connect ECONNREFUSED for ${url} (password ${DB_PASSWORD})`)),
     });
-    const failure = await failureOf(runActivity(activityEnv(), createPreflightActivities(deps).preflight, { skipStripe: false }));
+    const failure = await failureOf(
+      runActivity(activityEnv(), createPreflightActivities({ ...deps, projectRoot: backendRoot() }).preflight, {
+        skipStripe: false,
+        claims: CLAIMS,
+        lease: { startedBy: 'alice', ttlMs: 300_000 },
+      }),
+    );
     expect(failure.type).toBe('DatabaseUnreachable');
     expect(failure.nonRetryable).toBe(false);
     expect(failure.message).toContain('ECONNREFUSED');
@@ -173,7 +266,7 @@ describe('preflight', () => {
     const env: Record<string, string> = { ...ENV, ENABLE_BILLING: 'false' };
     delete env.STRIPE_SECRET_KEY;
     delete env.STRIPE_WEBHOOK_SECRET;
-    const result = await preflightWith(env).run();
+    const result = await preflightWith(env, {}, { claims: { billingEnabled: false } }).run();
     expect(result.billingEnabled).toBe(false);
   });
 
@@ -201,6 +294,112 @@ describe('preflight', () => {
   test('APP_ENV names the environment when ENVIRONMENT is absent', async () => {
     const env: Record<string, string> = { ...ENV, APP_ENV: 'qa' };
     delete env.ENVIRONMENT;
-    expect((await preflightWith(env).run()).environmentName).toBe('qa');
+    expect((await preflightWith(env, {}, { claims: { environment: 'qa' } }).run()).environmentName).toBe('qa');
+  });
+
+});
+
+describe('preflight: the worker is the authority on its target', () => {
+  const STAGING_GATED = JSON.stringify({ environments: { staging: { approval: { required: true, approvers: ['bob'], fourEyes: true, timeout: '2 hours' } } } });
+  const GATED: ApprovalPolicy = { required: true, approvers: ['bob'], fourEyes: true, timeout: '2 hours' };
+
+  test('another environment name is a non-retryable TargetMismatch naming both, before any connection or command', async () => {
+    const { run, urls, runner } = preflightWith(ENV, {}, { claims: { environment: 'notprod' } });
+    const failure = await failureOf(run());
+    expect(failure.type).toBe('TargetMismatch');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain('"notprod"');
+    expect(failure.message).toContain('this worker serves "staging"');
+    expect(urls).toEqual([]);
+    expect(runner.commands()).toEqual([]);
+  });
+
+  test("the approval policy is the worker's, computed for its own environment", async () => {
+    const result = await preflightWith(ENV, {}, { config: STAGING_GATED, claims: { approval: GATED } }).run();
+    expect(result.approval).toEqual(GATED);
+  });
+
+  test("a caller claiming no approval where the worker's policy requires it is refused, naming both policies", async () => {
+    const { run, urls } = preflightWith(ENV, {}, { config: STAGING_GATED });
+    const failure = await failureOf(run());
+    expect(failure.type).toBe('TargetMismatch');
+    expect(failure.message).toContain("the caller's config says no approval");
+    expect(failure.message).toContain("the worker's says approval required (approvers bob, four-eyes on, timeout 2 hours)");
+    expect(urls).toEqual([]);
+  });
+
+  test('a catalog, plans or billing claim that differs from the backend is refused, naming both values', async () => {
+    const catalog = await failureOf(preflightWith(ENV, {}, { claims: { catalog: [{ code: 'starter', name: 'Starter', amount: 2000 }] } }).run());
+    expect(catalog.type).toBe('TargetMismatch');
+    expect(catalog.message).toMatch(/catalog: the caller's release.config.json has \[starter\/Starter\/2000\] but the worker's backend has \[starter\/Starter\/2000, pro\/Pro\/9900\]/);
+    const plans = await failureOf(preflightWith(ENV, {}, { claims: { catalog: undefined, plans: [{ code: 'gold', name: 'Gold', amount: 1 }] } }).run());
+    expect(plans.message).toContain('plans: the release prices [gold] but the worker\'s catalog is [starter, pro]; unknown: gold; missing: starter, pro');
+    const billing = await failureOf(preflightWith(ENV, {}, { claims: { billingEnabled: false } }).run());
+    expect(billing.message).toContain("billing: the caller's env files have ENABLE_BILLING off but the worker's backend has it on");
+    // --skip-stripe makes the billing claim irrelevant
+    expect((await preflightWith(ENV, {}, { claims: { billingEnabled: false } }).run(true)).billingEnabled).toBe(true);
+  });
+
+  test('the worker flag names the environment; disagreeing with the env files is refused naming both', async () => {
+    const env: Record<string, string> = { ...ENV };
+    delete env.ENVIRONMENT;
+    const flagged = await preflightWith(env, {}, { workerFlag: 'staging' }).run();
+    expect(flagged.environmentName).toBe('staging');
+    const failure = await failureOf(preflightWith(ENV, {}, { workerFlag: 'production', claims: { environment: 'production' } }).run());
+    expect(failure.type).toBe('TargetMismatch');
+    expect(failure.message).toContain('--environment "production" disagrees with ENVIRONMENT=staging');
+    const none = await failureOf(preflightWith(env).run());
+    expect(none.message).toContain('cannot tell which environment it serves');
+  });
+
+  test('a project root without the Alembic config is ProjectRootInvalid, before any connection', async () => {
+    const { run, urls } = preflightWith(ENV, {}, { projectRoot: tempDir('db-release-empty-') });
+    const failure = await failureOf(run());
+    expect(failure.type).toBe('ProjectRootInvalid');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain('alembic.ini is missing');
+    expect(urls).toEqual([]);
+  });
+
+  test('a target leased by another release is a non-retryable TargetBusy naming the holder, and nothing else runs', async () => {
+    const holder = { ...HOLDER_ROW, workflow_id: 'db-release-production', run_id: 'run-other', environment: 'production', started_by: 'carol' };
+    const { run, runner, db, stripe } = preflightWith(ENV, {}, { db: leaseDb(holder) });
+    const failure = await failureOf(run());
+    expect(failure.type).toBe('TargetBusy');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain('workflow db-release-production (run run-other, environment production, started by carol');
+    expect(failure.message).toContain('db-release release watch db-release-production');
+    expect(failure.details[0]).toMatchObject({ workflowId: 'db-release-production', runId: 'run-other', startedBy: 'carol' });
+    expect(runner.commands()).toEqual([]);
+    expect(db.queries.some((q) => q.startsWith('select version()'))).toBe(false);
+    expect(stripe.calls).toEqual([]);
+  });
+
+  test('the Stripe key must authenticate: checkAuth runs once; a refused key is StripeAuthentication, redacted', async () => {
+    const ok = preflightWith();
+    await ok.run();
+    expect(ok.stripe.callsTo('checkAuth')).toHaveLength(1);
+    const skipped = preflightWith();
+    await skipped.run(true);
+    expect(skipped.stripe.callsTo('checkAuth')).toHaveLength(0);
+    const stripe = new FakeStripe();
+    stripe.failNext('checkAuth', stripeError('StripeAuthenticationError', `Invalid API Key provided: ${STRIPE_KEY}`, 401));
+    const failure = await failureOf(preflightWith(ENV, {}, { stripe }).run());
+    expect(failure.type).toBe('StripeAuthentication');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).not.toContain(STRIPE_KEY);
+  });
+});
+
+describe('targetMismatches', () => {
+  const worker: WorkerTarget = { environment: 'production', catalog: CATALOG, billingEnabled: true, approval: NO_APPROVAL };
+  test('agreeing claims give no mismatch; the order of the catalog does not matter', () => {
+    expect(targetMismatches(worker, { ...CLAIMS, environment: 'production', catalog: [...CATALOG].reverse() }, false)).toEqual([]);
+  });
+  test('a plan given twice or a negative amount is named', () => {
+    const plans = [...CLAIMS.plans, { code: 'pro', name: 'Pro', amount: -1 }];
+    const out = targetMismatches(worker, { ...CLAIMS, environment: 'production', plans }, false);
+    expect(out.join('\n')).toContain('given twice: pro');
+    expect(out.join('\n')).toContain('pro amount -1 is not a whole number of cents');
   });
 });

@@ -176,7 +176,8 @@ test('a decision sent before the gate is reached is kept', async () => {
       preflight: async () => {
         preflightStarted.resolve();
         await finishPreflight.promise;
-        return preflightResult();
+        // the worker's policy (the gate uses it, not the input's claim)
+        return preflightResult({ approval: { ...POLICY, timeout: '20 seconds' } });
       },
     },
   });

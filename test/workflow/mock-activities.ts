@@ -40,9 +40,20 @@ export function preflightResult(overrides: Partial<PreflightResult> = {}): Prefl
     environmentName: 'staging',
     stripeKeyMasked: maskSecret(MOCK_ENV.STRIPE_SECRET_KEY),
     stripeWebhookSecretMasked: maskSecret(MOCK_ENV.STRIPE_WEBHOOK_SECRET),
+    approval: { required: false, approvers: [], fourEyes: false, timeout: '24 hours' },
+    lease: MOCK_LEASE,
     ...overrides,
   };
 }
+
+export const MOCK_LEASE = {
+  workflowId: 'release-test',
+  runId: 'run-1',
+  environment: 'staging',
+  startedBy: 'alice',
+  acquiredAt: '2026-01-01T00:00:00.000Z',
+  expiresAt: '2026-01-01T00:05:00.000Z',
+};
 
 export function okPlanRows(codes: readonly string[]): BillingPlanRow[] {
   return codes.map((code) => ({ code, status: 'ok', stripe_price_id: `price_new_${code}`, is_active: true }));
@@ -54,10 +65,22 @@ function compensationOk(name: string, detail: string): CompensationRecord[] {
   return [{ name, status: 'success', detail, manual_action: null }];
 }
 
-function defaults(preflight: PreflightResult): ReleaseActivities {
+function defaults(preflight: PreflightResult, echoClaimedPolicy: boolean): ReleaseActivities {
   return {
-    preflight() {
-      return Promise.resolve(preflight);
+    preflight(input) {
+      // The fake worker's policy is the one the test's input claims, unless the test sets one.
+      // (input.claims is absent only when workflow code from before worker authority calls it)
+      const claimed = (input.claims as typeof input.claims | undefined)?.approval;
+      return Promise.resolve(echoClaimedPolicy && claimed ? { ...preflight, approval: claimed } : preflight);
+    },
+    acquireTargetLease() {
+      return Promise.resolve(MOCK_LEASE);
+    },
+    renewTargetLease() {
+      return Promise.resolve({ held: true, holder: MOCK_LEASE });
+    },
+    releaseTargetLease() {
+      return Promise.resolve({ released: true });
     },
     planStripeChanges(input) {
       return Promise.resolve(
@@ -122,18 +145,25 @@ function defaults(preflight: PreflightResult): ReleaseActivities {
   };
 }
 
+const LEASE_ACTIVITIES: readonly ActivityName[] = ['acquireTargetLease', 'renewTargetLease', 'releaseTargetLease'];
+
 export interface MockActivities {
   activities: ReleaseActivities;
   calls: RecordedCall[];
-  /** Names in call order. */
+  /** Names in call order, without the lease bookkeeping (renewTargetLease, releaseTargetLease). */
   names(): ActivityName[];
+  /** The lease bookkeeping calls only, in order. */
+  leaseCalls(): ActivityName[];
   /** Inputs of every call to one activity, in order. */
   inputsOf(name: ActivityName): unknown[];
 }
 
 export function mockActivities(options: { preflight?: Partial<PreflightResult>; overrides?: Partial<ReleaseActivities> } = {}): MockActivities {
   const calls: RecordedCall[] = [];
-  const impl: ReleaseActivities = { ...defaults(preflightResult(options.preflight)), ...options.overrides };
+  const impl: ReleaseActivities = {
+    ...defaults(preflightResult(options.preflight), options.preflight?.approval === undefined),
+    ...options.overrides,
+  };
   const record = (name: ActivityName, input: unknown) => calls.push({ name, input });
   const activities: ReleaseActivities = {
     preflight: async (input) => {
@@ -180,11 +210,25 @@ export function mockActivities(options: { preflight?: Partial<PreflightResult>; 
       record('readReleaseEvidence', undefined);
       return impl.readReleaseEvidence();
     },
+    acquireTargetLease: async (input) => {
+      record('acquireTargetLease', input);
+      return impl.acquireTargetLease(input);
+    },
+    renewTargetLease: async (input) => {
+      record('renewTargetLease', input);
+      return impl.renewTargetLease(input);
+    },
+    releaseTargetLease: async () => {
+      record('releaseTargetLease', undefined);
+      return impl.releaseTargetLease();
+    },
   };
   return {
     activities,
     calls,
-    names: () => calls.map((c) => c.name),
+    // The release's own steps: the target lease's renew/release bookkeeping is left out (see leaseCalls).
+    names: () => calls.map((c) => c.name).filter((n) => !LEASE_ACTIVITIES.includes(n)),
+    leaseCalls: () => calls.map((c) => c.name).filter((n) => LEASE_ACTIVITIES.includes(n)),
     inputsOf: (name) => calls.filter((c) => c.name === name).map((c) => c.input),
   };
 }

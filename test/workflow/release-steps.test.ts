@@ -43,7 +43,7 @@ test('happy path: every step runs in the runbook order and the summary has every
     'verifyBillingPlans',
     'readReleaseEvidence',
   ]);
-  expect(mocks.inputsOf('preflight')).toEqual([{ skipStripe: false }]);
+  expect(mocks.inputsOf('preflight')).toMatchObject([{ skipStripe: false }]);
 
   for (const key of [...ORIGINAL_KEYS, ...ADDED_KEYS]) expect(summary).toHaveProperty(key);
   expect(summary.status).toBe('success');
@@ -100,7 +100,7 @@ test('skip_stripe: stripe_setup is skipped with --skip-stripe and no Stripe acti
   const stripe = stepOf(summary, 'stripe_setup');
   expect(stripe.status).toBe('skipped');
   expect(stripe.detail).toBe('--skip-stripe');
-  expect(mocks.inputsOf('preflight')).toEqual([{ skipStripe: true }]);
+  expect(mocks.inputsOf('preflight')).toMatchObject([{ skipStripe: true }]);
   expect(mocks.names()).not.toContain('provisionStripePlans');
   expect(mocks.names()).not.toContain('syncPriceIds');
   expect(summary.stripe).toBeNull();
