@@ -7,16 +7,22 @@
  */
 import { msToNumber } from '@temporalio/common/lib/time';
 import { ApplicationFailure, CancellationScope, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
-import { rollbackStatusQuery, type RollbackStatusView } from './messages';
+import { rollbackStatusQuery, type GatePlan, type RollbackStatusView } from './messages';
 import type { ReleaseActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../release/errors';
-import type { CompensationRecord, ReleaseSummary } from '../release/types';
+import type { ApprovalDecision, ApprovalPolicy, CompensationRecord, ReleaseSummary } from '../release/types';
+import { installApprovalGate } from './approval-gate';
 
 export interface RollbackInput {
   release: ReleaseSummary;
   requestedBy: string;
   /** How long after a release finished it may still be rolled back, e.g. '24 hours'. */
   window: string;
+  /**
+   * The environment's approval policy: a schema downgrade of an environment that requires
+   * approval waits at the same gate as `release db` (absent: no gate, as before).
+   */
+  approval?: ApprovalPolicy;
 }
 
 export interface RollbackResult {
@@ -27,8 +33,9 @@ export interface RollbackResult {
   started_at: string;
   finished_at: string;
   compensations: CompensationRecord[];
+  /** Who approved the rollback, when the environment requires approval. */
+  approval?: ApprovalDecision | null;
 }
-
 
 const acts = proxyActivities<ReleaseActivities>({
   startToCloseTimeout: '15 minutes',
@@ -42,8 +49,8 @@ const acts = proxyActivities<ReleaseActivities>({
   },
 });
 
-function refuse(message: string): never {
-  throw ApplicationFailure.create({ type: 'RollbackRefused', message, nonRetryable: true });
+function refuse(message: string, type = 'RollbackRefused'): never {
+  throw ApplicationFailure.create({ type, message, nonRetryable: true });
 }
 
 export async function rollbackRelease(input: RollbackInput): Promise<RollbackResult> {
@@ -51,7 +58,11 @@ export async function rollbackRelease(input: RollbackInput): Promise<RollbackRes
   const startedAt = new Date();
   const compensations: CompensationRecord[] = [];
   let state: RollbackStatusView['state'] = 'checking';
+  const environment = release.environment ?? '';
+  const gate = installApprovalGate({ action: 'rollback', environment, startedBy: input.requestedBy });
   setHandler(rollbackStatusQuery, () => ({
+    approval: gate.decision(),
+    planDigest: gate.view().planDigest,
     state,
     release_workflow_id: release.workflow_id,
     release_run_id: release.run_id,
@@ -73,7 +84,32 @@ export async function rollbackRelease(input: RollbackInput): Promise<RollbackRes
   if (revisionId(now.revision) !== revisionId(release.alembic_revision)) {
     refuse(`the database is at ${now.revision ?? 'base'}, not ${release.alembic_revision ?? 'base'} as the release left it; a later change would be undone`);
   }
-  setCurrentDetails(`rolling back release ${release.run_id} of \`${release.environment ?? ''}\`, requested by ${input.requestedBy}`);
+  const policy: ApprovalPolicy = input.approval ?? { required: false, approvers: [], fourEyes: false, timeout: '24 hours' };
+  const plan: GatePlan = {
+    action: 'rollback',
+    environment,
+    startedBy: input.requestedBy,
+    gitSha: release.git_sha,
+    rollbackOf: release.run_id,
+    downgradeTo: release.pre_release_revision,
+    pendingRevisions: release.pending_revisions,
+    plans: release.stripe?.plans.map((p) => ({ code: p.code, amount: p.amount, currency: release.stripe?.currency ?? '' })) ?? [],
+    skipStripe: !release.stripe,
+    stripeChanges: null,
+  };
+  if (policy.required) state = 'awaiting_approval';
+  const approval = await gate.decide(policy, plan);
+  if (approval && approval.decision !== 'approved') {
+    refuse(`rollback of release ${release.run_id} rejected by ${approval.approver}: ${approval.comment ?? ''}; nothing was changed`, 'Rejected');
+  }
+  if (approval) {
+    // The wait may have been long: the approved plan holds only if the schema is still where it was.
+    const after = await acts.captureAlembicRevision();
+    if (revisionId(after.revision) !== revisionId(release.alembic_revision)) {
+      refuse(`the database moved to ${after.revision ?? 'base'} while the rollback waited for approval; nothing was changed`);
+    }
+  }
+  setCurrentDetails(`rolling back release ${release.run_id} of \`${environment}\`, requested by ${input.requestedBy}`);
 
   const steps: Array<{ name: string; run: () => Promise<CompensationRecord[]>; manual: string }> = [];
   if (release.stripe) {
@@ -120,5 +156,6 @@ export async function rollbackRelease(input: RollbackInput): Promise<RollbackRes
     started_at: startedAt.toISOString(),
     finished_at: new Date().toISOString(),
     compensations,
+    approval,
   };
 }

@@ -6,21 +6,32 @@
 import { ApplicationFailure, CancellationScope, proxyActivities } from '@temporalio/workflow';
 import type { ReleaseActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../release/errors';
-import type { CatalogPlan, PriceIdSyncResult, StripeProvisionResult } from '../release/types';
+import type { ApprovalDecision, ApprovalPolicy, CatalogPlan, PriceIdSyncResult, StripeProvisionResult } from '../release/types';
+import { installApprovalGate } from './approval-gate';
+import type { GatePlan } from './messages';
 
 export interface StripeSetupInput {
   plans: CatalogPlan[];
   currency: string;
   trialDays: number;
   startedBy: string;
+  /** The environment whose Stripe account, .env.local and billing_plans change. */
+  environment?: string;
+  /**
+   * The environment's approval policy: when it requires approval, nothing changes until the
+   * same gate as `release db` approves the plan (absent: no gate, as before).
+   */
+  approval?: ApprovalPolicy;
 }
 
 export interface StripeSetupResult {
   provisioned: StripeProvisionResult;
   sync: PriceIdSyncResult;
+  /** Who approved it, when the environment requires approval. */
+  approval?: ApprovalDecision | null;
 }
 
-const { provisionStripePlans, syncPriceIds, rollbackStripePlans, restorePriceIds } = proxyActivities<ReleaseActivities>({
+const { provisionStripePlans, syncPriceIds, rollbackStripePlans, restorePriceIds, planStripeChanges } = proxyActivities<ReleaseActivities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '1 minute',
   retry: {
@@ -33,12 +44,37 @@ const { provisionStripePlans, syncPriceIds, rollbackStripePlans, restorePriceIds
 });
 
 export async function stripeSetup(input: StripeSetupInput): Promise<StripeSetupResult> {
+  const environment = input.environment ?? '';
+  const gate = installApprovalGate({ action: 'stripe_setup', environment, startedBy: input.startedBy });
+  const policy: ApprovalPolicy = input.approval ?? { required: false, approvers: [], fourEyes: false, timeout: '24 hours' };
+  const plan: GatePlan = {
+    action: 'stripe_setup',
+    environment,
+    startedBy: input.startedBy,
+    gitSha: null,
+    pendingRevisions: [],
+    plans: input.plans.map((p) => ({ code: p.code, amount: p.amount, currency: input.currency })),
+    skipStripe: false,
+    stripeChanges: null,
+  };
+  if (policy.required) {
+    // Read-only preview for the approver; a Stripe outage here must not block the gate.
+    plan.stripeChanges = await planStripeChanges({ plans: input.plans, currency: input.currency, trialDays: input.trialDays }).catch(() => null);
+  }
+  const approval = await gate.decide(policy, plan);
+  if (approval && approval.decision !== 'approved') {
+    throw ApplicationFailure.create({
+      type: 'Rejected',
+      nonRetryable: true,
+      message: `stripe setup of ${environment} rejected by ${approval.approver}: ${approval.comment ?? ''}; nothing was changed`,
+    });
+  }
   let syncStarted = false;
   try {
     const provisioned = await provisionStripePlans({ plans: input.plans, currency: input.currency, trialDays: input.trialDays });
     syncStarted = true;
     const sync = await syncPriceIds({ priceMap: provisioned.priceMap });
-    return { provisioned, sync };
+    return { provisioned, sync, approval };
   } catch (error) {
     // Both read the worker's journal, so plans done before a later one failed are undone too;
     // newest first, and not cancellable, so a cancelled setup is undone as well.
