@@ -22,6 +22,8 @@ import type { releaseDb } from '../workflows';
 import { connectClient, resolveTemporalTarget, workflowUrl, type TemporalFlags, type TemporalTarget } from './connection';
 import { CliError } from './errors';
 import { startAttributes } from './search-attributes';
+import { identityFlag } from './identity-flag';
+import { requireWorker } from './worker-presence';
 import { askPlanAmounts, askSecret, writeSecretsToEnvLocal, type Prompter, type SecretUpdates } from './prompts';
 
 export interface ReleaseDbFlags extends TemporalFlags {
@@ -162,7 +164,7 @@ export async function prepareRelease(
   const summaryStamp = utcStamp(now);
   const summaryPath = path.resolve(projectRoot, flags.summaryPath ?? path.join('var', 'reports', `db-release-${summaryStamp}.json`));
   const target = resolveTemporalTarget(flags, env);
-  const startedBy = flags.operator ?? env.DB_RELEASE_OPERATOR ?? safeUsername();
+  const startedBy = identityFlag('--operator', flags.operator ?? env.DB_RELEASE_OPERATOR ?? safeUsername());
   return {
     input: {
       environment,
@@ -274,6 +276,8 @@ export async function releaseDbCommand(flags: ReleaseDbFlags, io: ReleaseDbIo): 
   }
   const { client, connection } = await connectClient(prepared.target);
   try {
+    // A release started with no worker would wait unseen and run whenever one comes back.
+    await requireWorker(client, prepared.target.taskQueue, 'the release', { exitCode: EXIT_CODES.badInput });
     if (Object.keys(prepared.envUpdates).length > 0) {
       // Nothing is written while another release of the environment runs (it would be refused).
       const running = await client.workflow.getHandle(prepared.workflowId).describe().catch(() => null);
