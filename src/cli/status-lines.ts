@@ -35,6 +35,10 @@ export function releaseListLines(rows: ReleaseListRow[]): string[] {
 export function describeRollback(view: RollbackStatusView): string[] {
   return [
     `${view.release_workflow_id}: rollback of release run ${view.release_run_id}, ${view.state} (requested by ${view.requested_by} at ${view.started_at})`,
+    ...(view.state === 'awaiting_approval' && view.planDigest
+      ? [`  waiting for approval of plan ${view.planDigest}: db-release release approve ${view.release_workflow_id} --approver NAME --digest ${view.planDigest}`]
+      : []),
+    ...(view.approval ? [`  ${view.approval.decision} by ${view.approval.approver} via ${view.approval.via}`] : []),
     ...view.compensations.map(
       (c) => `  compensation ${c.name}: ${c.status}${c.detail ? ` - ${c.detail}` : ''}${c.manual_action ? ` (by hand: ${c.manual_action})` : ''}`,
     ),
