@@ -293,7 +293,7 @@ export async function releaseDbCommand(flags: ReleaseDbFlags, io: ReleaseDbIo): 
     if (prepared.input.approval.required) {
       io.stderr(
         `Approval required for ${prepared.input.environment}: db-release release approve ${prepared.workflowId} --approver NAME ` +
-          `(or send the signal "approve" with {"approver": "NAME"} from the Web UI)`,
+          `(it shows the plan and its digest first; from the Web UI send the signal "approve" with the JSON, digest included, shown in the workflow's current details)`,
       );
     }
     // The result is a long poll; on Ctrl-C it is aborted so the CLI exits at once.

@@ -268,7 +268,7 @@ export async function rollbackCommand(
   const approval: ApprovalPolicy = config
     ? approvalPolicyFor(config, environment)
     : { required: environment === 'production', approvers: [], fourEyes: true, timeout: '24 hours' };
-  await requireWorker(client, taskQueue, 'the rollback');
+  await requireWorker(client, taskQueue, 'the rollback', { exitCode: EXIT_CODES.badInput });
   let run;
   try {
     run = await client.workflow.start<typeof rollbackRelease>(ROLLBACK_WORKFLOW_TYPE, {
