@@ -104,11 +104,16 @@ export function buildProgram(): Command {
   );
 
   temporalOptions(
-    release.command('approve <id-or-environment>').description('approve a release waiting at the gate').requiredOption('--approver <name>', 'who approves').option('--comment <text>', 'why'),
+    release
+      .command('approve <id-or-environment>')
+      .description('approve a release, stripe setup or rollback waiting at the gate: shows the plan and its digest, then approves that plan')
+      .requiredOption('--approver <name>', 'who approves')
+      .option('--comment <text>', 'why')
+      .option('--digest <hex>', 'approve only this plan digest (as shown by release status); refused when the plan differs'),
   ).action(
-    action(async (id: string, flags: TemporalFlags & { approver: string; comment?: string }) =>
+    action(async (id: string, flags: TemporalFlags & { approver: string; comment?: string; digest?: string }) =>
       withClient(flags, async (client) => {
-        const decision = await decide(client, id, 'approve', flags.approver, flags.comment);
+        const decision = await decide(client, id, 'approve', flags.approver, flags.comment, { digest: flags.digest, show: err });
         err(`approved by ${decision.approver} at ${decision.at}`);
         return 0;
       }),
@@ -116,11 +121,15 @@ export function buildProgram(): Command {
   );
 
   temporalOptions(
-    release.command('reject <id-or-environment>').description('reject a release waiting at the gate').requiredOption('--reason <text>', 'why (required)').option('--approver <name>', 'who rejects (default the OS user)'),
+    release
+      .command('reject <id-or-environment>')
+      .description('reject a release, stripe setup or rollback waiting at the gate')
+      .requiredOption('--reason <text>', 'why (required)')
+      .option('--approver <name>', 'who rejects (default DB_RELEASE_OPERATOR or the OS user)'),
   ).action(
     action(async (id: string, flags: TemporalFlags & { approver?: string; reason: string }) =>
       withClient(flags, async (client) => {
-        const decision = await decide(client, id, 'reject', flags.approver ?? process.env.DB_RELEASE_OPERATOR ?? process.env.USER ?? 'operator', flags.reason);
+        const decision = await decide(client, id, 'reject', flags.approver ?? process.env.DB_RELEASE_OPERATOR ?? process.env.USER ?? 'operator', flags.reason, { show: err });
         err(`rejected by ${decision.approver} at ${decision.at}`);
         return 0;
       }),
@@ -165,7 +174,7 @@ export function buildProgram(): Command {
   temporalOptions(
     release
       .command('rollback <id-or-environment>')
-      .description('undo a completed release within the rollback window: price ids, Stripe, then the schema')
+      .description('undo a completed release within the rollback window: price ids, Stripe, then the schema; an environment that requires approval waits for it first')
       .addOption(new Option('--project-root <dir>', 'backend checkout (for rollbackWindow in release.config.json)').env('DB_RELEASE_PROJECT_ROOT'))
       .option('--run-id <id>', 'the release run to undo (default the latest)')
       .option('--window <duration>', 'how old a release may be (default rollbackWindow, 24 hours)')
@@ -174,7 +183,7 @@ export function buildProgram(): Command {
   ).action(
     action(async (id: string, flags: TemporalFlags & RollbackFlags & { json?: boolean }) =>
       withClient(flags, async (client) => {
-        const result = await rollbackCommand(client, id, flags, resolveTemporalTarget(flags).taskQueue);
+        const result = await rollbackCommand(client, id, flags, resolveTemporalTarget(flags).taskQueue, err);
         if (flags.json) out(JSON.stringify(result, null, 2));
         err(`rollback of ${result.release_run_id}: ${result.status}`);
         for (const c of result.compensations) err(`  ${c.name}: ${c.status}${c.detail ? ` - ${c.detail}` : ''}${c.manual_action ? ` (by hand: ${c.manual_action})` : ''}`);

@@ -7,9 +7,9 @@
  *
  * All times are the database's clock, so workers on different machines agree on expiry.
  */
-import { workerEnvironment } from '../config/release-config';
+import { approvalPolicyFor, workerEnvironment } from '../config/release-config';
 import { ErrorType } from '../release/errors';
-import type { LeaseHolder } from '../release/types';
+import type { ApprovalPolicy, LeaseHolder } from '../release/types';
 import type { ActivityDeps, DbClient } from './deps';
 import { executionIds, failure, readScope, withDb } from './support';
 
@@ -153,7 +153,15 @@ export interface RenewLeaseInput {
 export interface AcquireLeaseInput {
   startedBy: string;
   ttlMs: number;
+  /**
+   * The environment the caller means to change: a claim the worker checks against the one it
+   * serves (TargetMismatch naming both). Absent only in histories from before the check.
+   */
+  environment?: string;
 }
+
+/** The lease taken, and the worker's own approval policy for its environment (never the caller's). */
+export type TargetLease = LeaseHolder & { approval: ApprovalPolicy };
 
 export function createTargetLeaseActivities(deps: ActivityDeps) {
   return {
@@ -161,11 +169,25 @@ export function createTargetLeaseActivities(deps: ActivityDeps) {
      * Takes the lease for a run that changes the target without a release preflight (`release
      * rollback`); TargetBusy names the holder. The environment recorded is the worker's own.
      */
-    async acquireTargetLease(input: AcquireLeaseInput): Promise<LeaseHolder> {
+    async acquireTargetLease(input: AcquireLeaseInput): Promise<TargetLease> {
       const scope = await readScope(deps);
       const env = workerEnvironment(scope.env.values, deps.environment);
       if (env.error !== null) throw failure(ErrorType.TargetMismatch, env.error);
-      return withDb(deps, scope, (db) => takeLeaseOrRefuse(db, { environment: env.environment, startedBy: input.startedBy }, input.ttlMs));
+      if (input.environment !== undefined && input.environment !== env.environment) {
+        throw failure(
+          ErrorType.TargetMismatch,
+          `refused, nothing was changed: the request names environment "${input.environment}" but this worker serves "${env.environment}"; ` +
+            `use --environment ${env.environment}, or the task queue of the worker that serves ${input.environment}`,
+        );
+      }
+      let approval: ApprovalPolicy;
+      try {
+        approval = approvalPolicyFor(await deps.loadConfig(), env.environment);
+      } catch (error) {
+        throw failure(ErrorType.ProjectRootInvalid, `the worker's backend config is unusable: ${(error as Error).message}`);
+      }
+      const holder = await withDb(deps, scope, (db) => takeLeaseOrRefuse(db, { environment: env.environment, startedBy: input.startedBy }, input.ttlMs));
+      return { ...holder, approval };
     },
     /** Keeps this run's lease alive; `held: false` means it was lost and nothing more may start. */
     async renewTargetLease(input: RenewLeaseInput): Promise<{ held: boolean; holder: LeaseHolder | null }> {

@@ -39,7 +39,7 @@ export function renderLiveView(view: ReleaseStatusView, now: Date): string[] {
     lines.push(row(MARK[step.status], name, timing, step.detail ?? ''));
   }
   if (view.plan && (view.waitingForApproval || !s.approval)) {
-    lines.push(`plan: ${view.plan.pendingRevisions.length} pending revision(s)`);
+    lines.push(`plan: ${view.plan.pendingRevisions.length} pending revision(s)${view.planDigest ? `, digest ${view.planDigest}` : ''}`);
     for (const r of view.plan.pendingRevisions) lines.push(`  ${r.revision}  ${r.message}`);
     if (view.plan.skipStripe) lines.push('  stripe: skipped');
     for (const c of view.plan.stripeChanges ?? []) {
@@ -47,10 +47,13 @@ export function renderLiveView(view: ReleaseStatusView, now: Date): string[] {
     }
   }
   if (view.waitingForApproval) {
-    lines.push(`approve: db-release release approve ${s.workflow_id} --approver NAME [--comment TEXT]`);
+    const digest = view.planDigest;
+    lines.push(`approve: db-release release approve ${s.workflow_id} --approver NAME ${digest ? `--digest ${digest} ` : ''}[--comment TEXT]`);
     lines.push(`reject:  db-release release reject ${s.workflow_id} --approver NAME --reason TEXT`);
-    lines.push('Web UI:  Send a Signal "approve" or "reject" with {"approver": "NAME", "comment": "..."}');
+    lines.push(`Web UI:  Send a Signal "approve" with {"approver": "NAME", "comment": "..."${digest ? `, "digest": "${digest}"` : ''}}`);
   }
+  const ignoredCount = view.ignoredCount ?? view.ignoredDecisions.length;
+  if (ignoredCount > view.ignoredDecisions.length) lines.push(`ignored decisions: ${ignoredCount} in all, the last ${view.ignoredDecisions.length} listed`);
   for (const ignored of view.ignoredDecisions) lines.push(`ignored ${ignored.kind} from ${ignored.approver}: ${ignored.reason}`);
   for (const c of s.compensations) lines.push(`compensation ${c.name}: ${c.status}${c.detail ? ` - ${c.detail}` : ''}`);
   if (view.currentStep === 'compensation') lines.push('compensating: undoing what the release changed, newest first');

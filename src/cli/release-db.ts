@@ -24,6 +24,8 @@ import type { releaseDb } from '../workflows';
 import { connectClient, resolveTemporalTarget, workflowUrl, type TemporalFlags, type TemporalTarget } from './connection';
 import { CliError } from './errors';
 import { startAttributes } from './search-attributes';
+import { identityFlag } from './identity-flag';
+import { requireWorker } from './worker-presence';
 import { askPlanAmounts, askSecret, writeSecretsToEnvLocal, type Prompter, type SecretUpdates } from './prompts';
 
 export interface ReleaseDbFlags extends TemporalFlags {
@@ -165,7 +167,7 @@ export async function prepareRelease(
   const summaryPath = path.resolve(projectRoot, flags.summaryPath ?? path.join('var', 'reports', `db-release-${summaryStamp}.json`));
   await requireWritableSummaryPath(summaryPath, flags.summaryPath !== undefined);
   const target = resolveTemporalTarget(flags, env);
-  const startedBy = flags.operator ?? env.DB_RELEASE_OPERATOR ?? safeUsername();
+  const startedBy = identityFlag('--operator', flags.operator ?? env.DB_RELEASE_OPERATOR ?? safeUsername());
   return {
     input: {
       environment,
@@ -324,6 +326,8 @@ export async function releaseDbCommand(flags: ReleaseDbFlags, io: ReleaseDbIo): 
   }
   const { client, connection } = await connectClient(prepared.target);
   try {
+    // A release started with no worker would wait unseen and run whenever one comes back.
+    await requireWorker(client, prepared.target.taskQueue, 'the release', { exitCode: EXIT_CODES.badInput });
     if (Object.keys(prepared.envUpdates).length > 0) {
       // Nothing is written while another release of the environment runs (it would be refused).
       const running = await client.workflow.getHandle(prepared.workflowId).describe().catch(() => null);
@@ -339,7 +343,7 @@ export async function releaseDbCommand(flags: ReleaseDbFlags, io: ReleaseDbIo): 
     if (prepared.input.approval.required) {
       io.stderr(
         `Approval required for ${prepared.input.environment}: db-release release approve ${prepared.workflowId} --approver NAME ` +
-          `(or send the signal "approve" with {"approver": "NAME"} from the Web UI)`,
+          `(it shows the plan and its digest first; from the Web UI send the signal "approve" with the JSON, digest included, shown in the workflow's current details)`,
       );
     }
     // The result is a long poll; on Ctrl-C it is aborted so the CLI exits at once.

@@ -2,12 +2,26 @@ import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import path from 'node:path';
-import { loadReleaseConfig } from '../config/release-config';
+import { approvalPolicyFor, loadReleaseConfig } from '../config/release-config';
 import { EXIT_CODES } from '../release/summary';
 import type { rollbackRelease, RollbackResult } from '../workflows/rollback-release';
-import { finishedView } from './live-view';
-import type { ReleaseSummary } from '../release/types';
-import { decideUpdate, releaseWorkflowId, RELEASE_WORKFLOW_TYPE, ROLLBACK_WORKFLOW_TYPE, rollbackStatusQuery, statusQuery, type ReleaseStatusView, type RollbackStatusView } from '../workflows/messages';
+import { finishedView, pause } from './live-view';
+import type { ApprovalDecision, ApprovalPolicy, ReleaseSummary } from '../release/types';
+import {
+  decideUpdate,
+  gateQuery,
+  releaseWorkflowId,
+  RELEASE_WORKFLOW_TYPE,
+  ROLLBACK_WORKFLOW_TYPE,
+  rollbackStatusQuery,
+  statusQuery,
+  type GateView,
+  type ReleaseStatusView,
+  type RollbackStatusView,
+} from '../workflows/messages';
+import { gateLines } from './status-lines';
+import { requireWorker } from './worker-presence';
+import { identityFlag } from './identity-flag';
 import { summaryOfResult } from './release-db';
 import type { releaseDb } from '../workflows';
 import { CliError } from './errors';
@@ -53,19 +67,100 @@ export async function latestStatus(client: Client, idOrEnvironment: string): Pro
   return { kind: 'release', view: finishedView(await summaryOfResult(client.workflow.getHandle<typeof releaseDb>(id, description.runId))), running };
 }
 
+/** How long a decision sent by the CLI stays valid: one that reaches the release later is refused. */
+export const DECISION_TTL_SECONDS = 60;
+
+export interface DecideOptions {
+  /** The plan digest the approver pins (`--digest`); default the digest of the plan shown. */
+  digest?: string;
+  ttlSeconds?: number;
+  /** Where the plan and its digest are shown before the decision is sent. */
+  show?: (line: string) => void;
+  /** How long to wait for a worker's answer about its presence. */
+  presenceTimeoutMs?: number;
+}
+
+/** The gate of a running workflow (release, stripe setup or rollback), read through its worker. */
+export async function gateOf(client: Client, workflowId: string): Promise<{ gate: GateView; taskQueue: string }> {
+  const handle = client.workflow.getHandle(workflowId);
+  const description = await handle.describe().catch((error: Error) => {
+    if (/not found/i.test(error.message)) throw new CliError(`no release ${workflowId}: check the id or environment (db-release release list)`, EXIT_CODES.failed);
+    throw error;
+  });
+  if (description.status.name !== 'RUNNING') {
+    throw new CliError(`${workflowId} is not running (${description.status.name}): there is nothing to decide`, EXIT_CODES.failed);
+  }
+  return { gate: await handle.query(gateQuery), taskQueue: description.taskQueue };
+}
+
+/**
+ * `release approve` / `release reject`: checks a worker polls the workflow's task queue (else says
+ * so at once and sends nothing), shows the plan and its digest, and sends the decision for that
+ * digest with an expiry, so a decision that cannot be delivered now is never applied later.
+ */
 export async function decide(
   client: Client,
   idOrEnvironment: string,
   decision: 'approve' | 'reject',
   approver: string,
   comment: string | undefined,
-) {
-  const handle = client.workflow.getHandle(releaseIdOf(idOrEnvironment));
+  options: DecideOptions = {},
+): Promise<ApprovalDecision> {
+  const name = identityFlag('--approver', approver);
+  const pinned = options.digest?.trim().toLowerCase();
+  if (pinned !== undefined && !/^[0-9a-f]{16}$/.test(pinned)) {
+    throw new CliError(`--digest "${options.digest ?? ''}": the 16 hex digits of the plan digest shown by db-release release status`);
+  }
+  if (comment !== undefined && comment.length > 2000) throw new CliError('--comment/--reason: at most 2000 characters');
+  const ttl = options.ttlSeconds ?? DECISION_TTL_SECONDS;
+  const id = releaseIdOf(idOrEnvironment);
+  const handle = client.workflow.getHandle(id);
+  const description = await handle.describe().catch((error: Error) => {
+    if (/not found/i.test(error.message)) throw new CliError(`no release ${id}: check the id or environment (db-release release list)`, EXIT_CODES.failed);
+    throw error;
+  });
+  if (description.status.name !== 'RUNNING') {
+    throw new CliError(`${id} is not running (${description.status.name}): there is nothing to ${decision}`, EXIT_CODES.failed);
+  }
+  const what = decision === 'approve' ? 'the approval' : 'the rejection';
+  await requireWorker(client, description.taskQueue, what, { timeoutMs: options.presenceTimeoutMs });
+  const gate = await client.withDeadline(Date.now() + 10_000, () => handle.query(gateQuery)).catch((error: Error) => {
+    throw new CliError(`could not read the gate of ${id} (${error.message.split('\n')[0]}); nothing was sent`, EXIT_CODES.failed);
+  });
+  if (gate.decision) {
+    throw new CliError(`${decision} refused: already ${gate.decision.decision} by ${gate.decision.approver} at ${gate.decision.at}`, EXIT_CODES.failed);
+  }
+  if (!gate.open || !gate.planDigest) {
+    throw new CliError(
+      `${decision} refused: ${id} has no plan to decide on yet (it is still checking); try again when db-release release status shows it waiting for approval`,
+      EXIT_CODES.failed,
+    );
+  }
+  if (gate.policy && !gate.policy.required) throw new CliError(`${decision} refused: ${id} does not require approval`, EXIT_CODES.failed);
+  for (const line of gateLines(gate, id)) options.show?.(line);
+  if (pinned !== undefined && pinned !== gate.planDigest) {
+    throw new CliError(
+      `${decision} refused: you pinned plan ${pinned}, but ${id} now waits for a decision on plan ${gate.planDigest}; review the plan above and decide again`,
+      EXIT_CODES.failed,
+    );
+  }
+  const expiresAt = new Date(Date.now() + ttl * 1000);
   try {
-    return await handle.executeUpdate(decideUpdate, { args: [{ decision, approver, comment: comment ?? null }] });
+    return await client.withDeadline(expiresAt, () =>
+      handle.executeUpdate(decideUpdate, {
+        args: [{ decision, approver: name, comment: comment ?? null, digest: pinned ?? gate.planDigest, expiresAt: expiresAt.toISOString() }],
+      }),
+    );
   } catch (error) {
+    if (Date.now() >= expiresAt.getTime() - 50) {
+      throw new CliError(
+        `${what} was not taken within ${ttl} s (no worker answered); it expired at ${expiresAt.toISOString()}, so if it reaches ${id} later it is refused, not applied. ` +
+          'Check the worker (db-release status summary) and decide again',
+        EXIT_CODES.failed,
+      );
+    }
     const e = error as Error & { cause?: Error };
-    throw new CliError(`${decision} refused: ${e.cause?.message ?? e.message}`, 1);
+    throw new CliError(`${decision} refused: ${e.cause?.message ?? e.message}`, EXIT_CODES.failed);
   }
 }
 
@@ -137,7 +232,13 @@ export interface RollbackFlags {
  * `release rollback`: starts the rollbackRelease workflow for a completed release, under the
  * environment's workflow id so it cannot overlap a release of the same environment.
  */
-export async function rollbackCommand(client: Client, idOrEnvironment: string, flags: RollbackFlags, taskQueue: string): Promise<RollbackResult> {
+export async function rollbackCommand(
+  client: Client,
+  idOrEnvironment: string,
+  flags: RollbackFlags,
+  taskQueue: string,
+  show: (line: string) => void = () => undefined,
+): Promise<RollbackResult> {
   const workflowId = releaseIdOf(idOrEnvironment);
   const handle = client.workflow.getHandle(workflowId, flags.runId);
   const description = await handle.describe().catch(() => null);
@@ -161,24 +262,61 @@ export async function rollbackCommand(client: Client, idOrEnvironment: string, f
       EXIT_CODES.failed,
     );
   }
-  const requestedBy = flags.operator ?? process.env.DB_RELEASE_OPERATOR ?? process.env.USER ?? 'operator';
+  const requestedBy = identityFlag('--operator', flags.operator ?? process.env.DB_RELEASE_OPERATOR ?? process.env.USER ?? 'operator');
+  const environment = release.environment ?? '';
+  // A schema downgrade is a production change: the environment's policy gates it like a release.
+  const approval: ApprovalPolicy = config
+    ? approvalPolicyFor(config, environment)
+    : { required: environment === 'production', approvers: [], fourEyes: true, timeout: '24 hours' };
+  await requireWorker(client, taskQueue, 'the rollback', { exitCode: EXIT_CODES.badInput });
+  let run;
   try {
-    return await client.workflow.execute<typeof rollbackRelease>(ROLLBACK_WORKFLOW_TYPE, {
+    run = await client.workflow.start<typeof rollbackRelease>(ROLLBACK_WORKFLOW_TYPE, {
       taskQueue,
       workflowId,
-      args: [{ release, requestedBy, window }],
+      args: [{ release, requestedBy, window, approval }],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-      memo: { environment: release.environment ?? '', startedBy: flags.operator ?? '', rollbackOf: release.run_id },
-      typedSearchAttributes: await startAttributes(client, { environment: release.environment ?? '', startedBy: requestedBy }),
+      memo: { environment, startedBy: requestedBy, rollbackOf: release.run_id },
+      typedSearchAttributes: await startAttributes(client, { environment, startedBy: requestedBy }),
       staticSummary: `rollback of release ${release.run_id}`,
     });
   } catch (error) {
     if ((error as Error).name === 'WorkflowExecutionAlreadyStartedError') {
       throw new CliError(`a release or rollback of ${workflowId} is running; wait for it`, EXIT_CODES.alreadyRunning);
     }
-    const cause = (error as { cause?: { type?: string; message?: string } }).cause;
-    if (cause?.type === 'RollbackRefused') throw new CliError(`rollback refused: ${cause.message ?? ''}`, EXIT_CODES.failed);
     throw error;
   }
+  if (approval.required) {
+    const gate = await openGate(client, workflowId, run.result().then(() => undefined, () => undefined));
+    if (gate?.planDigest) {
+      for (const line of gateLines(gate, workflowId)) show(line);
+    }
+  }
+  try {
+    return await run.result();
+  } catch (error) {
+    const cause = (error as { cause?: { type?: string; message?: string } }).cause;
+    if (cause?.type === 'RollbackRefused') throw new CliError(`rollback refused: ${cause.message ?? ''}`, EXIT_CODES.failed);
+    if (cause?.type === 'Rejected') throw new CliError(`rollback not run: ${cause.message ?? ''}`, EXIT_CODES.failed);
+    throw error;
+  }
+}
+
+/**
+ * Waits (bounded, about a minute) until a gated workflow has computed its plan and opened its
+ * gate; null when it ended first or did not open in time.
+ */
+export async function openGate(client: Client, workflowId: string, ended: Promise<void>, timeoutMs = 60_000): Promise<GateView | null> {
+  const handle = client.workflow.getHandle(workflowId);
+  let done = false;
+  void ended.then(() => (done = true));
+  const stop = new AbortController();
+  const deadline = Date.now() + timeoutMs;
+  while (!done && Date.now() < deadline) {
+    const gate = await handle.query(gateQuery).catch(() => null);
+    if (gate?.open) return gate;
+    await pause(200, stop.signal);
+  }
+  return null;
 }

@@ -1,4 +1,4 @@
-import type { ReleaseStatusView, RollbackStatusView } from '../workflows/messages';
+import type { GateView, ReleaseStatusView, RollbackStatusView } from '../workflows/messages';
 import type { ReleaseListRow } from './release-manage';
 
 /** One line per change of state, until the release ends; works the same on a TTY and in a log. */
@@ -6,8 +6,13 @@ export function describeStatus(view: ReleaseStatusView): string[] {
   const lines = view.summary.steps.map(
     (s) => `${s.name}: ${s.status}${s.duration_ms !== null ? ` (${s.duration_ms} ms)` : ''}${s.detail ? ` - ${s.detail}` : ''}`,
   );
-  if (view.waitingForApproval) lines.push(`approval: waiting (signal "approve"/"reject" with {"approver": "NAME", "comment": "..."})`);
+  if (view.waitingForApproval) {
+    const digest = view.planDigest ?? 'DIGEST';
+    lines.push(`approval: waiting for a decision on plan ${digest} (signal "approve" with {"approver": "NAME", "comment": "...", "digest": "${digest}"}, or "reject" with {"approver": "NAME", "comment": "reason"})`);
+  }
   if (view.summary.approval) lines.push(`approval: ${view.summary.approval.decision} by ${view.summary.approval.approver} via ${view.summary.approval.via}`);
+  const ignoredCount = view.ignoredCount ?? view.ignoredDecisions.length;
+  if (ignoredCount > view.ignoredDecisions.length) lines.push(`ignored decisions: ${ignoredCount} in all, the last ${view.ignoredDecisions.length} listed`);
   for (const ignored of view.ignoredDecisions) lines.push(`ignored ${ignored.kind} from ${ignored.approver}: ${ignored.reason}`);
   for (const c of view.summary.compensations) lines.push(`compensation ${c.name}: ${c.status}${c.detail ? ` - ${c.detail}` : ''}`);
   return lines;
@@ -30,8 +35,50 @@ export function releaseListLines(rows: ReleaseListRow[]): string[] {
 export function describeRollback(view: RollbackStatusView): string[] {
   return [
     `${view.release_workflow_id}: rollback of release run ${view.release_run_id}, ${view.state} (requested by ${view.requested_by} at ${view.started_at})`,
+    ...(view.state === 'awaiting_approval' && view.planDigest
+      ? [`  waiting for approval of plan ${view.planDigest}: db-release release approve ${view.release_workflow_id} --approver NAME --digest ${view.planDigest}`]
+      : []),
+    ...(view.approval ? [`  ${view.approval.decision} by ${view.approval.approver} via ${view.approval.via}`] : []),
     ...view.compensations.map(
       (c) => `  compensation ${c.name}: ${c.status}${c.detail ? ` - ${c.detail}` : ''}${c.manual_action ? ` (by hand: ${c.manual_action})` : ''}`,
     ),
   ];
+}
+
+const GATE_ACTION: Record<GateView['action'], string> = { release: 'release', stripe_setup: 'stripe setup', rollback: 'rollback' };
+
+/** A gate waiting for a decision: what is to be approved, its digest, and how to decide. */
+export function gateLines(gate: GateView, workflowId: string): string[] {
+  const plan = gate.plan;
+  const digest = gate.planDigest ?? 'DIGEST';
+  const lines = [`${GATE_ACTION[gate.action]} of ${gate.environment} by ${gate.startedBy}: ${gate.decision ? `${gate.decision.decision} by ${gate.decision.approver}` : gate.waitingForApproval ? 'waiting for approval' : 'not waiting'}`];
+  lines.push(`plan digest: ${digest}${plan?.gitSha ? ` (git ${plan.gitSha.slice(0, 12)})` : ''}${plan?.rollbackOf ? ` (undoes release run ${plan.rollbackOf})` : ''}`);
+  if (plan) {
+    if (plan.action === 'rollback') {
+      lines.push(plan.pendingRevisions.length > 0 ? `  schema back to ${plan.downgradeTo ?? 'base'}, undoing:` : '  schema: unchanged');
+    } else if (plan.action === 'release') {
+      lines.push(`  ${plan.pendingRevisions.length} pending revision(s)`);
+    }
+    for (const r of plan.pendingRevisions) lines.push(`    ${r.revision}  ${r.message}`);
+    if (plan.skipStripe) lines.push('  stripe: no change');
+    else {
+      for (const p of plan.plans) {
+        const change = plan.stripeChanges?.find((c) => c.code === p.code);
+        lines.push(
+          `  stripe ${p.code}: ${p.amount} ${p.currency}/month${change ? ` (product ${change.product}, price ${change.price}${change.movesLookupKeyFrom ? `, lookup key moves from ${change.movesLookupKeyFrom}` : ''})` : ''}`,
+        );
+      }
+    }
+  }
+  if (gate.policy) {
+    lines.push(
+      `  policy: ${gate.policy.approvers.length > 0 ? `approvers ${gate.policy.approvers.join(', ')}` : 'anyone may approve'}${gate.policy.fourEyes ? `, not ${gate.startedBy} (four-eyes)` : ''}, timeout ${gate.policy.timeout}`,
+    );
+  }
+  if (gate.waitingForApproval) {
+    lines.push(`approve: db-release release approve ${workflowId} --approver NAME --digest ${digest} [--comment TEXT]`);
+    lines.push(`reject:  db-release release reject ${workflowId} --approver NAME --reason TEXT`);
+    lines.push(`Web UI:  Send a Signal "approve" with {"approver": "NAME", "comment": "...", "digest": "${digest}"}`);
+  }
+  return lines;
 }

@@ -14,7 +14,7 @@ import type { Client } from '@temporalio/client';
 import os from 'node:os';
 import path from 'node:path';
 import { isTruthy, loadEnvScope, type EnvScope } from '../config/env-files';
-import { catalogOf } from '../config/release-config';
+import { approvalPolicyFor, catalogOf } from '../config/release-config';
 import { maskSecret } from '../masking';
 import { parsePriceMap, resolvePlans } from '../release/plans';
 import { EXIT_CODES } from '../release/summary';
@@ -36,6 +36,9 @@ export { terminalPrompter, writeSecretsToEnvLocal, type Prompter } from './promp
 import { loadBackendContext, planAmounts, priceCurrency, trialDaysOf } from './release-db';
 import { classifyKey, type ProviderKeyName } from './providers';
 import { workflowPollers } from './status-summary';
+import { identityFlag } from './identity-flag';
+import { openGate } from './release-manage';
+import { gateLines } from './status-lines';
 
 export const STRIPE_SETUP_WORKFLOW_TYPE = 'stripeSetup';
 /** The original's standalone default; `release db` uses 14 (release.config.json trialDays). */
@@ -115,6 +118,15 @@ export async function prepareStripeSetup(
     envUpdates.STRIPE_SECRET_KEY = secretKey;
   if (webhookSecret !== undefined && webhookSecret !== scope.values.STRIPE_WEBHOOK_SECRET)
     envUpdates.STRIPE_WEBHOOK_SECRET = webhookSecret;
+  const approval = approvalPolicyFor(config, environment);
+  const startedBy = identityFlag('--operator', flags.operator ?? env.DB_RELEASE_OPERATOR ?? safeUsername());
+  if (approval.required && Object.keys(envUpdates).length > 0) {
+    // Writing keys is a change too, and it would happen before anyone approved the setup.
+    throw new CliError(
+      `stripe setup of ${environment} needs approval, so it writes no secrets before it is approved: ` +
+        `put ${Object.keys(envUpdates).join(' and ')} into ${projectRoot}/.env.local on the worker's machine, then run it without --secret-key/--webhook-secret`,
+    );
+  }
 
   return {
     projectRoot,
@@ -124,7 +136,9 @@ export async function prepareStripeSetup(
       plans: resolvePlans(catalog, amounts),
       currency,
       trialDays,
-      startedBy: flags.operator ?? env.DB_RELEASE_OPERATOR ?? safeUsername(),
+      startedBy,
+      environment,
+      approval,
     },
     envUpdates,
     target: resolveTemporalTarget(flags, env),
@@ -277,6 +291,11 @@ export async function stripeSetupCommand(flags: StripeSetupFlags, io: StripeSetu
     );
     const url = workflowUrl(prepared.target, prepared.workflowId, runId);
     if (url) io.stderr(`Web UI: ${url}`);
+    if (prepared.input.approval?.required) {
+      io.stderr(`Approval required for ${prepared.environment}: nothing changes until the plan below is approved`);
+      const gate = await openGate(client, prepared.workflowId, handle.result().then(() => undefined, () => undefined));
+      if (gate) for (const line of gateLines(gate, prepared.workflowId)) io.stderr(line);
+    }
     let result: StripeSetupResult;
     try {
       result = await handle.result();

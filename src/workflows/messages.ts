@@ -16,16 +16,68 @@ export function releaseWorkflowId(environment: string): string {
   return `db-release-${environment}`;
 }
 
-/** Signals, as typed in the Web UI: name `approve`, input `{"approver": "alice", "comment": "ok"}`. */
+/**
+ * Signals, as typed in the Web UI: name `approve`, input
+ * `{"approver": "bob", "comment": "ok", "digest": "<plan digest>"}` (the workflow's current
+ * details show the exact JSON). Any JSON is accepted without harm: what fails the rule is
+ * recorded in `ignoredDecisions` and changes nothing.
+ */
 export const approveSignal = defineSignal<[DecisionPayload]>('approve');
-/** Name `reject`, input `{"approver": "bob", "comment": "reason (required)"}`. */
+/** Name `reject`, input `{"approver": "bob", "comment": "reason (required)"}`; the digest may be omitted. */
 export const rejectSignal = defineSignal<[DecisionPayload]>('reject');
 
 export interface DecideRequest extends DecisionPayload {
   decision: 'approve' | 'reject';
 }
-/** The CLI decides through an update, so it is told at once whether the decision was taken. */
+/**
+ * The CLI decides through an update, so it is told at once whether the decision was taken; the
+ * validator refuses what the rule refuses (nothing is written to history then).
+ */
 export const decideUpdate = defineUpdate<ApprovalDecision, [DecideRequest]>('decide');
+
+/** What a gate asks approval for: the release, a `stripe setup` or a `release rollback`. */
+export type GateAction = 'release' | 'stripe_setup' | 'rollback';
+
+/**
+ * The plan an approval approves; its digest is what a decision names. Computed before the gate
+ * opens from what the worker read (pending revisions, Stripe changes, git SHA).
+ */
+export interface GatePlan extends ReleasePlan {
+  action: GateAction;
+  environment: string;
+  startedBy: string;
+  gitSha: string | null;
+  /** Rollback only: the schema goes back to this revision (null: base), undoing pendingRevisions. */
+  downgradeTo?: string | null;
+  /** Rollback only: the run of the release undone. */
+  rollbackOf?: string;
+}
+
+export interface IgnoredDecision {
+  kind: string;
+  approver: string;
+  reason: string;
+  at: string;
+}
+
+/** The gate of any gated workflow (release, stripe setup, rollback), for `release approve`. */
+export interface GateView {
+  action: GateAction;
+  environment: string;
+  startedBy: string;
+  /** The plan is computed and the gate takes decisions for it. */
+  open: boolean;
+  waitingForApproval: boolean;
+  policy: ApprovalPolicy | null;
+  plan: GatePlan | null;
+  planDigest: string | null;
+  decision: ApprovalDecision | null;
+  /** The most recent ignored decisions (at most DECISION_LIMITS.ignoredKept), each bounded. */
+  ignoredDecisions: IgnoredDecision[];
+  /** How many decisions were ignored in all. */
+  ignoredCount: number;
+}
+export const gateQuery = defineQuery<GateView>('approvalGate');
 
 export interface ReleasePlan {
   pendingRevisions: PendingRevision[];
@@ -40,7 +92,11 @@ export interface ReleaseStatusView {
   waitingForApproval: boolean;
   policy: ApprovalPolicy;
   plan: ReleasePlan | null;
-  ignoredDecisions: Array<{ kind: string; approver: string; reason: string; at: string }>;
+  /** The digest a decision must name (absent from older releases and finished views). */
+  planDigest?: string | null;
+  ignoredDecisions: IgnoredDecision[];
+  /** All ignored decisions, of which the most recent are listed (absent: as many as listed). */
+  ignoredCount?: number;
   summary: ReleaseSummary;
 }
 
@@ -49,11 +105,14 @@ export const summaryQuery = defineQuery<ReleaseSummary>('summary');
 
 /** What `release status` shows while a rollback runs. */
 export interface RollbackStatusView {
-  state: 'checking' | 'compensating' | 'rolled_back' | 'rollback_failed';
+  state: 'checking' | 'awaiting_approval' | 'compensating' | 'rolled_back' | 'rollback_failed';
   release_workflow_id: string;
   release_run_id: string;
   requested_by: string;
   started_at: string;
   compensations: CompensationRecord[];
+  /** The decision that let the rollback run (when the environment requires approval). */
+  approval?: ApprovalDecision | null;
+  planDigest?: string | null;
 }
 export const rollbackStatusQuery = defineQuery<RollbackStatusView>('rollbackStatus');

@@ -19,21 +19,12 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { ReleaseActivities } from '../activities';
-import { refusalReason, type DecisionPayload } from '../release/approval';
 import { ErrorType } from '../release/errors';
 import { describePlans, endStep, initialSummary, skippedStep, startStep } from '../release/summary';
 import { planProblems } from '../release/plans';
-import type { ApprovalDecision, ApprovalPolicy, CompensationRecord, LeaseHolder, ReleaseInput, ReleaseSummary, StepName } from '../release/types';
-import {
-  approveSignal,
-  decideUpdate,
-  rejectSignal,
-  statusQuery,
-  summaryQuery,
-  type DecideRequest,
-  type ReleasePlan,
-  type ReleaseStatusView,
-} from './messages';
+import type { ApprovalPolicy, CompensationRecord, LeaseHolder, ReleaseInput, ReleaseSummary, StepName } from '../release/types';
+import { installApprovalGate } from './approval-gate';
+import { statusQuery, summaryQuery, type GatePlan, type ReleasePlan, type ReleaseStatusView } from './messages';
 import { retryFor, OUTAGE_BUDGET_SECONDS } from './saga';
 import { releaseGitShaAttribute, releaseStatusAttribute, type IndexedReleaseStatus } from './search-attributes';
 
@@ -75,10 +66,8 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
   const compensations: Compensation[] = [];
   let currentStep: ReleaseStatusView['currentStep'] = null;
   let plan: ReleasePlan | null = null;
-  let waitingForApproval = false;
-  const ignoredDecisions: ReleaseStatusView['ignoredDecisions'] = [];
-  // The worker establishes the policy in preflight; until then the caller's claim stands in, and a
-  // decision taken against the claim is checked again against the worker's policy (below).
+  // The worker establishes the policy in preflight; until then the caller's claim stands in (the
+  // gate refuses every decision before its plan exists, so nothing is decided against the claim).
   const authority = patched(WORKER_AUTHORITY_PATCH);
   let policy: ApprovalPolicy = input.approval;
   /** Whether this run may hold the target lease (so must release it), and whether it lost it. */
@@ -91,52 +80,25 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
     if (input.indexed) upsertSearchAttributes([{ key: releaseStatusAttribute, value: status }]);
   };
 
-  // Handlers first: a decision sent before the gate is reached is kept, not lost.
-  const take = (kind: 'approve' | 'reject', payload: DecisionPayload | undefined, via: 'signal' | 'update') => {
-    const reason = refusalReason(kind, payload, policy, input.startedBy, summary.approval);
-    if (reason) return reason;
-    summary.approval = {
-      decision: kind === 'approve' ? 'approved' : 'rejected',
-      approver: (payload?.approver ?? '').trim(),
-      comment: payload?.comment?.toString().trim() || null,
-      via,
-      at: now().toISOString(),
-    };
-    return null;
-  };
-  const onSignal = (kind: 'approve' | 'reject') => (payload: DecisionPayload) => {
-    const reason = take(kind, payload, 'signal');
-    if (reason) {
-      ignoredDecisions.push({ kind, approver: String(payload?.approver ?? ''), reason, at: now().toISOString() });
-    }
-  };
-  setHandler(approveSignal, onSignal('approve'));
-  setHandler(rejectSignal, onSignal('reject'));
-  setHandler(
-    decideUpdate,
-    (request) => {
-      take(request.decision, request, 'update');
-      return summary.approval as ApprovalDecision;
-    },
-    {
-      validator: (request: DecideRequest) => {
-        if (request?.decision !== 'approve' && request?.decision !== 'reject') {
-          throw new Error('decision must be "approve" or "reject"');
-        }
-        const reason = refusalReason(request.decision, request, policy, input.startedBy, summary.approval);
-        if (reason) throw new Error(reason);
-      },
-    },
+  // Handlers first, so every message meets the gate; it refuses decisions until its plan exists.
+  const gate = installApprovalGate(
+    { action: 'release', environment: input.environment, startedBy: input.startedBy },
+    { onDecision: (decision) => (summary.approval = decision), legacyPolicy: input.approval },
   );
   setHandler(summaryQuery, () => summary);
-  setHandler(statusQuery, () => ({
-    currentStep,
-    waitingForApproval,
-    policy,
-    plan,
-    ignoredDecisions,
-    summary,
-  }));
+  setHandler(statusQuery, () => {
+    const g = gate.view();
+    return {
+      currentStep,
+      waitingForApproval: g.waitingForApproval,
+      policy,
+      plan,
+      planDigest: g.planDigest,
+      ignoredDecisions: g.ignoredDecisions,
+      ignoredCount: g.ignoredCount,
+      summary,
+    };
+  });
 
   /** Runs one step: records its timing and outcome in the summary, and shows it in the Web UI. */
   async function step<T>(name: StepName, work: () => Promise<T>, describe: (result: T) => string, meta?: (result: T) => Record<string, unknown>): Promise<T> {
@@ -189,16 +151,6 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
     if (authority) {
       policy = pre.approval;
       renewing = CancellationScope.nonCancellable(renewLease);
-      // A decision sent before preflight was taken against the caller's claim: it must also pass the worker's policy.
-      const early = summary.approval;
-      if (early) {
-        const kind = early.decision === 'approved' ? 'approve' : 'reject';
-        const reason = refusalReason(kind, { approver: early.approver, comment: early.comment }, policy, input.startedBy, null);
-        if (reason) {
-          ignoredDecisions.push({ kind, approver: early.approver, reason, at: now().toISOString() });
-          summary.approval = null;
-        }
-      }
     }
     summary.git_sha = pre.gitSha;
     summary.git_tag = pre.gitTag;
@@ -208,35 +160,34 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
     upsertMemo({ gitSha: pre.gitSha ?? '' });
     if (input.indexed && pre.gitSha) upsertSearchAttributes([{ key: releaseGitShaAttribute, value: pre.gitSha }]);
     const stripeSkipReason = input.options.skip_stripe ? '--skip-stripe' : pre.billingEnabled ? null : 'ENABLE_BILLING is not true';
-    plan = {
+    const gatePlan: GatePlan = {
+      action: 'release',
+      environment: input.environment,
+      startedBy: input.startedBy,
+      gitSha: pre.gitSha,
       pendingRevisions: pre.pendingRevisions,
       plans: input.plans.map((p) => ({ code: p.code, amount: p.amount, currency: input.currency })),
       skipStripe: stripeSkipReason !== null,
       stripeChanges: null,
     };
+    plan = gatePlan;
 
+    if (policy.required && !stripeSkipReason) {
+      // Read-only preview for the approver; a Stripe outage here must not block the gate.
+      gatePlan.stripeChanges = await acts('checks', 'Preview Stripe changes for the approver')
+        .planStripeChanges({ plans: input.plans, currency: input.currency, trialDays: input.trialDays })
+        .catch(() => null);
+    }
     if (policy.required) {
-      if (!stripeSkipReason) {
-        // Read-only preview for the approver; a Stripe outage here must not block the gate.
-        plan.stripeChanges = await acts('checks', 'Preview Stripe changes for the approver')
-          .planStripeChanges({ plans: input.plans, currency: input.currency, trialDays: input.trialDays })
-          .catch(() => null);
-      }
       currentStep = 'approval';
-      waitingForApproval = true;
-      setCurrentDetails(approvalDetails(input, plan));
       indexStatus('awaiting_approval');
-      const decided = await condition(() => summary.approval !== null, policy.timeout);
-      waitingForApproval = false;
-      if (summary.approval?.decision === 'approved') indexStatus('running');
-      if (!decided) {
-        summary.approval = { decision: 'rejected', approver: 'system', comment: 'timeout', via: 'timeout', at: now().toISOString() };
-      }
-      if (summary.approval?.decision === 'rejected') {
-        summary.status = 'rejected';
-        summary.error = { step: null, type: 'Rejected', message: `rejected by ${summary.approval.approver}: ${summary.approval.comment ?? ''}` };
-        return finish(summary, compensations);
-      }
+    }
+    const decision = await gate.decide(policy, gatePlan);
+    if (decision?.decision === 'approved') indexStatus('running');
+    if (decision?.decision === 'rejected') {
+      summary.status = 'rejected';
+      summary.error = { step: null, type: 'Rejected', message: `rejected by ${decision.approver}: ${decision.comment ?? ''}` };
+      return finish(summary, compensations);
     }
 
     // Registered before the migrate command: a run that fails half-way (one revision applied,
@@ -349,12 +300,12 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
   /** Renews the target lease until the release ends; slower while it only waits at the gate. */
   async function renewLease(): Promise<void> {
     while (!stopRenewal) {
-      const waiting = waitingForApproval;
+      const waiting = gate.view().waitingForApproval;
       const timing = waiting ? LEASE_TIMING.waiting : LEASE_TIMING.running;
       // Wakes early at the end and when the gate opens or closes, so the TTL follows the phase.
-      await condition(() => stopRenewal || waitingForApproval !== waiting, timing.renewEveryMs);
+      await condition(() => stopRenewal || gate.view().waitingForApproval !== waiting, timing.renewEveryMs);
       if (stopRenewal) return;
-      const ttlMs = (waitingForApproval ? LEASE_TIMING.waiting : LEASE_TIMING.running).ttlMs;
+      const ttlMs = (gate.view().waitingForApproval ? LEASE_TIMING.waiting : LEASE_TIMING.running).ttlMs;
       const renewed = await acts('lease', 'Renew the target lease').renewTargetLease({ ttlMs }).catch(() => null);
       if (renewed && !renewed.held) {
         leaseLost = renewed.holder;
@@ -431,28 +382,6 @@ function manualActionFor(name: string, summary: ReleaseSummary): string {
     default:
       return 'restore STRIPE_PRODUCT_PRICE_MAP / ENABLE_BILLING in .env.local and billing_plans.stripe_price_id from the previous release summary';
   }
-}
-
-function approvalDetails(input: ReleaseInput, plan: ReleasePlan): string {
-  const revisions = plan.pendingRevisions.map((r) => `- ${r.revision} ${r.message}`).join('\n') || '- none';
-  const prices = plan.skipStripe
-    ? '- skipped'
-    : plan.plans
-        .map((p) => {
-          const change = plan.stripeChanges?.find((c) => c.code === p.code);
-          const what = change
-            ? ` (product ${change.product}, price ${change.price}${change.movesLookupKeyFrom ? `, lookup key moves from ${change.movesLookupKeyFrom}` : ''})`
-            : '';
-          return `- ${p.code}: ${p.amount} ${p.currency}/month${what}`;
-        })
-        .join('\n');
-  return [
-    `## Waiting for approval: release of \`${input.environment}\` by ${input.startedBy}`,
-    `Pending migrations:\n${revisions}`,
-    `Stripe prices:\n${prices}`,
-    'Send a Signal named `approve` with input `{"approver": "your-name", "comment": "..."}`,',
-    'or `reject` with `{"approver": "your-name", "comment": "reason"}`.',
-  ].join('\n\n');
 }
 
 function causeOf(error: unknown): unknown {

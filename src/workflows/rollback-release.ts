@@ -7,16 +7,22 @@
  */
 import { msToNumber } from '@temporalio/common/lib/time';
 import { ApplicationFailure, CancellationScope, patched, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
-import { rollbackStatusQuery, type RollbackStatusView } from './messages';
+import { rollbackStatusQuery, type GatePlan, type RollbackStatusView } from './messages';
 import type { ReleaseActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../release/errors';
-import type { CompensationRecord, ReleaseSummary } from '../release/types';
+import type { ApprovalDecision, ApprovalPolicy, CompensationRecord, ReleaseSummary } from '../release/types';
+import { installApprovalGate, type ApprovalGate } from './approval-gate';
 
 export interface RollbackInput {
   release: ReleaseSummary;
   requestedBy: string;
   /** How long after a release finished it may still be rolled back, e.g. '24 hours'. */
   window: string;
+  /**
+   * The environment's approval policy: a schema downgrade of an environment that requires
+   * approval waits at the same gate as `release db` (absent: no gate, as before).
+   */
+  approval?: ApprovalPolicy;
 }
 
 export interface RollbackResult {
@@ -27,8 +33,9 @@ export interface RollbackResult {
   started_at: string;
   finished_at: string;
   compensations: CompensationRecord[];
+  /** Who approved the rollback, when the environment requires approval. */
+  approval?: ApprovalDecision | null;
 }
-
 
 const acts = proxyActivities<ReleaseActivities>({
   startToCloseTimeout: '15 minutes',
@@ -42,8 +49,11 @@ const acts = proxyActivities<ReleaseActivities>({
   },
 });
 
-function refuse(message: string): never {
-  throw ApplicationFailure.create({ type: 'RollbackRefused', message, nonRetryable: true });
+/** How long a rollback may hold the target's lease for its own changes. */
+const LEASE_MS = 60 * 60_000;
+
+function refuse(message: string, type = 'RollbackRefused'): never {
+  throw ApplicationFailure.create({ type, message, nonRetryable: true });
 }
 
 /**
@@ -52,28 +62,57 @@ function refuse(message: string): never {
  * An hour covers its compensations; the lease is freed when it ends.
  */
 export async function rollbackRelease(input: RollbackInput): Promise<RollbackResult> {
+  // Handlers first, so status and decisions are answered while the lease is being taken.
+  const view = rollbackView(input);
   const leased = patched('rollback-target-lease');
-  if (leased) await acts.acquireTargetLease({ startedBy: input.requestedBy, ttlMs: 60 * 60_000 });
+  let workerPolicy: ApprovalPolicy | undefined;
+  if (leased) {
+    // The worker checks the environment and answers with its own policy: the caller's is a claim.
+    const target = await acts.acquireTargetLease({ startedBy: input.requestedBy, ttlMs: LEASE_MS, environment: input.release.environment ?? '' });
+    workerPolicy = target.approval;
+    // Waiting at the gate changes nothing but must keep the target: hold it for the wait too.
+    if (workerPolicy.required) await acts.acquireTargetLease({ startedBy: input.requestedBy, ttlMs: LEASE_MS + msToNumber(workerPolicy.timeout) });
+  }
   try {
-    return await undoRelease(input);
+    return await undoRelease(workerPolicy ? { ...input, approval: workerPolicy } : input, view);
   } finally {
     if (leased) await CancellationScope.nonCancellable(() => acts.releaseTargetLease().catch(() => undefined));
   }
 }
 
-async function undoRelease(input: RollbackInput): Promise<RollbackResult> {
+/** What `release status` reads while the rollback runs; the handlers live as long as the workflow. */
+interface RollbackView {
+  gate: ApprovalGate;
+  startedAt: Date;
+  compensations: CompensationRecord[];
+  state: RollbackStatusView['state'];
+}
+
+function rollbackView(input: RollbackInput): RollbackView {
   const release = input.release;
-  const startedAt = new Date();
-  const compensations: CompensationRecord[] = [];
-  let state: RollbackStatusView['state'] = 'checking';
+  const view: RollbackView = {
+    gate: installApprovalGate({ action: 'rollback', environment: release.environment ?? '', startedBy: input.requestedBy }),
+    startedAt: new Date(),
+    compensations: [],
+    state: 'checking',
+  };
   setHandler(rollbackStatusQuery, () => ({
-    state,
+    approval: view.gate.decision(),
+    planDigest: view.gate.view().planDigest,
+    state: view.state,
     release_workflow_id: release.workflow_id,
     release_run_id: release.run_id,
     requested_by: input.requestedBy,
-    started_at: startedAt.toISOString(),
-    compensations,
+    started_at: view.startedAt.toISOString(),
+    compensations: view.compensations,
   }));
+  return view;
+}
+
+async function undoRelease(input: RollbackInput, view: RollbackView): Promise<RollbackResult> {
+  const release = input.release;
+  const { gate, startedAt, compensations } = view;
+  const environment = release.environment ?? '';
   if (release.status !== 'success' || !release.finished_at) {
     refuse(`release ${release.workflow_id} run ${release.run_id} ended ${release.status}; only a successful release can be rolled back`);
   }
@@ -88,7 +127,32 @@ async function undoRelease(input: RollbackInput): Promise<RollbackResult> {
   if (revisionId(now.revision) !== revisionId(release.alembic_revision)) {
     refuse(`the database is at ${now.revision ?? 'base'}, not ${release.alembic_revision ?? 'base'} as the release left it; a later change would be undone`);
   }
-  setCurrentDetails(`rolling back release ${release.run_id} of \`${release.environment ?? ''}\`, requested by ${input.requestedBy}`);
+  const policy: ApprovalPolicy = input.approval ?? { required: false, approvers: [], fourEyes: false, timeout: '24 hours' };
+  const plan: GatePlan = {
+    action: 'rollback',
+    environment,
+    startedBy: input.requestedBy,
+    gitSha: release.git_sha,
+    rollbackOf: release.run_id,
+    downgradeTo: release.pre_release_revision,
+    pendingRevisions: release.pending_revisions,
+    plans: release.stripe?.plans.map((p) => ({ code: p.code, amount: p.amount, currency: release.stripe?.currency ?? '' })) ?? [],
+    skipStripe: !release.stripe,
+    stripeChanges: null,
+  };
+  if (policy.required) view.state = 'awaiting_approval';
+  const approval = await gate.decide(policy, plan);
+  if (approval && approval.decision !== 'approved') {
+    refuse(`rollback of release ${release.run_id} rejected by ${approval.approver}: ${approval.comment ?? ''}; nothing was changed`, 'Rejected');
+  }
+  if (approval) {
+    // The wait may have been long: the approved plan holds only if the schema is still where it was.
+    const after = await acts.captureAlembicRevision();
+    if (revisionId(after.revision) !== revisionId(release.alembic_revision)) {
+      refuse(`the database moved to ${after.revision ?? 'base'} while the rollback waited for approval; nothing was changed`);
+    }
+  }
+  setCurrentDetails(`rolling back release ${release.run_id} of \`${environment}\`, requested by ${input.requestedBy}`);
 
   const steps: Array<{ name: string; run: () => Promise<CompensationRecord[]>; manual: string }> = [];
   if (release.stripe) {
@@ -113,7 +177,7 @@ async function undoRelease(input: RollbackInput): Promise<RollbackResult> {
       manual: `bring the schema back to ${release.pre_release_revision ?? 'base'} by hand`,
     });
   }
-  state = 'compensating';
+  view.state = 'compensating';
   await CancellationScope.nonCancellable(async () => {
     for (const step of steps) {
       try {
@@ -125,7 +189,7 @@ async function undoRelease(input: RollbackInput): Promise<RollbackResult> {
     }
   });
   const status = compensations.some((c) => c.status === 'failed') ? 'rollback_failed' : 'rolled_back';
-  state = status;
+  view.state = status;
   setCurrentDetails(`rollback of ${release.run_id}: **${status}**`);
   return {
     status,
@@ -135,5 +199,6 @@ async function undoRelease(input: RollbackInput): Promise<RollbackResult> {
     started_at: startedAt.toISOString(),
     finished_at: new Date().toISOString(),
     compensations,
+    approval,
   };
 }

@@ -68,11 +68,15 @@ test('the approve signal sent from the Web UI form completes a waiting release',
   // wait until the release stands at the gate
   const handle = e2e.ctx.client.workflow.getHandle('db-release-production');
   let waiting = false;
+  let digest = '';
   for (let i = 0; i < 300 && !waiting; i++) {
-    waiting = Boolean((await handle.query(statusQuery).catch(() => null))?.waitingForApproval);
+    const status = await handle.query(statusQuery).catch(() => null);
+    waiting = Boolean(status?.waitingForApproval);
+    digest = status?.planDigest ?? '';
     if (!waiting) await new Promise((resolve) => setTimeout(resolve, 100));
   }
   expect(waiting).toBe(true);
+  expect(digest).toMatch(/^[0-9a-f]{16}$/);
 
   // releases waiting for a decision, by the search attributes the release is indexed under
   const waitingQuery = "DbReleaseEnvironment = 'production' AND DbReleaseStatus = 'awaiting_approval'";
@@ -104,7 +108,7 @@ test('the approve signal sent from the Web UI form completes a waiting release',
   const data = dialog.getByRole('textbox', { name: 'Data' });
   await data.click();
   // insertText, not typing: the JSON editor would auto-close brackets and quotes
-  await page.keyboard.insertText('{"approver": "bob", "comment": "approved from the Web UI"}');
+  await page.keyboard.insertText(`{"approver": "bob", "comment": "approved from the Web UI", "digest": "${digest}"}`);
   await dialog.getByTestId('confirm-modal-button').click();
 
   const done = await cli.done;

@@ -19,6 +19,13 @@ const gated = (policy: Partial<ApprovalPolicy> = {}) => releaseInput({ startedBy
 
 const atGate = (handle: ReleaseHandle) => waitForStatus(handle, (s) => s.waitingForApproval, 'the approval gate');
 
+/** The plan digest shown at the gate, which every approval must name. */
+async function digestAtGate(handle: ReleaseHandle): Promise<string> {
+  const view = await atGate(handle);
+  if (!view.planDigest) throw new Error(`the gate shows no plan digest: ${JSON.stringify(view)}`);
+  return view.planDigest;
+}
+
 /** The validator's reason when an update is refused; fails the test when the update was taken. */
 async function updateRefusal(update: Promise<unknown>): Promise<string> {
   let taken: unknown;
@@ -37,12 +44,13 @@ test('approve by signal: the gate shows the plan while waiting, and the release 
     const handle = await start(gated());
     const view = await atGate(handle);
     const calls = mocks.names();
-    await handle.signal(approveSignal, { approver: 'bob', comment: 'ok' });
+    await handle.signal(approveSignal, { approver: 'bob', comment: 'ok', digest: view.planDigest });
     const result: ReleaseSummary = await handle.result();
     return { waiting: view, callsAtGate: calls, summary: result };
   });
 
   expect(waiting.currentStep).toBe('approval');
+  expect(waiting.planDigest).toMatch(/^[0-9a-f]{16}$/);
   expect(waiting.plan?.pendingRevisions).toEqual(preflightResult().pendingRevisions);
   expect(waiting.plan?.pendingRevisions.map((r) => r.revision)).toEqual([HEAD_REVISION]);
   expect(waiting.plan?.plans.map((p) => p.code)).toEqual(['starter', 'pro']);
@@ -64,8 +72,8 @@ test('approve by update: the update returns the decision taken', async () => {
   const mocks = mockActivities();
   const { decision, summary } = await withWorker(ctx, mocks.activities, async (start) => {
     const handle = await start(gated());
-    await atGate(handle);
-    const taken = await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob' }] });
+    const digest = await digestAtGate(handle);
+    const taken = await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob', digest }] });
     return { decision: taken, summary: await handle.result() };
   });
 
@@ -79,11 +87,11 @@ test('four-eyes: the starter cannot approve by update (refused) nor by signal (i
   const mocks = mockActivities();
   const { refusal, afterSignal, summary } = await withWorker(ctx, mocks.activities, async (start) => {
     const handle = await start(gated());
-    await atGate(handle);
-    const reason = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'alice' }] }));
-    await handle.signal(approveSignal, { approver: 'alice', comment: 'self-approve' });
+    const digest = await digestAtGate(handle);
+    const reason = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'alice', digest }] }));
+    await handle.signal(approveSignal, { approver: 'alice', comment: 'self-approve', digest });
     const view = await waitForStatus(handle, (s) => s.ignoredDecisions.length > 0, 'the ignored signal');
-    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob' }] });
+    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob', digest }] });
     return { refusal: reason, afterSignal: view, summary: await handle.result() };
   });
 
@@ -150,8 +158,8 @@ test('a second decision after the first is refused (update) and ignored (signal)
   });
   const { refusal, view, summary } = await withWorker(ctx, mocks.activities, async (start) => {
     const handle = await start(gated());
-    await atGate(handle);
-    await handle.signal(approveSignal, { approver: 'bob', comment: 'ship it' });
+    const digest = await digestAtGate(handle);
+    await handle.signal(approveSignal, { approver: 'bob', comment: 'ship it', digest });
     await migrationStarted.promise;
     const reason = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', approver: 'carol', comment: 'wait' }] }));
     await handle.signal(rejectSignal, { approver: 'carol', comment: 'wait' });
@@ -168,7 +176,7 @@ test('a second decision after the first is refused (update) and ignored (signal)
   expect(summary.approval).toMatchObject({ decision: 'approved', approver: 'bob', comment: 'ship it', via: 'signal' });
 });
 
-test('a decision sent before the gate is reached is kept', async () => {
+test('a decision sent before the plan exists is refused (update) and ignored (signal), not kept for later', async () => {
   const preflightStarted = deferred();
   const finishPreflight = deferred();
   const mocks = mockActivities({
@@ -181,21 +189,52 @@ test('a decision sent before the gate is reached is kept', async () => {
       },
     },
   });
-  // A short timeout: if the early decision were lost, the gate would time out and reject.
-  const { early, summary } = await withWorker(ctx, mocks.activities, async (start) => {
-    const handle = await start(gated({ timeout: '20 seconds' }));
+  const { refusal, early, atTheGate, summary } = await withWorker(ctx, mocks.activities, async (start) => {
+    const handle = await start(gated());
     await preflightStarted.promise;
+    // sent while preflight runs: no plan, no digest yet
+    const reason = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob', digest: '0123456789abcdef' }] }));
     await handle.signal(approveSignal, { approver: 'bob', comment: 'pre-approved' });
-    const view = await waitForStatus(handle, (s) => s.summary.approval !== null, 'the early approval');
+    const view = await waitForStatus(handle, (s) => s.ignoredDecisions.length > 0, 'the ignored early approval');
     finishPreflight.resolve();
-    return { early: view, summary: await handle.result() };
+    // the release still stops at the gate: the early approval was not kept
+    const gateView = await atGate(handle);
+    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', approver: 'carol', comment: 'stop' }] });
+    return { refusal: reason, early: view, atTheGate: gateView, summary: await handle.result() };
   });
 
+  expect(refusal).toContain('no plan to decide on yet');
   expect(early.currentStep).toBe('preflight');
-  expect(early.waitingForApproval).toBe(false);
-  expect(summary.status).toBe('success');
-  expect(summary.approval).toMatchObject({ decision: 'approved', approver: 'bob', comment: 'pre-approved', via: 'signal' });
-  expect(mocks.names()).toContain('runMigrations');
+  expect(early.summary.approval).toBeNull();
+  expect(early.ignoredDecisions[0]).toMatchObject({ kind: 'approve', approver: 'bob' });
+  expect(early.ignoredDecisions[0]?.reason).toContain('no plan to decide on yet');
+  expect(atTheGate.summary.approval).toBeNull();
+  expect(atTheGate.waitingForApproval).toBe(true);
+  expect(summary.status).toBe('rejected');
+  expect(mocks.names()).not.toContain('runMigrations');
+  expect(mocks.names()).not.toContain('provisionStripePlans');
+});
+
+test('an approval for another plan digest, or without one, is refused', async () => {
+  const mocks = mockActivities();
+  const { other, missing, ignored, summary } = await withWorker(ctx, mocks.activities, async (start) => {
+    const handle = await start(gated());
+    const digest = await digestAtGate(handle);
+    const stale = digest === 'fedcba9876543210' ? '0123456789abcdef' : 'fedcba9876543210';
+    const otherReason = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob', digest: stale }] }));
+    const missingReason = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob' }] }));
+    await handle.signal(approveSignal, { approver: 'bob', comment: 'no digest' });
+    const view = await waitForStatus(handle, (s) => s.ignoredDecisions.length > 0, 'the ignored signal');
+    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', approver: 'bob', comment: 'done testing' }] });
+    return { other: otherReason, missing: missingReason, ignored: view, summary: await handle.result() };
+  });
+
+  expect(other).toMatch(/is for plan [0-9a-f]{16}, but the release's plan is/);
+  expect(missing).toContain('needs the plan\'s "digest"');
+  expect(ignored.ignoredDecisions[0]?.reason).toContain('needs the plan\'s "digest"');
+  expect(ignored.summary.approval).toBeNull();
+  expect(summary.status).toBe('rejected');
+  expect(mocks.names()).not.toContain('runMigrations');
 });
 
 test('timeout: no decision in time rejects the release', async () => {
@@ -211,11 +250,11 @@ test('an allowed-approvers list refuses everyone else', async () => {
   const mocks = mockActivities();
   const { refusal, ignored, summary } = await withWorker(ctx, mocks.activities, async (start) => {
     const handle = await start(gated({ approvers: ['carol'] }));
-    await atGate(handle);
-    const reason = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob' }] }));
-    await handle.signal(approveSignal, { approver: 'bob' });
+    const digest = await digestAtGate(handle);
+    const reason = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob', digest }] }));
+    await handle.signal(approveSignal, { approver: 'bob', digest });
     const view = await waitForStatus(handle, (s) => s.ignoredDecisions.length > 0, 'the ignored signal');
-    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'carol', comment: 'lgtm' }] });
+    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'carol', comment: 'lgtm', digest }] });
     return { refusal: reason, ignored: view, summary: await handle.result() };
   });
 
@@ -243,7 +282,7 @@ test('an indexed release keeps DbReleaseStatus and DbReleaseGitSha current: awai
   const { waiting, done } = await withWorker(ctx, mocks.activities, async (start) => {
     const handle = await start({ ...gated(), indexed: true });
     const atGateDescription = await indexedStatus(handle, 'awaiting_approval');
-    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob' }] });
+    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob', digest: await digestAtGate(handle) }] });
     await handle.result();
     return { waiting: atGateDescription, done: await indexedStatus(handle, 'success') };
   });

@@ -29,11 +29,12 @@ test("the gate follows the worker's policy: a caller claiming no approval still 
   const mocks = mockActivities({ preflight: { approval: WORKER_GATED } });
   const { view, summary } = await withWorker(ctx, mocks.activities, async (start) => {
     const handle = await start(releaseInput({ startedBy: 'alice', approval: CLAIM_NO_GATE }));
-    const view = await waitForStatus(handle, (s) => s.waitingForApproval, 'the approval gate');
-    await handle.signal(approveSignal, { approver: 'mallory' }); // not in the worker's approvers
-    await handle.signal(approveSignal, { approver: 'alice' }); // four-eyes: the starter
+    const view = await waitForStatus(handle, (s) => s.waitingForApproval && Boolean(s.planDigest), 'the approval gate');
+    const digest = view.planDigest ?? '';
+    await handle.signal(approveSignal, { approver: 'mallory', digest }); // not in the worker's approvers
+    await handle.signal(approveSignal, { approver: 'alice', digest }); // four-eyes: the starter
     await waitForStatus(handle, (s) => s.ignoredDecisions.length === 2, 'both refusals recorded');
-    await handle.signal(approveSignal, { approver: 'bob' });
+    await handle.signal(approveSignal, { approver: 'bob', digest });
     return { view, summary: await handle.result() };
   });
   expect(view.policy).toEqual(WORKER_GATED);
@@ -86,10 +87,10 @@ test('a lease lost while waiting stops the release before migrations and runs no
   });
   const { summary, view } = await withWorker(ctx, mocks.activities, async (start) => {
     const handle = await start(releaseInput({ startedBy: 'alice' }));
-    await waitForStatus(handle, (s) => s.waitingForApproval, 'the approval gate');
+    const gate = await waitForStatus(handle, (s) => s.waitingForApproval && Boolean(s.planDigest), 'the approval gate');
     // the gate opening renews the lease at once (longer TTL while waiting): this renewal finds it lost
     for (let i = 0; i < 200 && !mocks.leaseCalls().includes('renewTargetLease'); i++) await new Promise((r) => setTimeout(r, 50));
-    await handle.signal(approveSignal, { approver: 'bob' });
+    await handle.signal(approveSignal, { approver: 'bob', digest: gate.planDigest ?? '' });
     const failed = await releaseFailure(handle);
     return { summary: failed.summary, view: await handle.query(statusQuery) };
   });

@@ -5,6 +5,7 @@
 import type { ReleaseActivities } from '../../src/activities';
 import { maskSecret } from '../../src/masking';
 import type {
+  ApprovalPolicy,
   BillingPlanRow,
   CompensationRecord,
   PreflightResult,
@@ -65,7 +66,7 @@ function compensationOk(name: string, detail: string): CompensationRecord[] {
   return [{ name, status: 'success', detail, manual_action: null }];
 }
 
-function defaults(preflight: PreflightResult, echoClaimedPolicy: boolean): ReleaseActivities {
+function defaults(preflight: PreflightResult, echoClaimedPolicy: boolean, workerPolicy: ApprovalPolicy): ReleaseActivities {
   return {
     preflight(input) {
       // The fake worker's policy is the one the test's input claims, unless the test sets one.
@@ -73,8 +74,9 @@ function defaults(preflight: PreflightResult, echoClaimedPolicy: boolean): Relea
       const claimed = (input.claims as typeof input.claims | undefined)?.approval;
       return Promise.resolve(echoClaimedPolicy && claimed ? { ...preflight, approval: claimed } : preflight);
     },
-    acquireTargetLease() {
-      return Promise.resolve(MOCK_LEASE);
+    acquireTargetLease(input) {
+      // The fake worker serves whatever environment is named, with the worker policy the test sets.
+      return Promise.resolve({ ...MOCK_LEASE, environment: input.environment || MOCK_LEASE.environment, approval: workerPolicy });
     },
     renewTargetLease() {
       return Promise.resolve({ held: true, holder: MOCK_LEASE });
@@ -158,10 +160,17 @@ export interface MockActivities {
   inputsOf(name: ActivityName): unknown[];
 }
 
-export function mockActivities(options: { preflight?: Partial<PreflightResult>; overrides?: Partial<ReleaseActivities> } = {}): MockActivities {
+/**
+ * `workerPolicy`: the approval policy the fake worker answers with when a rollback or Stripe setup
+ * takes the target lease (default: the preflight's, which requires no approval).
+ */
+export function mockActivities(
+  options: { preflight?: Partial<PreflightResult>; overrides?: Partial<ReleaseActivities>; workerPolicy?: ApprovalPolicy } = {},
+): MockActivities {
   const calls: RecordedCall[] = [];
+  const preflight = preflightResult(options.preflight);
   const impl: ReleaseActivities = {
-    ...defaults(preflightResult(options.preflight), options.preflight?.approval === undefined),
+    ...defaults(preflight, options.preflight?.approval === undefined, options.workerPolicy ?? preflight.approval),
     ...options.overrides,
   };
   const record = (name: ActivityName, input: unknown) => calls.push({ name, input });
