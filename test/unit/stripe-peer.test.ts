@@ -7,8 +7,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Stripe from 'stripe';
-import { startStripePeer } from '../../src/devstack/stripe-peer';
-import type { PeerState, StripePeer } from '../../src/devstack/stripe-peer';
+import { startStripePeer } from '../../dev/stripe-peer';
+import type { PeerState, StripePeer } from '../../dev/stripe-peer';
 
 let peer: StripePeer;
 let stripe: Stripe;
@@ -50,7 +50,7 @@ async function allPrices(params: Stripe.PriceListParams): Promise<Stripe.Price[]
 }
 
 beforeAll(async () => {
-  peer = await startStripePeer();
+  peer = await startStripePeer({ apiKeys: ['sk_test_peer', 'sk_test_other'] });
   stripe = client();
 });
 
@@ -514,7 +514,7 @@ describe('state file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'stripe-peer-'));
     const stateFile = join(dir, 'nested', 'state.json');
     try {
-      const first = await startStripePeer({ stateFile });
+      const first = await startStripePeer({ stateFile, apiKeys: ['sk_test_persist'] });
       const s1 = client('sk_test_persist', first);
       const product = await s1.products.create({ name: 'Durable', metadata: { plan: 'durable' } });
       const params: Stripe.PriceCreateParams = {
@@ -527,7 +527,7 @@ describe('state file', () => {
       await first.close();
       expect(readFileSync(stateFile, 'utf8')).not.toContain('sk_test_persist');
 
-      const second = await startStripePeer({ stateFile });
+      const second = await startStripePeer({ stateFile, apiKeys: ['sk_test_persist'] });
       try {
         const s2 = client('sk_test_persist', second);
         expect(await s2.products.retrieve(product.id)).toEqual(product);
