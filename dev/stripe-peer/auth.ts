@@ -10,8 +10,7 @@ import { maskKey } from './util';
 
 /** The key from `Authorization: Bearer <key>` (what the SDK sends) or Basic auth with the key as user (curl -u). */
 export function apiKeyOf(req: IncomingMessage): string | undefined {
-  const raw = req.headers.authorization;
-  const auth = Array.isArray(raw) ? raw[0] : raw;
+  const auth: string | undefined = req.headers.authorization;
   if (!auth) return undefined;
   const bearer = /^Bearer\s+(\S+)$/i.exec(auth);
   if (bearer?.[1]) return bearer[1];

@@ -2,7 +2,7 @@
  * Listing and searching: Stripe's cursor pagination (https://docs.stripe.com/api/pagination) and
  * the subset of its search query language we model (https://docs.stripe.com/search).
  */
-import { invalid, noSuch, PeerError } from './errors';
+import { invalid, noSuch, type PeerError } from './errors';
 import type { Params } from './form';
 
 /** `created` filter: an exact timestamp or a `{gt,gte,lt,lte}` hash. */
