@@ -220,6 +220,14 @@ class PeerServer {
       record(status);
       send(status, body, extra);
     };
+    /** A request that ran (or replayed) answers, unless a drop fault closes the connection instead. */
+    const answer: Send = (status, body, extra) => {
+      if (!this.faults.take('drop', method, path)) return finish(status, body, extra);
+      entry.fault = true;
+      entry.dropped = true;
+      record(status);
+      res.destroy();
+    };
     let claim: KeyClaim | undefined;
     try {
       // The body is read even for faults, so the connection stays usable for keep-alive.
@@ -242,7 +250,7 @@ class PeerServer {
         const begun = this.idempotency.begin({ apiKey, key: idempotencyKey, method, path, fingerprint: canonicalJson(form) });
         if ('replay' in begun) {
           entry.replayed = true;
-          return finish(begun.replay.status, begun.replay.body, {
+          return answer(begun.replay.status, begun.replay.body, {
             'Idempotent-Replayed': 'true',
             'Original-Request': begun.replay.requestId,
           });
@@ -289,15 +297,7 @@ class PeerServer {
       if (claim) this.idempotency.save(claim, result.status, text, requestId);
       claim = undefined;
       if (result.wrote || idempotencyKey !== null) this.persist();
-
-      if (this.faults.take('drop', method, path)) {
-        entry.fault = true;
-        entry.dropped = true;
-        record(result.status);
-        res.destroy();
-        return;
-      }
-      return finish(result.status, text);
+      return answer(result.status, text);
     } catch (e) {
       if (claim) this.idempotency.release(claim);
       if (!(e instanceof PeerError)) throw e;

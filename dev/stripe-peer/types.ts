@@ -50,7 +50,9 @@ export interface StripePeerOptions {
  *   carries `Retry-After` and, like every rejected request, stores nothing.
  * - `latency`: waits `delayMs` before running the request (which then holds its idempotency key).
  * - `drop`: runs the request (the write happens, its result is stored under its idempotency key),
- *   then closes the connection without an answer.
+ *   then closes the connection without an answer. The official SDK retries a request once when
+ *   its connection closed (with the same idempotency key, so it gets the replay): `times: 2`
+ *   makes the caller see the failure.
  */
 export interface Fault {
   kind?: 'error' | 'latency' | 'drop';
