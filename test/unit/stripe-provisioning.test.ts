@@ -331,7 +331,8 @@ describe('issue 13: Stripe as it really behaves', () => {
       metadata: { starter_cli_plan_code: 'pro' },
       default_price_data: { currency: 'usd', unit_amount: 9900, recurring: { interval: 'month' } },
     });
-    const defaultPrice = String(seeded.default_price);
+    if (typeof seeded.default_price !== 'string') throw new Error('the Dashboard product has no default price');
+    const defaultPrice = seeded.default_price;
     // The default price holds the plan's key (set in the Dashboard, or by the original tool).
     await dashboard.prices.update(defaultPrice, { lookup_key: 'db_release:pro:monthly' });
     const second = await rig.provision('run2', withAmount('pro', 12900, PRO_ONLY));
