@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { PeerError, permissionDenied } from './errors';
-import { DEFAULT_PEER_SECRET_KEY, type Permission, type StripePeerOptions } from './types';
+import { DEFAULT_PEER_SECRET_KEY, PERMISSIONS, type Permission, type StripePeerOptions } from './types';
 import { maskKey } from './util';
 
 /** The key from `Authorization: Bearer <key>` (what the SDK sends) or Basic auth with the key as user (curl -u). */
@@ -29,6 +29,17 @@ export class KeyRing {
   constructor(opts: Pick<StripePeerOptions, 'apiKeys' | 'restrictedKeys'>) {
     this.secret = new Set(opts.apiKeys ?? [DEFAULT_PEER_SECRET_KEY]);
     this.restricted = new Map(Object.entries(opts.restrictedKeys ?? {}).map(([k, v]) => [k, new Set(v)]));
+  }
+
+  add(key: string, permissions?: Permission[]): void {
+    if (!/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/.test(key)) throw new TypeError('key must look like sk_test_… or rk_test_…');
+    if (key.startsWith('rk_') !== (permissions !== undefined))
+      throw new TypeError('a restricted key (rk_…) needs permissions, a secret key (sk_…) takes none');
+    for (const p of permissions ?? []) {
+      if (!PERMISSIONS.includes(p)) throw new TypeError(`unknown permission ${String(p)}; known: ${PERMISSIONS.join(', ')}`);
+    }
+    if (permissions) this.restricted.set(key, new Set(permissions));
+    else this.secret.add(key);
   }
 
   /** Throws 401 for a missing or unknown key. */

@@ -29,7 +29,7 @@ import {
   type StripePeer,
   type StripePeerOptions,
 } from './types';
-import { randomToken } from './util';
+import { isRecord, randomToken } from './util';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_LOG_ENTRIES = 10_000;
@@ -133,6 +133,10 @@ class PeerServer {
     this.faults.add(f);
   }
 
+  addApiKey(key: string, permissions?: Permission[]): void {
+    this.keys.add(key, permissions);
+  }
+
   private persist(): void {
     if (this.opts.stateFile) {
       this.idempotency.prune();
@@ -174,6 +178,18 @@ class PeerServer {
     if (path === '/_peer/state' && method === 'GET') return send(200, this.state());
     if (path === '/_peer/reset' && method === 'POST') {
       this.reset();
+      return send(200, { ok: true });
+    }
+    if (path === '/_peer/keys' && method === 'POST') {
+      try {
+        const body: unknown = JSON.parse(await readBody(req));
+        const { key, permissions } = isRecord(body) ? body : {};
+        if (typeof key !== 'string') throw new TypeError('key must be a string');
+        if (permissions !== undefined && !Array.isArray(permissions)) throw new TypeError('permissions must be an array');
+        this.addApiKey(key, permissions as Permission[] | undefined);
+      } catch (e) {
+        return send(400, { error: { type: 'invalid_request_error', message: e instanceof Error ? e.message : String(e) } });
+      }
       return send(200, { ok: true });
     }
     if (path === '/_peer/faults') {
@@ -333,5 +349,6 @@ export async function startStripePeer(opts: StripePeerOptions = {}): Promise<Str
     state: () => peer.state(),
     reset: () => peer.reset(),
     injectFault: (f) => peer.injectFault(f),
+    addApiKey: (key, permissions) => peer.addApiKey(key, permissions),
   };
 }

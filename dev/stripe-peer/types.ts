@@ -111,6 +111,11 @@ export interface StripePeer {
   /** Forgets all objects, idempotency keys, the request log and pending faults. */
   reset(): void;
   injectFault(f: Fault): void;
+  /**
+   * Creates an API key on the account, as the Dashboard would: a secret key (no permissions
+   * given) or a restricted key with these permissions. Also `POST /_peer/keys` {key, permissions?}.
+   */
+  addApiKey(key: string, permissions?: Permission[]): void;
 }
 
 export interface ProductObject {
