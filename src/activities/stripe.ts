@@ -153,11 +153,14 @@ export function createStripeActivities(deps: ActivityDeps) {
         const mine = createdBy(tag, plan.code);
         // What held the lookup key before this release touched it: journaled so a retry still knows.
         const before = await rememberOnce<BeforeState>(deps, `stripe:${plan.code}:before`, async () => {
+          // A holder tagged with this run was made by an earlier attempt (on a worker whose journal
+          // this one cannot read): it is not what held the key before the release.
           const holders = await stripeCall(scope, `looking up ${lookupKey}`, () => stripe.listPricesByLookupKey(lookupKey));
+          const holder = holders.find((h) => !mine(h)) ?? null;
           const product = productBefore(products, plan.code, tag);
           return {
-            priceId: holders[0]?.id ?? null,
-            priceActive: holders[0]?.active ?? false,
+            priceId: holder?.id ?? null,
+            priceActive: holder?.active ?? false,
             productId: product?.id ?? null,
             productName: product?.name ?? null,
             productActive: product?.active ?? false,

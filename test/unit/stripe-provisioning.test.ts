@@ -289,6 +289,19 @@ describe('issue 11: crash safety', () => {
     expect(price(oldPro)).toMatchObject({ active: true, lookup_key: 'db_release:pro:monthly' });
   });
 
+  test('item 2, on another worker (no journal): the retry still records the price it finds by its tag as created, not reused', async () => {
+    const rig = new Rig();
+    await rig.provision('run1', PRO_ONLY);
+    peer.injectFault({ kind: 'drop', method: 'POST', pathPrefix: '/v1/prices', times: 2 });
+    expect((await failureOf(rig.provision('run2', withAmount('pro', 12900, PRO_ONLY), 1))).type).toBe('StripeUnavailable');
+    const other = new Rig();
+    const retry = await other.provision('run2', withAmount('pro', 12900, PRO_ONLY), 2);
+    expect(planOf(retry, 'pro')).toMatchObject({ priceAction: 'created' });
+    expect(peer.state().prices.filter((p) => p.unit_amount === 12900)).toHaveLength(1);
+    await other.rollback('run2', ['pro']);
+    expect(price(planOf(retry, 'pro').priceId).active).toBe(false);
+  });
+
   test('item 3: when create-price fails for good (429×3, 503×2, 500×3) the new product is archived and the rollback reports it', async () => {
     const rig = new Rig();
     for (const [status, times] of [[429, 3], [503, 2], [500, 3]] as const) {
