@@ -52,7 +52,8 @@ export class Store {
 
   load(content: StateFileContent): void {
     this.clear();
-    for (const p of content.products) this.products.set(p.id, p);
+    // State files written before products carried `type` get Stripe's default for it.
+    for (const p of content.products) this.products.set(p.id, { ...p, type: p.type ?? 'service' });
     for (const p of content.prices) this.prices.set(p.id, p);
     for (const [k, v] of content.idempotency) this.idempotency.set(k, v);
   }
