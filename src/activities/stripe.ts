@@ -77,9 +77,36 @@ function createdBy(tag: string, code: string): (o: { metadata: Record<string, st
  * with its own keys, and only after a lookup (the run's tag, the lookup key) proved the write is
  * still needed: a new key never makes a second object.
  */
-function keysFor(workflowId: string, runId: string, scope = ''): (step: string) => string {
+function keysFor(workflowId: string, runId: string, scope = ''): (step: string, attempt?: number) => string {
+  const current = Context.current().info.attempt;
+  return (step, attempt = current) => `${workflowId}:${runId}:${scope}${step}:attempt-${attempt}`;
+}
+
+/**
+ * A create that cannot make a second object. The lookup by tag before it misses a create that is
+ * still in flight (the previous attempt's worker died mid-request), so a retry first repeats the
+ * previous attempt's create with that attempt's key: Stripe answers 409 while it still runs
+ * (this attempt fails and is retried), replays the object if it was made, or replays a 5xx /
+ * refuses the key when that attempt never made it; only then is this attempt's own key used.
+ */
+async function createOnce<T>(
+  scope: SecretScope,
+  doing: string,
+  step: string,
+  idem: (step: string, attempt?: number) => string,
+  create: (idempotencyKey: string) => Promise<T>,
+): Promise<T> {
   const attempt = Context.current().info.attempt;
-  return (step) => `${workflowId}:${runId}:${scope}${step}:attempt-${attempt}`;
+  if (attempt > 1) {
+    try {
+      return await create(idem(step, attempt - 1));
+    } catch (error) {
+      const e = error as { statusCode?: number; rawType?: string };
+      const settled = (e.statusCode ?? 0) >= 500 || (e.statusCode === 400 && e.rawType === 'idempotency_error');
+      if (!settled) throw classifyStripeError(error, scope, doing);
+    }
+  }
+  return stripeCall(scope, doing, () => create(idem(step)));
 }
 
 /** Journals the intent of a write before it is sent; a rollback reads which writes may have happened. */
@@ -187,11 +214,8 @@ export function createStripeActivities(deps: ActivityDeps) {
           productAction = 'created';
         } else {
           await intend(deps, plan.code, 'product-create', {});
-          product = await stripeCall(scope, `creating product ${plan.code}`, () =>
-            stripe.createProduct(
-              { name: plan.name, metadata: { [PLAN_CODE_METADATA_KEY]: plan.code, [RELEASE_RUN_METADATA_KEY]: tag } },
-              idem(`product:${plan.code}`),
-            ),
+          product = await createOnce(scope, `creating product ${plan.code}`, `product:${plan.code}`, idem, (key) =>
+            stripe.createProduct({ name: plan.name, metadata: { [PLAN_CODE_METADATA_KEY]: plan.code, [RELEASE_RUN_METADATA_KEY]: tag } }, key),
           );
           productAction = 'created';
         }
@@ -226,7 +250,7 @@ export function createStripeActivities(deps: ActivityDeps) {
             priceAction = before.priceId === match.id ? 'reused' : 'lookup_key_assigned';
           } else {
             await intend(deps, plan.code, 'price-create', { productId: product.id });
-            const created = await stripeCall(scope, `creating price for ${plan.code}`, () =>
+            const created = await createOnce(scope, `creating price for ${plan.code}`, `price:${plan.code}`, idem, (key) =>
               stripe.createPrice(
                 {
                   product: product.id,
@@ -242,7 +266,7 @@ export function createStripeActivities(deps: ActivityDeps) {
                     trial_days: String(input.trialDays),
                   },
                 },
-                idem(`price:${plan.code}`),
+                key,
               ),
             );
             priceId = created.id;

@@ -43,6 +43,15 @@ afterAll(async () => {
 });
 beforeEach(() => peer.reset());
 
+/** Polls a condition with a bounded deadline (no fixed sleeps). */
+async function eventually(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 function withAmount(code: string, amount: number, input: ProvisionInput = INPUT): ProvisionInput {
   return { ...input, plans: input.plans.map((p) => (p.code === code ? { ...p, amount } : p)) };
 }
@@ -145,10 +154,10 @@ describe('provisionStripePlans: first run', () => {
 
   test('every write carries an idempotency key naming the workflow, the run and the attempt, unique per write', async () => {
     const rig = new Rig();
-    await rig.provision('run-aaa', INPUT, 3);
+    await rig.provision('run-aaa', INPUT, 1);
     const posts = writes();
     expect(posts.map((w) => w.path)).toEqual(['/v1/products', '/v1/prices', '/v1/products', '/v1/prices']);
-    for (const write of posts) expect(write.idempotencyKey).toMatch(/^wf-stripe:run-aaa:.+:attempt-3$/);
+    for (const write of posts) expect(write.idempotencyKey).toMatch(/^wf-stripe:run-aaa:.+:attempt-1$/);
     expect(new Set(posts.map((w) => w.idempotencyKey)).size).toBe(posts.length);
   });
 });
@@ -265,9 +274,13 @@ describe('issue 11: crash safety', () => {
     expect(planOf(retry, 'pro')).toMatchObject({ productAction: 'created', priceAction: 'created' });
     expect(peer.state().products).toHaveLength(1);
     expect(activePricesOf('pro')).toHaveLength(1);
-    const pricePosts = writes().filter((w) => w.path === '/v1/prices');
-    expect(pricePosts.map((w) => w.status)).toEqual([500, 200]);
-    expect(pricePosts[0]?.idempotencyKey).not.toBe(pricePosts[1]?.idempotencyKey);
+    // The retry asks the first attempt's key once more (Stripe replays its 500), then writes with its own.
+    const pricePosts = peer.state().requests.filter((r) => r.method === 'POST' && r.path === '/v1/prices');
+    expect(pricePosts.map((w) => [w.idempotencyKey?.replace(/^.*:/, ''), w.status, w.replayed])).toEqual([
+      ['attempt-1', 500, false],
+      ['attempt-1', 500, true],
+      ['attempt-2', 200, false],
+    ]);
   });
 
   test('item 2: a price created just before a crash is journaled as created, and the rollback archives it and moves the key back', async () => {
@@ -302,9 +315,26 @@ describe('issue 11: crash safety', () => {
     expect(price(planOf(retry, 'pro').priceId).active).toBe(false);
   });
 
-  test('item 3: when create-price fails for good (429×3, 503×2, 500×3) the new product is archived and the rollback reports it', async () => {
+  test('a retry while the previous attempt\'s create is still in flight (worker died mid-request) waits for it instead of creating a second price', async () => {
     const rig = new Rig();
-    for (const [status, times] of [[429, 3], [503, 2], [500, 3]] as const) {
+    peer.injectFault({ kind: 'latency', method: 'POST', pathPrefix: '/v1/prices', delayMs: 1_500 });
+    const first = rig.provision('run1', PRO_ONLY, 1);
+    await eventually(() => peer.state().inFlight.some((r) => r.path === '/v1/prices'));
+    // The tag lookup finds nothing yet; repeating attempt 1's create with its key answers 409.
+    const retry = await failureOf(rig.provision('run1', PRO_ONLY, 2));
+    expect(retry).toMatchObject({ type: 'StripeUnavailable', nonRetryable: false });
+    expect(retry.message).toContain('another in-progress request');
+    await first;
+    const third = await rig.provision('run1', PRO_ONLY, 3);
+    expect(planOf(third, 'pro')).toMatchObject({ productAction: 'created', priceAction: 'created' });
+    expect(peer.state().prices).toHaveLength(1);
+    expect(peer.state().products).toHaveLength(1);
+  });
+
+  test('item 3: when create-price fails for good (429×3, 503×2, then 500s) the new product is archived and the rollback reports it', async () => {
+    const rig = new Rig();
+    // 429×3, 503×2, then 500s for good (more than the attempts can use up).
+    for (const [status, times] of [[429, 3], [503, 2], [500, 20]] as const) {
       peer.injectFault({ method: 'POST', pathPrefix: '/v1/prices', status, times });
     }
     for (let attempt = 1; attempt <= 8; attempt++) {
