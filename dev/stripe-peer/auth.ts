@@ -32,11 +32,13 @@ export class KeyRing {
   }
 
   add(key: string, permissions?: Permission[]): void {
-    if (!/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/.test(key)) throw new TypeError('key must look like sk_test_… or rk_test_…');
+    if (!/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/.test(key))
+      throw new TypeError('key must look like sk_test_… or rk_test_…');
     if (key.startsWith('rk_') !== (permissions !== undefined))
       throw new TypeError('a restricted key (rk_…) needs permissions, a secret key (sk_…) takes none');
     for (const p of permissions ?? []) {
-      if (!PERMISSIONS.includes(p)) throw new TypeError(`unknown permission ${String(p)}; known: ${PERMISSIONS.join(', ')}`);
+      if (!PERMISSIONS.includes(p))
+        throw new TypeError(`unknown permission ${String(p)}; known: ${PERMISSIONS.join(', ')}`);
     }
     if (permissions) this.restricted.set(key, new Set(permissions));
     else this.secret.add(key);

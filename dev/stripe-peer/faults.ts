@@ -20,7 +20,8 @@ export function normalizeFault(input: unknown): Fault {
   if (typeof pathPrefix !== 'string' || !pathPrefix.startsWith('/'))
     throw new TypeError('fault.pathPrefix must be a path starting with /');
   for (const [name, value] of Object.entries({ method, type, code, message })) {
-    if (value !== undefined && typeof value !== 'string') throw new TypeError(`fault.${name} must be a string`);
+    if (value !== undefined && typeof value !== 'string')
+      throw new TypeError(`fault.${name} must be a string`);
   }
   const positiveInt = (name: string, value: unknown, min: number): number | undefined => {
     if (value === undefined) return undefined;
@@ -68,7 +69,9 @@ export class Faults {
   take(kind: NonNullable<Fault['kind']>, method: string, path: string): Fault | undefined {
     const found = this.active.find(
       ({ fault }) =>
-        (fault.kind ?? 'error') === kind && (!fault.method || fault.method === method) && path.startsWith(fault.pathPrefix),
+        (fault.kind ?? 'error') === kind &&
+        (!fault.method || fault.method === method) &&
+        path.startsWith(fault.pathPrefix),
     );
     if (!found) return undefined;
     found.remaining -= 1;

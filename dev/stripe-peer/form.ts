@@ -5,7 +5,6 @@
  */
 import { invalid, missingParam, unknownParam } from './errors';
 
-
 /** A decoded parameter: a scalar string, or a node whose children are named (hash) or numbered (array). */
 export type FormValue = string | FormNode;
 export type FormNode = Map<string, FormValue>;

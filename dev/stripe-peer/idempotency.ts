@@ -58,7 +58,11 @@ export class Idempotency {
     if (previous && this.now() - (previous.createdAt ?? this.now()) >= this.ttlMs) {
       this.store.idempotency.delete(storeKey);
     } else if (previous) {
-      if (previous.method !== request.method || previous.path !== request.path || previous.fingerprint !== request.fingerprint) {
+      if (
+        previous.method !== request.method ||
+        previous.path !== request.path ||
+        previous.fingerprint !== request.fingerprint
+      ) {
         throw new PeerError(400, {
           type: 'idempotency_error',
           message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${request.key}' if you meant to execute a different request.`,

@@ -21,7 +21,8 @@ function parseRestricted(specs: string[]): Record<string, Permission[]> {
   const out: Record<string, Permission[]> = {};
   for (const spec of specs) {
     const m = /^(rk_(?:test|live)_[A-Za-z0-9_]+)=(.+)$/.exec(spec);
-    if (!m?.[1] || !m[2]) throw new Error('--restricted-key must look like rk_test_...=rak_product_write,rak_price_write');
+    if (!m?.[1] || !m[2])
+      throw new Error('--restricted-key must look like rk_test_...=rak_product_write,rak_price_write');
     const permissions = m[2].split(',').map((x) => x.trim());
     const unknown = permissions.filter((x) => !PERMISSIONS.some((known) => known === x));
     if (unknown.length) throw new Error(`--restricted-key: unknown permission ${unknown.join(', ')}`);
@@ -53,7 +54,8 @@ function parseOptions(argv: string[]): StripePeerOptions {
   if (values['restricted-key']?.length) opts.restrictedKeys = parseRestricted(values['restricted-key']);
   const ttl = values['idempotency-ttl-ms'];
   if (ttl !== undefined) {
-    if (!/^\d+$/.test(ttl) || Number(ttl) < 1) throw new Error(`--idempotency-ttl-ms must be a positive integer, got ${ttl}`);
+    if (!/^\d+$/.test(ttl) || Number(ttl) < 1)
+      throw new Error(`--idempotency-ttl-ms must be a positive integer, got ${ttl}`);
     opts.idempotencyTtlMs = Number(ttl);
   }
   return opts;

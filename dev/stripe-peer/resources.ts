@@ -11,7 +11,6 @@ import type { Store } from './store';
 import type { Interval, PriceObject, PriceRecurring, ProductObject } from './types';
 import { nowSeconds, randomToken } from './util';
 
-
 /**
  * Currencies Stripe accepts for prices. Deliberately a separate copy from the release tool's own
  * list: if both sides shared one list, a wrong entry could never be caught by a test.
@@ -103,7 +102,6 @@ export const SCHEMAS = {
     recurring: { interval: true, usage_type: true },
   } as ParamSchema,
 };
-
 
 export interface HandlerResult {
   status: number;

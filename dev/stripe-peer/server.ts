@@ -46,19 +46,97 @@ interface RouteEntry {
 
 /** Route table: method + path pattern; `:id` captures one path segment. Specific paths first (search before :id). */
 const ROUTES: RouteEntry[] = [
-  { method: 'GET', pattern: /^\/v1\/balance$/, permission: 'rak_balance_read', schema: SCHEMAS.none, handler: (m) => m.balance() },
-  { method: 'GET', pattern: /^\/v1\/account$/, permission: 'rak_account_read', schema: SCHEMAS.none, handler: (m) => m.account() },
-  { method: 'GET', pattern: /^\/v1\/products\/search$/, permission: 'rak_product_read', schema: SCHEMAS.search, handler: (m, p) => m.searchProducts(p) },
-  { method: 'POST', pattern: /^\/v1\/products$/, permission: 'rak_product_write', schema: SCHEMAS.productCreate, handler: (m, p) => m.createProduct(p) },
-  { method: 'GET', pattern: /^\/v1\/products$/, permission: 'rak_product_read', schema: SCHEMAS.productList, handler: (m, p) => m.listProducts(p) },
-  { method: 'GET', pattern: /^\/v1\/products\/([^/]+)$/, permission: 'rak_product_read', schema: SCHEMAS.none, handler: (m, _p, id) => m.retrieveProduct(id) },
-  { method: 'POST', pattern: /^\/v1\/products\/([^/]+)$/, permission: 'rak_product_write', schema: SCHEMAS.productUpdate, handler: (m, p, id) => m.updateProduct(id, p) },
-  { method: 'DELETE', pattern: /^\/v1\/products\/([^/]+)$/, permission: 'rak_product_write', schema: SCHEMAS.none, handler: (m, _p, id) => m.deleteProduct(id) },
-  { method: 'GET', pattern: /^\/v1\/prices\/search$/, permission: 'rak_price_read', schema: SCHEMAS.search, handler: (m, p) => m.searchPrices(p) },
-  { method: 'POST', pattern: /^\/v1\/prices$/, permission: 'rak_price_write', schema: SCHEMAS.priceCreate, handler: (m, p) => m.createPrice(p) },
-  { method: 'GET', pattern: /^\/v1\/prices$/, permission: 'rak_price_read', schema: SCHEMAS.priceList, handler: (m, p) => m.listPrices(p) },
-  { method: 'GET', pattern: /^\/v1\/prices\/([^/]+)$/, permission: 'rak_price_read', schema: SCHEMAS.none, handler: (m, _p, id) => m.retrievePrice(id) },
-  { method: 'POST', pattern: /^\/v1\/prices\/([^/]+)$/, permission: 'rak_price_write', schema: SCHEMAS.priceUpdate, handler: (m, p, id) => m.updatePrice(id, p) },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/balance$/,
+    permission: 'rak_balance_read',
+    schema: SCHEMAS.none,
+    handler: (m) => m.balance(),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/account$/,
+    permission: 'rak_account_read',
+    schema: SCHEMAS.none,
+    handler: (m) => m.account(),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/products\/search$/,
+    permission: 'rak_product_read',
+    schema: SCHEMAS.search,
+    handler: (m, p) => m.searchProducts(p),
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/products$/,
+    permission: 'rak_product_write',
+    schema: SCHEMAS.productCreate,
+    handler: (m, p) => m.createProduct(p),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/products$/,
+    permission: 'rak_product_read',
+    schema: SCHEMAS.productList,
+    handler: (m, p) => m.listProducts(p),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/products\/([^/]+)$/,
+    permission: 'rak_product_read',
+    schema: SCHEMAS.none,
+    handler: (m, _p, id) => m.retrieveProduct(id),
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/products\/([^/]+)$/,
+    permission: 'rak_product_write',
+    schema: SCHEMAS.productUpdate,
+    handler: (m, p, id) => m.updateProduct(id, p),
+  },
+  {
+    method: 'DELETE',
+    pattern: /^\/v1\/products\/([^/]+)$/,
+    permission: 'rak_product_write',
+    schema: SCHEMAS.none,
+    handler: (m, _p, id) => m.deleteProduct(id),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/prices\/search$/,
+    permission: 'rak_price_read',
+    schema: SCHEMAS.search,
+    handler: (m, p) => m.searchPrices(p),
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/prices$/,
+    permission: 'rak_price_write',
+    schema: SCHEMAS.priceCreate,
+    handler: (m, p) => m.createPrice(p),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/prices$/,
+    permission: 'rak_price_read',
+    schema: SCHEMAS.priceList,
+    handler: (m, p) => m.listPrices(p),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/prices\/([^/]+)$/,
+    permission: 'rak_price_read',
+    schema: SCHEMAS.none,
+    handler: (m, _p, id) => m.retrievePrice(id),
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/prices\/([^/]+)$/,
+    permission: 'rak_price_write',
+    schema: SCHEMAS.priceUpdate,
+    handler: (m, p, id) => m.updatePrice(id, p),
+  },
 ];
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -168,7 +246,9 @@ class PeerServer {
     } catch (e) {
       // Unexpected failures still answer in Stripe's shape, so the SDK raises StripeAPIError, not a parse error.
       const err =
-        e instanceof PeerError ? e : new PeerError(500, { type: 'api_error', message: `stripe-peer internal error: ${String(e)}` });
+        e instanceof PeerError
+          ? e
+          : new PeerError(500, { type: 'api_error', message: `stripe-peer internal error: ${String(e)}` });
       if (!res.headersSent) send(err.status, errorJson(err.body), err.headers);
       else res.destroy();
     }
@@ -185,10 +265,13 @@ class PeerServer {
         const body: unknown = JSON.parse(await readBody(req));
         const { key, permissions } = isRecord(body) ? body : {};
         if (typeof key !== 'string') throw new TypeError('key must be a string');
-        if (permissions !== undefined && !Array.isArray(permissions)) throw new TypeError('permissions must be an array');
+        if (permissions !== undefined && !Array.isArray(permissions))
+          throw new TypeError('permissions must be an array');
         this.addApiKey(key, permissions as Permission[] | undefined);
       } catch (e) {
-        return send(400, { error: { type: 'invalid_request_error', message: e instanceof Error ? e.message : String(e) } });
+        return send(400, {
+          error: { type: 'invalid_request_error', message: e instanceof Error ? e.message : String(e) },
+        });
       }
       return send(200, { ok: true });
     }
@@ -203,13 +286,17 @@ class PeerServer {
         try {
           fault = normalizeFault(JSON.parse(await readBody(req)));
         } catch (e) {
-          return send(400, { error: { type: 'invalid_request_error', message: e instanceof Error ? e.message : String(e) } });
+          return send(400, {
+            error: { type: 'invalid_request_error', message: e instanceof Error ? e.message : String(e) },
+          });
         }
         this.injectFault(fault);
         return send(200, { faults: this.faults.pending() });
       }
     }
-    send(404, { error: { type: 'invalid_request_error', message: `Unknown control route ${method} ${path}` } });
+    send(404, {
+      error: { type: 'invalid_request_error', message: `Unknown control route ${method} ${path}` },
+    });
   }
 
   private async handleApi(
@@ -224,7 +311,15 @@ class PeerServer {
   ): Promise<void> {
     const idempotencyKey = method === 'POST' ? (headerValue(req, 'idempotency-key') ?? null) : null;
     if (idempotencyKey !== null) headers['Idempotency-Key'] = idempotencyKey;
-    const entry: RequestLogEntry = { requestId, method, path, idempotencyKey, status: 0, replayed: false, fault: false };
+    const entry: RequestLogEntry = {
+      requestId,
+      method,
+      path,
+      idempotencyKey,
+      status: 0,
+      replayed: false,
+      fault: false,
+    };
     this.inFlight.add(entry);
     const record = (status: number): void => {
       entry.status = status;
@@ -263,7 +358,13 @@ class PeerServer {
       checkParams(form, route.entry.schema);
 
       if (idempotencyKey !== null) {
-        const begun = this.idempotency.begin({ apiKey, key: idempotencyKey, method, path, fingerprint: canonicalJson(form) });
+        const begun = this.idempotency.begin({
+          apiKey,
+          key: idempotencyKey,
+          method,
+          path,
+          fingerprint: canonicalJson(form),
+        });
         if ('replay' in begun) {
           entry.replayed = true;
           return answer(begun.replay.status, begun.replay.body, {

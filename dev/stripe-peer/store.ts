@@ -9,7 +9,6 @@ import { isRecord } from './util';
 
 const STATE_FILE_VERSION = 1;
 
-
 export interface IdempotencyRecord {
   method: string;
   path: string;

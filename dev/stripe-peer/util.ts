@@ -23,4 +23,3 @@ export function maskKey(key: string): string {
   const rest = key.slice(prefix.length);
   return `${prefix}****${rest.length > 8 ? rest.slice(-4) : ''}`;
 }
-

@@ -42,7 +42,10 @@ export interface NewPrice {
 export interface StripeGateway {
   /** Every product, active and archived (Stripe's product list has no default filter). */
   listProducts(): Promise<ProductLite[]>;
-  createProduct(params: { name: string; metadata: Record<string, string> }, idempotencyKey: string): Promise<ProductLite>;
+  createProduct(
+    params: { name: string; metadata: Record<string, string> },
+    idempotencyKey: string,
+  ): Promise<ProductLite>;
   updateProduct(
     id: string,
     params: { name?: string; active?: boolean; default_price?: string },
@@ -123,7 +126,11 @@ function toPrice(p: Stripe.Price): PriceLite {
 }
 
 /** Where the SDK connects: api.stripe.com by default, or `STRIPE_API_BASE` (e.g. http://127.0.0.1:12111). */
-export function stripeConnectionOptions(apiBase: string | undefined): { host?: string; port?: number; protocol?: 'http' | 'https' } {
+export function stripeConnectionOptions(apiBase: string | undefined): {
+  host?: string;
+  port?: number;
+  protocol?: 'http' | 'https';
+} {
   if (!apiBase) return {};
   const url = new URL(apiBase);
   const protocol = url.protocol === 'http:' ? 'http' : 'https';
@@ -152,14 +159,17 @@ export function createStripeGateway(secretKey: string, env: EnvScope): StripeGat
     },
     async listPricesByLookupKey(lookupKey) {
       const [active, archived] = await Promise.all(
-        [true, false].map((state) => stripe.prices.list({ lookup_keys: [lookupKey], active: state, limit: 10 })),
+        [true, false].map((state) =>
+          stripe.prices.list({ lookup_keys: [lookupKey], active: state, limit: 10 }),
+        ),
       );
       return [...(active?.data ?? []), ...(archived?.data ?? [])].map(toPrice);
     },
     async listPrices(productId) {
       const out: PriceLite[] = [];
       for (const state of [true, false]) {
-        for await (const p of stripe.prices.list({ product: productId, active: state, limit: 100 })) out.push(toPrice(p));
+        for await (const p of stripe.prices.list({ product: productId, active: state, limit: 100 }))
+          out.push(toPrice(p));
       }
       return out;
     },
@@ -191,7 +201,10 @@ export function createStripeGateway(secretKey: string, env: EnvScope): StripeGat
         ['list prices', () => stripe.prices.list({ limit: 1 })],
         // Writes without parameters: Stripe checks the key's permissions before it validates
         // parameters, so a key that may write gets 400 parameter_missing and nothing is created.
-        ['create products (POST /v1/products)', () => stripe.products.create({} as Stripe.ProductCreateParams)],
+        [
+          'create products (POST /v1/products)',
+          () => stripe.products.create({} as Stripe.ProductCreateParams),
+        ],
         ['create prices (POST /v1/prices)', () => stripe.prices.create({} as Stripe.PriceCreateParams)],
       ];
       for (const [request, probe] of probes) {
@@ -199,7 +212,8 @@ export function createStripeGateway(secretKey: string, env: EnvScope): StripeGat
           await probe();
         } catch (error) {
           const e = error as { statusCode?: number; code?: string };
-          if (request.startsWith('create') && e.statusCode === 400 && e.code === 'parameter_missing') continue;
+          if (request.startsWith('create') && e.statusCode === 400 && e.code === 'parameter_missing')
+            continue;
           throw keyPermissionError(error, request) ?? error;
         }
       }

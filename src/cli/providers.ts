@@ -122,7 +122,13 @@ export async function verifyStripeKey(
     await probe.checkAuth();
     return { status: 'ok', reason: `authenticated against ${apiBase}` };
   } catch (error) {
-    const e = error as { type?: string; statusCode?: number; message?: string; permission?: unknown; request?: unknown };
+    const e = error as {
+      type?: string;
+      statusCode?: number;
+      message?: string;
+      permission?: unknown;
+      request?: unknown;
+    };
     const message = redact(e.message ?? String(error), [secretKey]);
     if (e.statusCode === 401 || e.type === 'StripeAuthenticationError') {
       return {

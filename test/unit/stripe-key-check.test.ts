@@ -44,7 +44,9 @@ describe('checkAuth / verifyStripeKey against the peer', () => {
   test('a restricted key with exactly Products and Prices write passes (the old check read the balance and failed it)', async () => {
     expect((await verify(RELEASE_SCOPED)).status).toBe('ok');
     // Nothing but products and prices was asked for.
-    expect(new Set(peer.state().requests.map((r) => r.path))).toEqual(new Set(['/v1/products', '/v1/prices']));
+    expect(new Set(peer.state().requests.map((r) => r.path))).toEqual(
+      new Set(['/v1/products', '/v1/prices']),
+    );
   });
 
   test('a key with only Balance read fails, naming the first missing permission (the old check passed it)', async () => {
@@ -62,7 +64,9 @@ describe('checkAuth / verifyStripeKey against the peer', () => {
   });
 
   test('a key that may write products but not prices fails naming rak_price_write', async () => {
-    expect((await verify(NO_PRICES)).reason).toContain('lacks the rak_price_write permission (403) to create prices');
+    expect((await verify(NO_PRICES)).reason).toContain(
+      'lacks the rak_price_write permission (403) to create prices',
+    );
   });
 
   test('an unknown key is refused with 401', async () => {

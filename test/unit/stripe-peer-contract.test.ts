@@ -37,8 +37,17 @@ async function eventually(cond: () => boolean, timeoutMs = 5_000): Promise<void>
   }
 }
 
-async function monthlyPrice(productId: string, extra: Partial<Stripe.PriceCreateParams> = {}): Promise<Stripe.Price> {
-  return stripe.prices.create({ product: productId, currency: 'usd', unit_amount: 1000, recurring: { interval: 'month' }, ...extra });
+async function monthlyPrice(
+  productId: string,
+  extra: Partial<Stripe.PriceCreateParams> = {},
+): Promise<Stripe.Price> {
+  return stripe.prices.create({
+    product: productId,
+    currency: 'usd',
+    unit_amount: 1000,
+    recurring: { interval: 'month' },
+    ...extra,
+  });
 }
 
 beforeAll(async () => {
@@ -68,9 +77,16 @@ const SCENARIOS: Scenario[] = [
     rule: 'an unknown parameter is 400 invalid_request_error parameter_unknown naming it, and creates nothing',
     doc: 'https://docs.stripe.com/api/errors',
     run: async () => {
-      const err = await rejectionOf(stripe.products.create({ name: 'X', foo: 'bar' } as Stripe.ProductCreateParams));
+      const err = await rejectionOf(
+        stripe.products.create({ name: 'X', foo: 'bar' } as Stripe.ProductCreateParams),
+      );
       expect(err).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
-      expect(err).toMatchObject({ statusCode: 400, code: 'parameter_unknown', param: 'foo', message: 'Received unknown parameter: foo' });
+      expect(err).toMatchObject({
+        statusCode: 400,
+        code: 'parameter_unknown',
+        param: 'foo',
+        message: 'Received unknown parameter: foo',
+      });
       expect(err.doc_url).toBe('https://stripe.com/docs/error-codes/parameter-unknown');
       expect(peer.state().products).toEqual([]);
     },
@@ -80,9 +96,15 @@ const SCENARIOS: Scenario[] = [
     doc: 'https://docs.stripe.com/api/prices/create',
     run: async () => {
       const product = await stripe.products.create({ name: 'Trial' });
-      const err = await rejectionOf(monthlyPrice(product.id, { trial_period_days: 14 } as Partial<Stripe.PriceCreateParams>));
+      const err = await rejectionOf(
+        monthlyPrice(product.id, { trial_period_days: 14 } as Partial<Stripe.PriceCreateParams>),
+      );
       expect(err).toMatchObject({ statusCode: 400, param: 'trial_period_days', code: 'parameter_unknown' });
-      const nested = await rejectionOf(monthlyPrice(product.id, { recurring: { interval: 'month', foo: 1 } as Stripe.PriceCreateParams.Recurring }));
+      const nested = await rejectionOf(
+        monthlyPrice(product.id, {
+          recurring: { interval: 'month', foo: 1 } as Stripe.PriceCreateParams.Recurring,
+        }),
+      );
       expect(nested).toMatchObject({ statusCode: 400, param: 'recurring[foo]' });
       expect(peer.state().prices).toEqual([]);
     },
@@ -92,7 +114,9 @@ const SCENARIOS: Scenario[] = [
     doc: 'https://docs.stripe.com/api/prices/update',
     run: async () => {
       const price = await monthlyPrice((await stripe.products.create({ name: 'Fixed' })).id);
-      const err = await rejectionOf(stripe.prices.update(price.id, { unit_amount: 2000 } as Stripe.PriceUpdateParams));
+      const err = await rejectionOf(
+        stripe.prices.update(price.id, { unit_amount: 2000 } as Stripe.PriceUpdateParams),
+      );
       expect(err).toMatchObject({ statusCode: 400, param: 'unit_amount', code: 'parameter_unknown' });
     },
   },
@@ -104,14 +128,18 @@ const SCENARIOS: Scenario[] = [
       const product = await stripe.products.create({ name: 'Idem' });
       peer.injectFault({ method: 'POST', pathPrefix: '/v1/prices', status: 500 });
       const params: Stripe.PriceCreateParams = { product: product.id, currency: 'usd', unit_amount: 100 };
-      expect((await rejectionOf(stripe.prices.create(params, { idempotencyKey: 'k-500' }))).statusCode).toBe(500);
+      expect((await rejectionOf(stripe.prices.create(params, { idempotencyKey: 'k-500' }))).statusCode).toBe(
+        500,
+      );
       const replay = await rejectionOf(stripe.prices.create(params, { idempotencyKey: 'k-500' }));
       expect(replay).toBeInstanceOf(Stripe.errors.StripeAPIError);
       expect(replay.statusCode).toBe(500);
       expect(peer.state().requests.at(-1)).toMatchObject({ replayed: true, status: 500 });
       expect(peer.state().prices).toEqual([]);
       // Only a new key runs the request again.
-      await expect(stripe.prices.create(params, { idempotencyKey: 'k-500-next' })).resolves.toMatchObject({ unit_amount: 100 });
+      await expect(stripe.prices.create(params, { idempotencyKey: 'k-500-next' })).resolves.toMatchObject({
+        unit_amount: 100,
+      });
     },
   },
   {
@@ -119,8 +147,18 @@ const SCENARIOS: Scenario[] = [
     doc: 'https://docs.stripe.com/api/idempotent_requests',
     run: async () => {
       const product = await stripe.products.create({ name: 'Validation' });
-      await rejectionOf(stripe.prices.create({ product: product.id, currency: 'USD', unit_amount: 1 }, { idempotencyKey: 'k-v' }));
-      await expect(stripe.prices.create({ product: product.id, currency: 'usd', unit_amount: 1 }, { idempotencyKey: 'k-v' })).resolves.toMatchObject({
+      await rejectionOf(
+        stripe.prices.create(
+          { product: product.id, currency: 'USD', unit_amount: 1 },
+          { idempotencyKey: 'k-v' },
+        ),
+      );
+      await expect(
+        stripe.prices.create(
+          { product: product.id, currency: 'usd', unit_amount: 1 },
+          { idempotencyKey: 'k-v' },
+        ),
+      ).resolves.toMatchObject({
         currency: 'usd',
       });
     },
@@ -134,7 +172,9 @@ const SCENARIOS: Scenario[] = [
       expect(err).toBeInstanceOf(Stripe.errors.StripeRateLimitError);
       expect(err.headers?.['retry-after']).toBe('2');
       expect(err.code).toBe('rate_limit');
-      await expect(stripe.products.create({ name: 'Busy' }, { idempotencyKey: 'k-429' })).resolves.toMatchObject({ name: 'Busy' });
+      await expect(
+        stripe.products.create({ name: 'Busy' }, { idempotencyKey: 'k-429' }),
+      ).resolves.toMatchObject({ name: 'Busy' });
     },
   },
   {
@@ -184,7 +224,9 @@ const SCENARIOS: Scenario[] = [
       expect(err).toBeInstanceOf(Stripe.errors.StripeConnectionError);
       const [made] = peer.state().products;
       expect(made?.name).toBe('Lost');
-      expect((await stripe.products.create({ name: 'Lost' }, { idempotencyKey: 'k-drop' })).id).toBe(made?.id);
+      expect((await stripe.products.create({ name: 'Lost' }, { idempotencyKey: 'k-drop' })).id).toBe(
+        made?.id,
+      );
     },
   },
   // --- keys -------------------------------------------------------------------------------------
@@ -209,7 +251,9 @@ const SCENARIOS: Scenario[] = [
       const err = await rejectionOf(rk.prices.list({ limit: 1 }));
       expect(err).toBeInstanceOf(Stripe.errors.StripePermissionError);
       expect(err.statusCode).toBe(403);
-      expect(err.message).toContain("Having the 'rak_price_read' permission would allow this request to continue.");
+      expect(err.message).toContain(
+        "Having the 'rak_price_read' permission would allow this request to continue.",
+      );
       expect(err.message).not.toContain(RK_PRODUCTS);
     },
   },
@@ -228,7 +272,9 @@ const SCENARIOS: Scenario[] = [
       expect(err).toMatchObject({ statusCode: 400, param: 'active' });
       const next = await monthlyPrice(product.id);
       await stripe.products.update(product.id, { default_price: next.id });
-      await expect(stripe.prices.update(defaultId, { active: false })).resolves.toMatchObject({ active: false });
+      await expect(stripe.prices.update(defaultId, { active: false })).resolves.toMatchObject({
+        active: false,
+      });
     },
   },
   {
@@ -240,7 +286,9 @@ const SCENARIOS: Scenario[] = [
       await stripe.prices.update(archived.id, { active: false });
       await stripe.products.update(product.id, { active: false });
       expect((await stripe.prices.list({ lookup_keys: ['contract_key'] })).data).toEqual([]);
-      expect((await stripe.prices.list({ lookup_keys: ['contract_key'], active: false })).data.map((p) => p.id)).toEqual([archived.id]);
+      expect(
+        (await stripe.prices.list({ lookup_keys: ['contract_key'], active: false })).data.map((p) => p.id),
+      ).toEqual([archived.id]);
       expect((await stripe.products.list()).data.map((p) => p.id)).toEqual([product.id]);
     },
   },
@@ -253,7 +301,10 @@ const SCENARIOS: Scenario[] = [
       await stripe.prices.update(holder.id, { active: false });
       const err = await rejectionOf(monthlyPrice(product.id, { lookup_key: 'contract_unique' }));
       expect(err).toMatchObject({ statusCode: 400, param: 'lookup_key' });
-      const taker = await monthlyPrice(product.id, { lookup_key: 'contract_unique', transfer_lookup_key: true });
+      const taker = await monthlyPrice(product.id, {
+        lookup_key: 'contract_unique',
+        transfer_lookup_key: true,
+      });
       expect(taker.lookup_key).toBe('contract_unique');
       expect((await stripe.prices.retrieve(holder.id)).lookup_key).toBeNull();
     },
@@ -263,7 +314,12 @@ const SCENARIOS: Scenario[] = [
     doc: 'https://docs.stripe.com/api/errors',
     run: async () => {
       const err = await rejectionOf(stripe.products.retrieve('prod_contract_missing'));
-      expect(err).toMatchObject({ statusCode: 404, rawType: 'invalid_request_error', code: 'resource_missing', param: 'id' });
+      expect(err).toMatchObject({
+        statusCode: 404,
+        rawType: 'invalid_request_error',
+        code: 'resource_missing',
+        param: 'id',
+      });
       expect(err.doc_url).toBe('https://stripe.com/docs/error-codes/resource-missing');
     },
   },

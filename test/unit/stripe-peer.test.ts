@@ -517,18 +517,35 @@ describe('keys and faults over HTTP (for a peer in another process)', () => {
     await expect(client(newKey).products.list()).resolves.toMatchObject({ object: 'list' });
 
     const rk = 'rk_test_added_over_http_01';
-    expect((await control('POST', '/_peer/keys', { key: rk, permissions: ['rak_price_read'] })).status).toBe(200);
+    expect((await control('POST', '/_peer/keys', { key: rk, permissions: ['rak_price_read'] })).status).toBe(
+      200,
+    );
     await expect(client(rk).prices.list()).resolves.toMatchObject({ object: 'list' });
     expect((await rejectionOf(client(rk).products.list())).statusCode).toBe(403);
 
     expect((await control('POST', '/_peer/keys', { key: 'rk_test_no_permissions' })).status).toBe(400);
-    expect((await control('POST', '/_peer/keys', { key: 'rk_test_bad', permissions: ['rak_everything'] })).status).toBe(400);
+    expect(
+      (await control('POST', '/_peer/keys', { key: 'rk_test_bad', permissions: ['rak_everything'] })).status,
+    ).toBe(400);
   });
 
   it('takes latency and drop faults, and rejects incomplete ones', async () => {
-    expect((await control('POST', '/_peer/faults', { kind: 'latency', pathPrefix: '/v1/products' })).status).toBe(400);
-    expect((await control('POST', '/_peer/faults', { kind: 'drop', method: 'POST', pathPrefix: '/v1/products', times: 2 })).status).toBe(200);
-    expect((await rejectionOf(stripe.products.create({ name: 'Dropped' })))).toBeInstanceOf(Stripe.errors.StripeConnectionError);
+    expect(
+      (await control('POST', '/_peer/faults', { kind: 'latency', pathPrefix: '/v1/products' })).status,
+    ).toBe(400);
+    expect(
+      (
+        await control('POST', '/_peer/faults', {
+          kind: 'drop',
+          method: 'POST',
+          pathPrefix: '/v1/products',
+          times: 2,
+        })
+      ).status,
+    ).toBe(200);
+    expect(await rejectionOf(stripe.products.create({ name: 'Dropped' }))).toBeInstanceOf(
+      Stripe.errors.StripeConnectionError,
+    );
     expect((await peerState()).requests.filter((r) => r.dropped).map((r) => r.status)).toEqual([200, 200]);
   });
 });
