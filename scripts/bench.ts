@@ -33,7 +33,7 @@ import { pathWithTools, repoRoot, temporalExecutable } from '../src/devstack/pat
 import { adminUrl, createDatabase, dropDatabase } from '../src/devstack/postgres';
 import { prepareSampleBackend } from '../src/devstack/sample-backend';
 import { PEER_SECRET_KEY, PEER_WEBHOOK_SECRET } from '../src/devstack/stack';
-import { startStripePeer } from '../src/devstack/stripe-peer';
+import { startStripePeer } from '../dev/stripe-peer';
 import { addressOf, startDevServer } from '../src/devstack/temporal';
 import { runCommand } from '../src/runtime/command-runner';
 import { createReleaseWorker } from '../src/worker';
@@ -161,7 +161,7 @@ async function main(): Promise<number> {
     const server = await startDevServer();
     cleanup.add('stop the Temporal dev server', () => server.teardown());
     const address = addressOf(server);
-    const peer = await startStripePeer({ port: 0 });
+    const peer = await startStripePeer({ port: 0, apiKeys: [PEER_SECRET_KEY] });
     cleanup.add('stop the Stripe peer', () => peer.close());
     const connection = await Connection.connect({ address });
     cleanup.add('close the client connection', () => connection.close());

@@ -27,7 +27,7 @@ import { loadReleaseConfig } from '../../src/config/release-config';
 import { adminUrl, createDatabase, dropDatabase } from '../../src/devstack/postgres';
 import { prepareSampleBackend } from '../../src/devstack/sample-backend';
 import { PEER_SECRET_KEY, PEER_WEBHOOK_SECRET } from '../../src/devstack/stack';
-import type { StripePeer } from '../../src/devstack/stripe-peer';
+import type { StripePeer } from '../../dev/stripe-peer';
 import { lookupKeyFor, PLAN_CODE_METADATA_KEY } from '../../src/release/plans';
 import type { ReleaseSummary } from '../../src/release/types';
 import { runCommand } from '../../src/runtime/command-runner';

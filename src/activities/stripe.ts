@@ -1,5 +1,6 @@
+import { Context } from '@temporalio/activity';
 import { ErrorType } from '../release/errors';
-import { lookupKeyFor, PLAN_CODE_METADATA_KEY } from '../release/plans';
+import { lookupKeyFor, PLAN_CODE_METADATA_KEY, RELEASE_RUN_METADATA_KEY, releaseRunTag } from '../release/plans';
 import type { CatalogPlan, CompensationRecord, ProvisionedPlan, StripeChange, StripeProvisionResult } from '../release/types';
 import type { ActivityDeps } from './deps';
 import type { PriceLite, ProductLite, StripeGateway } from './stripe-gateway';
@@ -49,6 +50,70 @@ function priceMatches(price: PriceLite, productId: string, amount: number, curre
   );
 }
 
+/** What held a plan's lookup key and product before this release wrote anything: journaled first. */
+interface BeforeState {
+  priceId: string | null;
+  priceActive: boolean;
+  productId: string | null;
+  productName: string | null;
+  productActive: boolean;
+  /** Absent in journals written before default prices were handled. */
+  productDefaultPrice?: string | null;
+}
+
+/** The plan's product as it was before the release: active first; never one this run created. */
+function productBefore(products: ProductLite[], code: string, tag: string): ProductLite | null {
+  const existing = products.filter((p) => p.metadata[PLAN_CODE_METADATA_KEY] === code && p.metadata[RELEASE_RUN_METADATA_KEY] !== tag);
+  return existing.find((p) => p.active) ?? existing[0] ?? null;
+}
+
+function createdBy(tag: string, code: string): (o: { metadata: Record<string, string> }) => boolean {
+  return (o) => o.metadata[RELEASE_RUN_METADATA_KEY] === tag && o.metadata[PLAN_CODE_METADATA_KEY] === code;
+}
+
+/**
+ * Idempotency keys for one activity attempt. Stripe keeps a key's first result for 24 hours,
+ * 5xx included, so a retry that reused its key could never get past a 500. Each attempt writes
+ * with its own keys, and only after a lookup (the run's tag, the lookup key) proved the write is
+ * still needed: a new key never makes a second object.
+ */
+function keysFor(workflowId: string, runId: string, scope = ''): (step: string, attempt?: number) => string {
+  const current = Context.current().info.attempt;
+  return (step, attempt = current) => `${workflowId}:${runId}:${scope}${step}:attempt-${attempt}`;
+}
+
+/**
+ * A create that cannot make a second object. The lookup by tag before it misses a create that is
+ * still in flight (the previous attempt's worker died mid-request), so a retry first repeats the
+ * previous attempt's create with that attempt's key: Stripe answers 409 while it still runs
+ * (this attempt fails and is retried), replays the object if it was made, or replays a 5xx /
+ * refuses the key when that attempt never made it; only then is this attempt's own key used.
+ */
+async function createOnce<T>(
+  scope: SecretScope,
+  doing: string,
+  step: string,
+  idem: (step: string, attempt?: number) => string,
+  create: (idempotencyKey: string) => Promise<T>,
+): Promise<T> {
+  const attempt = Context.current().info.attempt;
+  if (attempt > 1) {
+    try {
+      return await create(idem(step, attempt - 1));
+    } catch (error) {
+      const e = error as { statusCode?: number; rawType?: string };
+      const settled = (e.statusCode ?? 0) >= 500 || (e.statusCode === 400 && e.rawType === 'idempotency_error');
+      if (!settled) throw classifyStripeError(error, scope, doing);
+    }
+  }
+  return stripeCall(scope, doing, () => create(idem(step)));
+}
+
+/** Journals the intent of a write before it is sent; a rollback reads which writes may have happened. */
+function intend(deps: ActivityDeps, code: string, step: string, what: Record<string, unknown>): Promise<unknown> {
+  return rememberOnce(deps, `stripe:${code}:intent:${step}`, () => Promise.resolve({ step, ...what }));
+}
+
 function stripeFor(deps: ActivityDeps, scope: SecretScope): StripeGateway {
   const key = scope.env.values.STRIPE_SECRET_KEY;
   if (!key) {
@@ -79,8 +144,8 @@ export function createStripeActivities(deps: ActivityDeps) {
         if (product && holder && priceMatches(holder, product.id, plan.amount, currency, input.trialDays)) {
           price = 'reuse';
         } else if (product) {
-          const active = await stripeCall(scope, `listing prices of ${product.id}`, () => stripe.listActivePrices(product.id));
-          if (active.some((p) => priceMatches(p, product.id, plan.amount, currency, input.trialDays))) price = 'assign_lookup_key';
+          const prices = await stripeCall(scope, `listing prices of ${product.id}`, () => stripe.listPrices(product.id));
+          if (prices.some((p) => priceMatches(p, product.id, plan.amount, currency, input.trialDays))) price = 'assign_lookup_key';
         }
         changes.push({
           code: plan.code,
@@ -95,74 +160,97 @@ export function createStripeActivities(deps: ActivityDeps) {
 
     /**
      * Provisions one product and one monthly price per catalog plan. Products are found by
-     * metadata, prices by lookup key; a price is created only when none matches amount,
-     * currency, interval and trial, and the lookup key then moves to it. Every write carries an
-     * idempotency key derived from the workflow run, so a retried attempt changes nothing twice.
+     * metadata, prices by lookup key (active or archived); a price is created only when none
+     * matches amount, currency, interval and trial, and the lookup key then moves to it.
+     * Everything created carries the run's tag (`db_release_run`), so a retry whose earlier
+     * attempt created an object but lost the answer finds it and records it as created.
      */
     async provisionStripePlans(input: ProvisionInput): Promise<StripeProvisionResult> {
       const scope = await readScope(deps);
       const stripe = stripeFor(deps, scope);
       const { workflowId, runId } = executionIds();
-      const idem = (step: string) => `${workflowId}:${runId}:${step}`;
+      const tag = releaseRunTag(workflowId, runId);
+      const idem = keysFor(workflowId, runId);
       const currency = input.currency.toLowerCase();
       const products = await stripeCall(scope, 'listing products', () => stripe.listProducts());
       const plans: ProvisionedPlan[] = [];
 
       for (const plan of input.plans) {
         const lookupKey = lookupKeyFor(plan.code);
+        const mine = createdBy(tag, plan.code);
         // What held the lookup key before this release touched it: journaled so a retry still knows.
-        const before = await rememberOnce(deps, `stripe:${plan.code}:before`, async () => {
+        const before = await rememberOnce<BeforeState>(deps, `stripe:${plan.code}:before`, async () => {
+          // A holder tagged with this run was made by an earlier attempt (on a worker whose journal
+          // this one cannot read): it is not what held the key before the release.
           const holders = await stripeCall(scope, `looking up ${lookupKey}`, () => stripe.listPricesByLookupKey(lookupKey));
-          const existing = products.filter((p) => p.metadata[PLAN_CODE_METADATA_KEY] === plan.code);
-          const product = existing.find((p) => p.active) ?? existing[0] ?? null;
+          const holder = holders.find((h) => !mine(h)) ?? null;
+          const product = productBefore(products, plan.code, tag);
           return {
-            priceId: holders[0]?.id ?? null,
-            priceActive: holders[0]?.active ?? false,
+            priceId: holder?.id ?? null,
+            priceActive: holder?.active ?? false,
             productId: product?.id ?? null,
             productName: product?.name ?? null,
             productActive: product?.active ?? false,
+            productDefaultPrice: product?.default_price ?? null,
           };
         });
 
         let product: ProductLite;
-        let productAction: ProvisionedPlan['productAction'] = 'reused';
-        const found = products.find((p) => p.id === before.productId);
-        if (!found) {
-          product = await stripeCall(scope, `creating product ${plan.code}`, () =>
-            stripe.createProduct({ name: plan.name, metadata: { [PLAN_CODE_METADATA_KEY]: plan.code } }, idem(`product:${plan.code}`)),
+        let productAction: ProvisionedPlan['productAction'];
+        const found = before.productId ? products.find((p) => p.id === before.productId) : undefined;
+        const createdEarlier = products.find(mine);
+        if (found) {
+          productAction = before.productName !== plan.name || !before.productActive ? 'renamed' : 'reused';
+          if (found.name !== plan.name || !found.active) {
+            await intend(deps, plan.code, 'product-update', { productId: found.id });
+            product = await stripeCall(scope, `updating product ${plan.code}`, () =>
+              stripe.updateProduct(found.id, { name: plan.name, active: true }, idem(`product-update:${plan.code}`)),
+            );
+          } else {
+            product = found;
+          }
+        } else if (createdEarlier) {
+          product = createdEarlier; // an earlier attempt created it; its answer never arrived
+          productAction = 'created';
+        } else {
+          await intend(deps, plan.code, 'product-create', {});
+          product = await createOnce(scope, `creating product ${plan.code}`, `product:${plan.code}`, idem, (key) =>
+            stripe.createProduct({ name: plan.name, metadata: { [PLAN_CODE_METADATA_KEY]: plan.code, [RELEASE_RUN_METADATA_KEY]: tag } }, key),
           );
           productAction = 'created';
-        } else if (found.name !== plan.name || !found.active) {
-          product = await stripeCall(scope, `updating product ${plan.code}`, () =>
-            stripe.updateProduct(found.id, { name: plan.name, active: true }, idem(`product-update:${plan.code}`)),
-          );
-          productAction = 'renamed';
-        } else {
-          product = found;
         }
 
-        const holder = before.priceId
-          ? await stripeCall(scope, `reading price ${before.priceId}`, () => stripe.retrievePrice(before.priceId as string))
-          : null;
+        const prices = await stripeCall(scope, `listing prices of ${product.id}`, () => stripe.listPrices(product.id));
+        const priceById = async (id: string): Promise<PriceLite> =>
+          prices.find((p) => p.id === id) ?? (await stripeCall(scope, `reading price ${id}`, () => stripe.retrievePrice(id)));
+        const holder = before.priceId ? await priceById(before.priceId) : null;
+        const matches = (p: PriceLite): boolean => priceMatches(p, product.id, plan.amount, currency, input.trialDays);
         let priceId: string;
         let priceAction: ProvisionedPlan['priceAction'];
-        if (holder && priceMatches(holder, product.id, plan.amount, currency, input.trialDays)) {
+        const moveKeyTo = async (id: string): Promise<void> => {
+          await intend(deps, plan.code, 'price-key', { priceId: id });
+          await stripeCall(scope, `assigning ${lookupKey}`, () =>
+            stripe.updatePrice(id, { lookup_key: lookupKey, transfer_lookup_key: true }, idem(`price-key:${plan.code}`)),
+          );
+        };
+        const createdPrice = prices.find((p) => mine(p) && matches(p));
+        if (holder && matches(holder)) {
           priceId = holder.id;
           priceAction = 'reused';
+        } else if (createdPrice) {
+          // An earlier attempt created it (the answer was lost): it is this release's, whoever holds the key now.
+          if (createdPrice.lookup_key !== lookupKey) await moveKeyTo(createdPrice.id);
+          priceId = createdPrice.id;
+          priceAction = 'created';
         } else {
-          const active = await stripeCall(scope, `listing prices of ${product.id}`, () => stripe.listActivePrices(product.id));
-          const match = active.find((p) => priceMatches(p, product.id, plan.amount, currency, input.trialDays));
-          if (match && match.lookup_key === lookupKey) {
-            priceId = match.id; // a retry after the key already moved
-            priceAction = before.priceId === match.id ? 'reused' : 'lookup_key_assigned';
-          } else if (match) {
-            await stripeCall(scope, `assigning ${lookupKey}`, () =>
-              stripe.updatePrice(match.id, { lookup_key: lookupKey, transfer_lookup_key: true }, idem(`price-key:${plan.code}`)),
-            );
+          const match = prices.find(matches);
+          if (match) {
+            if (match.lookup_key !== lookupKey) await moveKeyTo(match.id);
             priceId = match.id;
-            priceAction = 'lookup_key_assigned';
+            priceAction = before.priceId === match.id ? 'reused' : 'lookup_key_assigned';
           } else {
-            const created = await stripeCall(scope, `creating price for ${plan.code}`, () =>
+            await intend(deps, plan.code, 'price-create', { productId: product.id });
+            const created = await createOnce(scope, `creating price for ${plan.code}`, `price:${plan.code}`, idem, (key) =>
               stripe.createPrice(
                 {
                   product: product.id,
@@ -172,9 +260,13 @@ export function createStripeActivities(deps: ActivityDeps) {
                   trial_period_days: input.trialDays,
                   nickname: `${plan.name} Monthly`,
                   lookup_key: lookupKey,
-                  metadata: { [PLAN_CODE_METADATA_KEY]: plan.code, trial_days: String(input.trialDays) },
+                  metadata: {
+                    [PLAN_CODE_METADATA_KEY]: plan.code,
+                    [RELEASE_RUN_METADATA_KEY]: tag,
+                    trial_days: String(input.trialDays),
+                  },
                 },
-                idem(`price:${plan.code}`),
+                key,
               ),
             );
             priceId = created.id;
@@ -183,7 +275,19 @@ export function createStripeActivities(deps: ActivityDeps) {
         }
 
         // The price that lost the lookup key is archived so checkout cannot pick it up again.
-        const archivePrevious = Boolean(before.priceId && before.priceId !== priceId && before.priceActive);
+        // Stripe refuses to archive a product's default price: when it is the default of this
+        // plan's product, the new price becomes the default first; when it is the default of
+        // another product, it stays active (keyless) rather than change that product.
+        const previousPriceId = before.priceId && before.priceId !== priceId ? before.priceId : null;
+        let archivePrevious = Boolean(previousPriceId && before.priceActive);
+        let previousDefaultPrice: string | null = null;
+        if (previousPriceId && holder) {
+          if (before.productDefaultPrice === previousPriceId && before.productId === product.id) {
+            previousDefaultPrice = previousPriceId;
+          } else if (holder.product !== product.id && products.find((p) => p.id === holder.product)?.default_price === previousPriceId) {
+            archivePrevious = false;
+          }
+        }
         const record: ProvisionedPlan = {
           code: plan.code,
           amount: plan.amount,
@@ -193,15 +297,23 @@ export function createStripeActivities(deps: ActivityDeps) {
           priceId,
           priceAction,
           lookupKey,
-          previousPriceId: before.priceId && before.priceId !== priceId ? before.priceId : null,
+          previousPriceId,
           previousPriceArchived: archivePrevious,
+          ...(previousDefaultPrice ? { previousDefaultPrice } : {}),
         };
         // Journaled per plan, so a rollback also undoes the plans done before a later one failed.
-        // Journaled before the archive, so a failure there still leaves the rollback what to undo.
+        // Journaled before the default move and the archive, so a failure there still leaves the rollback what to undo.
         const journaled = await rememberOnce(deps, `stripe:${plan.code}:result`, () => Promise.resolve(record));
-        if (archivePrevious) {
-          await stripeCall(scope, `archiving ${before.priceId}`, () =>
-            stripe.updatePrice(before.priceId as string, { active: false }, idem(`price-archive:${plan.code}`)),
+        if (previousDefaultPrice && product.default_price !== priceId) {
+          await intend(deps, plan.code, 'product-default', { productId: product.id, priceId });
+          await stripeCall(scope, `making ${priceId} the default price of ${product.id}`, () =>
+            stripe.updateProduct(product.id, { default_price: priceId }, idem(`product-default:${plan.code}`)),
+          );
+        }
+        if (archivePrevious && previousPriceId && holder?.active) {
+          await intend(deps, plan.code, 'price-archive', { priceId: previousPriceId });
+          await stripeCall(scope, `archiving ${previousPriceId}`, () =>
+            stripe.updatePrice(previousPriceId, { active: false }, idem(`price-archive:${plan.code}`)),
           );
         }
         plans.push(journaled);
@@ -215,57 +327,109 @@ export function createStripeActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Compensation for provisionStripePlans, newest plan first: the lookup key goes back to the
-     * price that held it (reactivated if this release archived it), prices this release created
-     * are archived, products it created are archived, renamed ones get their name back.
+     * Compensation for provisionStripePlans, newest plan first, restoring what was there before:
+     * the lookup key goes back to the price that held it (reactivated only if it was active
+     * before), the product's default price goes back, the prices and products this release
+     * created are archived, a renamed product gets its name (and archived state) back. What the
+     * release created is found by its tag as well as by the journal, so an object whose creation
+     * was never journaled (a crash, a failed later step) is archived too.
      */
     async rollbackStripePlans(input: { codes: string[]; journal?: JournalRef }): Promise<CompensationRecord[]> {
       const scope = await readScope(deps);
       const stripe = stripeFor(deps, scope);
-      const { workflowId, runId } = executionIds();
-      const idem = (step: string) => `${workflowId}:${runId}:rollback:${step}`;
+      const self = executionIds();
+      const target = input.journal ?? self;
+      const tag = releaseRunTag(target.workflowId, target.runId);
+      const idem = keysFor(self.workflowId, self.runId, 'rollback:');
       const journal = await readJournal(deps, input.journal);
-      const provisioned = input.codes
-        .map((code) => journal[`stripe:${code}:result`] as ProvisionedPlan | undefined)
-        .filter((p): p is ProvisionedPlan => p !== undefined);
+      const products = await stripeCall(scope, 'listing products', () => stripe.listProducts());
       const records: CompensationRecord[] = [];
-      for (const plan of [...provisioned].reverse()) {
+      for (const code of [...input.codes].reverse()) {
+        const result = journal[`stripe:${code}:result`] as ProvisionedPlan | undefined;
+        const before = journal[`stripe:${code}:before`] as BeforeState | undefined;
+        const mine = createdBy(tag, code);
+        const productIds = new Set(products.filter((p) => p.metadata[PLAN_CODE_METADATA_KEY] === code).map((p) => p.id));
+        if (result) productIds.add(result.productId);
+        const prices: PriceLite[] = [];
+        for (const id of productIds) prices.push(...(await stripeCall(scope, `listing prices of ${id}`, () => stripe.listPrices(id))));
+        const createdPrices = new Set(prices.filter(mine).map((p) => p.id));
+        if (result?.priceAction === 'created') createdPrices.add(result.priceId);
+        const createdProducts = new Set(products.filter(mine).map((p) => p.id));
+        if (result?.productAction === 'created') createdProducts.add(result.productId);
+        if (!result && !before && createdPrices.size === 0 && createdProducts.size === 0) continue;
+
         const done: string[] = [];
-        if (plan.previousPriceId) {
-          const previous = plan.previousPriceId;
-          await stripeCall(scope, `restoring ${previous}`, () =>
-            stripe.updatePrice(
-              previous,
-              { active: true, lookup_key: plan.lookupKey, transfer_lookup_key: true },
-              idem(`price-restore:${plan.code}`),
-            ),
-          );
-          done.push(`lookup key back on ${previous}`);
-          if (plan.previousPriceArchived) done.push(`${previous} reactivated`);
+        const priceById = async (id: string): Promise<PriceLite> =>
+          prices.find((p) => p.id === id) ?? (await stripeCall(scope, `reading price ${id}`, () => stripe.retrievePrice(id)));
+        const productDefaults = new Map(products.map((p) => [p.id, p.default_price]));
+        const lookupKey = result?.lookupKey ?? lookupKeyFor(code);
+
+        if (before?.priceId) {
+          // The key (and the active state it had) back on the price that held it.
+          const previous = await priceById(before.priceId);
+          const reactivate = before.priceActive && !previous.active;
+          const moveKey = previous.lookup_key !== lookupKey;
+          if (reactivate || moveKey) {
+            await stripeCall(scope, `restoring ${previous.id}`, () =>
+              stripe.updatePrice(
+                previous.id,
+                { ...(reactivate ? { active: true } : {}), ...(moveKey ? { lookup_key: lookupKey, transfer_lookup_key: true } : {}) },
+                idem(`price-restore:${code}`),
+              ),
+            );
+            if (moveKey) done.push(`lookup key back on ${previous.id}`);
+            if (reactivate) done.push(`${previous.id} reactivated`);
+          }
+          const owner = before.productId;
+          if (owner && before.productDefaultPrice === previous.id && productDefaults.get(owner) !== previous.id) {
+            await stripeCall(scope, `restoring the default price of ${owner}`, () =>
+              stripe.updateProduct(owner, { default_price: previous.id }, idem(`product-default:${code}`)),
+            );
+            productDefaults.set(owner, previous.id);
+            done.push(`default price of ${owner} back to ${previous.id}`);
+          }
+        } else if (result?.priceAction === 'lookup_key_assigned') {
+          // No price held the key before: the price it was given to loses it again.
+          const assigned = await priceById(result.priceId);
+          if (assigned.lookup_key === lookupKey) {
+            await stripeCall(scope, `removing ${lookupKey} from ${assigned.id}`, () =>
+              stripe.updatePrice(assigned.id, { lookup_key: '' }, idem(`price-unkey:${code}`)),
+            );
+            done.push(`lookup key removed from ${assigned.id}`);
+          }
         }
-        if (plan.priceAction === 'created') {
-          await stripeCall(scope, `archiving ${plan.priceId}`, () =>
-            stripe.updatePrice(plan.priceId, { active: false }, idem(`price-archive:${plan.code}`)),
-          );
-          done.push(`archived ${plan.priceId}`);
+
+        let manual: string | null = null;
+        for (const id of createdPrices) {
+          const price = await priceById(id);
+          if (!price.active) continue;
+          if (productDefaults.get(price.product) === id) {
+            manual = `${id} is the default price of ${price.product}: choose another default price in the Stripe Dashboard, then archive ${id}`;
+            continue;
+          }
+          await stripeCall(scope, `archiving ${id}`, () => stripe.updatePrice(id, { active: false }, idem(`price-archive:${id}`)));
+          done.push(`archived ${id}`);
         }
-        if (plan.productAction === 'created') {
-          await stripeCall(scope, `archiving ${plan.productId}`, () =>
-            stripe.updateProduct(plan.productId, { active: false }, idem(`product-archive:${plan.code}`)),
-          );
-          done.push(`archived ${plan.productId}`);
-        } else if (plan.productAction === 'renamed' && plan.previousProductName) {
-          const name = plan.previousProductName;
-          await stripeCall(scope, `renaming ${plan.productId}`, () =>
-            stripe.updateProduct(plan.productId, { name }, idem(`product-rename:${plan.code}`)),
-          );
-          done.push(`renamed ${plan.productId} back`);
+        for (const id of createdProducts) {
+          if (products.find((p) => p.id === id)?.active === false) continue;
+          await stripeCall(scope, `archiving ${id}`, () => stripe.updateProduct(id, { active: false }, idem(`product-archive:${id}`)));
+          done.push(`archived ${id}`);
+        }
+        const renamed = before?.productId && !createdProducts.has(before.productId) ? products.find((p) => p.id === before.productId) : undefined;
+        if (before && renamed && (result?.productAction === 'renamed' || `stripe:${code}:intent:product-update` in journal)) {
+          const name = before.productName ?? renamed.name;
+          const restore = { ...(renamed.name !== name ? { name } : {}), ...(renamed.active !== before.productActive ? { active: before.productActive } : {}) };
+          if (Object.keys(restore).length > 0) {
+            await stripeCall(scope, `restoring ${renamed.id}`, () => stripe.updateProduct(renamed.id, restore, idem(`product-restore:${code}`)));
+            if (restore.name !== undefined) done.push(`renamed ${renamed.id} back`);
+            if (restore.active === false) done.push(`${renamed.id} archived again`);
+          }
         }
         records.push({
-          name: `stripe:${plan.code}`,
-          status: done.length ? 'success' : 'skipped',
+          name: `stripe:${code}`,
+          status: manual ? 'failed' : done.length ? 'success' : 'skipped',
           detail: done.join('; ') || 'nothing this release created',
-          manual_action: null,
+          manual_action: manual,
         });
       }
       return records;

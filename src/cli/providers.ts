@@ -101,12 +101,17 @@ export function worstStatus(statuses: readonly ProviderStatus[]): ProviderStatus
 }
 
 export interface StripeAuthProbe {
+  /** Throws when the key cannot do what a release does; a 403 names the permission (`permission`). */
   checkAuth(): Promise<void>;
 }
 
+/** What a release asks of the key, as a restricted key's permissions. */
+export const RELEASE_PERMISSIONS = 'Products: Write and Prices: Write';
+
 /**
- * Turns the outcome of one authenticated Stripe read into a status: 401/403 mean the key itself
- * is refused; anything else means it could not be verified, which also fails the check.
+ * Turns the outcome of the key check (list and create probes for products and prices, nothing
+ * else) into a status: 401 means the key is refused, 403 that it lacks a permission a release
+ * needs, named; anything else means it could not be verified, which also fails the check.
  */
 export async function verifyStripeKey(
   probe: StripeAuthProbe,
@@ -117,7 +122,13 @@ export async function verifyStripeKey(
     await probe.checkAuth();
     return { status: 'ok', reason: `authenticated against ${apiBase}` };
   } catch (error) {
-    const e = error as { type?: string; statusCode?: number; message?: string };
+    const e = error as {
+      type?: string;
+      statusCode?: number;
+      message?: string;
+      permission?: unknown;
+      request?: unknown;
+    };
     const message = redact(e.message ?? String(error), [secretKey]);
     if (e.statusCode === 401 || e.type === 'StripeAuthenticationError') {
       return {
@@ -126,9 +137,13 @@ export async function verifyStripeKey(
       };
     }
     if (e.statusCode === 403 || e.type === 'StripePermissionError') {
+      const permission = typeof e.permission === 'string' ? e.permission : null;
+      const request = typeof e.request === 'string' ? ` to ${e.request}` : '';
       return {
         status: 'invalid',
-        reason: `the key lacks permissions (403): ${message}; use the secret key or grant the restricted key read access`,
+        reason: permission
+          ? `the key lacks the ${permission} permission (403)${request}; a release needs ${RELEASE_PERMISSIONS}: grant them to the restricted key (Dashboard → Developers → API keys) or use the secret key`
+          : `the key lacks permissions (403): ${message}; a release needs ${RELEASE_PERMISSIONS}: grant them to the restricted key or use the secret key`,
       };
     }
     return {

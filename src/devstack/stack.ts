@@ -6,7 +6,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { adminUrl, createDatabase, dropDatabase, ensureDatabase } from './postgres';
 import { prepareSampleBackend } from './sample-backend';
-import { startStripePeer, type StripePeer } from './stripe-peer';
+import { startStripePeer, type StripePeer } from '../../dev/stripe-peer';
 import { addressOf, startDevServer, type DevServerOptions } from './temporal';
 
 /** Test-mode credentials of the loopback Stripe peer; not secrets anywhere else. */
@@ -38,7 +38,11 @@ export interface DevStack {
 export async function startStack(options: StackOptions): Promise<DevStack> {
   const databaseName = options.name.toLowerCase().replace(/[^a-z0-9_]/g, '_');
   const databaseUrl = options.keepDatabase ? await ensureDatabase(databaseName) : await createDatabase(databaseName);
-  const stripe = await startStripePeer({ port: options.stripe?.port ?? 0, stateFile: options.stripe?.stateFile });
+  const stripe = await startStripePeer({
+    port: options.stripe?.port ?? 0,
+    stateFile: options.stripe?.stateFile,
+    apiKeys: [PEER_SECRET_KEY],
+  });
   let temporalEnv: TestWorkflowEnvironment | null = null;
   let temporalAddress: string;
   try {

@@ -9,6 +9,18 @@ export const DEFAULT_CATALOG: readonly CatalogPlan[] = [
 /** Stripe metadata key the original used to find a plan's product; kept so existing products are reused. */
 export const PLAN_CODE_METADATA_KEY = 'starter_cli_plan_code';
 
+/**
+ * Stripe metadata key naming the release that created a product or price (`workflowId:runId`):
+ * a retry and a rollback find what this release created even when the worker's journal is
+ * incomplete (a crash between Stripe's answer and the journal write).
+ */
+export const RELEASE_RUN_METADATA_KEY = 'db_release_run';
+
+/** The tag value of a release run. */
+export function releaseRunTag(workflowId: string, runId: string): string {
+  return `${workflowId}:${runId}`;
+}
+
 /** Stripe's unit_amount limit for most currencies (99,999,999 minor units). */
 export const MAX_AMOUNT = 99_999_999;
 

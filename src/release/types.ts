@@ -136,6 +136,12 @@ export interface ProvisionedPlan {
   previousPriceId: string | null;
   /** Whether this release archived the previous price (so a rollback must reactivate it). */
   previousPriceArchived: boolean;
+  /**
+   * The product's default price before the release, when the release moved it (Stripe refuses to
+   * archive a product's default price, so the new price becomes the default first). Absent in
+   * results recorded before this field existed.
+   */
+  previousDefaultPrice?: string | null;
 }
 
 export interface StripeProvisionResult {

@@ -427,6 +427,7 @@ describe('status summary, release show and stripe setup around a real release', 
 
   test('stripe setup: new secrets into .env.local only, new prices through the workflow, price ids where the backend reads them', async () => {
     const secretKey = `sk_test_${uniqueName('rotated').replace(/-/g, '_')}_key`;
+    e2e.stack.stripe.addApiKey(secretKey); // the rotated key exists on the account, as it would on Stripe
     const webhookSecret = `whsec_${uniqueName('rotated').replace(/-/g, '_')}`;
     const before = await readFile(envLocal(), 'utf8');
     const result = await runCli([

@@ -129,6 +129,18 @@ describe('verifyStripeKey: one authenticated read', () => {
     });
   });
 
+  test('403 with a named permission says which permission and what a release needs', async () => {
+    const error = Object.assign(stripeError('StripePermissionError', 'the key may not create prices', 403), {
+      permission: 'rak_price_write',
+      request: 'create prices (POST /v1/prices)',
+    });
+    const verdict = await verifyStripeKey(probe(error), STRIPE_KEY, 'x');
+    expect(verdict.status).toBe('invalid');
+    expect(verdict.reason).toBe(
+      'the key lacks the rak_price_write permission (403) to create prices (POST /v1/prices); a release needs Products: Write and Prices: Write: grant them to the restricted key (Dashboard → Developers → API keys) or use the secret key',
+    );
+  });
+
   test('an unreachable Stripe cannot verify the key, which also fails', async () => {
     const verdict = await verifyStripeKey(
       probe(stripeError('StripeConnectionError', 'connect ECONNREFUSED')),

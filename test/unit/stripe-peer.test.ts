@@ -7,8 +7,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Stripe from 'stripe';
-import { startStripePeer } from '../../src/devstack/stripe-peer';
-import type { PeerState, StripePeer } from '../../src/devstack/stripe-peer';
+import { startStripePeer } from '../../dev/stripe-peer';
+import type { PeerState, StripePeer } from '../../dev/stripe-peer';
 
 let peer: StripePeer;
 let stripe: Stripe;
@@ -50,7 +50,7 @@ async function allPrices(params: Stripe.PriceListParams): Promise<Stripe.Price[]
 }
 
 beforeAll(async () => {
-  peer = await startStripePeer();
+  peer = await startStripePeer({ apiKeys: ['sk_test_peer', 'sk_test_other'] });
   stripe = client();
 });
 
@@ -509,12 +509,53 @@ describe('faults', () => {
   });
 });
 
+describe('keys and faults over HTTP (for a peer in another process)', () => {
+  it('adds secret and restricted keys like the Dashboard, and refuses malformed ones', async () => {
+    const newKey = 'sk_test_added_over_http_01';
+    expect((await rejectionOf(client(newKey).products.list())).statusCode).toBe(401);
+    expect((await control('POST', '/_peer/keys', { key: newKey })).status).toBe(200);
+    await expect(client(newKey).products.list()).resolves.toMatchObject({ object: 'list' });
+
+    const rk = 'rk_test_added_over_http_01';
+    expect((await control('POST', '/_peer/keys', { key: rk, permissions: ['rak_price_read'] })).status).toBe(
+      200,
+    );
+    await expect(client(rk).prices.list()).resolves.toMatchObject({ object: 'list' });
+    expect((await rejectionOf(client(rk).products.list())).statusCode).toBe(403);
+
+    expect((await control('POST', '/_peer/keys', { key: 'rk_test_no_permissions' })).status).toBe(400);
+    expect(
+      (await control('POST', '/_peer/keys', { key: 'rk_test_bad', permissions: ['rak_everything'] })).status,
+    ).toBe(400);
+  });
+
+  it('takes latency and drop faults, and rejects incomplete ones', async () => {
+    expect(
+      (await control('POST', '/_peer/faults', { kind: 'latency', pathPrefix: '/v1/products' })).status,
+    ).toBe(400);
+    expect(
+      (
+        await control('POST', '/_peer/faults', {
+          kind: 'drop',
+          method: 'POST',
+          pathPrefix: '/v1/products',
+          times: 2,
+        })
+      ).status,
+    ).toBe(200);
+    expect(await rejectionOf(stripe.products.create({ name: 'Dropped' }))).toBeInstanceOf(
+      Stripe.errors.StripeConnectionError,
+    );
+    expect((await peerState()).requests.filter((r) => r.dropped).map((r) => r.status)).toEqual([200, 200]);
+  });
+});
+
 describe('state file', () => {
   it('keeps products, prices and idempotency keys across a restart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'stripe-peer-'));
     const stateFile = join(dir, 'nested', 'state.json');
     try {
-      const first = await startStripePeer({ stateFile });
+      const first = await startStripePeer({ stateFile, apiKeys: ['sk_test_persist'] });
       const s1 = client('sk_test_persist', first);
       const product = await s1.products.create({ name: 'Durable', metadata: { plan: 'durable' } });
       const params: Stripe.PriceCreateParams = {
@@ -527,7 +568,7 @@ describe('state file', () => {
       await first.close();
       expect(readFileSync(stateFile, 'utf8')).not.toContain('sk_test_persist');
 
-      const second = await startStripePeer({ stateFile });
+      const second = await startStripePeer({ stateFile, apiKeys: ['sk_test_persist'] });
       try {
         const s2 = client('sk_test_persist', second);
         expect(await s2.products.retrieve(product.id)).toEqual(product);

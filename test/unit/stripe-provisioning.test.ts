@@ -1,16 +1,19 @@
+/**
+ * Provisioning and its compensation against the loopback Stripe peer, through the official SDK
+ * (the real gateway): the peer keeps Stripe's rules (idempotency replays 5xx, default prices
+ * cannot be archived, price lists default to active prices), so these tests fail where
+ * production Stripe would.
+ */
+import Stripe from 'stripe';
+import { startStripePeer, type PriceObject, type ProductObject, type StripePeer } from '../../dev/stripe-peer';
 import type { ActivityDeps } from '../../src/activities/deps';
 import { createStripeActivities, type ProvisionInput } from '../../src/activities/stripe';
+import { createStripeGateway } from '../../src/activities/stripe-gateway';
 import type { CompensationRecord, ProvisionedPlan, StripeProvisionResult } from '../../src/release/types';
-import { activityEnv, failureOf, FakeStripe, fakeDeps, removeTempDirs, runActivity, stripeError, tempDir } from '../support/fakes';
-
-afterAll(removeTempDirs);
+import { activityEnv, failureOf, fakeDeps, removeTempDirs, runActivity, tempDir } from '../support/fakes';
 
 const SECRET_KEY = 'sk_test_51ProvisionSecretNeverShown42';
-const ENV = {
-  STRIPE_SECRET_KEY: SECRET_KEY,
-  STRIPE_WEBHOOK_SECRET: 'whsec_ProvisionWebhookNeverShown',
-  ENABLE_BILLING: 'true',
-};
+const READ_ONLY_KEY = 'rk_test_51ProvisionReadOnlyKey0001';
 const WORKFLOW_ID = 'wf-stripe';
 
 const INPUT: ProvisionInput = {
@@ -21,19 +24,54 @@ const INPUT: ProvisionInput = {
   currency: 'USD',
   trialDays: 14,
 };
+const PRO_ONLY: ProvisionInput = { ...INPUT, plans: [{ code: 'pro', name: 'Pro', amount: 9900 }] };
+
+let peer: StripePeer;
+/** The account as the Dashboard (or another tool) sees it: for seeding and reading back. */
+let dashboard: Stripe;
+
+beforeAll(async () => {
+  peer = await startStripePeer({
+    apiKeys: [SECRET_KEY],
+    restrictedKeys: { [READ_ONLY_KEY]: ['rak_product_read', 'rak_price_read'] },
+  });
+  dashboard = new Stripe(SECRET_KEY, { host: '127.0.0.1', port: peer.port, protocol: 'http', maxNetworkRetries: 0 });
+});
+afterAll(async () => {
+  await peer.close();
+  removeTempDirs();
+});
+beforeEach(() => peer.reset());
+
+/** Polls a condition with a bounded deadline (no fixed sleeps). */
+async function eventually(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 function withAmount(code: string, amount: number, input: ProvisionInput = INPUT): ProvisionInput {
   return { ...input, plans: input.plans.map((p) => (p.code === code ? { ...p, amount } : p)) };
 }
 
-/** One fake Stripe account and one worker state dir, shared by every run and attempt in a test. */
+/** One worker state dir (journal) shared by every run and attempt in a test, like one worker. */
 class Rig {
-  readonly stripe = new FakeStripe();
+  readonly keysUsed: string[] = [];
   readonly deps: ActivityDeps;
   private readonly activities: ReturnType<typeof createStripeActivities>;
 
-  constructor(env: Record<string, string> = ENV) {
-    this.deps = fakeDeps({ env, stripe: this.stripe.factory, stateDir: tempDir('stripe-state-') });
+  constructor(secretKey = SECRET_KEY) {
+    const env = { STRIPE_SECRET_KEY: secretKey, STRIPE_API_BASE: peer.url, ENABLE_BILLING: 'true' };
+    this.deps = fakeDeps({
+      env,
+      stripe: (key, scope) => {
+        this.keysUsed.push(key);
+        return createStripeGateway(key, scope);
+      },
+      stateDir: tempDir('stripe-state-'),
+    });
     this.activities = createStripeActivities(this.deps);
   }
 
@@ -41,8 +79,8 @@ class Rig {
     return runActivity(activityEnv(WORKFLOW_ID, runId, attempt), this.activities.provisionStripePlans, input);
   }
 
-  rollback(runId: string, codes: string[] = INPUT.plans.map((p) => p.code)): Promise<CompensationRecord[]> {
-    return runActivity(activityEnv(WORKFLOW_ID, runId), this.activities.rollbackStripePlans, { codes });
+  rollback(runId: string, codes: string[] = INPUT.plans.map((p) => p.code), attempt = 1): Promise<CompensationRecord[]> {
+    return runActivity(activityEnv(WORKFLOW_ID, runId, attempt), this.activities.rollbackStripePlans, { codes });
   }
 }
 
@@ -52,28 +90,50 @@ function planOf(result: StripeProvisionResult, code: string): ProvisionedPlan {
   return plan;
 }
 
+function price(id: string): PriceObject {
+  const found = peer.state().prices.find((p) => p.id === id);
+  if (!found) throw new Error(`the peer has no price ${id}`);
+  return found;
+}
+
+function product(id: string): ProductObject {
+  const found = peer.state().products.find((p) => p.id === id);
+  if (!found) throw new Error(`the peer has no product ${id}`);
+  return found;
+}
+
+/** POSTs the tool sent (writes), excluding the key check's probes. */
+function writes(): { path: string; idempotencyKey: string | null; status: number }[] {
+  return peer.state().requests.filter((r) => r.method === 'POST');
+}
+
+/** Active prices holding a plan's lookup key or created for it: exactly one is healthy. */
+function activePricesOf(code: string): PriceObject[] {
+  return peer.state().prices.filter((p) => p.active && p.metadata.starter_cli_plan_code === code);
+}
+
 describe('provisionStripePlans: first run', () => {
-  test('creates a product per plan (found later by metadata) and a monthly price per plan carrying its lookup key', async () => {
+  test('creates a product per plan and a monthly price carrying the lookup key, both tagged with the release run', async () => {
     const rig = new Rig();
     const result = await rig.provision('run1');
 
-    expect(rig.stripe.keysUsed).toEqual([SECRET_KEY]);
-    expect(rig.stripe.products.map((p) => ({ name: p.name, metadata: p.metadata, active: p.active }))).toEqual([
-      { name: 'Starter', metadata: { starter_cli_plan_code: 'starter' }, active: true },
-      { name: 'Pro', metadata: { starter_cli_plan_code: 'pro' }, active: true },
+    expect(rig.keysUsed.every((k) => k === SECRET_KEY)).toBe(true);
+    expect(peer.state().products.map((p) => ({ name: p.name, metadata: p.metadata, active: p.active }))).toEqual([
+      { name: 'Starter', metadata: { starter_cli_plan_code: 'starter', db_release_run: 'wf-stripe:run1' }, active: true },
+      { name: 'Pro', metadata: { starter_cli_plan_code: 'pro', db_release_run: 'wf-stripe:run1' }, active: true },
     ]);
-    expect(rig.stripe.prices).toHaveLength(2);
+    expect(peer.state().prices).toHaveLength(2);
     for (const plan of INPUT.plans) {
       const recorded = planOf(result, plan.code);
-      expect(rig.stripe.price(recorded.priceId)).toMatchObject({
+      expect(price(recorded.priceId)).toMatchObject({
         product: recorded.productId,
         active: true,
         currency: 'usd',
         unit_amount: plan.amount,
-        interval: 'month',
-        trial_period_days: 14,
+        recurring: { interval: 'month', interval_count: 1, trial_period_days: 14 },
         lookup_key: `db_release:${plan.code}:monthly`,
         nickname: `${plan.name} Monthly`,
+        metadata: { starter_cli_plan_code: plan.code, db_release_run: 'wf-stripe:run1', trial_days: '14' },
       });
       expect(recorded).toEqual({
         code: plan.code,
@@ -89,45 +149,16 @@ describe('provisionStripePlans: first run', () => {
       });
     }
     expect(result.currency).toBe('usd');
-    expect(result.trialDays).toBe(14);
     expect(result.priceMap).toEqual({ starter: planOf(result, 'starter').priceId, pro: planOf(result, 'pro').priceId });
   });
 
-  test('the currency is lower-cased before it reaches Stripe', async () => {
+  test('every write carries an idempotency key naming the workflow, the run and the attempt, unique per write', async () => {
     const rig = new Rig();
-    await rig.provision('run1');
-    expect(rig.stripe.callsTo('createPrice').map((c) => (c.params as { currency: string }).currency)).toEqual(['usd', 'usd']);
-  });
-
-  test('an amount of 0 is accepted and created as a free price', async () => {
-    const rig = new Rig();
-    const result = await rig.provision('run1');
-    expect(rig.stripe.price(planOf(result, 'starter').priceId).unit_amount).toBe(0);
-    expect(planOf(result, 'starter').amount).toBe(0);
-  });
-
-  test('every write carries an idempotency key containing the workflow id and the run id, unique per write', async () => {
-    const rig = new Rig();
-    await rig.provision('run-aaa');
-    const writes = rig.stripe.writes();
-    expect(writes.map((w) => w.method)).toEqual(['createProduct', 'createPrice', 'createProduct', 'createPrice']);
-    for (const write of writes) {
-      expect(write.idempotencyKey).toContain(WORKFLOW_ID);
-      expect(write.idempotencyKey).toContain('run-aaa');
-    }
-    expect(new Set(writes.map((w) => w.idempotencyKey)).size).toBe(writes.length);
-  });
-
-  test('a retried attempt of the same run reuses the same idempotency keys and ends with the same prices', async () => {
-    const rig = new Rig();
-    const first = await rig.provision('run1');
-    const firstKeys = rig.stripe.writes().map((w) => w.idempotencyKey);
-    rig.stripe.clearCalls();
-    const retry = await rig.provision('run1', INPUT, 2);
-    for (const write of rig.stripe.writes()) expect(firstKeys).toContain(write.idempotencyKey);
-    expect(retry.priceMap).toEqual(first.priceMap);
-    expect(rig.stripe.products).toHaveLength(2);
-    expect(rig.stripe.prices).toHaveLength(2);
+    await rig.provision('run-aaa', INPUT, 1);
+    const posts = writes();
+    expect(posts.map((w) => w.path)).toEqual(['/v1/products', '/v1/prices', '/v1/products', '/v1/prices']);
+    for (const write of posts) expect(write.idempotencyKey).toMatch(/^wf-stripe:run-aaa:.+:attempt-1$/);
+    expect(new Set(posts.map((w) => w.idempotencyKey)).size).toBe(posts.length);
   });
 });
 
@@ -135,126 +166,251 @@ describe('provisionStripePlans: later runs', () => {
   test('a second run with the same catalog reuses every product and price and writes nothing', async () => {
     const rig = new Rig();
     const first = await rig.provision('run1');
-    rig.stripe.clearCalls();
+    const before = writes().length;
     const second = await rig.provision('run2', { ...INPUT, currency: 'usd' });
-    expect(rig.stripe.writes()).toEqual([]);
+    expect(writes()).toHaveLength(before);
     expect(second.priceMap).toEqual(first.priceMap);
     for (const plan of second.plans) {
       expect(plan).toMatchObject({ productAction: 'reused', priceAction: 'reused', previousPriceId: null, previousPriceArchived: false });
     }
-    expect(rig.stripe.prices).toHaveLength(2);
-  });
-
-  test('an upper-case currency on a re-run still reuses the prices', async () => {
-    const rig = new Rig();
-    await rig.provision('run1', { ...INPUT, currency: 'usd' });
-    rig.stripe.clearCalls();
-    await rig.provision('run2', { ...INPUT, currency: 'USD' });
-    expect(rig.stripe.callsTo('createPrice')).toEqual([]);
   });
 
   test('a changed amount creates a new price, moves the lookup key to it and archives the old one', async () => {
     const rig = new Rig();
     const first = await rig.provision('run1');
     const oldPro = planOf(first, 'pro').priceId;
-    rig.stripe.clearCalls();
-
     const second = await rig.provision('run2', withAmount('pro', 12900));
     const pro = planOf(second, 'pro');
-    expect(pro.priceId).not.toBe(oldPro);
     expect(pro).toMatchObject({ amount: 12900, priceAction: 'created', productAction: 'reused', previousPriceId: oldPro, previousPriceArchived: true });
-    expect(pro.productId).toBe(planOf(first, 'pro').productId);
-
-    expect(rig.stripe.price(pro.priceId)).toMatchObject({ unit_amount: 12900, active: true, lookup_key: 'db_release:pro:monthly' });
-    expect(rig.stripe.price(oldPro)).toMatchObject({ unit_amount: 9900, active: false, lookup_key: null });
-    expect(rig.stripe.callsTo('updatePrice')).toEqual([
-      expect.objectContaining({ id: oldPro, params: { active: false } }),
-    ]);
-
-    // the untouched plan is reused
+    expect(price(pro.priceId)).toMatchObject({ unit_amount: 12900, active: true, lookup_key: 'db_release:pro:monthly' });
+    expect(price(oldPro)).toMatchObject({ unit_amount: 9900, active: false, lookup_key: null });
     expect(planOf(second, 'starter')).toMatchObject({ priceAction: 'reused', previousPriceId: null });
-    expect(rig.stripe.callsTo('createPrice')).toHaveLength(1);
   });
 
-  test('changed trial days also need new prices', async () => {
+  test('a product and matching price made by the original tool (no lookup key) are reused; the lookup key is assigned', async () => {
     const rig = new Rig();
-    await rig.provision('run1');
-    rig.stripe.clearCalls();
-    const second = await rig.provision('run2', { ...INPUT, trialDays: 30 });
-    expect(second.plans.map((p) => p.priceAction)).toEqual(['created', 'created']);
-    expect(rig.stripe.callsTo('createPrice').map((c) => (c.params as { trial_period_days: number }).trial_period_days)).toEqual([30, 30]);
+    const seeded = await dashboard.products.create({ name: 'Pro', metadata: { starter_cli_plan_code: 'pro' } });
+    const seededPrice = await dashboard.prices.create({
+      product: seeded.id,
+      currency: 'usd',
+      unit_amount: 9900,
+      recurring: { interval: 'month', trial_period_days: 14 },
+    });
+    const result = await rig.provision('run1', PRO_ONLY);
+    expect(planOf(result, 'pro')).toMatchObject({ productId: seeded.id, productAction: 'reused', priceId: seededPrice.id, priceAction: 'lookup_key_assigned' });
+    expect(peer.state().products).toHaveLength(1);
+    expect(peer.state().prices).toHaveLength(1);
+    expect(price(seededPrice.id).lookup_key).toBe('db_release:pro:monthly');
   });
 
-  test('products and matching prices made by the original tool (no lookup key) are reused; the lookup key is assigned', async () => {
-    const rig = new Rig();
-    const product = rig.stripe.seedProduct({ name: 'Pro', active: true, metadata: { starter_cli_plan_code: 'pro' } });
-    const price = rig.stripe.seedPrice({ product: product.id, unit_amount: 9900, trial_period_days: 14 });
-    const result = await rig.provision('run1', { ...INPUT, plans: [{ code: 'pro', name: 'Pro', amount: 9900 }] });
-    expect(planOf(result, 'pro')).toMatchObject({ productId: product.id, productAction: 'reused', priceId: price.id, priceAction: 'lookup_key_assigned' });
-    expect(rig.stripe.callsTo('createProduct')).toEqual([]);
-    expect(rig.stripe.callsTo('createPrice')).toEqual([]);
-    expect(rig.stripe.price(price.id).lookup_key).toBe('db_release:pro:monthly');
-  });
-
-  test('a renamed catalog plan renames its product and remembers the old name', async () => {
+  test('a renamed catalog plan renames its product and remembers the old name; rollback names it back', async () => {
     const rig = new Rig();
     await rig.provision('run1');
     const renamed: ProvisionInput = { ...INPUT, plans: INPUT.plans.map((p) => (p.code === 'pro' ? { ...p, name: 'Professional' } : p)) };
     const second = await rig.provision('run2', renamed);
     const pro = planOf(second, 'pro');
     expect(pro).toMatchObject({ productAction: 'renamed', previousProductName: 'Pro', priceAction: 'reused' });
-    expect(rig.stripe.product(pro.productId).name).toBe('Professional');
+    expect(product(pro.productId).name).toBe('Professional');
+    await rig.rollback('run2');
+    expect(product(pro.productId)).toMatchObject({ name: 'Pro', active: true });
   });
 });
 
 describe('provisionStripePlans: failures', () => {
-  test('an authentication error is a non-retryable StripeAuthentication failure without the key in it', async () => {
-    const rig = new Rig();
-    rig.stripe.failNext('listProducts', stripeError('StripeAuthenticationError', `Invalid API Key provided: ${SECRET_KEY}`, 401));
+  test('a refused key is a non-retryable StripeAuthentication failure without the key in it', async () => {
+    const rig = new Rig('sk_test_51WrongKeyNeverShownAnywhere9');
     const failure = await failureOf(rig.provision('run1'));
     expect(failure.type).toBe('StripeAuthentication');
     expect(failure.nonRetryable).toBe(true);
     expect(failure.message).toContain('STRIPE_SECRET_KEY');
-    expect(failure.message).not.toContain(SECRET_KEY);
+    expect(failure.message).not.toContain('sk_test_51WrongKeyNeverShownAnywhere9');
   });
 
-  test('a permission error is also StripeAuthentication', async () => {
-    const rig = new Rig();
-    rig.stripe.failNext('listProducts', stripeError('StripePermissionError', 'restricted key', 403));
-    expect((await failureOf(rig.provision('run1'))).type).toBe('StripeAuthentication');
-  });
-
-  test('a Stripe API (5xx) error is a retryable StripeUnavailable failure', async () => {
-    const rig = new Rig();
-    rig.stripe.failNext('createPrice', stripeError('StripeAPIError', 'An unknown error occurred', 500));
+  test('a restricted key without write permission is StripeAuthentication, naming the permission', async () => {
+    const rig = new Rig(READ_ONLY_KEY);
     const failure = await failureOf(rig.provision('run1'));
-    expect(failure.type).toBe('StripeUnavailable');
-    expect(failure.nonRetryable).toBe(false);
+    expect(failure.type).toBe('StripeAuthentication');
+    expect(failure.message).toContain('rak_product_write');
+    expect(failure.message).not.toContain(READ_ONLY_KEY);
+  });
+
+  test('a Stripe 5xx is a retryable StripeUnavailable failure', async () => {
+    const rig = new Rig();
+    peer.injectFault({ method: 'POST', pathPrefix: '/v1/prices', status: 500, message: 'An unknown error occurred' });
+    const failure = await failureOf(rig.provision('run1'));
+    expect(failure).toMatchObject({ type: 'StripeUnavailable', nonRetryable: false });
     expect(failure.message).toContain('An unknown error occurred');
   });
 
-  test('a connection error without a Stripe type is retryable too', async () => {
+  test('a dropped connection is retryable too', async () => {
     const rig = new Rig();
-    rig.stripe.failNext('listPricesByLookupKey', new Error('socket hang up'));
-    const failure = await failureOf(rig.provision('run1'));
-    expect(failure.type).toBe('StripeUnavailable');
-    expect(failure.nonRetryable).toBe(false);
+    // The SDK itself retries a request whose connection closed once (same idempotency key): drop both.
+    peer.injectFault({ kind: 'drop', method: 'GET', pathPrefix: '/v1/products', times: 2 });
+    expect(await failureOf(rig.provision('run1'))).toMatchObject({ type: 'StripeUnavailable', nonRetryable: false });
   });
 
   test('an invalid request is a non-retryable StripeInvalidRequest failure', async () => {
     const rig = new Rig();
-    rig.stripe.failNext('createProduct', stripeError('StripeInvalidRequestError', 'Invalid currency: xyz', 400));
-    const failure = await failureOf(rig.provision('run1'));
-    expect(failure.type).toBe('StripeInvalidRequest');
-    expect(failure.nonRetryable).toBe(true);
+    const failure = await failureOf(rig.provision('run1', { ...INPUT, currency: 'xyz' }));
+    expect(failure).toMatchObject({ type: 'StripeInvalidRequest', nonRetryable: true });
+    expect(failure.message).toContain('Invalid currency: xyz');
   });
 
   test('without STRIPE_SECRET_KEY the activity fails with MissingStripeSecrets before calling Stripe', async () => {
-    const rig = new Rig({ ENABLE_BILLING: 'true' });
-    const failure = await failureOf(rig.provision('run1'));
-    expect(failure.type).toBe('MissingStripeSecrets');
-    expect(failure.nonRetryable).toBe(true);
-    expect(rig.stripe.keysUsed).toEqual([]);
+    const deps = fakeDeps({ env: { ENABLE_BILLING: 'true', STRIPE_API_BASE: peer.url }, stateDir: tempDir('stripe-state-') });
+    const failure = await failureOf(runActivity(activityEnv(WORKFLOW_ID, 'run1'), createStripeActivities(deps).provisionStripePlans, INPUT));
+    expect(failure).toMatchObject({ type: 'MissingStripeSecrets', nonRetryable: true });
+    expect(peer.state().requests).toEqual([]);
+  });
+});
+
+describe('issue 11: crash safety', () => {
+  test('item 4: a retry after a 5xx creates the price (a new key per attempt), and only one', async () => {
+    const rig = new Rig();
+    peer.injectFault({ method: 'POST', pathPrefix: '/v1/prices', status: 500 });
+    expect((await failureOf(rig.provision('run1', PRO_ONLY, 1))).type).toBe('StripeUnavailable');
+    // Stripe replays a key's 500 for 24 h: the retry must not reuse the failed request's key.
+    const retry = await rig.provision('run1', PRO_ONLY, 2);
+    expect(planOf(retry, 'pro')).toMatchObject({ productAction: 'created', priceAction: 'created' });
+    expect(peer.state().products).toHaveLength(1);
+    expect(activePricesOf('pro')).toHaveLength(1);
+    // The retry asks the first attempt's key once more (Stripe replays its 500), then writes with its own.
+    const pricePosts = peer.state().requests.filter((r) => r.method === 'POST' && r.path === '/v1/prices');
+    expect(pricePosts.map((w) => [w.idempotencyKey?.replace(/^.*:/, ''), w.status, w.replayed])).toEqual([
+      ['attempt-1', 500, false],
+      ['attempt-1', 500, true],
+      ['attempt-2', 200, false],
+    ]);
+  });
+
+  test('item 2: a price created just before a crash is journaled as created, and the rollback archives it and moves the key back', async () => {
+    const rig = new Rig();
+    const first = await rig.provision('run1', PRO_ONLY);
+    const oldPro = planOf(first, 'pro').priceId;
+    // The create-price answer is lost: the price exists (with the key), the worker never heard.
+    // The SDK's own retry of a closed connection replays the same key's result: drop that too.
+    peer.injectFault({ kind: 'drop', method: 'POST', pathPrefix: '/v1/prices', times: 2 });
+    expect((await failureOf(rig.provision('run2', withAmount('pro', 12900, PRO_ONLY), 1))).type).toBe('StripeUnavailable');
+    const retry = await rig.provision('run2', withAmount('pro', 12900, PRO_ONLY), 2);
+    const pro = planOf(retry, 'pro');
+    expect(pro).toMatchObject({ priceAction: 'created', previousPriceId: oldPro, previousPriceArchived: true });
+    expect(peer.state().prices.filter((p) => p.unit_amount === 12900)).toHaveLength(1);
+
+    const records = await rig.rollback('run2', ['pro']);
+    expect(records).toEqual([expect.objectContaining({ name: 'stripe:pro', status: 'success' })]);
+    expect(price(pro.priceId)).toMatchObject({ active: false });
+    expect(price(oldPro)).toMatchObject({ active: true, lookup_key: 'db_release:pro:monthly' });
+  });
+
+  test('item 2, on another worker (no journal): the retry still records the price it finds by its tag as created, not reused', async () => {
+    const rig = new Rig();
+    await rig.provision('run1', PRO_ONLY);
+    peer.injectFault({ kind: 'drop', method: 'POST', pathPrefix: '/v1/prices', times: 2 });
+    expect((await failureOf(rig.provision('run2', withAmount('pro', 12900, PRO_ONLY), 1))).type).toBe('StripeUnavailable');
+    const other = new Rig();
+    const retry = await other.provision('run2', withAmount('pro', 12900, PRO_ONLY), 2);
+    expect(planOf(retry, 'pro')).toMatchObject({ priceAction: 'created' });
+    expect(peer.state().prices.filter((p) => p.unit_amount === 12900)).toHaveLength(1);
+    await other.rollback('run2', ['pro']);
+    expect(price(planOf(retry, 'pro').priceId).active).toBe(false);
+  });
+
+  test('a retry while the previous attempt\'s create is still in flight (worker died mid-request) waits for it instead of creating a second price', async () => {
+    const rig = new Rig();
+    peer.injectFault({ kind: 'latency', method: 'POST', pathPrefix: '/v1/prices', delayMs: 1_500 });
+    const first = rig.provision('run1', PRO_ONLY, 1);
+    await eventually(() => peer.state().inFlight.some((r) => r.path === '/v1/prices'));
+    // The tag lookup finds nothing yet; repeating attempt 1's create with its key answers 409.
+    const retry = await failureOf(rig.provision('run1', PRO_ONLY, 2));
+    expect(retry).toMatchObject({ type: 'StripeUnavailable', nonRetryable: false });
+    expect(retry.message).toContain('another in-progress request');
+    await first;
+    const third = await rig.provision('run1', PRO_ONLY, 3);
+    expect(planOf(third, 'pro')).toMatchObject({ productAction: 'created', priceAction: 'created' });
+    expect(peer.state().prices).toHaveLength(1);
+    expect(peer.state().products).toHaveLength(1);
+  });
+
+  test('item 3: when create-price fails for good (429×3, 503×2, then 500s) the new product is archived and the rollback reports it', async () => {
+    const rig = new Rig();
+    // 429×3, 503×2, then 500s for good (more than the attempts can use up).
+    for (const [status, times] of [[429, 3], [503, 2], [500, 20]] as const) {
+      peer.injectFault({ method: 'POST', pathPrefix: '/v1/prices', status, times });
+    }
+    for (let attempt = 1; attempt <= 8; attempt++) {
+      expect((await failureOf(rig.provision('run1', PRO_ONLY, attempt))).type).toBe('StripeUnavailable');
+    }
+    expect(peer.state().products).toHaveLength(1); // every attempt found the product the first one made
+    const created = peer.state().products[0];
+    expect(created?.active).toBe(true);
+
+    const records = await rig.rollback('run1', ['pro']);
+    expect(records).toEqual([
+      { name: 'stripe:pro', status: 'success', detail: `archived ${created?.id ?? ''}`, manual_action: null },
+    ]);
+    expect(peer.state().products.map((p) => p.active)).toEqual([false]);
+  });
+
+  test('a rollback finds what the run created by its tag even without a journal', async () => {
+    const rig = new Rig();
+    await rig.provision('run1');
+    const other = new Rig(); // another worker: same Stripe account, empty journal
+    const records = await other.rollback('run1');
+    expect(records.map((r) => [r.name, r.status])).toEqual([
+      ['stripe:pro', 'success'],
+      ['stripe:starter', 'success'],
+    ]);
+    expect(peer.state().products.every((p) => !p.active)).toBe(true);
+    expect(peer.state().prices.every((p) => !p.active)).toBe(true);
+  });
+});
+
+describe('issue 13: Stripe as it really behaves', () => {
+  test('finding 1: a Dashboard product whose default price holds the key: the new price becomes the default before the old is archived; rollback restores both', async () => {
+    const rig = new Rig();
+    // Products created in the Dashboard always have a default price.
+    const seeded = await dashboard.products.create({
+      name: 'Pro',
+      metadata: { starter_cli_plan_code: 'pro' },
+      default_price_data: { currency: 'usd', unit_amount: 9900, recurring: { interval: 'month' } },
+    });
+    if (typeof seeded.default_price !== 'string') throw new Error('the Dashboard product has no default price');
+    const defaultPrice = seeded.default_price;
+    // The default price holds the plan's key (set in the Dashboard, or by the original tool).
+    await dashboard.prices.update(defaultPrice, { lookup_key: 'db_release:pro:monthly' });
+    const second = await rig.provision('run2', withAmount('pro', 12900, PRO_ONLY));
+    const pro = planOf(second, 'pro');
+    expect(pro).toMatchObject({ priceAction: 'created', previousPriceId: defaultPrice, previousPriceArchived: true, previousDefaultPrice: defaultPrice });
+    expect(product(seeded.id).default_price).toBe(pro.priceId);
+    expect(price(defaultPrice)).toMatchObject({ active: false, lookup_key: null });
+
+    await rig.rollback('run2', ['pro']);
+    expect(product(seeded.id).default_price).toBe(defaultPrice);
+    expect(price(defaultPrice)).toMatchObject({ active: true, lookup_key: 'db_release:pro:monthly' });
+    expect(price(pro.priceId).active).toBe(false);
+  });
+
+  test('finding 3: a lookup key held by an archived price is found, moved, and moved back by the rollback without reactivating it', async () => {
+    const rig = new Rig();
+    const seeded = await dashboard.products.create({ name: 'Pro', metadata: { starter_cli_plan_code: 'pro' } });
+    const archived = await dashboard.prices.create({
+      product: seeded.id,
+      currency: 'usd',
+      unit_amount: 5000,
+      recurring: { interval: 'month' },
+      lookup_key: 'db_release:pro:monthly',
+    });
+    await dashboard.prices.update(archived.id, { active: false });
+
+    const result = await rig.provision('run1', PRO_ONLY);
+    const pro = planOf(result, 'pro');
+    expect(pro).toMatchObject({ priceAction: 'created', previousPriceId: archived.id, previousPriceArchived: false });
+    expect(price(archived.id).lookup_key).toBeNull();
+
+    const records = await rig.rollback('run1', ['pro']);
+    expect(records[0]?.detail).toContain(`lookup key back on ${archived.id}`);
+    expect(price(archived.id)).toMatchObject({ active: false, lookup_key: 'db_release:pro:monthly' });
+    expect(price(pro.priceId).active).toBe(false);
   });
 });
 
@@ -262,20 +418,14 @@ describe('rollbackStripePlans', () => {
   test('archives the prices and products the run created, newest plan first', async () => {
     const rig = new Rig();
     const result = await rig.provision('run1');
-    rig.stripe.clearCalls();
-
     const records = await rig.rollback('run1');
     expect(records.map((r) => [r.name, r.status])).toEqual([
       ['stripe:pro', 'success'],
       ['stripe:starter', 'success'],
     ]);
     for (const plan of result.plans) {
-      expect(rig.stripe.price(plan.priceId).active).toBe(false);
-      expect(rig.stripe.product(plan.productId).active).toBe(false);
-    }
-    for (const write of rig.stripe.writes()) {
-      expect(write.idempotencyKey).toContain(WORKFLOW_ID);
-      expect(write.idempotencyKey).toContain('run1');
+      expect(price(plan.priceId).active).toBe(false);
+      expect(product(plan.productId).active).toBe(false);
     }
   });
 
@@ -285,50 +435,27 @@ describe('rollbackStripePlans', () => {
     const second = await rig.provision('run2', withAmount('pro', 12900));
     const oldPro = planOf(first, 'pro').priceId;
     const newPro = planOf(second, 'pro').priceId;
-    rig.stripe.clearCalls();
-
     const records = await rig.rollback('run2');
-    expect(rig.stripe.price(oldPro)).toMatchObject({ active: true, lookup_key: 'db_release:pro:monthly' });
-    expect(rig.stripe.price(newPro)).toMatchObject({ active: false, lookup_key: null });
-    // the product was reused, not created: it stays active
-    expect(rig.stripe.product(planOf(second, 'pro').productId).active).toBe(true);
-    expect(rig.stripe.callsTo('updateProduct')).toEqual([]);
-
-    const pro = records.find((r) => r.name === 'stripe:pro');
-    expect(pro?.status).toBe('success');
-    expect(pro?.detail).toContain(oldPro);
-    // the reused starter plan needs nothing
+    expect(price(oldPro)).toMatchObject({ active: true, lookup_key: 'db_release:pro:monthly' });
+    expect(price(newPro)).toMatchObject({ active: false, lookup_key: null });
+    expect(product(planOf(second, 'pro').productId).active).toBe(true);
+    expect(records.find((r) => r.name === 'stripe:pro')).toMatchObject({ status: 'success', detail: expect.stringContaining(oldPro) as string });
     expect(records.find((r) => r.name === 'stripe:starter')).toMatchObject({ status: 'skipped' });
   });
 
-  test('a renamed product gets its old name back', async () => {
+  test('a retried rollback changes nothing twice', async () => {
     const rig = new Rig();
     await rig.provision('run1');
-    const renamed: ProvisionInput = { ...INPUT, plans: INPUT.plans.map((p) => (p.code === 'pro' ? { ...p, name: 'Professional' } : p)) };
-    const second = await rig.provision('run2', renamed);
-    await rig.rollback('run2');
-    expect(rig.stripe.product(planOf(second, 'pro').productId)).toMatchObject({ name: 'Pro', active: true });
-  });
-
-  test('plans finished before a later plan failed are still undone', async () => {
-    const rig = new Rig();
-    rig.stripe.failWhen(
-      (call) => call.method === 'createPrice' && (call.params as { lookup_key: string }).lookup_key === 'db_release:pro:monthly',
-      stripeError('StripeAPIError', 'overloaded', 503),
-    );
-    expect((await failureOf(rig.provision('run1'))).type).toBe('StripeUnavailable');
-    const starterPrice = rig.stripe.prices.find((p) => p.lookup_key === 'db_release:starter:monthly');
-    expect(starterPrice?.active).toBe(true);
-
-    const records = await rig.rollback('run1');
-    expect(records.map((r) => r.name)).toEqual(['stripe:starter']);
-    expect(starterPrice && rig.stripe.price(starterPrice.id).active).toBe(false);
-    expect(rig.stripe.product(starterPrice?.product ?? '').active).toBe(false);
+    await rig.rollback('run1', undefined, 1);
+    const before = writes().length;
+    const again = await rig.rollback('run1', undefined, 2);
+    expect(writes()).toHaveLength(before);
+    expect(again.map((r) => r.status)).toEqual(['skipped', 'skipped']);
   });
 
   test('a run that provisioned nothing has nothing to undo', async () => {
     const rig = new Rig();
     expect(await rig.rollback('never-ran')).toEqual([]);
-    expect(rig.stripe.writes()).toEqual([]);
+    expect(writes()).toEqual([]);
   });
 });

@@ -1,17 +1,35 @@
 /**
  * CLI entry for the Stripe peer, so a dev stack or an end-to-end test can run it as its own process:
  *
- *   node dist/src/devstack/stripe-peer-main.js --port 12111 [--host 127.0.0.1] [--state-file path] [--api-key sk_test_x ...]
+ *   node dist/dev/stripe-peer/main.js --port 12111 [--host 127.0.0.1] [--state-file path]
+ *     [--api-key sk_test_x ...] [--restricted-key rk_test_y=rak_product_write,rak_price_write ...]
+ *     [--idempotency-ttl-ms 86400000]
  *
  * Prints exactly one line, `stripe-peer listening on http://HOST:PORT`, once it accepts
  * connections: launchers wait for that line instead of polling the port.
  */
 import { parseArgs } from 'node:util';
-import { startStripePeer } from './stripe-peer.js';
-import type { StripePeerOptions } from './stripe-peer.js';
+import { startStripePeer } from './server.js';
+import { PERMISSIONS, type Permission, type StripePeerOptions } from './types.js';
 
 const USAGE =
-  'usage: stripe-peer-main [--port 12111] [--host 127.0.0.1] [--state-file path] [--api-key sk_test_... ...]';
+  'usage: stripe-peer [--port 12111] [--host 127.0.0.1] [--state-file path] [--api-key sk_test_... ...]\n' +
+  '                   [--restricted-key rk_test_...=PERMISSION,PERMISSION ...] [--idempotency-ttl-ms N]\n' +
+  `  permissions: ${PERMISSIONS.join(', ')}`;
+
+function parseRestricted(specs: string[]): Record<string, Permission[]> {
+  const out: Record<string, Permission[]> = {};
+  for (const spec of specs) {
+    const m = /^(rk_(?:test|live)_[A-Za-z0-9_]+)=(.+)$/.exec(spec);
+    if (!m?.[1] || !m[2])
+      throw new Error('--restricted-key must look like rk_test_...=rak_product_write,rak_price_write');
+    const permissions = m[2].split(',').map((x) => x.trim());
+    const unknown = permissions.filter((x) => !PERMISSIONS.some((known) => known === x));
+    if (unknown.length) throw new Error(`--restricted-key: unknown permission ${unknown.join(', ')}`);
+    out[m[1]] = permissions as Permission[];
+  }
+  return out;
+}
 
 function parseOptions(argv: string[]): StripePeerOptions {
   const { values } = parseArgs({
@@ -21,6 +39,8 @@ function parseOptions(argv: string[]): StripePeerOptions {
       host: { type: 'string', default: '127.0.0.1' },
       'state-file': { type: 'string' },
       'api-key': { type: 'string', multiple: true },
+      'restricted-key': { type: 'string', multiple: true },
+      'idempotency-ttl-ms': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -31,6 +51,13 @@ function parseOptions(argv: string[]): StripePeerOptions {
   const opts: StripePeerOptions = { port, host: values.host };
   if (values['state-file']) opts.stateFile = values['state-file'];
   if (values['api-key']?.length) opts.apiKeys = values['api-key'];
+  if (values['restricted-key']?.length) opts.restrictedKeys = parseRestricted(values['restricted-key']);
+  const ttl = values['idempotency-ttl-ms'];
+  if (ttl !== undefined) {
+    if (!/^\d+$/.test(ttl) || Number(ttl) < 1)
+      throw new Error(`--idempotency-ttl-ms must be a positive integer, got ${ttl}`);
+    opts.idempotencyTtlMs = Number(ttl);
+  }
   return opts;
 }
 
