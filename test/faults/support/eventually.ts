@@ -32,7 +32,7 @@ export async function eventually<T>(condition: () => Promise<T | null | undefine
   } catch (error) {
     context = `\n(describing the state failed: ${String(error)})`;
   }
-  const cause = lastError ? `\nlast error: ${lastError instanceof Error ? lastError.message : String(lastError)}` : '';
+  const cause = lastError ? `\nlast error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)}` : '';
   throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${options.what}${cause}${context}`);
 }
 
