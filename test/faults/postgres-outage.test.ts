@@ -21,17 +21,25 @@ async function withCluster(spec: Omit<CaseSpec, 'cluster'>, body: (c: FaultCase,
   }
 }
 
-test.concurrent(CASES.pgShortPreflight.title, () =>
-  withCluster(CASES.pgShortPreflight, async (c, cluster) => {
-    await cluster.stopImmediate();
+test.concurrent(CASES.pgLongMigration.title, () =>
+  withCluster(CASES.pgLongMigration, async (c, cluster) => {
     const run = c.startRelease();
-    await c.waitForActivity('preflight');
-    await faultDuration(SHORT_OUTAGE_MS);
+    await c.waitForMigrationStart('20251201_000001');
+    await cluster.stopImmediate();
+    // the database never comes back while the release runs: migrate and then the downgrade
+    // compensation spend their budgets and the release says what it could not undo
+    const outcome = await c.outcomeOf(run, 13 * MINUTE);
     await cluster.start();
-    const outcome = await c.outcomeOf(run, 10 * MINUTE);
     const state = await c.snapshot();
-    c.checkExit(outcome, ['success'], 0);
-    c.checkReleased(state, outcome);
+    c.checkExit(outcome, ['rollback_failed'], 4);
+    c.checkSummaryError(outcome, /database|connect|refused|closed/i);
+    const migration = outcome.summary?.compensations.find((r) => r.name === 'migrations') ?? null;
+    c.expect('the migrations compensation is reported failed with a manual action', migration?.status === 'failed' && Boolean(migration.manual_action), migration, 'failed + manual_action');
+    // what is really there: the sample revisions committed before the outage, the cut one never
+    c.expect('alembic_version rows: only what committed before the outage', JSON.stringify(state.alembicVersion) === JSON.stringify([SAMPLE_HEAD]), state.alembicVersion, [SAMPLE_HEAD]);
+    c.expect('the cut migration left no table', !state.tables.includes('fault_pg_long_migration'), state.tables, 'no fault_pg_long_migration');
+    c.expect('.env.local bytes as before (Stripe never reached)', state.envLocal === c.before.envLocal, state.envLocal, c.before.envLocal);
+    c.expect('no Stripe object created', state.stripe.activeProducts.length === 0 && state.stripe.activePrices.length === 0, state.stripe, 'none');
     await c.checkCommon();
     await c.finish(outcome, state);
   }),
@@ -69,25 +77,17 @@ test.concurrent(CASES.pgShortMigration.title, () =>
   }),
 );
 
-test.concurrent(CASES.pgLongMigration.title, () =>
-  withCluster(CASES.pgLongMigration, async (c, cluster) => {
-    const run = c.startRelease();
-    await c.waitForMigrationStart('20251201_000001');
+test.concurrent(CASES.pgShortPreflight.title, () =>
+  withCluster(CASES.pgShortPreflight, async (c, cluster) => {
     await cluster.stopImmediate();
-    // the database never comes back while the release runs: migrate and then the downgrade
-    // compensation spend their budgets and the release says what it could not undo
-    const outcome = await c.outcomeOf(run, 13 * MINUTE);
+    const run = c.startRelease();
+    await c.waitForActivity('preflight');
+    await faultDuration(SHORT_OUTAGE_MS);
     await cluster.start();
+    const outcome = await c.outcomeOf(run, 10 * MINUTE);
     const state = await c.snapshot();
-    c.checkExit(outcome, ['rollback_failed'], 4);
-    c.checkSummaryError(outcome, /database|connect|refused|closed/i);
-    const migration = outcome.summary?.compensations.find((r) => r.name === 'migrations') ?? null;
-    c.expect('the migrations compensation is reported failed with a manual action', migration?.status === 'failed' && Boolean(migration.manual_action), migration, 'failed + manual_action');
-    // what is really there: the sample revisions committed before the outage, the cut one never
-    c.expect('alembic_version rows: only what committed before the outage', JSON.stringify(state.alembicVersion) === JSON.stringify([SAMPLE_HEAD]), state.alembicVersion, [SAMPLE_HEAD]);
-    c.expect('the cut migration left no table', !state.tables.includes('fault_pg_long_migration'), state.tables, 'no fault_pg_long_migration');
-    c.expect('.env.local bytes as before (Stripe never reached)', state.envLocal === c.before.envLocal, state.envLocal, c.before.envLocal);
-    c.expect('no Stripe object created', state.stripe.activeProducts.length === 0 && state.stripe.activePrices.length === 0, state.stripe, 'none');
+    c.checkExit(outcome, ['success'], 0);
+    c.checkReleased(state, outcome);
     await c.checkCommon();
     await c.finish(outcome, state);
   }),

@@ -11,16 +11,17 @@ import { runCase } from './support/fault-case';
 const MINUTE = 60_000;
 const CREATE_PRICE = { method: 'POST', pathPrefix: '/v1/prices' } as const;
 
-test.concurrent(CASES.stripeBurst.title, () =>
-  runCase(CASES.stripeBurst, async (c) => {
-    for (const status of [429, 503, 500]) c.injectStripeFault({ ...CREATE_PRICE, status, times: 1 });
+test.concurrent(CASES.stripePermanent.title, () =>
+  runCase(CASES.stripePermanent, async (c) => {
+    c.injectStripeFault({ ...CREATE_PRICE, status: 500, times: 10_000 });
     const run = c.startRelease();
-    const outcome = await c.outcomeOf(run, 10 * MINUTE);
+    const outcome = await c.outcomeOf(run, 12 * MINUTE);
+    await c.clearStripeFaults();
     const state = await c.snapshot();
-    const faulted = c.stack.stripe.state().requests.filter((r) => r.fault).map((r) => r.status);
-    c.expect('the three faults were answered', faulted.length === 3, faulted, [429, 503, 500]);
-    c.checkExit(outcome, ['success'], 0);
-    c.checkReleased(state, outcome);
+    c.checkExit(outcome, ['rolled_back'], 1);
+    c.checkSummaryError(outcome, /.+/, 'StripeUnavailable');
+    c.expect('failed at stripe_setup', outcome.summary?.error?.step === 'stripe_setup', outcome.summary?.error?.step ?? null, 'stripe_setup');
+    c.checkUnchanged(state);
     await c.checkCommon();
     await c.finish(outcome, state);
   }),
@@ -45,17 +46,16 @@ test.concurrent(CASES.stripeLongBurst.title, () =>
   }),
 );
 
-test.concurrent(CASES.stripePermanent.title, () =>
-  runCase(CASES.stripePermanent, async (c) => {
-    c.injectStripeFault({ ...CREATE_PRICE, status: 500, times: 10_000 });
+test.concurrent(CASES.stripeBurst.title, () =>
+  runCase(CASES.stripeBurst, async (c) => {
+    for (const status of [429, 503, 500]) c.injectStripeFault({ ...CREATE_PRICE, status, times: 1 });
     const run = c.startRelease();
-    const outcome = await c.outcomeOf(run, 12 * MINUTE);
-    await c.clearStripeFaults();
+    const outcome = await c.outcomeOf(run, 10 * MINUTE);
     const state = await c.snapshot();
-    c.checkExit(outcome, ['rolled_back'], 1);
-    c.checkSummaryError(outcome, /.+/, 'StripeUnavailable');
-    c.expect('failed at stripe_setup', outcome.summary?.error?.step === 'stripe_setup', outcome.summary?.error?.step ?? null, 'stripe_setup');
-    c.checkUnchanged(state);
+    const faulted = c.stack.stripe.state().requests.filter((r) => r.fault).map((r) => r.status);
+    c.expect('the three faults were answered', faulted.length === 3, faulted, [429, 503, 500]);
+    c.checkExit(outcome, ['success'], 0);
+    c.checkReleased(state, outcome);
     await c.checkCommon();
     await c.finish(outcome, state);
   }),

@@ -34,6 +34,34 @@ test.concurrent(CASES.killPreflight.title, () =>
   }),
 );
 
+test.concurrent(CASES.killPriceSync.title, () =>
+  runCase(CASES.killPriceSync, async (c) => {
+    const run = c.startRelease();
+    // provisioning waits on its first write while the test locks the plan rows; the sync's
+    // UPDATE then blocks after .env.local was already rewritten
+    const held = await c.holdDuring('provisionStripePlans', (m) => m === 'POST', 'before');
+    const lock = new pg.Client({ connectionString: c.databaseUrlForTests });
+    await lock.connect();
+    try {
+      await lock.query('begin');
+      await lock.query('select code from billing_plans for update');
+      held.release();
+      await c.waitForActivity('syncPriceIds');
+      await eventually(async () => /^STRIPE_PRODUCT_PRICE_MAP=/m.test(await readFile(c.envLocalPath, 'utf8')), {
+        timeoutMs: 60_000,
+        what: 'the sync to have rewritten .env.local',
+        describe: () => c.describeRelease(),
+      });
+      await c.worker.kill9();
+    } finally {
+      await lock.query('rollback').catch(() => undefined);
+      await lock.end();
+    }
+    await c.worker.start();
+    await expectReleased(c, run);
+  }),
+);
+
 test.concurrent(CASES.killMigration.title, () =>
   runCase(CASES.killMigration, async (c) => {
     const run = c.startRelease();
@@ -49,17 +77,21 @@ test.concurrent(CASES.killMigration.title, () =>
   }),
 );
 
-test.concurrent(CASES.killBeforeStripe.title, () =>
-  runCase(CASES.killBeforeStripe, async (c) => {
+test.concurrent(CASES.killCompensation.title, () =>
+  runCase(CASES.killCompensation, async (c) => {
     const run = c.startRelease();
-    // the first Stripe request of provisioning is held before it reaches the peer: alembic
-    // current is done, Stripe has seen nothing of this release
-    const held = await c.holdDuring('provisionStripePlans', () => true, 'before');
-    c.expect('no Stripe write before the kill', c.stack.stripe.state().requests.every((r) => r.method !== 'POST'), c.stack.stripe.state().requests, 'no POST');
+    // verification fails (starter made inactive); the first Stripe archive of the compensation is held
+    const held = await c.holdDuring('rollbackStripePlans', (m, p) => m === 'POST' && /^\/v1\/(prices|products)\/[^/]+$/.test(p), 'before', 8 * MINUTE);
     await c.worker.kill9();
     held.drop();
     await c.worker.start();
-    await expectReleased(c, run);
+    const outcome = await c.outcomeOf(run, 10 * MINUTE);
+    const state = await c.snapshot();
+    c.checkExit(outcome, ['rolled_back'], 1);
+    c.checkSummaryError(outcome, /starter/, 'PlanVerificationFailed');
+    c.checkUnchanged(state);
+    await c.checkCommon();
+    await c.finish(outcome, state);
   }),
 );
 
@@ -93,29 +125,15 @@ test.concurrent(CASES.killStripeCreate.title, () =>
   }),
 );
 
-test.concurrent(CASES.killPriceSync.title, () =>
-  runCase(CASES.killPriceSync, async (c) => {
+test.concurrent(CASES.killBeforeStripe.title, () =>
+  runCase(CASES.killBeforeStripe, async (c) => {
     const run = c.startRelease();
-    // provisioning waits on its first write while the test locks the plan rows; the sync's
-    // UPDATE then blocks after .env.local was already rewritten
-    const held = await c.holdDuring('provisionStripePlans', (m) => m === 'POST', 'before');
-    const lock = new pg.Client({ connectionString: c.databaseUrlForTests });
-    await lock.connect();
-    try {
-      await lock.query('begin');
-      await lock.query('select code from billing_plans for update');
-      held.release();
-      await c.waitForActivity('syncPriceIds');
-      await eventually(async () => /^STRIPE_PRODUCT_PRICE_MAP=/m.test(await readFile(c.envLocalPath, 'utf8')), {
-        timeoutMs: 60_000,
-        what: 'the sync to have rewritten .env.local',
-        describe: () => c.describeRelease(),
-      });
-      await c.worker.kill9();
-    } finally {
-      await lock.query('rollback').catch(() => undefined);
-      await lock.end();
-    }
+    // the first Stripe request of provisioning is held before it reaches the peer: alembic
+    // current is done, Stripe has seen nothing of this release
+    const held = await c.holdDuring('provisionStripePlans', () => true, 'before');
+    c.expect('no Stripe write before the kill', c.stack.stripe.state().requests.every((r) => r.method !== 'POST'), c.stack.stripe.state().requests, 'no POST');
+    await c.worker.kill9();
+    held.drop();
     await c.worker.start();
     await expectReleased(c, run);
   }),
@@ -132,23 +150,5 @@ test.concurrent(CASES.killAtGate.title, () =>
     const approve = await c.runCli(['release', 'approve', c.environment, '--approver', 'bob', '--comment', 'fault suite', ...c.temporalArgs()]);
     c.expect('release approve exit code', approve.code === 0, { code: approve.code, stderr: approve.stderr.slice(-800) }, 0);
     await expectReleased(c, run);
-  }),
-);
-
-test.concurrent(CASES.killCompensation.title, () =>
-  runCase(CASES.killCompensation, async (c) => {
-    const run = c.startRelease();
-    // verification fails (starter made inactive); the first Stripe archive of the compensation is held
-    const held = await c.holdDuring('rollbackStripePlans', (m, p) => m === 'POST' && /^\/v1\/(prices|products)\/[^/]+$/.test(p), 'before', 8 * MINUTE);
-    await c.worker.kill9();
-    held.drop();
-    await c.worker.start();
-    const outcome = await c.outcomeOf(run, 10 * MINUTE);
-    const state = await c.snapshot();
-    c.checkExit(outcome, ['rolled_back'], 1);
-    c.checkSummaryError(outcome, /starter/, 'PlanVerificationFailed');
-    c.checkUnchanged(state);
-    await c.checkCommon();
-    await c.finish(outcome, state);
   }),
 );

@@ -239,7 +239,7 @@ export class FaultCase {
     return (d.raw.pendingActivities ?? []).some((a) => a.activityType?.name === type && a.state === PendingState.PENDING_ACTIVITY_STATE_STARTED);
   }
 
-  async waitForActivity(type: string, timeoutMs = 120_000): Promise<void> {
+  async waitForActivity(type: string, timeoutMs = 6 * 60_000): Promise<void> {
     await eventually(() => this.activityRunning(type), {
       timeoutMs,
       intervalMs: 100,
@@ -248,7 +248,7 @@ export class FaultCase {
     });
   }
 
-  async waitAtGate(timeoutMs = 120_000): Promise<void> {
+  async waitAtGate(timeoutMs = 6 * 60_000): Promise<void> {
     await eventually(async () => (await this.client.workflow.getHandle(this.workflowId).query(statusQuery)).waitingForApproval, {
       timeoutMs,
       intervalMs: 250,
@@ -257,7 +257,7 @@ export class FaultCase {
     });
   }
 
-  async waitForMigrationStart(revision: string, timeoutMs = 180_000): Promise<void> {
+  async waitForMigrationStart(revision: string, timeoutMs = 6 * 60_000): Promise<void> {
     await eventually(async () => ((await migrationRuns(this.backendDir)).starts[revision] ?? 0) > 0, {
       timeoutMs,
       intervalMs: 200,
@@ -281,7 +281,7 @@ export class FaultCase {
    * Holds the next Stripe request matching `match` that arrives while `activity` runs (requests
    * of other activities pass), bounded by `timeoutMs`.
    */
-  async holdDuring(activity: string, match: (method: string, path: string) => boolean, when: 'before' | 'after', timeoutMs = 240_000): Promise<HeldRequest> {
+  async holdDuring(activity: string, match: (method: string, path: string) => boolean, when: 'before' | 'after', timeoutMs = 6 * 60_000): Promise<HeldRequest> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       let held: HeldRequest | null = null;
@@ -624,6 +624,7 @@ async function filesUnder(dir: string): Promise<string[]> {
  */
 export async function runCase(spec: CaseSpec, body: (c: FaultCase) => Promise<void>): Promise<void> {
   let c: FaultCase | null = null;
+  const started = Date.now();
   try {
     c = await FaultCase.start(spec);
     await body(c);
@@ -642,7 +643,7 @@ export async function runCase(spec: CaseSpec, body: (c: FaultCase) => Promise<vo
         duplicateOrLeakedStripe: 0,
         secretsFound: 0,
         leftoverProcesses: 0,
-        seconds: 0,
+        seconds: Math.round((Date.now() - started) / 1000),
       });
     }
     throw error;

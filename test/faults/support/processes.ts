@@ -12,6 +12,7 @@ import { repoRoot, temporalExecutable } from '../../../src/devstack/paths';
 import { RELEASE_SEARCH_ATTRIBUTES } from '../../../src/workflows/search-attributes';
 import { cliEnv } from '../../support/cli';
 import { eventually } from './eventually';
+import { withStartSlot } from './slots';
 
 /** A child process whose output goes to a log file (appended across restarts). */
 class LoggedProcess {
@@ -97,7 +98,12 @@ export class WorkerProcess extends LoggedProcess {
     super(options.logFile);
   }
 
+  /** Starts the worker and waits until it polls; one of a few machine-wide start slots is held meanwhile. */
   async start(): Promise<void> {
+    await withStartSlot(`worker ${this.options.taskQueue}`, () => this.startNow());
+  }
+
+  private async startNow(): Promise<void> {
     const { backendDir, address, taskQueue } = this.options;
     this.spawnLogged(
       process.execPath,
@@ -106,9 +112,9 @@ export class WorkerProcess extends LoggedProcess {
       `worker on ${taskQueue} at ${address}`,
     );
     await eventually(() => (/worker ready/.test(this.output) ? true : this.alive ? null : Promise.reject(new Error('worker exited'))), {
-      timeoutMs: 120_000,
+      timeoutMs: 5 * 60_000,
       intervalMs: 200,
-      what: `the worker on ${taskQueue} to print "worker ready"`,
+      what: `the worker on ${taskQueue} (start #${this.starts}) to print "worker ready"`,
       describe: () => this.tail(),
     });
   }
