@@ -47,11 +47,18 @@ test.concurrent(CASES.killPriceSync.title, () =>
       await lock.query('select code from billing_plans for update');
       held.release();
       await c.waitForActivity('syncPriceIds');
-      await eventually(async () => /^STRIPE_PRODUCT_PRICE_MAP=/m.test(await readFile(c.envLocalPath, 'utf8')), {
-        timeoutMs: 60_000,
-        what: 'the sync to have rewritten .env.local',
-        describe: () => c.describeRelease(),
-      });
+      // the sync's UPDATE of billing_plans is waiting on the test's row lock
+      await eventually(
+        async () =>
+          (
+            await c.query<{ n: number }>(
+              "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike 'update billing_plans%'",
+            )
+          )[0]?.n === 1,
+        { timeoutMs: 2 * MINUTE, what: 'the price-id sync to wait on the billing_plans row lock', describe: () => c.describeRelease() },
+      );
+      const envRewritten = /^STRIPE_PRODUCT_PRICE_MAP=/m.test(await readFile(c.envLocalPath, 'utf8'));
+      c.notes.push(`at the kill .env.local was ${envRewritten ? 'already' : 'not yet'} rewritten`);
       await c.worker.kill9();
     } finally {
       await lock.query('rollback').catch(() => undefined);
