@@ -71,6 +71,9 @@ test.concurrent(CASES.killPriceSync.title, () =>
 
 test.concurrent(CASES.killMigration.title, () =>
   runCase(CASES.killMigration, async (c) => {
+    // a second worker polls the same queue, so the retry comes as soon as the heartbeat times
+    // out (30 s), while the orphaned migrate of the killed worker is still inside its 60 s
+    await c.startStandbyWorker();
     const run = c.startRelease();
     await c.waitForMigrationStart('20251201_000001');
     // the migration is inside its 60 s pg_sleep, holding its transaction
@@ -78,8 +81,13 @@ test.concurrent(CASES.killMigration.title, () =>
       async () => (await c.query<{ n: number }>("select count(*)::int as n from pg_stat_activity where query like 'select pg_sleep(60)%'"))[0]?.n === 1,
       { timeoutMs: 30_000, what: 'the 60 s migration to be sleeping in the database' },
     );
-    await c.worker.kill9();
-    await c.worker.start();
+    const running = await eventually(() => c.workerRunning('runMigrations'), {
+      timeoutMs: 30_000,
+      what: 'the worker running runMigrations',
+      describe: () => c.describeRelease(),
+    });
+    await running.kill9();
+    await running.start();
     await expectReleased(c, run);
   }),
 );

@@ -82,6 +82,8 @@ export class FaultCase {
   readonly marker = `FAULTS_CASE_MARKER=${randomUUID()}`;
   readonly cliResults: CliResult[] = [];
   readonly extraSecrets: string[] = [];
+  /** Workers beyond the first, polling the same task queue (a second machine). */
+  readonly standbyWorkers: WorkerProcess[] = [];
   readonly notes: string[] = [];
   before!: EndState;
   head = '';
@@ -231,6 +233,23 @@ export class FaultCase {
       lastFailure: a.lastFailure?.message,
     }));
     return JSON.stringify({ status: d.status.name, pending, worker: { alive: this.worker.alive, starts: this.worker.starts, log: this.worker.tail(1500) } });
+  }
+
+  /** Starts another worker on the case's task queue and waits until it is ready. */
+  async startStandbyWorker(): Promise<WorkerProcess> {
+    const n = this.standbyWorkers.length + 2;
+    const standby = new WorkerProcess({ ...this.worker.options, logFile: path.join(this.dir, `worker-${n}.log`) });
+    this.standbyWorkers.push(standby);
+    await standby.start();
+    return standby;
+  }
+
+  /** The worker process running an activity of this type now (from its identity, pid@host), if it is one of ours. */
+  async workerRunning(type: string): Promise<WorkerProcess | null> {
+    const d = await this.client.workflow.getHandle(this.workflowId).describe();
+    const activity = (d.raw.pendingActivities ?? []).find((a) => a.activityType?.name === type && a.state === PendingState.PENDING_ACTIVITY_STATE_STARTED);
+    const pid = Number(/^(\d+)@/.exec(activity?.lastWorkerIdentity ?? '')?.[1] ?? NaN);
+    return [this.worker, ...this.standbyWorkers].find((w) => w.pid === pid) ?? null;
   }
 
   /** True when an activity of this type has been picked up by a worker and is running. */
@@ -489,7 +508,7 @@ export class FaultCase {
     } catch (error) {
       this.notes.push(`histories could not all be read: ${String(error)}`);
     }
-    places.push(['worker log', await readFile(this.worker.logFile, 'utf8').catch(() => '')]);
+    for (const w of [this.worker, ...this.standbyWorkers]) places.push([`worker log ${path.basename(w.logFile)}`, await readFile(w.logFile, 'utf8').catch(() => '')]);
     for (const file of await filesUnder(path.join(this.backendDir, 'var'))) {
       if (/faults-(migration-runs|running|hold)/.test(file)) continue;
       places.push([path.relative(this.backendDir, file), await readFile(file, 'utf8').catch(() => '')]);
@@ -551,6 +570,7 @@ export class FaultCase {
     const description = await handle.describe().catch(() => null);
     if (description?.status.name === 'RUNNING') await handle.terminate('fault suite cleanup').catch(() => undefined);
     await this.worker.close();
+    for (const w of this.standbyWorkers) await w.close();
     await this.proxy.close();
     await this.connection.close().catch(() => undefined);
     await this.stack.close({ dropDatabase: !this.spec.cluster });
