@@ -5,7 +5,7 @@
  */
 import { CASES } from './cases';
 import { runCase, type CaseSpec, type FaultCase } from './support/fault-case';
-import { faultDuration } from './support/eventually';
+import { eventually, faultDuration } from './support/eventually';
 import { SAMPLE_HEAD } from './support/migrations';
 import { PgCluster } from './support/pg-cluster';
 
@@ -81,7 +81,11 @@ test.concurrent(CASES.pgShortPreflight.title, () =>
   withCluster(CASES.pgShortPreflight, async (c, cluster) => {
     await cluster.stopImmediate();
     const run = c.startRelease();
-    await c.waitForActivity('preflight');
+    await eventually(() => c.activityAttempted('preflight'), {
+      timeoutMs: 6 * MINUTE,
+      what: 'preflight to run against the stopped database',
+      describe: () => c.describeRelease(),
+    });
     await faultDuration(SHORT_OUTAGE_MS);
     await cluster.start();
     const outcome = await c.outcomeOf(run, 10 * MINUTE);

@@ -258,6 +258,14 @@ export class FaultCase {
     return (d.raw.pendingActivities ?? []).some((a) => a.activityType?.name === type && a.state === PendingState.PENDING_ACTIVITY_STATE_STARTED);
   }
 
+  /** True once an attempt of this activity is running or has failed (a retry is pending). */
+  async activityAttempted(type: string): Promise<boolean> {
+    const d = await this.client.workflow.getHandle(this.workflowId).describe();
+    return (d.raw.pendingActivities ?? []).some(
+      (a) => a.activityType?.name === type && (a.state === PendingState.PENDING_ACTIVITY_STATE_STARTED || Boolean(a.lastFailure)),
+    );
+  }
+
   async waitForActivity(type: string, timeoutMs = 6 * 60_000): Promise<void> {
     await eventually(() => this.activityRunning(type), {
       timeoutMs,
