@@ -129,9 +129,16 @@ export class FaultCase {
     const connection = await Connection.connect({ address });
     const c = new FaultCase(spec, dir, stack, proxy, worker, new Client({ connection }), connection, address);
     c.databaseUrl = stack.databaseUrl;
-    await c.prepareBackend(databaseName);
-    await worker.start();
-    c.before = await c.snapshot();
+    try {
+      await c.prepareBackend(databaseName);
+      await worker.start();
+      c.before = await c.snapshot();
+    } catch (error) {
+      // nothing of a case that could not start may outlive it (a worker still bundling, the peer)
+      c.keepFiles();
+      await c.close();
+      throw error;
+    }
     return c;
   }
 
