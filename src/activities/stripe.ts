@@ -342,7 +342,25 @@ export function createStripeActivities(deps: ActivityDeps) {
       const tag = releaseRunTag(target.workflowId, target.runId);
       const idem = keysFor(self.workflowId, self.runId, 'rollback:');
       const journal = await readJournal(deps, input.journal);
-      const products = await stripeCall(scope, 'listing products', () => stripe.listProducts());
+      const wrote = Object.keys(journal).some((key) => /^stripe:.*:intent:/.test(key));
+      let products: ProductLite[];
+      try {
+        products = await stripeCall(scope, 'listing products', () => stripe.listProducts());
+      } catch (error) {
+        // A key Stripe refuses could not have created anything: when this run's journal holds no
+        // write either, there is nothing to undo (the release failed before its first write).
+        if ((error as { type?: string }).type === ErrorType.StripeAuthentication && !wrote) {
+          return [
+            {
+              name: 'stripe',
+              status: 'skipped',
+              detail: 'nothing to undo: Stripe refused the key and this run journaled no Stripe write',
+              manual_action: null,
+            },
+          ];
+        }
+        throw error;
+      }
       const records: CompensationRecord[] = [];
       for (const code of [...input.codes].reverse()) {
         const result = journal[`stripe:${code}:result`] as ProvisionedPlan | undefined;

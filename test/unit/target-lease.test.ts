@@ -5,9 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DbClient } from '../../src/activities/deps';
-import { acquireLease, readLease, releaseLease, renewLease, type LeaseClaim } from '../../src/activities/target-lease';
+import { acquireLease, createTargetLeaseActivities, readLease, releaseLease, renewLease, type LeaseClaim } from '../../src/activities/target-lease';
+import { parseReleaseConfig } from '../../src/config/release-config';
 import { createDatabase, dropDatabase } from '../../src/devstack/postgres';
 import { connectDb } from '../../src/worker';
+import { activityEnv, failureOf, fakeDeps, runActivity } from '../support/fakes';
 
 const name = `dbr_unit_lease_${randomUUID().slice(0, 8)}`;
 let url: string;
@@ -102,4 +104,36 @@ test('a lease whose release vanished expires: the next release takes it, and the
   expect(await releaseLease(db, claim(1))).toBe(false);
   expect((await readLease(db))?.workflowId).toBe('db-release-env2');
   await clear(db);
+});
+
+describe('acquireTargetLease (rollback, stripe setup): the worker checks the environment named and answers with its own policy', () => {
+  const workerConfig = JSON.stringify({ environments: { production: { approval: { required: true, approvers: ['bob'], fourEyes: true } } } });
+  const activities = () =>
+    createTargetLeaseActivities(
+      fakeDeps({
+        env: { ENVIRONMENT: 'production', DATABASE_URL: url },
+        connectDb,
+        loadConfig: () => Promise.resolve(parseReleaseConfig(workerConfig)),
+      }),
+    );
+
+  test('another environment named: TargetMismatch naming both, and no lease taken', async () => {
+    const db = await connect();
+    await clear(db);
+    const failure = await failureOf(runActivity(activityEnv('db-release-staging', 'run-a'), activities().acquireTargetLease, { startedBy: 'alice', ttlMs: TTL, environment: 'staging' }));
+    expect(failure.type).toBe('TargetMismatch');
+    expect(failure.message).toContain('"staging"');
+    expect(failure.message).toContain('"production"');
+    expect(await readLease(db)).toBeNull();
+  });
+
+  test("the worker's environment named: the lease is taken and the worker's policy comes back, whatever the caller's config says", async () => {
+    const db = await connect();
+    await clear(db);
+    const lease = await runActivity(activityEnv('db-release-production', 'run-b'), activities().acquireTargetLease, { startedBy: 'alice', ttlMs: TTL, environment: 'production' });
+    expect(lease).toMatchObject({ environment: 'production', workflowId: 'db-release-production', runId: 'run-b' });
+    expect(lease.approval).toMatchObject({ required: true, approvers: ['bob'], fourEyes: true });
+    expect((await readLease(db))?.runId).toBe('run-b');
+    await clear(db);
+  });
 });
