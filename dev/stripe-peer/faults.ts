@@ -14,12 +14,12 @@ interface ActiveFault {
 /** Validates a fault (from code or from an HTTP body) and fills in defaults. */
 export function normalizeFault(input: unknown): Fault {
   if (!isRecord(input)) throw new TypeError('fault must be an object');
-  const { kind, method, pathPrefix, status, type, code, message, times, delayMs, retryAfterSeconds } = input;
+  const { kind, method, pathPrefix, status, type, code, message, times, delayMs, retryAfterSeconds, bodyIncludes } = input;
   if (kind !== undefined && kind !== 'error' && kind !== 'latency' && kind !== 'drop')
     throw new TypeError('fault.kind must be one of error, latency, drop');
   if (typeof pathPrefix !== 'string' || !pathPrefix.startsWith('/'))
     throw new TypeError('fault.pathPrefix must be a path starting with /');
-  for (const [name, value] of Object.entries({ method, type, code, message })) {
+  for (const [name, value] of Object.entries({ method, type, code, message, bodyIncludes })) {
     if (value !== undefined && typeof value !== 'string')
       throw new TypeError(`fault.${name} must be a string`);
   }
@@ -31,6 +31,7 @@ export function normalizeFault(input: unknown): Fault {
   };
   const fault: Fault = { kind: kind ?? 'error', pathPrefix, times: positiveInt('times', times, 1) ?? 1 };
   if (typeof method === 'string') fault.method = method.toUpperCase();
+  if (typeof bodyIncludes === 'string') fault.bodyIncludes = bodyIncludes;
   if (fault.kind === 'latency') {
     const delay = positiveInt('delayMs', delayMs, 1);
     if (delay === undefined) throw new TypeError('fault.delayMs is required for a latency fault');
@@ -66,12 +67,13 @@ export class Faults {
   }
 
   /** Consumes one use of the first fault of `kind` matching this request, if any. */
-  take(kind: NonNullable<Fault['kind']>, method: string, path: string): Fault | undefined {
+  take(kind: NonNullable<Fault['kind']>, method: string, path: string, body = ''): Fault | undefined {
     const found = this.active.find(
       ({ fault }) =>
         (fault.kind ?? 'error') === kind &&
         (!fault.method || fault.method === method) &&
-        path.startsWith(fault.pathPrefix),
+        path.startsWith(fault.pathPrefix) &&
+        (fault.bodyIncludes === undefined || body.includes(fault.bodyIncludes)),
     );
     if (!found) return undefined;
     found.remaining -= 1;

@@ -375,13 +375,13 @@ class PeerServer {
         claim = begun.claim;
       }
 
-      const latency = this.faults.take('latency', method, path);
+      const latency = this.faults.take('latency', method, path, body);
       if (latency) {
         entry.fault = true;
         await delay(latency.delayMs ?? 0);
       }
 
-      const fault = this.faults.take('error', method, path);
+      const fault = this.faults.take('error', method, path, body);
       if (fault) {
         entry.fault = true;
         const status = fault.status ?? 500;

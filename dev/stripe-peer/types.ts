@@ -73,6 +73,11 @@ export interface Fault {
   delayMs?: number;
   /** How many matching requests are affected; default 1. */
   times?: number;
+  /**
+   * Errors and latency only: requests whose raw body contains this text (e.g. `unit_amount` to hit the release's
+   * create-price and not the key check's parameterless probe of the same endpoint).
+   */
+  bodyIncludes?: string;
 }
 
 export interface RequestLogEntry {

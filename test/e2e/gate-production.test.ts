@@ -103,7 +103,7 @@ test('item 7 (CLI): no worker on the release\'s task queue: approve says so at o
   const queue = uniqueName('nobody');
   const workflowId = uniqueName('db-release-unpolled');
   const input: ReleaseInput = {
-    environment: `${environment}-unpolled`,
+    environment,
     options: { non_interactive: true, skip_stripe: false, skip_db_checks: false, no_rollback: false },
     plans: [
       { code: 'starter', name: 'Starter', amount: 0 },

@@ -134,7 +134,7 @@ test('a Stripe error rolls back the migrations and leaves Stripe untouched', asy
   await fetch(`${e2e.stack.stripe.url}/_peer/faults`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ method: 'POST', pathPrefix: '/v1/prices', status: 400, message: 'injected by the test', times: 1 }),
+    body: JSON.stringify({ method: 'POST', pathPrefix: '/v1/prices', bodyIncludes: 'unit_amount', status: 400, message: 'injected by the test', times: 1 }),
   });
   try {
     const run = await release([], ['starter=0', 'pro=14900']);

@@ -341,7 +341,7 @@ export class FaultCase {
     return this.databaseUrl;
   }
 
-  injectStripeFault(fault: { method?: string; pathPrefix: string; status: number; times?: number; type?: string; code?: string; message?: string }): void {
+  injectStripeFault(fault: { method?: string; pathPrefix: string; bodyIncludes?: string; status: number; times?: number; type?: string; code?: string; message?: string }): void {
     this.stack.stripe.injectFault(fault);
   }
 
