@@ -3,11 +3,8 @@
  * against the Stripe peer, config dump-schema, status summary before and after a real release,
  * release show --evidence, and stripe setup through the stripeSetup workflow on the worker.
  */
-import { historyFromJSON, type History } from '@temporalio/common/lib/proto-utils';
-import * as proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { rewriteEnvText } from '../../src/config/env-local';
@@ -19,7 +16,7 @@ import type { StatusSummary } from '../../src/cli/status-summary';
 import { prepareStripeSetup, type Prompter, type StripeSetupSummary } from '../../src/cli/stripe-setup';
 import type { ReleaseSummary } from '../../src/release/types';
 import { runCli } from '../support/cli';
-import { historyText } from '../support/history';
+import { historyFromFile, historyText } from '../support/history';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';
 import { uniqueName } from '../support/temporal';
 
@@ -58,17 +55,6 @@ async function backendCopy(name: string, updates: Record<string, string | null>)
  * a Type" when npm installs two protobufjs 8 copies (see historyJson in src/cli/evidence.ts); the
  * fallback parses with the copy @temporalio/proto uses.
  */
-function historyFromFile(json: unknown): History {
-  try {
-    return historyFromJSON(json);
-  } catch (error) {
-    if (!/must be a Type/.test((error as Error).message)) throw error;
-    const protojson = createRequire(require.resolve('@temporalio/proto'))('protobufjs/ext/protojson') as {
-      fromJson(type: unknown, json: unknown): History;
-    };
-    return protojson.fromJson(proto.temporal.api.history.v1.History, json);
-  }
-}
 
 function expectNoSecrets(text: string, extra: string[] = []): void {
   for (const secret of [PEER_SECRET_KEY, PEER_WEBHOOK_SECRET, SAMPLE_DB_PASSWORD, ...extra])

@@ -5,12 +5,10 @@
  * digest. Replayed against today's workflow code, they must run the same commands: the gate
  * applies the old rule to histories without the `approval-gate-digest` patch marker.
  */
-import { historyFromJSON, type History } from '@temporalio/common/lib/proto-utils';
-import * as proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
+import { historyFromFile } from '../support/history';
 import { temporalTestContext, type TemporalTestContext } from '../support/temporal';
 
 let ctx: TemporalTestContext;
@@ -22,17 +20,6 @@ afterAll(async () => {
 });
 
 /** As a replayer reads the file; the fallback covers two protobufjs copies (see src/cli/evidence.ts). */
-function historyFromFile(json: unknown): History {
-  try {
-    return historyFromJSON(json);
-  } catch (error) {
-    if (!/must be a Type/.test((error as Error).message)) throw error;
-    const protojson = createRequire(require.resolve('@temporalio/proto'))('protobufjs/ext/protojson') as {
-      fromJson(type: unknown, json: unknown): History;
-    };
-    return protojson.fromJson(proto.temporal.api.history.v1.History, json);
-  }
-}
 
 test.each(['gate-legacy-early-approval', 'gate-legacy-gate-approval'])('%s replays against the current gate without nondeterminism', async (name) => {
   const json = JSON.parse(await readFile(path.join(__dirname, 'histories', `${name}.json`), 'utf8')) as { events: Array<{ eventType: string }> };

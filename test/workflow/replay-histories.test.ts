@@ -6,12 +6,10 @@
  * releases in flight that match it: put the change behind `patched()` instead (README,
  * "Changing the workflows").
  */
-import { historyFromJSON, type History } from '@temporalio/common/lib/proto-utils';
-import * as proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
+import { historyFromFile } from '../support/history';
 import { temporalTestContext, type TemporalTestContext } from '../support/temporal';
 
 const ROOT = path.join(__dirname, '..', 'histories');
@@ -23,17 +21,6 @@ const FILES = VERSIONS.flatMap((d) =>
 );
 
 /** As the `temporal` CLI writes it (proto JSON); the fallback covers two protobufjs copies (see src/cli/evidence.ts). */
-function historyFromFile(json: unknown): History {
-  try {
-    return historyFromJSON(json);
-  } catch (error) {
-    if (!/must be a Type/.test((error as Error).message)) throw error;
-    const protojson = createRequire(require.resolve('@temporalio/proto'))('protobufjs/ext/protojson') as {
-      fromJson(type: unknown, json: unknown): History;
-    };
-    return protojson.fromJson(proto.temporal.api.history.v1.History, json);
-  }
-}
 
 let ctx: TemporalTestContext;
 beforeAll(async () => {
