@@ -55,7 +55,10 @@ test.concurrent(CASES.stripeBurst.title, () =>
     const state = await c.snapshot();
     // 400 is the key check's parameterless probe, answered parameter_missing as Stripe does.
     const faulted = c.proxy.requests.filter((r) => r.method === 'POST' && r.path.startsWith('/v1/prices') && r.status !== null && r.status > 400).map((r) => r.status);
-    c.expect('the three faults were answered', JSON.stringify([...faulted].sort()) === JSON.stringify([429, 500, 503]), faulted, [429, 503, 500]);
+    // A 5xx is kept as its idempotency key's result (as on Stripe), so a retry that asks the
+    // previous attempt's key first may see the same 500 replayed: count the distinct faults.
+    const distinct = [...new Set(faulted)].sort();
+    c.expect('the three faults were answered', JSON.stringify(distinct) === JSON.stringify([429, 500, 503]), faulted, [429, 503, 500]);
     c.checkExit(outcome, ['success'], 0);
     c.checkReleased(state, outcome);
     await c.checkCommon();
