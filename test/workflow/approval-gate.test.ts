@@ -1,9 +1,9 @@
-import { WorkflowUpdateFailedError, type WorkflowExecutionDescription } from '@temporalio/client';
+import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { releaseGitShaAttribute, releaseStatusAttribute } from '../../src/workflows/search-attributes';
 import type { ApprovalPolicy, ReleaseSummary } from '../../src/release/types';
 import { approveSignal, decideUpdate, rejectSignal, statusQuery } from '../../src/workflows/messages';
 import { temporalTestContext, type TemporalTestContext } from '../support/temporal';
-import { releaseInput, waitForStatus, withWorker, type ReleaseHandle } from './harness';
+import { releaseInput, updateRefusal, waitForStatus, withWorker, type ReleaseHandle } from './harness';
 import { HEAD_REVISION, deferred, mockActivities, preflightResult } from './mock-activities';
 
 let ctx: TemporalTestContext;
@@ -26,17 +26,6 @@ async function digestAtGate(handle: ReleaseHandle): Promise<string> {
   return view.planDigest;
 }
 
-/** The validator's reason when an update is refused; fails the test when the update was taken. */
-async function updateRefusal(update: Promise<unknown>): Promise<string> {
-  let taken: unknown;
-  try {
-    taken = await update;
-  } catch (error) {
-    if (!(error instanceof WorkflowUpdateFailedError)) throw error;
-    return error.cause?.message ?? error.message;
-  }
-  throw new Error(`expected the update to be refused, but it returned ${JSON.stringify(taken)}`);
-}
 
 test('approve by signal: the gate shows the plan while waiting, and the release completes', async () => {
   const mocks = mockActivities();

@@ -4,7 +4,6 @@
  * ignored; the release keeps answering status, accepts cancel and reject, and compensates.
  */
 import { Context } from '@temporalio/activity';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { setTimeout as delay } from 'node:timers/promises';
 import { DECISION_LIMITS } from '../../src/release/approval';
@@ -12,7 +11,7 @@ import type { ApprovalPolicy } from '../../src/release/types';
 import type { releaseDb } from '../../src/workflows';
 import { approveSignal, decideUpdate, gateQuery, rejectSignal, statusQuery } from '../../src/workflows/messages';
 import { temporalTestContext, uniqueName, type TemporalTestContext } from '../support/temporal';
-import { releaseFailure, releaseInput, waitForStatus, withWorker, type ReleaseHandle } from './harness';
+import { releaseFailure, releaseInput, updateRefusal, waitForStatus, withWorker, type ReleaseHandle } from './harness';
 import { deferred, mockActivities } from './mock-activities';
 
 let ctx: TemporalTestContext;
@@ -32,17 +31,6 @@ async function digestAtGate(handle: ReleaseHandle): Promise<string> {
   return view.planDigest;
 }
 
-/** The validator's reason when an update is refused; fails the test when the update was taken. */
-async function updateRefusal(update: Promise<unknown>): Promise<string> {
-  let taken: unknown;
-  try {
-    taken = await update;
-  } catch (error) {
-    if (!(error instanceof WorkflowUpdateFailedError)) throw error;
-    return error.cause?.message ?? error.message;
-  }
-  throw new Error(`expected the update to be refused, but it returned ${JSON.stringify(taken)}`);
-}
 
 const HUGE = 'x'.repeat(1_500_000);
 

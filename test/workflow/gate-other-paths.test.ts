@@ -3,7 +3,7 @@
  * approval wait at the same gate as the release (same handlers, digest, four-eyes), and run
  * nothing that changes anything before the decision. The Web UI instructions name the digest.
  */
-import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ReleaseActivities } from '../../src/activities';
@@ -11,7 +11,7 @@ import type { ApprovalPolicy, ReleaseSummary } from '../../src/release/types';
 import type { rollbackRelease, stripeSetup } from '../../src/workflows';
 import { decideUpdate, gateQuery, type GateView } from '../../src/workflows/messages';
 import { temporalTestContext, uniqueName, type TemporalTestContext } from '../support/temporal';
-import { releaseInput } from './harness';
+import { releaseInput, updateRefusal } from './harness';
 import { mockActivities } from './mock-activities';
 
 let ctx: TemporalTestContext;
@@ -41,15 +41,6 @@ async function waitingGate(handle: WorkflowHandle): Promise<GateView> {
   throw new Error(`never waited at the gate: ${JSON.stringify(last)}`);
 }
 
-async function refusal(update: Promise<unknown>): Promise<string> {
-  try {
-    await update;
-  } catch (error) {
-    if (error instanceof WorkflowUpdateFailedError) return error.cause?.message ?? error.message;
-    throw error;
-  }
-  throw new Error('expected the update to be refused');
-}
 
 async function failureType(result: Promise<unknown>): Promise<{ type: string | undefined; message: string }> {
   try {
@@ -77,7 +68,7 @@ test('stripe setup of a gated environment: nothing is provisioned until approved
     const g = await waitingGate(handle);
     const calls = mocks.names();
     const d = await currentDetails(handle);
-    const selfReason = await refusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'ALICE', digest: g.planDigest }] }));
+    const selfReason = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'ALICE', digest: g.planDigest }] }));
     await handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', approver: 'bob', comment: 'not today' }] });
     return { gate: g, details: d, self: selfReason, rejected: await failureType(handle.result()), callsAtGate: calls };
   });
@@ -155,7 +146,7 @@ test('rollback of a gated environment: no downgrade until approved; four-eyes on
       args: [{ release: finishedRelease(), requestedBy: 'alice', window: '1 hour' }],
     });
     const g = await waitingGate(handle);
-    const selfReason = await refusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'a\u200Blice', digest: g.planDigest }] }));
+    const selfReason = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'a\u200Blice', digest: g.planDigest }] }));
     await handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', approver: 'bob', comment: 'keep it' }] });
     return { gate: g, self: selfReason, rejected: await failureType(handle.result()) };
   });

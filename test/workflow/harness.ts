@@ -2,7 +2,7 @@
  * Shared plumbing for the workflow tests: a worker per test on its own task queue, a typed
  * `start`, and helpers that unwrap the ReleaseFailed failure and poll the status query.
  */
-import { WorkflowFailedError, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -82,4 +82,16 @@ export async function waitForStatus(handle: ReleaseHandle, ready: (s: ReleaseSta
     await delay(50);
   }
   throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(last)}`);
+}
+
+/** The validator's reason when an update is refused; fails the test when the update was taken. */
+export async function updateRefusal(update: Promise<unknown>): Promise<string> {
+  let taken: unknown;
+  try {
+    taken = await update;
+  } catch (error) {
+    if (!(error instanceof WorkflowUpdateFailedError)) throw error;
+    return error.cause?.message ?? error.message;
+  }
+  throw new Error(`expected the update to be refused, but it returned ${JSON.stringify(taken)}`);
 }
