@@ -92,6 +92,19 @@ test('the venv alembic runs with the tools venv off PATH and shows one head', as
   expect(show).toMatch(/Also depends on: 2025_02_ab_usage/);
 });
 
+test('env.py imports the application package, and renders the whole history offline', async () => {
+  // A delay that is not a number breaks the package's import: proof that env.py imports it.
+  const broken = await starterAlembic(backend, databaseUrl, ['current'], { STARTER_IMPORT_DELAY_S: 'not-a-number' });
+  expect(broken.code).not.toBe(0);
+  expect(broken.stderr).toMatch(/starter_api[\s\S]*could not convert string to float/);
+
+  const sql = await starterAlembicOk(backend, databaseUrl, ['upgrade', 'heads', '--sql']);
+  expect(sql).toMatch(/CREATE TABLE billing_plans/);
+  expect(sql).toMatch(/INSERT INTO alembic_version \(version_num\) VALUES \('0001_initial'\)/);
+  expect(sql).not.toMatch(/backfill progress/);
+  expect(await alembicVersionRows(databaseUrl)).toEqual([]);
+});
+
 test('upgrade heads on a fresh database, then downgrade: safe down to the raising merge, raises past it', async () => {
   await starterAlembicOk(backend, databaseUrl, ['upgrade', 'heads']);
   expect(await alembicVersionRows(databaseUrl)).toEqual([STARTER_REVISIONS.head]);
