@@ -98,9 +98,14 @@ export async function prepareStarterBackend(options: StarterBackendOptions): Pro
   git('add', '-A');
   git('commit', '-q', '-m', 'starter monorepo sample');
 
+  if (!options.withoutVenv) await makeBackendVenv(path.join(backendDir, '.venv'));
+  return starterBackendOf(backendDir);
+}
+
+/** The paths of a prepared copy, from its backend dir (e.g. a stack's `backendDir`). */
+export function starterBackendOf(backendDir: string): StarterBackend {
   const venvDir = path.join(backendDir, '.venv');
-  if (!options.withoutVenv) await makeBackendVenv(venvDir);
-  return { repoRoot: root, backendDir, venvDir, alembic: path.join(venvDir, 'bin', 'alembic') };
+  return { repoRoot: path.resolve(backendDir, '..', '..'), backendDir, venvDir, alembic: path.join(venvDir, 'bin', 'alembic') };
 }
 
 /** Sets (or, for `undefined`, removes) top-level keys of the backend's release.config.json. */

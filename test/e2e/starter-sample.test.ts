@@ -136,16 +136,35 @@ test('branched states: two rows in alembic_version, on either side of the raisin
   expect(await alembicVersionRows(branchedUrl)).toEqual([]);
   expect(await tables(branchedUrl)).toEqual(['alembic_version']);
 
+  // depends_on: one row in the table, two lines from `alembic current`.
+  await bringStarterTo(backend, branchedUrl, ['2025_02_ba_audit_log']);
+  expect(await alembicVersionRows(branchedUrl)).toEqual([...STARTER_REVISIONS.dependsOnState.rows]);
+  const current = await starterAlembicOk(backend, branchedUrl, ['current']);
+  expect(current.trim().split('\n').sort()).toEqual([...STARTER_REVISIONS.dependsOnState.currentLines]);
+  await starterAlembicOk(backend, branchedUrl, ['downgrade', 'base']);
+
   await bringStarterTo(backend, branchedUrl, STARTER_REVISIONS.branchedAfterRaisingMerge);
   expect(await alembicVersionRows(branchedUrl)).toEqual([...STARTER_REVISIONS.branchedAfterRaisingMerge].sort());
   await starterAlembicOk(backend, branchedUrl, ['upgrade', 'heads']);
   expect(await alembicVersionRows(branchedUrl)).toEqual([STARTER_REVISIONS.head]);
+  // Downgrading to one row of the set alone leaves the other branch's new revision applied ...
   await starterAlembicOk(backend, branchedUrl, ['downgrade', 'c1_api_keys']);
-  expect(await alembicVersionRows(branchedUrl)).toEqual(['c1_api_keys', 'd1_notifications']);
+  expect(await alembicVersionRows(branchedUrl)).toEqual(['c1_api_keys', 'd2_notification_preferences']);
+  await starterAlembicOk(backend, branchedUrl, ['upgrade', 'heads']);
+  await starterAlembicOk(backend, branchedUrl, ['downgrade', 'd1_notifications']);
+  expect(await alembicVersionRows(branchedUrl)).toEqual(['c2_api_key_scopes', 'd1_notifications']);
+  // ... and downgrading to each row in turn restores the set exactly.
+  await starterAlembicOk(backend, branchedUrl, ['downgrade', 'c1_api_keys']);
+  expect(await alembicVersionRows(branchedUrl)).toEqual([...STARTER_REVISIONS.branchedAfterRaisingMerge].sort());
+  const restored = await tables(branchedUrl);
+  expect(restored).toEqual(expect.arrayContaining(['api_keys', 'notifications']));
+  expect(restored).not.toContain('api_key_scopes');
+  expect(restored).not.toContain('notification_preferences');
 });
 
 test('`just migrate` from the backend directory uses the root justfile and the venv alembic', async () => {
-  await starterAlembicOk(backend, branchedUrl, ['downgrade', STARTER_REVISIONS.atRaisingMerge]);
+  await starterAlembicOk(backend, branchedUrl, ['upgrade', 'heads']);
+  await starterAlembicOk(backend, branchedUrl, ['downgrade', 'm3_merge_keys_notifications']);
   const just = path.join(venvBin(), 'just');
   const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile(

@@ -15,6 +15,7 @@ export {
   patchReleaseConfig,
   prepareStarterBackend,
   STARTER_BACKEND_SUBDIR,
+  starterBackendOf,
   starterMonorepoSource,
   type StarterBackend,
   type StarterBackendOptions,
@@ -24,7 +25,7 @@ export {
  * Named points of the sample's revision graph (README of the sample draws it):
  *
  *   0001 → 0002 → 0003 ─┬ a1 → a2 ─┬ m1 ─┬ 2025_02_ab → 2025_02_ac ─┬ m2* ─┬ c1 → c2 ─┬ m3 → 0017 → 0018
- *                       └ b7 → b8 ─┘     └ 2025_02_ba (depends_on ab)┘      └ d1 ──────┘
+ *                       └ b7 → b8 ─┘     └ 2025_02_ba (depends_on ab)┘      └ d1 → d2 ─┘
  *
  * m2* is the merge whose downgrade raises. A release that starts before it cannot be
  * compensated by downgrading; one that starts at or after it can.
@@ -32,17 +33,32 @@ export {
 export const STARTER_REVISIONS = {
   head: '0018_plan_display_order',
   /** Every revision file; `alembic upgrade heads` from empty applies all of them. */
-  total: 18,
+  total: 19,
   /** The merge whose downgrade raises NotImplementedError. */
   raisingMerge: 'm2_merge_usage_audit',
   /** A single-row state before the raising merge: downgrading back to it hits the raise. */
   beforeRaisingMerge: 'm1_merge_billing_teams',
   /** A single-row state at the raising merge: downgrading back to it is safe. */
   atRaisingMerge: 'm2_merge_usage_audit',
-  /** Two rows in alembic_version, after the raising merge: a branched state that can be restored. */
-  branchedAfterRaisingMerge: ['c2_api_key_scopes', 'd1_notifications'],
+  /**
+   * Two rows in alembic_version, after the raising merge: a branched state that can be restored.
+   * Both branches are left half-way (c2 and d2 pending), so after a release downgrading to
+   * either row alone is wrong: to d1 keeps c2 (api_key_scopes), to c1 keeps d2
+   * (notification_preferences). Downgrading to d1 and then to c1 restores the set.
+   */
+  branchedAfterRaisingMerge: ['c1_api_keys', 'd1_notifications'],
   /** Two rows in alembic_version, before the raising merge: branched, and not restorable by downgrade. */
   branchedBeforeRaisingMerge: ['a2_billing_invoices', 'b7_add_teams'],
+  /**
+   * `upgrade 2025_02_ba_audit_log` applies its depends_on (2025_02_ab_usage) too. alembic_version
+   * then holds ONE row (`rows`) while `alembic current` prints TWO lines (`currentLines`), and
+   * `alembic downgrade 2025_02_ab_usage` is refused ("not a valid downgrade target"). Before the
+   * raising merge. Reach it with bringStarterTo(backend, url, ['2025_02_ba_audit_log']).
+   */
+  dependsOnState: {
+    rows: ['2025_02_ba_audit_log'],
+    currentLines: ['2025_02_ab_usage', '2025_02_ba_audit_log'],
+  },
 } as const;
 
 /** The sample's plan catalog (release.config.json), as the migrations seed billing_plans. */
@@ -90,7 +106,7 @@ export async function starterAlembicOk(backend: StarterBackend, databaseUrl: str
 
 /**
  * Brings a database to a revision set by upgrading to each revision in turn: from empty,
- * `['c2_api_key_scopes', 'd1_notifications']` leaves exactly those two rows in alembic_version.
+ * `['c1_api_keys', 'd1_notifications']` leaves exactly those two rows in alembic_version.
  */
 export async function bringStarterTo(backend: StarterBackend, databaseUrl: string, revisions: readonly string[]): Promise<void> {
   for (const revision of revisions) await starterAlembicOk(backend, databaseUrl, ['upgrade', revision]);

@@ -15,8 +15,9 @@ branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
 # Real backfills print progress. STARTER_NOISY_MIGRATION_MB=N makes this one print
-# N MB of it to stdout (default: nothing), which a runner that buffers command
-# output in memory cannot survive. Online mode only: `--sql` output stays SQL.
+# N MB of it (default: nothing), which a runner that buffers command output in memory
+# cannot survive; STARTER_NOISY_MIGRATION_STREAM=stderr (default stdout) sends it to
+# stderr instead. Online mode only: `--sql` output stays SQL.
 
 import os
 import sys
@@ -27,12 +28,13 @@ _LINE = "backfill progress: tenant batch processed, usage_daily totals checked .
 def _noise() -> None:
     megabytes = float(os.environ.get("STARTER_NOISY_MIGRATION_MB", "0") or "0")
     remaining = int(megabytes * 1024 * 1024)
+    stream = sys.stderr if os.environ.get("STARTER_NOISY_MIGRATION_STREAM", "stdout") == "stderr" else sys.stdout
     chunk = _LINE * 2048
     while remaining > 0:
         part = chunk[:remaining]
-        sys.stdout.write(part)
+        stream.write(part)
         remaining -= len(part)
-    sys.stdout.flush()
+    stream.flush()
 
 
 def upgrade() -> None:
