@@ -1,8 +1,10 @@
 /**
- * The monorepo sample (examples/starter-monorepo) as its own developers use it, with no release
- * tool involved: its venv's Alembic (the tools venv off PATH), `just migrate` from the backend
- * directory, one head, the revision states the release tests rely on, and the merge whose
- * downgrade raises.
+ * The monorepo sample (examples/starter-monorepo) as its own developers use it: its venv's Alembic
+ * (the tools venv off PATH), `just migrate` from the backend directory, one head, the revision
+ * states the release tests rely on, the merge whose downgrade raises, Stripe objects as its setup
+ * command makes them. Last, one plain release through the CLI, to show the stack wiring (worker
+ * project root apps/api-service); the issue 12 cases are tested where they are fixed. Needs
+ * `npm run build` for that one.
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -20,11 +22,15 @@ import {
   bringStarterTo,
   prepareStarterBackend,
   STARTER_REVISIONS,
+  starterBackendOf,
+  unknownConfigKeysPatch,
   starterAlembic,
   starterAlembicOk,
   starterCatalog,
   type StarterBackend,
 } from '../support/starter-backend';
+import { runCli } from '../support/cli';
+import { startE2eStack } from '../support/e2e-stack';
 import { LEGACY_STARTER_PLAN_CODE_KEY, seedStarterStripe, STARTER_PLAN_CODE_KEY } from '../support/starter-stripe';
 
 const PEER_KEY = 'sk_test_starter_sample_peer_0000';
@@ -221,5 +227,38 @@ test("Stripe objects as the backend's own setup command leaves them, and the see
     }
   } finally {
     await peer.close();
+  }
+});
+
+test('a release through the CLI and a worker whose project root is apps/api-service reaches the head', async () => {
+  const e2e = await startE2eStack('starter-smoke', {
+    environment: 'e2e',
+    sample: 'starter-monorepo',
+    // Billing stays off here (other tests cover it); only keys this branch's schema knows.
+    starter: { billing: false, configPatch: unknownConfigKeysPatch() },
+  });
+  try {
+    expect(e2e.stack.backendDir).toBe(path.join(e2e.stack.sampleRoot, 'apps', 'api-service'));
+    await bringStarterTo(starterBackendOf(e2e.stack.backendDir), e2e.stack.databaseUrl, [STARTER_REVISIONS.atRaisingMerge]);
+    const result = await runCli([
+      'release', 'db',
+      '--project-root', e2e.stack.backendDir,
+      '--environment', 'e2e',
+      '--non-interactive',
+      '--skip-db-checks',
+      '--json',
+      '--summary-path', 'var/reports/smoke.json',
+      ...e2e.temporalArgs,
+    ]);
+    expect(result.stderr).toContain('Release success');
+    expect(result.code).toBe(0);
+    const summary = JSON.parse(result.stdout) as { status: string; steps: Array<{ name: string; status: string; metadata?: { output?: string } }> };
+    const migrations = summary.steps.find((s) => s.name === 'migrations');
+    expect(migrations?.status).toBe('success');
+    // `just migrate` found the root justfile and ran the backend venv's alembic.
+    expect(migrations?.metadata?.output).toMatch(/cd apps\/api-service && \.venv\/bin\/alembic -c alembic\.ini upgrade heads/);
+    expect(await alembicVersionRows(e2e.stack.databaseUrl)).toEqual([STARTER_REVISIONS.head]);
+  } finally {
+    await e2e.close();
   }
 });

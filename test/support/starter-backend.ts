@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { parseReleaseConfig } from '../../src/config/release-config';
 import { venvBin } from '../../src/devstack/paths';
 import { starterMonorepoSource, type StarterBackend } from '../../src/devstack/starter-monorepo';
 
@@ -66,6 +67,25 @@ export function starterCatalog(): Array<{ code: string; name: string; amount: nu
   const file = path.join(starterMonorepoSource(), 'apps', 'api-service', 'release.config.json');
   const config = JSON.parse(readFileSync(file, 'utf8')) as { catalog: Array<{ code: string; name: string; amount: number }> };
   return config.catalog;
+}
+
+/**
+ * A `configPatch` that drops the sample config's keys this branch's config schema does not know
+ * yet (e.g. `envFiles` before it is added), so the sample runs on any branch; empty once every key
+ * is known.
+ */
+export function unknownConfigKeysPatch(): Record<string, undefined> {
+  const file = path.join(starterMonorepoSource(), 'apps', 'api-service', 'release.config.json');
+  const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const patch: Record<string, undefined> = {};
+  for (const [key, value] of Object.entries(config)) {
+    try {
+      parseReleaseConfig(JSON.stringify({ [key]: value }));
+    } catch {
+      patch[key] = undefined;
+    }
+  }
+  return patch;
 }
 
 export interface CommandResult {
