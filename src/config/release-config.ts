@@ -72,6 +72,18 @@ export function envFilesOf(config: Pick<ReleaseConfig, 'envFiles'>): { files: st
   return config.envFiles ? { files: [...config.envFiles], explicit: true } : { files: [...ENV_FILES_BY_PRECEDENCE], explicit: false };
 }
 
+/**
+ * The env files for a project root, for readers that report an invalid config on their own
+ * (status, providers): an invalid or unreadable config falls back to the default list.
+ */
+export async function configuredEnvFiles(projectRoot: string): Promise<string[]> {
+  const config = await loadReleaseConfig(projectRoot).catch((error: unknown) => {
+    if (error instanceof ConfigError) return null;
+    throw error;
+  });
+  return envFilesOf(config ?? {}).files;
+}
+
 /** The env file the tool writes (Stripe secrets, the price map): the highest-precedence entry. */
 export function writableEnvFile(config: Pick<ReleaseConfig, 'envFiles'>): string {
   return envFilesOf(config).files[0] as string;
