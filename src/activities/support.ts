@@ -18,7 +18,16 @@ export interface SecretScope {
 }
 
 export async function readScope(deps: ActivityDeps): Promise<SecretScope> {
-  const env = await deps.loadEnv();
+  let env: EnvScope;
+  try {
+    env = await deps.loadEnv();
+  } catch (error) {
+    // An env file edited into a directory or an unterminated quote (or a broken config) after the
+    // worker started: bad input a retry cannot fix, with the file and line in the message.
+    const name = (error as { type?: unknown; name?: unknown }).type ?? (error as { name?: unknown }).name;
+    if (name === 'EnvFileError' || name === 'ConfigError') throw failure(ErrorType.InvalidInput, (error as Error).message);
+    throw error;
+  }
   const secrets = secretValuesOf(env.values);
   return { env, secrets, clean: (text) => redact(text, secrets) };
 }
