@@ -9,7 +9,7 @@ import type { ActivityDeps, DbClient } from './activities/deps';
 import { createActivities } from './activities';
 import { createStripeGateway } from './activities/stripe-gateway';
 import { loadEnvScope } from './config/env-files';
-import { loadReleaseConfig } from './config/release-config';
+import { envFilesOf, loadReleaseConfig } from './config/release-config';
 import { runCommand } from './runtime/command-runner';
 
 export interface WorkerSettings {
@@ -48,7 +48,8 @@ export function realActivityDeps(projectRoot: string, stateDir?: string, environ
   return {
     ...(environment ? { environment } : {}),
     projectRoot: root,
-    loadEnv: () => loadEnvScope(root),
+    // The config says which env files (and in which order); read afresh each time, like the files.
+    loadEnv: async () => loadEnvScope(root, process.env, envFilesOf(await loadReleaseConfig(root)).files),
     loadConfig: () => loadReleaseConfig(root),
     run: runCommand,
     connectDb,

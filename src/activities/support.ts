@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { backendCommandEnv, resolveBackendLayout } from '../config/backend-layout';
 import type { EnvScope } from '../config/env-files';
 import { redact, secretValuesOf } from '../masking';
 import { tail, type GuardEvent, type RunResult } from '../runtime/command-runner';
@@ -17,7 +18,16 @@ export interface SecretScope {
 }
 
 export async function readScope(deps: ActivityDeps): Promise<SecretScope> {
-  const env = await deps.loadEnv();
+  let env: EnvScope;
+  try {
+    env = await deps.loadEnv();
+  } catch (error) {
+    // An env file edited into a directory or an unterminated quote (or a broken config) after the
+    // worker started: bad input a retry cannot fix, with the file and line in the message.
+    const name = (error as { type?: unknown; name?: unknown }).type ?? (error as { name?: unknown }).name;
+    if (name === 'EnvFileError' || name === 'ConfigError') throw failure(ErrorType.InvalidInput, (error as Error).message);
+    throw error;
+  }
   const secrets = secretValuesOf(env.values);
   return { env, secrets, clean: (text) => redact(text, secrets) };
 }
@@ -191,6 +201,8 @@ export interface CommandProgress {
 
 /**
  * Runs a configured command with the backend's env, heartbeating, and returns redacted output.
+ * The backend's virtualenv (config `venv`, else `.venv`/`venv` in the project or repository root,
+ * else VIRTUAL_ENV) comes first on PATH, so `alembic` and `python3` are the backend's own.
  * The full output streams to the attempt's log file; a timeout or a cancellation stops the whole
  * process tree. Throws the failure for what is not the command's own verdict: not found, stopped
  * for its time limit, cancelled, or (guarded) the database unavailable for the lock.
@@ -206,6 +218,7 @@ export async function runBackendCommand(
   const logFile = attemptLogFile(deps);
   const timeoutMs = commandTimeoutMs();
   if (options.exclusiveLock) requireDatabaseUrl(scope);
+  const layout = await resolveBackendLayout(deps.projectRoot, await deps.loadConfig(), scope.env.values);
   const progress: CommandProgress = { command: scope.clean(commandLine), logFile, waitingFor: null, pid: null };
   const onGuardEvent = (event: GuardEvent) => {
     if (event.kind === 'waiting') {
@@ -222,7 +235,7 @@ export async function runBackendCommand(
       deps.run({
         command,
         cwd: deps.projectRoot,
-        env: scope.env.values,
+        env: backendCommandEnv(layout, scope.env.values),
         signal: ctx.cancellationSignal,
         timeoutMs,
         logFile,
@@ -237,7 +250,9 @@ export async function runBackendCommand(
   if (result.notFound) {
     throw failure(
       ErrorType.CommandNotFound,
-      `\`${commandLine}\`: "${command[0] ?? ''}" was not found on the worker's PATH; install it or change the command in release.config.json`,
+      `\`${commandLine}\`: "${command[0] ?? ''}" was not found ` +
+        (layout.venv ? `in the backend's virtualenv (${layout.venv.path}) or on the worker's PATH` : "on the worker's PATH (no backend virtualenv found)") +
+        '; install it, set "venv" in release.config.json, or change the command in release.config.json',
     );
   }
   const cleaned = {

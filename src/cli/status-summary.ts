@@ -5,6 +5,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { backendCommandEnv, resolveBackendLayout } from '../config/backend-layout';
 import type { EnvScope } from '../config/env-files';
 import { catalogOf, loadReleaseConfig, type ReleaseConfig } from '../config/release-config';
 import { redact, redactUrlPassword, secretValuesOf } from '../masking';
@@ -193,9 +194,11 @@ async function alembicChecks(
     error: null,
   };
   if (!config) return { ...result, error: 'not checked: release.config.json is invalid' };
+  // The backend's own virtualenv first on PATH, as the worker runs it (src/config/backend-layout.ts).
+  const env = backendCommandEnv(await resolveBackendLayout(projectRoot, config, scope.values), scope.values);
   const run = async (args: string[]) => {
     const command = [...config.alembicCommand, ...args];
-    const out = await deps.run({ command, cwd: projectRoot, env: scope.values, timeoutMs: 60_000 });
+    const out = await deps.run({ command, cwd: projectRoot, env, timeoutMs: 60_000 });
     if (out.notFound)
       throw new Error(
         `\`${command.join(' ')}\`: "${command[0] ?? ''}" not found on PATH; install it or change alembicCommand in release.config.json`,

@@ -1,8 +1,9 @@
 import { NativeConnection } from '@temporalio/worker';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { loadEnvScope } from '../config/env-files';
-import { ConfigError, loadReleaseConfig, workerEnvironment } from '../config/release-config';
+import { describeLayout, resolveBackendLayout } from '../config/backend-layout';
+import { loadEnvScope, type EnvFileError, type EnvScope } from '../config/env-files';
+import { ConfigError, envFilesOf, loadReleaseConfig, workerEnvironment, type ReleaseConfig } from '../config/release-config';
 import { createReleaseWorker } from '../worker';
 import { resolveTemporalTarget, type TemporalFlags } from './connection';
 import { CliError } from './errors';
@@ -31,15 +32,30 @@ export async function workerCommand(flags: WorkerFlags, log: (line: string) => v
   if (flags.environment !== undefined && !/^[a-z0-9][a-z0-9_-]{0,62}$/i.test(flags.environment)) {
     throw new CliError(`--environment "${flags.environment}": use letters, digits, - and _`);
   }
-  const scope = await loadEnvScope(projectRoot);
-  const served = workerEnvironment(scope.values, flags.environment);
-  if (served.error !== null) throw new CliError(served.error);
+  let config: ReleaseConfig;
   try {
-    await loadReleaseConfig(projectRoot);
+    config = await loadReleaseConfig(projectRoot);
   } catch (error) {
     if (error instanceof ConfigError) throw new CliError(error.message);
     throw error;
   }
+  let scope: EnvScope;
+  try {
+    scope = await loadEnvScope(projectRoot, process.env, envFilesOf(config).files);
+  } catch (error) {
+    if ((error as { type?: unknown }).type === 'EnvFileError') throw new CliError(`${projectRoot}: ${(error as EnvFileError).message}`);
+    throw error;
+  }
+  // Checked once here rather than found out by the first release: a missing alembic.ini, a
+  // program not installed, an env file that is not there (issue 12 item 7, issue 14).
+  const layout = await resolveBackendLayout(projectRoot, config, scope.values);
+  if (layout.problems.length > 0) {
+    const list = layout.problems.map((p) => `  - ${p}`).join('\n');
+    throw new CliError(`the worker cannot release ${projectRoot}:\n${list}`);
+  }
+  const served = workerEnvironment(scope.values, flags.environment);
+  if (served.error !== null) throw new CliError(served.error);
+  log(describeLayout(layout, config.alembicCommand));
   const target = resolveTemporalTarget(flags);
   const maxActivities = positiveInt('--max-concurrent-activities', flags.maxConcurrentActivities ?? process.env.DB_RELEASE_MAX_CONCURRENT_ACTIVITIES);
   const maxWorkflowTasks = positiveInt(

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_CATALOG } from '../release/plans';
+import { ENV_FILES_BY_PRECEDENCE } from './env-files';
 import type { ApprovalPolicy, CatalogPlan } from '../release/types';
 
 /** The backend's own settings for this tool, in `<project root>/release.config.json`. Never holds secrets. */
@@ -28,6 +29,19 @@ const configSchema = z
     $comment: z.string().optional(),
     migrateCommand: commandSchema.default(['just', 'migrate']),
     alembicCommand: commandSchema.default(['alembic', '-c', 'alembic.ini']),
+    // Layout of the backend (src/config/backend-layout.ts). Both stay undefined when not given:
+    // a default list may be partly absent, an explicit one may not, and the venv is auto-detected.
+    envFiles: z
+      .array(
+        z
+          .string()
+          .min(1, 'give a path relative to the backend, e.g. ".env.local" or "../../.env.compose"')
+          .refine((p) => !path.isAbsolute(p), 'use a path relative to the backend (the project root), e.g. "../../.env.compose"'),
+      )
+      .min(1, 'list at least one env file, highest precedence first, e.g. [".env.local", "../../.env.compose"]')
+      .refine((list) => new Set(list.map((p) => path.normalize(p))).size === list.length, 'an env file is listed twice')
+      .optional(),
+    venv: z.string().min(1, 'give the virtualenv folder relative to the backend, e.g. ".venv"').optional(),
     catalog: z
       .array(
         z
@@ -53,6 +67,28 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** The env files to read, highest precedence first, and whether the config named them (then each must exist). */
+export function envFilesOf(config: Pick<ReleaseConfig, 'envFiles'>): { files: string[]; explicit: boolean } {
+  return config.envFiles ? { files: [...config.envFiles], explicit: true } : { files: [...ENV_FILES_BY_PRECEDENCE], explicit: false };
+}
+
+/**
+ * The env files for a project root, for readers that report an invalid config on their own
+ * (status, providers): an invalid or unreadable config falls back to the default list.
+ */
+export async function configuredEnvFiles(projectRoot: string): Promise<string[]> {
+  const config = await loadReleaseConfig(projectRoot).catch((error: unknown) => {
+    if (error instanceof ConfigError) return null;
+    throw error;
+  });
+  return envFilesOf(config ?? {}).files;
+}
+
+/** The env file the tool writes (Stripe secrets, the price map): the highest-precedence entry. */
+export function writableEnvFile(config: Pick<ReleaseConfig, 'envFiles'>): string {
+  return envFilesOf(config).files[0] as string;
+}
+
 /** Reads and validates the config; a missing file means all defaults. */
 export async function loadReleaseConfig(projectRoot: string): Promise<ReleaseConfig> {
   const file = path.join(projectRoot, CONFIG_FILE_NAME);
@@ -60,7 +96,9 @@ export async function loadReleaseConfig(projectRoot: string): Promise<ReleaseCon
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR') throw new ConfigError(`${file}: is a directory, not a file; remove it (all defaults) or put the JSON config there`);
+    if (code !== 'ENOENT') throw new ConfigError(`${file}: cannot be read (${code ?? (error as Error).message}); make it readable by the user running the tool`);
   }
   return parseReleaseConfig(text ?? '{}', file);
 }
