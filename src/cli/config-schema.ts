@@ -73,7 +73,7 @@ export const ENV_SETTINGS: readonly SettingSpec[] = [
     'STRIPE_PRODUCT_PRICE_MAP',
     'plan code → Stripe price id, compact JSON (or starter=price_1,pro=price_2); written by the release',
   ),
-  backend('ENABLE_BILLING', 'Stripe setup runs only when true (1/true/yes/on); set to true by the release', {
+  backend('ENABLE_BILLING', 'billing on for 1/true/yes/on, off for 0/false/no/off/empty (any case; anything else is refused): off skips Stripe and the price checks; set to true by the release', {
     default: 'false',
   }),
   backend('ENVIRONMENT', 'deployment environment; names the release workflow db-release-<environment>', {

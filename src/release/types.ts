@@ -95,6 +95,8 @@ export interface PreflightResult {
   currentRevision: string | null;
   pendingRevisions: PendingRevision[];
   billingEnabled: boolean;
+  /** Why billing is off (`ENABLE_BILLING=false in .env.local`), null when on; absent from older workers. */
+  billingOffReason?: string | null;
   environmentName: string | null;
   stripeKeyMasked: string | null;
   stripeWebhookSecretMasked: string | null;
@@ -129,6 +131,11 @@ export interface ProvisionedPlan {
   productAction: ProductAction;
   /** The product's name before this release renamed it. */
   previousProductName: string | null;
+  /**
+   * The metadata key under which the reused product named the plan's code (e.g. the backend's own
+   * `starter_console_plan_code`); absent when the release created the product, and in older results.
+   */
+  productMatchedBy?: string;
   priceId: string;
   priceAction: PriceAction;
   lookupKey: string;
