@@ -31,7 +31,8 @@ function classifyStripeError(error: unknown, scope: SecretScope, doing: string):
   }
 }
 
-async function stripeCall<T>(scope: SecretScope, doing: string, call: () => Promise<T>): Promise<T> {
+/** Runs a Stripe call, its failure classified (refused key and bad request final, the rest retried). */
+export async function stripeCall<T>(scope: SecretScope, doing: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {

@@ -85,3 +85,11 @@ describe('parsePriceMap', () => {
     expect(parsePriceMap(raw)).toBeNull();
   });
 });
+
+describe('planProblems with a detail', () => {
+  test('the detail of a price checked in Stripe follows its status', () => {
+    expect(
+      planProblems([{ code: 'pro', status: 'price_mismatch', stripe_price_id: 'price_1', is_active: true, detail: 'Stripe price price_1 is 4900 usd per month' }]),
+    ).toBe('billing plans not ready: pro (price_mismatch: Stripe price price_1 is 4900 usd per month)');
+  });
+});
