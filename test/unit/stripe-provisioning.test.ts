@@ -269,6 +269,14 @@ describe('issue 12 item 4: products the backend made under another metadata key'
     expect(price(made.priceId).active).toBe(true);
   });
 
+  test('the peer, like Stripe, has no metadata filter on the product list (so the tool lists and matches keys itself), and its search matches one key at a time', async () => {
+    await backendSetup();
+    const filtered = dashboard.products.list({ metadata: { starter_console_plan_code: 'pro' } } as unknown as Stripe.ProductListParams);
+    await expect(filtered).rejects.toMatchObject({ statusCode: 400, code: 'parameter_unknown' });
+    expect((await dashboard.products.search({ query: "metadata['starter_console_plan_code']:'pro'" })).data).toHaveLength(1);
+    expect((await dashboard.products.search({ query: "metadata['starter_cli_plan_code']:'pro'" })).data).toHaveLength(0);
+  });
+
   test('a key left out of stripe.planCodeMetadataKeys is not recognised (the config decides)', async () => {
     const rig = new Rig(SECRET_KEY, '{"stripe":{"planCodeMetadataKeys":["some_other_key"]}}');
     await backendSetup();
