@@ -170,3 +170,32 @@ export function parsePriceMap(raw: string | undefined | null): Record<string, un
   }
   return { raw };
 }
+
+/** A billing_plans row with every column, as `to_jsonb(row)` gives it: the column set varies by backend. */
+export interface PlanRowFields {
+  code: string;
+  is_active: boolean;
+  fields: Record<string, unknown>;
+}
+
+/**
+ * Plan rows as the backend keeps price ids, for read-only views (`status summary`): the price id
+ * column (`auto`: stripe_price_id when the rows have it), else STRIPE_PRODUCT_PRICE_MAP; with
+ * billing off no price id is asked for. Stripe is not asked: that is the release's check.
+ */
+export function plansAsKept(
+  catalogCodes: readonly string[],
+  rows: readonly PlanRowFields[],
+  /** `auto`, a column name, or null (billingPlans.priceIdColumn). */
+  setting: string | null,
+  env: { priceMap: string | undefined; billingEnabled: boolean },
+): BillingPlanRow[] {
+  const column = setting === 'auto' ? (rows.some((r) => 'stripe_price_id' in r.fields) ? 'stripe_price_id' : null) : setting;
+  const map = column === null ? (parsePriceMap(env.priceMap) ?? {}) : {};
+  const idOf = (r: PlanRowFields): string | null => {
+    const value = column === null ? map[r.code] : r.fields[column];
+    return typeof value === 'string' && value !== '' ? value : null;
+  };
+  const input = rows.map((r) => ({ code: r.code, is_active: r.is_active, stripe_price_id: idOf(r) }));
+  return env.billingEnabled ? evaluatePlans(catalogCodes, input) : evaluatePlansWithoutBilling(catalogCodes, input);
+}

@@ -105,3 +105,11 @@ test("cases 2 and 4: billing on, the backend's products reused (never a second),
   const columns = await e2e.query<{ column_name: string }>("select column_name from information_schema.columns where table_name = 'billing_plans'");
   expect(columns.map((c) => c.column_name)).not.toContain('stripe_price_id');
 });
+
+test('status summary reads the plans as the backend keeps them: no stripe_price_id column, ids in .env.local', async () => {
+  const result = await runCli(['status', 'summary', '--project-root', backend, '--json', ...e2e.temporalArgs]);
+  const status = JSON.parse(result.stdout) as { billing_plans: { ok: boolean; error: string | null; plans: Array<{ code: string; status: string }> } };
+  expect(status.billing_plans.error).toBeNull();
+  expect(status.billing_plans.ok).toBe(true);
+  expect(status.billing_plans.plans.map((p) => [p.code, p.status])).toEqual(codes.map((c) => [c, 'ok']));
+});
