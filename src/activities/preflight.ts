@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { isTruthy } from '../config/env-files';
+import { billingOffReason, billingSwitch } from '../config/env-files';
 import { approvalPolicyFor, catalogKey, catalogOf, workerEnvironment, type ReleaseConfig } from '../config/release-config';
 import { maskSecret } from '../masking';
 import { ErrorType } from '../release/errors';
@@ -187,7 +187,10 @@ export function createPreflightActivities(deps: ActivityDeps) {
       const config = await loadWorkerConfig(deps);
       const env = workerEnvironment(values, deps.environment);
       if (env.error !== null) throw failure(ErrorType.TargetMismatch, env.error);
-      const billingEnabled = isTruthy(values.ENABLE_BILLING);
+      // A value that is neither true nor false is a typo in the worker's files: refused before anything changes.
+      const billing = billingSwitch(scope.env);
+      if ('error' in billing) throw failure(ErrorType.InvalidInput, `release refused, nothing was changed: ${billing.error}`, scope);
+      const billingEnabled = billing.enabled;
       const worker: WorkerTarget = {
         environment: env.environment,
         catalog: catalogOf(config),
@@ -241,6 +244,7 @@ export function createPreflightActivities(deps: ActivityDeps) {
         currentRevision: current.id,
         pendingRevisions,
         billingEnabled,
+        billingOffReason: billingEnabled ? null : billingOffReason(billing),
         environmentName: worker.environment,
         stripeKeyMasked: maskSecret(values.STRIPE_SECRET_KEY),
         stripeWebhookSecretMasked: maskSecret(values.STRIPE_WEBHOOK_SECRET),

@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { rewriteEnvText } from '../config/env-local';
+import type { ReleaseConfig } from '../config/release-config';
 import type { CompensationRecord, PriceIdSyncResult } from '../release/types';
-import { planQuery } from './billing-plans';
+import { billingPlansShape, planQuery, quoteIdent, type BillingPlansShape } from './billing-plans';
 import type { ActivityDeps } from './deps';
 import { readJournal, readScope, rememberOnce, withDb, type JournalRef } from './support';
 
@@ -32,6 +33,12 @@ function sha256(text: string | null): string | null {
   return text === null ? null : createHash('sha256').update(text).digest('hex');
 }
 
+/** `update billing_plans set <column> = $2[, updated_at = now()]`: updated_at only where the table has it. */
+function setPriceId(shape: ColumnJournal): string {
+  const column = quoteIdent(shape.priceIdColumn ?? 'stripe_price_id');
+  return `update billing_plans set ${column} = $2${shape.hasUpdatedAt ? ', updated_at = now()' : ''}`;
+}
+
 interface EnvBefore {
   existed: boolean;
   lines: Record<string, string | null>;
@@ -40,16 +47,38 @@ interface EnvBefore {
   endedWithoutNewline: boolean;
 }
 
+/**
+ * The env file the sync writes: the backend's first env file (`envFiles[0]` once the config names
+ * them, `.env.local` by default), the highest-precedence one, so what it writes is what the backend reads.
+ */
+function syncedEnvFileName(config: ReleaseConfig): string {
+  // Read structurally: `envFiles` belongs to the layout settings and may be absent from the schema.
+  const envFiles = (config as { envFiles?: unknown }).envFiles;
+  return Array.isArray(envFiles) && typeof envFiles[0] === 'string' ? envFiles[0] : '.env.local';
+}
+
+/** Where the ids went in billing_plans (journaled before the first write, so the restore writes the same column). */
+type ColumnJournal = BillingPlansShape;
+
+export interface SyncPriceIdsInput {
+  priceMap: Record<string, string>;
+  /** `--skip-db-checks`: billing_plans is neither read nor written. Absent in workflows recorded before. */
+  skipDbWrites?: boolean;
+}
+
 export function createPriceIdSyncActivities(deps: ActivityDeps) {
-  const envFile = path.join(deps.projectRoot, '.env.local');
   return {
     /**
      * Writes the new price ids where the backend reads them: `STRIPE_PRODUCT_PRICE_MAP` (compact
      * JSON) and `ENABLE_BILLING=true` in `.env.local`, every other line kept byte for byte, and
-     * `billing_plans.stripe_price_id`. What was there before is journaled for the rollback.
+     * billing_plans' price id column when the backend has one (`billingPlans.priceIdColumn`).
+     * What was there before is journaled for the rollback.
      */
-    async syncPriceIds(input: { priceMap: Record<string, string> }): Promise<PriceIdSyncResult> {
+    async syncPriceIds(input: SyncPriceIdsInput): Promise<PriceIdSyncResult> {
       const scope = await readScope(deps);
+      const config = await deps.loadConfig();
+      const envName = syncedEnvFileName(config);
+      const envFile = path.resolve(deps.projectRoot, envName);
       const envBefore = await rememberOnce<EnvBefore>(deps, 'env-local:before', async () => {
         const text = await readIfExists(envFile);
         return {
@@ -60,17 +89,26 @@ export function createPriceIdSyncActivities(deps: ActivityDeps) {
         };
       });
       const codes = Object.keys(input.priceMap);
-      const previousPriceIds = await rememberOnce<Record<string, string | null>>(deps, 'billing-plans:before', () =>
-        withDb(deps, scope, async (db) => {
-          const { rows } = await planQuery<{ code: string; stripe_price_id: string | null }>(
-            db,
-            scope,
-            'select code, stripe_price_id from billing_plans where code = any($1)',
-            [codes],
+      // Settled once per run: a retry writes (and the restore undoes) the same column.
+      const shape: ColumnJournal | null = input.skipDbWrites
+        ? null
+        : await rememberOnce<ColumnJournal>(deps, 'billing-plans:column', () =>
+            withDb(deps, scope, (db) => billingPlansShape(db, scope, config.billingPlans.priceIdColumn)),
           );
-          return Object.fromEntries(rows.map((r) => [r.code, r.stripe_price_id]));
-        }),
-      );
+      const column = shape?.priceIdColumn ?? null;
+      const previousPriceIds = column
+        ? await rememberOnce<Record<string, string | null>>(deps, 'billing-plans:before', () =>
+            withDb(deps, scope, async (db) => {
+              const { rows } = await planQuery<{ code: string; stripe_price_id: string | null }>(
+                db,
+                scope,
+                `select code, ${quoteIdent(column)}::text as stripe_price_id from billing_plans where code = any($1)`,
+                [codes],
+              );
+              return Object.fromEntries(rows.map((r) => [r.code, r.stripe_price_id]));
+            }),
+          )
+        : {};
 
       const current = (await readIfExists(envFile)) ?? '';
       const next = rewriteEnvText(current, {
@@ -79,22 +117,20 @@ export function createPriceIdSyncActivities(deps: ActivityDeps) {
       });
       if (next !== current) await writeFile(envFile, next, { mode: 0o600 });
 
-      const rowsUpdated = await withDb(deps, scope, async (db) => {
-        let updated = 0;
-        for (const [code, priceId] of Object.entries(input.priceMap)) {
-          const result = await planQuery(
-            db,
-            scope,
-            'update billing_plans set stripe_price_id = $2, updated_at = now() where code = $1 and stripe_price_id is distinct from $2',
-            [code, priceId],
-          );
-          updated += result.rowCount ?? 0;
-        }
-        return updated;
-      });
+      const rowsUpdated =
+        column === null || shape === null
+          ? 0
+          : await withDb(deps, scope, async (db) => {
+              let updated = 0;
+              for (const [code, priceId] of Object.entries(input.priceMap)) {
+                const result = await planQuery(db, scope, `${setPriceId(shape)} where code = $1 and ${quoteIdent(column)} is distinct from $2`, [code, priceId]);
+                updated += result.rowCount ?? 0;
+              }
+              return updated;
+            });
       const unquote = (line: string | null) => line?.replace(/^[^=]*=/, '').trim() ?? null;
       return {
-        envFile: '.env.local',
+        envFile: envName,
         envFileChanged: envBefore.hash !== sha256(next),
         previousEnv: {
           STRIPE_PRODUCT_PRICE_MAP: unquote(envBefore.lines.STRIPE_PRODUCT_PRICE_MAP ?? null),
@@ -102,15 +138,20 @@ export function createPriceIdSyncActivities(deps: ActivityDeps) {
         },
         previousPriceIds,
         rowsUpdated,
+        priceIdColumn: column,
       };
     },
 
-    /** Compensation for syncPriceIds: `.env.local` and `billing_plans.stripe_price_id` as they were. */
+    /** Compensation for syncPriceIds: the env file and billing_plans' price id column (when written) as they were. */
     async restorePriceIds(input: { journal?: JournalRef } = {}): Promise<CompensationRecord[]> {
       const scope = await readScope(deps);
+      const envName = syncedEnvFileName(await deps.loadConfig());
+      const envFile = path.resolve(deps.projectRoot, envName);
       const journal = await readJournal(deps, input.journal);
       const before = (journal['env-local:before'] as EnvBefore | undefined) ?? null;
-      const previousPriceIds = (journal['billing-plans:before'] as Record<string, string | null> | undefined) ?? {};
+      const previousPriceIds = journal['billing-plans:before'] as Record<string, string | null> | undefined;
+      // Journals from before the column was configurable wrote stripe_price_id (and updated_at).
+      const shape = (journal['billing-plans:column'] as ColumnJournal | undefined) ?? { priceIdColumn: 'stripe_price_id', hasUpdatedAt: true };
       const records: CompensationRecord[] = [];
       if (before) {
         const current = await readIfExists(envFile);
@@ -133,24 +174,32 @@ export function createPriceIdSyncActivities(deps: ActivityDeps) {
         records.push({
           name: 'env_file',
           status: identical ? 'success' : 'failed',
-          detail: identical ? '.env.local restored byte for byte' : '.env.local changed since the release read it',
+          detail: identical ? `${envName} restored byte for byte` : `${envName} changed since the release read it`,
           manual_action: identical
             ? null
-            : 'check STRIPE_PRODUCT_PRICE_MAP and ENABLE_BILLING in .env.local against the previous release summary',
+            : `check STRIPE_PRODUCT_PRICE_MAP and ENABLE_BILLING in ${envName} against the previous release summary`,
         });
+      }
+      const column = shape.priceIdColumn;
+      if (previousPriceIds === undefined || column === null) {
+        // Nothing was written there (no price id column, --skip-db-checks, or the sync never reached it).
+        records.push({
+          name: 'billing_plans',
+          status: 'skipped',
+          detail: column === null ? `no price id column: the ids live only in ${envName}` : 'this release wrote no price id to billing_plans',
+          manual_action: null,
+        });
+        return records;
       }
       await withDb(deps, scope, async (db) => {
         for (const [code, priceId] of Object.entries(previousPriceIds)) {
-          await planQuery(db, scope, 'update billing_plans set stripe_price_id = $2, updated_at = now() where code = $1', [
-            code,
-            priceId,
-          ]);
+          await planQuery(db, scope, `${setPriceId(shape)} where code = $1`, [code, priceId]);
         }
       });
       records.push({
         name: 'billing_plans',
         status: 'success',
-        detail: `stripe_price_id restored for ${Object.keys(previousPriceIds).join(', ') || 'no plans'}`,
+        detail: `${column} restored for ${Object.keys(previousPriceIds).join(', ') || 'no plans'}`,
         manual_action: null,
       });
       return records;

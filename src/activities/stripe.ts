@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ErrorType } from '../release/errors';
 import { lookupKeyFor, PLAN_CODE_METADATA_KEY, RELEASE_RUN_METADATA_KEY, releaseRunTag } from '../release/plans';
+import { choosePlanProduct, decidePrice, planCodeKeyOf, planCodeMetadataKeys, stripeChangeFor } from '../release/stripe-match';
 import type { CatalogPlan, CompensationRecord, ProvisionedPlan, StripeChange, StripeProvisionResult } from '../release/types';
 import type { ActivityDeps } from './deps';
 import type { PriceLite, ProductLite, StripeGateway } from './stripe-gateway';
@@ -30,24 +31,13 @@ function classifyStripeError(error: unknown, scope: SecretScope, doing: string):
   }
 }
 
-async function stripeCall<T>(scope: SecretScope, doing: string, call: () => Promise<T>): Promise<T> {
+/** Runs a Stripe call, its failure classified (refused key and bad request final, the rest retried). */
+export async function stripeCall<T>(scope: SecretScope, doing: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
     throw classifyStripeError(error, scope, doing);
   }
-}
-
-function priceMatches(price: PriceLite, productId: string, amount: number, currency: string, trialDays: number): boolean {
-  return (
-    price.active &&
-    price.product === productId &&
-    price.currency === currency &&
-    price.unit_amount === amount &&
-    price.interval === 'month' &&
-    (price.interval_count ?? 1) === 1 &&
-    (price.trial_period_days ?? Number(price.metadata.trial_days ?? NaN)) === trialDays
-  );
 }
 
 /** What held a plan's lookup key and product before this release wrote anything: journaled first. */
@@ -59,12 +49,8 @@ interface BeforeState {
   productActive: boolean;
   /** Absent in journals written before default prices were handled. */
   productDefaultPrice?: string | null;
-}
-
-/** The plan's product as it was before the release: active first; never one this run created. */
-function productBefore(products: ProductLite[], code: string, tag: string): ProductLite | null {
-  const existing = products.filter((p) => p.metadata[PLAN_CODE_METADATA_KEY] === code && p.metadata[RELEASE_RUN_METADATA_KEY] !== tag);
-  return existing.find((p) => p.active) ?? existing[0] ?? null;
+  /** The metadata key that named the plan's code on that product; absent in older journals. */
+  productMatchedBy?: string | null;
 }
 
 function createdBy(tag: string, code: string): (o: { metadata: Record<string, string> }) => boolean {
@@ -114,6 +100,11 @@ function intend(deps: ActivityDeps, code: string, step: string, what: Record<str
   return rememberOnce(deps, `stripe:${code}:intent:${step}`, () => Promise.resolve({ step, ...what }));
 }
 
+/** Every metadata key that names a plan's code in this backend's Stripe account (config `stripe.planCodeMetadataKeys`). */
+async function metadataKeys(deps: ActivityDeps): Promise<string[]> {
+  return planCodeMetadataKeys((await deps.loadConfig()).stripe.planCodeMetadataKeys);
+}
+
 function stripeFor(deps: ActivityDeps, scope: SecretScope): StripeGateway {
   const key = scope.env.values.STRIPE_SECRET_KEY;
   if (!key) {
@@ -132,27 +123,17 @@ export function createStripeActivities(deps: ActivityDeps) {
     async planStripeChanges(input: ProvisionInput): Promise<StripeChange[]> {
       const scope = await readScope(deps);
       const stripe = stripeFor(deps, scope);
+      const keys = await metadataKeys(deps);
       const currency = input.currency.toLowerCase();
       const products = await stripeCall(scope, 'listing products', () => stripe.listProducts());
       const changes: StripeChange[] = [];
       for (const plan of input.plans) {
         const lookupKey = lookupKeyFor(plan.code);
-        const existing = products.filter((p) => p.metadata[PLAN_CODE_METADATA_KEY] === plan.code);
-        const product = existing.find((p) => p.active) ?? existing[0] ?? null;
         const holder = (await stripeCall(scope, `looking up ${lookupKey}`, () => stripe.listPricesByLookupKey(lookupKey)))[0] ?? null;
-        let price: StripeChange['price'] = 'create';
-        if (product && holder && priceMatches(holder, product.id, plan.amount, currency, input.trialDays)) {
-          price = 'reuse';
-        } else if (product) {
-          const prices = await stripeCall(scope, `listing prices of ${product.id}`, () => stripe.listPrices(product.id));
-          if (prices.some((p) => priceMatches(p, product.id, plan.amount, currency, input.trialDays))) price = 'assign_lookup_key';
-        }
+        const product = choosePlanProduct(products, plan.code, keys, { holder })?.product ?? null;
+        const prices = product ? await stripeCall(scope, `listing prices of ${product.id}`, () => stripe.listPrices(product.id)) : [];
         changes.push({
-          code: plan.code,
-          product: !product ? 'create' : product.name !== plan.name || !product.active ? 'rename' : 'reuse',
-          price,
-          lookupKey,
-          movesLookupKeyFrom: price !== 'reuse' && holder ? holder.id : null,
+          ...stripeChangeFor({ plan, lookupKey, product, holder, prices, want: { amount: plan.amount, currency, trialDays: input.trialDays } }),
         });
       }
       return changes;
@@ -172,6 +153,7 @@ export function createStripeActivities(deps: ActivityDeps) {
       const tag = releaseRunTag(workflowId, runId);
       const idem = keysFor(workflowId, runId);
       const currency = input.currency.toLowerCase();
+      const keys = await metadataKeys(deps);
       const products = await stripeCall(scope, 'listing products', () => stripe.listProducts());
       const plans: ProvisionedPlan[] = [];
 
@@ -184,7 +166,11 @@ export function createStripeActivities(deps: ActivityDeps) {
           // this one cannot read): it is not what held the key before the release.
           const holders = await stripeCall(scope, `looking up ${lookupKey}`, () => stripe.listPricesByLookupKey(lookupKey));
           const holder = holders.find((h) => !mine(h)) ?? null;
-          const product = productBefore(products, plan.code, tag);
+          // Recognised by any key the backend family used, so a product its own setup made is
+          // reused, never duplicated; its metadata is left as it is (reuse is recorded here and
+          // in the summary), so a rollback has nothing of it to undo.
+          const chosen = choosePlanProduct(products, plan.code, keys, { excludeTag: tag, holder });
+          const product = chosen?.product ?? null;
           return {
             priceId: holder?.id ?? null,
             priceActive: holder?.active ?? false,
@@ -192,6 +178,7 @@ export function createStripeActivities(deps: ActivityDeps) {
             productName: product?.name ?? null,
             productActive: product?.active ?? false,
             productDefaultPrice: product?.default_price ?? null,
+            productMatchedBy: chosen?.matchedBy ?? null,
           };
         });
 
@@ -224,7 +211,6 @@ export function createStripeActivities(deps: ActivityDeps) {
         const priceById = async (id: string): Promise<PriceLite> =>
           prices.find((p) => p.id === id) ?? (await stripeCall(scope, `reading price ${id}`, () => stripe.retrievePrice(id)));
         const holder = before.priceId ? await priceById(before.priceId) : null;
-        const matches = (p: PriceLite): boolean => priceMatches(p, product.id, plan.amount, currency, input.trialDays);
         let priceId: string;
         let priceAction: ProvisionedPlan['priceAction'];
         const moveKeyTo = async (id: string): Promise<void> => {
@@ -233,45 +219,43 @@ export function createStripeActivities(deps: ActivityDeps) {
             stripe.updatePrice(id, { lookup_key: lookupKey, transfer_lookup_key: true }, idem(`price-key:${plan.code}`)),
           );
         };
-        const createdPrice = prices.find((p) => mine(p) && matches(p));
-        if (holder && matches(holder)) {
-          priceId = holder.id;
+        const decision = decidePrice({ productId: product.id, holder, prices, want: { amount: plan.amount, currency, trialDays: input.trialDays }, tag });
+        if (decision.action === 'reuse') {
+          priceId = decision.price.id;
           priceAction = 'reused';
-        } else if (createdPrice) {
+        } else if (decision.action === 'created_earlier') {
           // An earlier attempt created it (the answer was lost): it is this release's, whoever holds the key now.
-          if (createdPrice.lookup_key !== lookupKey) await moveKeyTo(createdPrice.id);
-          priceId = createdPrice.id;
+          if (decision.price.lookup_key !== lookupKey) await moveKeyTo(decision.price.id);
+          priceId = decision.price.id;
           priceAction = 'created';
+        } else if (decision.action === 'assign_lookup_key') {
+          const match = decision.price;
+          if (match.lookup_key !== lookupKey) await moveKeyTo(match.id);
+          priceId = match.id;
+          priceAction = before.priceId === match.id ? 'reused' : 'lookup_key_assigned';
         } else {
-          const match = prices.find(matches);
-          if (match) {
-            if (match.lookup_key !== lookupKey) await moveKeyTo(match.id);
-            priceId = match.id;
-            priceAction = before.priceId === match.id ? 'reused' : 'lookup_key_assigned';
-          } else {
-            await intend(deps, plan.code, 'price-create', { productId: product.id });
-            const created = await createOnce(scope, `creating price for ${plan.code}`, `price:${plan.code}`, idem, (key) =>
-              stripe.createPrice(
-                {
-                  product: product.id,
-                  currency,
-                  unit_amount: plan.amount,
-                  interval: 'month',
-                  trial_period_days: input.trialDays,
-                  nickname: `${plan.name} Monthly`,
-                  lookup_key: lookupKey,
-                  metadata: {
-                    [PLAN_CODE_METADATA_KEY]: plan.code,
-                    [RELEASE_RUN_METADATA_KEY]: tag,
-                    trial_days: String(input.trialDays),
-                  },
+          await intend(deps, plan.code, 'price-create', { productId: product.id });
+          const created = await createOnce(scope, `creating price for ${plan.code}`, `price:${plan.code}`, idem, (key) =>
+            stripe.createPrice(
+              {
+                product: product.id,
+                currency,
+                unit_amount: plan.amount,
+                interval: 'month',
+                trial_period_days: input.trialDays,
+                nickname: `${plan.name} Monthly`,
+                lookup_key: lookupKey,
+                metadata: {
+                  [PLAN_CODE_METADATA_KEY]: plan.code,
+                  [RELEASE_RUN_METADATA_KEY]: tag,
+                  trial_days: String(input.trialDays),
                 },
-                key,
-              ),
-            );
-            priceId = created.id;
-            priceAction = 'created';
-          }
+              },
+              key,
+            ),
+          );
+          priceId = created.id;
+          priceAction = 'created';
         }
 
         // The price that lost the lookup key is archived so checkout cannot pick it up again.
@@ -294,6 +278,7 @@ export function createStripeActivities(deps: ActivityDeps) {
           productId: product.id,
           productAction,
           previousProductName: productAction === 'renamed' ? before.productName : null,
+          ...(found && before.productMatchedBy ? { productMatchedBy: before.productMatchedBy } : {}),
           priceId,
           priceAction,
           lookupKey,
@@ -343,6 +328,7 @@ export function createStripeActivities(deps: ActivityDeps) {
       const idem = keysFor(self.workflowId, self.runId, 'rollback:');
       const journal = await readJournal(deps, input.journal);
       const wrote = Object.keys(journal).some((key) => /^stripe:.*:intent:/.test(key));
+      const keys = await metadataKeys(deps);
       let products: ProductLite[];
       try {
         products = await stripeCall(scope, 'listing products', () => stripe.listProducts());
@@ -366,7 +352,8 @@ export function createStripeActivities(deps: ActivityDeps) {
         const result = journal[`stripe:${code}:result`] as ProvisionedPlan | undefined;
         const before = journal[`stripe:${code}:before`] as BeforeState | undefined;
         const mine = createdBy(tag, code);
-        const productIds = new Set(products.filter((p) => p.metadata[PLAN_CODE_METADATA_KEY] === code).map((p) => p.id));
+        // Prices this release created may sit on a product it reused under another key.
+        const productIds = new Set(products.filter((p) => planCodeKeyOf(p, code, keys) !== null).map((p) => p.id));
         if (result) productIds.add(result.productId);
         const prices: PriceLite[] = [];
         for (const id of productIds) prices.push(...(await stripeCall(scope, `listing prices of ${id}`, () => stripe.listPrices(id))));

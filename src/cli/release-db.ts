@@ -10,7 +10,7 @@ import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { isTruthy, loadEnvScope, type EnvScope } from '../config/env-files';
+import { billingSwitch, loadEnvScope, type BillingSwitch, type EnvScope } from '../config/env-files';
 import { approvalPolicyFor, catalogOf, ConfigError, envFilesOf, loadReleaseConfig, type ReleaseConfig } from '../config/release-config';
 import { isKnownCurrency } from '../release/currencies';
 import { renderReleaseReport, reportPathFor } from '../release/report';
@@ -85,6 +85,13 @@ export async function loadBackendContext(
   return { projectRoot, config, scope, environment };
 }
 
+/** ENABLE_BILLING of the backend's env files; a value that is neither true nor false is bad input (exit 2). */
+export function billingOf(scope: EnvScope, projectRoot: string): BillingSwitch {
+  const billing = billingSwitch(scope);
+  if ('error' in billing) throw new CliError(`${billing.error} (backend ${projectRoot}); nothing was started`);
+  return billing;
+}
+
 /** `--plan` flags against the catalog; a bad one is a CliError naming it. */
 export function planAmounts(flags: readonly string[] | undefined, catalog: readonly CatalogPlan[]): Map<string, number> {
   try {
@@ -132,7 +139,8 @@ export async function prepareRelease(
     skip_db_checks: Boolean(flags.skipDbChecks),
     no_rollback: Boolean(flags.noRollback),
   };
-  const stripeWanted = !options.skip_stripe && isTruthy(scope.values.ENABLE_BILLING);
+  const billing = billingOf(scope, projectRoot);
+  const stripeWanted = !options.skip_stripe && billing.enabled;
   if (options.non_interactive && stripeWanted) {
     const missing = plansWithoutFlag(catalog, amounts);
     if (missing.length > 0) {
@@ -178,7 +186,7 @@ export async function prepareRelease(
       startedBy,
       // Claims: the worker checks them against the backend it serves and uses its own policy.
       approval: approvalPolicyFor(config, environment),
-      claims: { catalog, billingEnabled: isTruthy(scope.values.ENABLE_BILLING) },
+      claims: { catalog, billingEnabled: billing.enabled },
     },
     workflowId: releaseWorkflowId(environment),
     projectRoot,

@@ -6,11 +6,11 @@
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { backendCommandEnv, resolveBackendLayout } from '../config/backend-layout';
-import type { EnvScope } from '../config/env-files';
+import { parseBillingFlag, type EnvScope } from '../config/env-files';
 import { catalogOf, loadReleaseConfig, type ReleaseConfig } from '../config/release-config';
 import { redact, redactUrlPassword, secretValuesOf } from '../masking';
 import { currentOutput, parseHeads, revisionId } from '../activities/alembic';
-import { evaluatePlans, type PlanRowInput } from '../release/plans';
+import { evaluatePlans, plansAsKept, type PlanRowFields } from '../release/plans';
 import type { BillingPlanRow, ReleaseSummary } from '../release/types';
 import { runCommand, type CommandRunner } from '../runtime/command-runner';
 import { connectDb } from '../worker';
@@ -143,10 +143,12 @@ async function databaseChecks(
     }
     const database = { url: shownUrl, reachable: true, version, error: null };
     try {
-      const { rows } = await db.query<PlanRowInput>(
-        'select code, stripe_price_id, is_active from billing_plans order by code',
-      );
-      const plans = evaluatePlans(catalogCodes, rows);
+      // Every column, since backends differ: price ids in a column or only in the env files.
+      const { rows } = await db.query<PlanRowFields>('select code, is_active, to_jsonb(b) as fields from billing_plans b order by code');
+      const plans = plansAsKept(catalogCodes, rows, config?.billingPlans.priceIdColumn ?? 'auto', {
+        priceMap: scope.values.STRIPE_PRODUCT_PRICE_MAP,
+        billingEnabled: parseBillingFlag(scope.values.ENABLE_BILLING) !== false,
+      });
       const bad = plans.filter((p) => p.status !== 'ok');
       return {
         database,

@@ -13,7 +13,7 @@ import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/com
 import type { Client } from '@temporalio/client';
 import os from 'node:os';
 import path from 'node:path';
-import { isTruthy, loadEnvScope, type EnvScope } from '../config/env-files';
+import { loadEnvScope, parseBillingFlag, type EnvScope } from '../config/env-files';
 import { approvalPolicyFor, catalogOf, configuredEnvFiles } from '../config/release-config';
 import { maskSecret } from '../masking';
 import { parsePriceMap, resolvePlans } from '../release/plans';
@@ -33,7 +33,7 @@ import { startAttributes } from './search-attributes';
 import { CliError } from './errors';
 import { askPlanAmounts, askSecret, type Prompter, type SecretUpdates, writeSecretsToEnvLocal } from './prompts';
 export { terminalPrompter, writeSecretsToEnvLocal, type Prompter } from './prompts';
-import { loadBackendContext, planAmounts, priceCurrency, trialDaysOf } from './release-db';
+import { billingOf, loadBackendContext, planAmounts, priceCurrency, trialDaysOf } from './release-db';
 import { classifyKey, type ProviderKeyName } from './providers';
 import { workflowPollers } from './status-summary';
 import { identityFlag } from './identity-flag';
@@ -86,6 +86,8 @@ export async function prepareStripeSetup(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<PreparedStripeSetup> {
   const { projectRoot, config, scope, environment } = await loadBackendContext(flags, env);
+  // Setup turns billing on, but a value that means neither is a typo to fix first, not to overwrite.
+  billingOf(scope, projectRoot);
   const catalog = catalogOf(config);
   let amounts = planAmounts(flags.plan, catalog);
   const currency = priceCurrency(flags.currency, config.currency);
@@ -201,7 +203,7 @@ export function setupSummary(
     stripe_secret_key: maskSecret(env.values.STRIPE_SECRET_KEY),
     stripe_webhook_secret: maskSecret(env.values.STRIPE_WEBHOOK_SECRET),
     stripe_product_price_map: parsePriceMap(env.values.STRIPE_PRODUCT_PRICE_MAP),
-    enable_billing: isTruthy(env.values.ENABLE_BILLING),
+    enable_billing: parseBillingFlag(env.values.ENABLE_BILLING) === true,
     plans: p.plans.map((plan) => ({
       code: plan.code,
       amount: plan.amount,

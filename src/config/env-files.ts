@@ -162,7 +162,55 @@ export async function loadEnvScope(
   return { ...mergeEnvLayers(processEnv, files), filesFound: files.map((f) => f.name) };
 }
 
-/** `ENABLE_BILLING` semantics of the original: 1/true/yes/on, any case. */
-export function isTruthy(value: string | undefined): boolean {
-  return value !== undefined && ['1', 'true', 'yes', 'on'].includes(value.trim().toLowerCase());
+const BILLING_TRUE = ['1', 'true', 'yes', 'on'];
+const BILLING_FALSE = ['0', 'false', 'no', 'off', ''];
+/** The values ENABLE_BILLING may take, for messages. */
+export const BILLING_VALUES_TEXT = `${BILLING_TRUE.join('/')} for on, ${BILLING_FALSE.filter(Boolean).join('/')} or empty for off (any case)`;
+
+/**
+ * `ENABLE_BILLING` read strictly: true for 1/true/yes/on, false for 0/false/no/off, empty or
+ * unset (any case, trimmed), and null for anything else. The original read every other value as
+ * false, so a typo (`ENABLE_BILLING=ture`) silently released without billing: now it is bad input.
+ */
+export function parseBillingFlag(value: string | undefined): boolean | null {
+  const normalized = (value ?? '').trim().toLowerCase();
+  if (BILLING_TRUE.includes(normalized)) return true;
+  if (BILLING_FALSE.includes(normalized)) return false;
+  return null;
+}
+
+/** Whether billing is on for this backend, and where that was decided (for skip reasons and errors). */
+export interface BillingSwitch {
+  enabled: boolean;
+  /** The value as written, or null when ENABLE_BILLING is set nowhere. */
+  raw: string | null;
+  /** The env file it came from (`process` for the process environment), or null when unset. */
+  source: string | null;
+}
+
+/** Where a value came from, in words: `.env.local`, `the process environment`. */
+function sourceText(source: string | null): string {
+  return source === 'process' ? 'the process environment' : (source ?? 'no env file');
+}
+
+/**
+ * ENABLE_BILLING from the merged env scope, or an error message naming the value, the file it
+ * came from and the values allowed.
+ */
+export function billingSwitch(scope: Pick<EnvScope, 'values' | 'sources'>): BillingSwitch | { error: string } {
+  const raw = scope.values.ENABLE_BILLING;
+  const source = raw === undefined ? null : (scope.sources.ENABLE_BILLING ?? null);
+  const enabled = parseBillingFlag(raw);
+  if (enabled === null) {
+    return {
+      error: `ENABLE_BILLING=${JSON.stringify(raw)} in ${sourceText(source)} is neither true nor false: use ${BILLING_VALUES_TEXT}`,
+    };
+  }
+  return { enabled, raw: raw ?? null, source };
+}
+
+/** Why billing is off, for a step recorded as skipped: `ENABLE_BILLING=false in .env.local`. */
+export function billingOffReason(billing: Pick<BillingSwitch, 'raw' | 'source'>): string {
+  if (billing.raw === null || billing.source === null) return 'ENABLE_BILLING is not set (billing off)';
+  return `ENABLE_BILLING=${billing.raw.trim() === '' ? '(empty)' : billing.raw.trim()} in ${sourceText(billing.source)}`;
 }

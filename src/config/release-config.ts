@@ -58,6 +58,28 @@ const configSchema = z
     trialDays: z.number().int().min(0).max(730).default(14),
     rollbackWindow: z.string().regex(durationPattern, 'use a duration such as "24 hours"').default('24 hours'),
     environments: z.record(z.string(), z.object({ approval: approvalSchema.optional() }).strict()).default({}),
+    // Billing: how this backend keeps plan codes in Stripe metadata and price ids in billing_plans.
+    stripe: z
+      .object({
+        planCodeMetadataKeys: z
+          .array(z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'Stripe metadata keys are up to 40 letters, digits, _ . -'))
+          .min(1, 'name at least one key, e.g. ["starter_console_plan_code"]')
+          .optional(),
+      })
+      .strict()
+      .default({}),
+    billingPlans: z
+      .object({
+        priceIdColumn: z
+          .union([
+            z.literal('auto'),
+            z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a column name (lower-case letters, digits, _), "auto" or null'),
+            z.null(),
+          ])
+          .default('auto'),
+      })
+      .strict()
+      .default({ priceIdColumn: 'auto' }),
   })
   .strict();
 

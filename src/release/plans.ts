@@ -105,7 +105,54 @@ export function evaluatePlans(catalogCodes: readonly string[], rows: readonly Pl
 export function planProblems(plans: readonly BillingPlanRow[]): string | null {
   const bad = plans.filter((p) => p.status !== 'ok');
   if (bad.length === 0) return null;
-  return `billing plans not ready: ${bad.map((p) => `${p.code} (${p.status})`).join(', ')}`;
+  return `billing plans not ready: ${bad.map((p) => `${p.code} (${p.status}${p.detail ? `: ${p.detail}` : ''})`).join(', ')}`;
+}
+
+/**
+ * Plan rows when billing is off: each catalog plan must exist and be active, and no price id is
+ * asked for (nothing is sold through Stripe), so a row without one is ok.
+ */
+export function evaluatePlansWithoutBilling(catalogCodes: readonly string[], rows: readonly PlanRowInput[]): BillingPlanRow[] {
+  return evaluatePlans(catalogCodes, rows).map((row) => (row.status === 'missing_price_id' ? { ...row, status: 'ok' } : row));
+}
+
+/** The Stripe price a plan's id points at, as far as the check needs it; null when Stripe has no such price. */
+export interface PriceFacts {
+  active: boolean;
+  unit_amount: number | null;
+  currency: string;
+  interval: string | null;
+  interval_count: number | null;
+}
+
+/** What the release priced a plan at: the env map's price must be exactly that, monthly. */
+export interface PriceExpected {
+  amount: number;
+  currency: string;
+}
+
+function priceText(p: { unit_amount: number | null; currency: string; interval: string | null; interval_count: number | null }): string {
+  const every = p.interval === null ? 'one-off' : p.interval_count && p.interval_count !== 1 ? `every ${p.interval_count} ${p.interval}s` : `per ${p.interval}`;
+  return `${p.unit_amount ?? 'no amount'} ${p.currency} ${every}`;
+}
+
+/**
+ * A plan row checked against the Stripe price its id names (backends that keep ids only in
+ * STRIPE_PRODUCT_PRICE_MAP): a row that is not ok for another reason keeps that status.
+ */
+export function checkPlanPrice(row: BillingPlanRow, price: PriceFacts | null, expected: PriceExpected): BillingPlanRow {
+  if (row.status !== 'ok' || row.stripe_price_id === null) return row;
+  const id = row.stripe_price_id;
+  if (!price) return { ...row, status: 'price_not_found', detail: `Stripe has no price ${id}` };
+  if (!price.active) return { ...row, status: 'price_inactive', detail: `Stripe price ${id} is archived` };
+  const want = { unit_amount: expected.amount, currency: expected.currency.toLowerCase(), interval: 'month', interval_count: 1 };
+  const same =
+    price.unit_amount === want.unit_amount &&
+    price.currency === want.currency &&
+    price.interval === want.interval &&
+    (price.interval_count ?? 1) === want.interval_count;
+  if (!same) return { ...row, status: 'price_mismatch', detail: `Stripe price ${id} is ${priceText(price)}, the release priced ${priceText(want)}` };
+  return row;
 }
 
 /** Parses STRIPE_PRODUCT_PRICE_MAP as the backend accepts it: compact JSON, or `starter=price_1,pro=price_2`. */
@@ -122,4 +169,33 @@ export function parsePriceMap(raw: string | undefined | null): Record<string, un
     return Object.fromEntries(pairs.map((p) => [(p[0] as string).trim(), (p[1] as string).trim()]));
   }
   return { raw };
+}
+
+/** A billing_plans row with every column, as `to_jsonb(row)` gives it: the column set varies by backend. */
+export interface PlanRowFields {
+  code: string;
+  is_active: boolean;
+  fields: Record<string, unknown>;
+}
+
+/**
+ * Plan rows as the backend keeps price ids, for read-only views (`status summary`): the price id
+ * column (`auto`: stripe_price_id when the rows have it), else STRIPE_PRODUCT_PRICE_MAP; with
+ * billing off no price id is asked for. Stripe is not asked: that is the release's check.
+ */
+export function plansAsKept(
+  catalogCodes: readonly string[],
+  rows: readonly PlanRowFields[],
+  /** `auto`, a column name, or null (billingPlans.priceIdColumn). */
+  setting: string | null,
+  env: { priceMap: string | undefined; billingEnabled: boolean },
+): BillingPlanRow[] {
+  const column = setting === 'auto' ? (rows.some((r) => 'stripe_price_id' in r.fields) ? 'stripe_price_id' : null) : setting;
+  const map = column === null ? (parsePriceMap(env.priceMap) ?? {}) : {};
+  const idOf = (r: PlanRowFields): string | null => {
+    const value = column === null ? map[r.code] : r.fields[column];
+    return typeof value === 'string' && value !== '' ? value : null;
+  };
+  const input = rows.map((r) => ({ code: r.code, is_active: r.is_active, stripe_price_id: idOf(r) }));
+  return env.billingEnabled ? evaluatePlans(catalogCodes, input) : evaluatePlansWithoutBilling(catalogCodes, input);
 }

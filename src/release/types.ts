@@ -5,7 +5,11 @@
 
 export type StepName = 'preflight' | 'migrations' | 'alembic_revision' | 'stripe_setup' | 'billing_plan_verification';
 export type StepStatus = 'pending' | 'running' | 'success' | 'failed' | 'skipped';
-export type PlanStatus = 'ok' | 'missing' | 'missing_price_id' | 'inactive';
+/**
+ * `price_not_found`, `price_inactive` and `price_mismatch` come from backends that keep price ids
+ * only in STRIPE_PRODUCT_PRICE_MAP: the id there is checked against Stripe itself.
+ */
+export type PlanStatus = 'ok' | 'missing' | 'missing_price_id' | 'inactive' | 'price_not_found' | 'price_inactive' | 'price_mismatch';
 
 export interface CatalogPlan {
   code: string;
@@ -95,6 +99,8 @@ export interface PreflightResult {
   currentRevision: string | null;
   pendingRevisions: PendingRevision[];
   billingEnabled: boolean;
+  /** Why billing is off (`ENABLE_BILLING=false in .env.local`), null when on; absent from older workers. */
+  billingOffReason?: string | null;
   environmentName: string | null;
   stripeKeyMasked: string | null;
   stripeWebhookSecretMasked: string | null;
@@ -129,6 +135,11 @@ export interface ProvisionedPlan {
   productAction: ProductAction;
   /** The product's name before this release renamed it. */
   previousProductName: string | null;
+  /**
+   * The metadata key under which the reused product named the plan's code (e.g. the backend's own
+   * `starter_console_plan_code`); absent when the release created the product, and in older results.
+   */
+  productMatchedBy?: string;
   priceId: string;
   priceAction: PriceAction;
   lookupKey: string;
@@ -168,6 +179,11 @@ export interface PriceIdSyncResult {
   /** `billing_plans.stripe_price_id` before the release, per code (null: no value; absent: no row). */
   previousPriceIds: Record<string, string | null>;
   rowsUpdated: number;
+  /**
+   * The billing_plans column the ids were written to; null when none was (the backend keeps them
+   * only in its env file, or --skip-db-checks). Absent in results recorded before.
+   */
+  priceIdColumn?: string | null;
 }
 
 export interface BillingPlanRow {
@@ -175,6 +191,13 @@ export interface BillingPlanRow {
   status: PlanStatus;
   stripe_price_id: string | null;
   is_active: boolean;
+  /**
+   * Where the price id was read: `billing_plans.<column>`, or `STRIPE_PRODUCT_PRICE_MAP in <env file>`
+   * for backends without the column. Absent in summaries written before.
+   */
+  price_id_source?: string;
+  /** Why the status is not ok, when the status alone does not say (e.g. the amount Stripe has). */
+  detail?: string;
 }
 
 export interface ReleaseEvidence {

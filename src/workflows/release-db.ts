@@ -50,6 +50,13 @@ export const LEASE_TIMING = {
 /** Patch marker: releases started before the worker held the authority replay the old way. */
 export const WORKER_AUTHORITY_PATCH = 'worker-authority-and-target-lease';
 
+/**
+ * Patch marker: billing as backends keep it. The plan check learns whether billing is on and what
+ * the release priced (ids kept only in env files are checked in Stripe), and --skip-db-checks
+ * keeps the price-id sync out of billing_plans. Releases started before send the old inputs.
+ */
+export const BILLING_PATCH = 'billing-off-skips-checks';
+
 function acts(kind: keyof typeof OPTIONS, summary: string) {
   return proxyActivities<ReleaseActivities>({ ...OPTIONS[kind], summary });
 }
@@ -69,6 +76,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
   // The worker establishes the policy in preflight; until then the caller's claim stands in (the
   // gate refuses every decision before its plan exists, so nothing is decided against the claim).
   const authority = patched(WORKER_AUTHORITY_PATCH);
+  const billingAsKept = patched(BILLING_PATCH);
   let policy: ApprovalPolicy = input.approval;
   /** Whether this run may hold the target lease (so must release it), and whether it lost it. */
   let leaseMaybeHeld = false;
@@ -159,7 +167,8 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
     summary.secrets = { stripe_secret_key: pre.stripeKeyMasked, stripe_webhook_secret: pre.stripeWebhookSecretMasked };
     upsertMemo({ gitSha: pre.gitSha ?? '' });
     if (input.indexed && pre.gitSha) upsertSearchAttributes([{ key: releaseGitShaAttribute, value: pre.gitSha }]);
-    const stripeSkipReason = input.options.skip_stripe ? '--skip-stripe' : pre.billingEnabled ? null : 'ENABLE_BILLING is not true';
+    const billingOff = pre.billingEnabled ? null : (pre.billingOffReason ?? 'ENABLE_BILLING is not true');
+    const stripeSkipReason = input.options.skip_stripe ? '--skip-stripe' : billingOff;
     const gatePlan: GatePlan = {
       action: 'release',
       environment: input.environment,
@@ -237,7 +246,10 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
             trialDays: input.trialDays,
           });
           summary.stripe = { currency: provisioned.currency, trial_days: provisioned.trialDays, plans: provisioned.plans };
-          const sync = await acts('checks', 'Write price ids to .env.local and billing_plans').syncPriceIds({ priceMap: provisioned.priceMap });
+          const sync = await acts('checks', 'Write price ids to .env.local and billing_plans').syncPriceIds({
+            priceMap: provisioned.priceMap,
+            ...(billingAsKept && input.options.skip_db_checks ? { skipDbWrites: true } : {}),
+          });
           return { provisioned, sync };
         },
         ({ provisioned }) => provisioned.plans.map((p) => `${p.code}: ${p.priceId} (${p.priceAction})`).join(', '),
@@ -247,23 +259,40 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
           price_map: provisioned.priceMap,
           env_file_changed: sync.envFileChanged,
           rows_updated: sync.rowsUpdated,
+          ...(sync.priceIdColumn !== undefined ? { price_id_column: sync.priceIdColumn } : {}),
         }),
       );
     }
 
+    // The original ran this check whatever ENABLE_BILLING said: only --skip-db-checks skipped it
+    // (shared/reference/original-behaviour.md, steps 3 and 4: billing off skipped stripe_setup
+    // alone). So billing off still checks that every plan row exists and is active, and skips only
+    // the price-id part, which is about Stripe: a backend with billing off has no price ids to show.
+    const codes = input.plans.map((p) => p.code);
     if (input.options.skip_db_checks) {
       skip('billing_plan_verification', '--skip-db-checks');
     } else {
       await step(
         'billing_plan_verification',
         async () => {
-          const plans = await acts('checks', 'Verify billing_plans rows').verifyBillingPlans({ codes: input.plans.map((p) => p.code) });
+          const plans = await acts('checks', 'Verify billing_plans rows').verifyBillingPlans(
+            billingAsKept
+              ? {
+                  codes,
+                  billing: {
+                    enabled: billingOff === null,
+                    stripe: stripeSkipReason ? null : { plans: input.plans, currency: input.currency },
+                  },
+                }
+              : { codes },
+          );
           summary.billing_plans = plans;
           const problem = planProblems(plans);
           if (problem) throw ApplicationFailure.create({ type: ErrorType.PlanVerificationFailed, message: problem, nonRetryable: true });
           return plans;
         },
-        (plans) => describePlans(plans),
+        (plans) => (billingAsKept && billingOff ? `${describePlans(plans)}; price ids not checked: ${billingOff}` : describePlans(plans)),
+        billingAsKept && billingOff ? () => ({ price_ids: 'skipped', price_ids_skip_reason: billingOff }) : undefined,
       );
     }
     summary.status = 'success';

@@ -1,6 +1,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ENV_FILES_BY_PRECEDENCE, EnvFileError, expandPlaceholders, isTruthy, loadEnvScope, mergeEnvLayers, parseDotenv } from '../../src/config/env-files';
+import {
+  billingOffReason,
+  billingSwitch,
+  ENV_FILES_BY_PRECEDENCE,
+  EnvFileError,
+  expandPlaceholders,
+  loadEnvScope,
+  mergeEnvLayers,
+  parseBillingFlag,
+  parseDotenv,
+} from '../../src/config/env-files';
 import { removeTempDirs, tempDir } from '../support/fakes';
 
 afterAll(removeTempDirs);
@@ -209,12 +219,43 @@ describe('configured env files', () => {
   });
 });
 
-describe('isTruthy', () => {
+describe('parseBillingFlag (ENABLE_BILLING, strict)', () => {
   test.each(['1', 'true', 'TRUE', 'True', 'yes', 'YES', 'on', 'On', ' true ', 'yes\n'])('%p is true', (value) => {
-    expect(isTruthy(value)).toBe(true);
+    expect(parseBillingFlag(value)).toBe(true);
   });
 
-  test.each([undefined, '', '0', 'false', 'no', 'off', 'y', 't', 'enabled', '2', 'truthy'])('%p is false', (value) => {
-    expect(isTruthy(value)).toBe(false);
+  test.each([undefined, '', '  ', '0', 'false', 'FALSE', 'no', 'No', 'off', ' OFF '])('%p is false', (value) => {
+    expect(parseBillingFlag(value)).toBe(false);
+  });
+
+  // The original read all of these as false: a typo silently released without billing.
+  test.each(['maybe', 'y', 't', 'enabled', '2', 'truthy', 'ture', 'true false', '"true"'])('%p is neither (null)', (value) => {
+    expect(parseBillingFlag(value)).toBeNull();
+  });
+});
+
+describe('billingSwitch', () => {
+  test('names the value, the file it came from and the allowed values when it is neither', () => {
+    const result = billingSwitch({ values: { ENABLE_BILLING: 'maybe' }, sources: { ENABLE_BILLING: '.env.local' } });
+    expect(result).toEqual({ error: expect.stringContaining('ENABLE_BILLING="maybe" in .env.local is neither true nor false') });
+    expect((result as { error: string }).error).toMatch(/1\/true\/yes\/on .*0\/false\/no\/off/);
+  });
+
+  test('a value from the process environment says so', () => {
+    const result = billingSwitch({ values: { ENABLE_BILLING: 'maybe' }, sources: { ENABLE_BILLING: 'process' } });
+    expect((result as { error: string }).error).toContain('in the process environment');
+  });
+
+  test('on and off keep the raw value and its file for the skip reason', () => {
+    expect(billingSwitch({ values: { ENABLE_BILLING: 'Yes' }, sources: { ENABLE_BILLING: '.env' } })).toEqual({ enabled: true, raw: 'Yes', source: '.env' });
+    const off = billingSwitch({ values: { ENABLE_BILLING: 'false' }, sources: { ENABLE_BILLING: '.env.local' } });
+    expect(off).toEqual({ enabled: false, raw: 'false', source: '.env.local' });
+    expect(billingOffReason(off as { raw: string; source: string })).toBe('ENABLE_BILLING=false in .env.local');
+  });
+
+  test('unset is off, and the reason says it is not set', () => {
+    const off = billingSwitch({ values: {}, sources: {} });
+    expect(off).toEqual({ enabled: false, raw: null, source: null });
+    expect(billingOffReason(off as { raw: null; source: null })).toBe('ENABLE_BILLING is not set (billing off)');
   });
 });

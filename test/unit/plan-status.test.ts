@@ -1,4 +1,4 @@
-import { evaluatePlans, parsePriceMap, planProblems, planStatus } from '../../src/release/plans';
+import { evaluatePlans, parsePriceMap, planProblems, plansAsKept, planStatus } from '../../src/release/plans';
 import { describePlans } from '../../src/release/summary';
 
 describe('planStatus', () => {
@@ -83,5 +83,51 @@ describe('parsePriceMap', () => {
 
   test.each([undefined, null, '', '   '])('%p -> null', (raw) => {
     expect(parsePriceMap(raw)).toBeNull();
+  });
+});
+
+describe('planProblems with a detail', () => {
+  test('the detail of a price checked in Stripe follows its status', () => {
+    expect(
+      planProblems([{ code: 'pro', status: 'price_mismatch', stripe_price_id: 'price_1', is_active: true, detail: 'Stripe price price_1 is 4900 usd per month' }]),
+    ).toBe('billing plans not ready: pro (price_mismatch: Stripe price price_1 is 4900 usd per month)');
+  });
+});
+
+describe('plansAsKept (status summary: price ids wherever the backend keeps them)', () => {
+  const row = (code: string, fields: Record<string, unknown>, is_active = true) => ({ code, is_active, fields: { code, is_active, ...fields } });
+
+  test('auto with a stripe_price_id column reads the column, as before', () => {
+    const plans = plansAsKept(['starter', 'pro'], [row('starter', { stripe_price_id: 'price_s' }), row('pro', { stripe_price_id: null })], 'auto', {
+      priceMap: '{"pro":"price_from_env"}',
+      billingEnabled: true,
+    });
+    expect(plans.map((p) => [p.code, p.status, p.stripe_price_id])).toEqual([
+      ['starter', 'ok', 'price_s'],
+      ['pro', 'missing_price_id', null],
+    ]);
+  });
+
+  test('auto without the column reads STRIPE_PRODUCT_PRICE_MAP (JSON or pairs)', () => {
+    const rows = [row('starter', { amount_cents: 1500 }), row('pro', { amount_cents: 4900 })];
+    expect(plansAsKept(['starter', 'pro'], rows, 'auto', { priceMap: 'starter=price_1', billingEnabled: true }).map((p) => [p.code, p.status, p.stripe_price_id])).toEqual([
+      ['starter', 'ok', 'price_1'],
+      ['pro', 'missing_price_id', null],
+    ]);
+  });
+
+  test('a configured column, or null, wins over detection', () => {
+    const rows = [row('pro', { stripe_price_id: 'price_col', price_ref: 'price_ref' })];
+    expect(plansAsKept(['pro'], rows, 'price_ref', { priceMap: undefined, billingEnabled: true })[0]?.stripe_price_id).toBe('price_ref');
+    expect(plansAsKept(['pro'], rows, null, { priceMap: '{"pro":"price_env"}', billingEnabled: true })[0]?.stripe_price_id).toBe('price_env');
+  });
+
+  test('billing off asks for no price id; a missing or inactive row is still named', () => {
+    const plans = plansAsKept(['starter', 'pro', 'team'], [row('starter', {}), row('team', {}, false)], 'auto', { priceMap: undefined, billingEnabled: false });
+    expect(plans.map((p) => [p.code, p.status])).toEqual([
+      ['starter', 'ok'],
+      ['pro', 'missing'],
+      ['team', 'inactive'],
+    ]);
   });
 });

@@ -186,6 +186,7 @@ describe('preflight', () => {
       currentRevision: '20251106_120000',
       pendingRevisions: [{ revision: '20251107_090000', message: 'billing plans stripe price id' }],
       billingEnabled: true,
+      billingOffReason: null,
       environmentName: 'staging',
       stripeKeyMasked: 'sk_t…K42x',
       stripeWebhookSecretMasked: 'whse…W9zz',
@@ -297,6 +298,19 @@ describe('preflight', () => {
     delete env.STRIPE_WEBHOOK_SECRET;
     const result = await preflightWith(env, {}, { claims: { billingEnabled: false } }).run();
     expect(result.billingEnabled).toBe(false);
+    expect(result.billingOffReason).toBe('ENABLE_BILLING=false in .env.local');
+  });
+
+  test('ENABLE_BILLING that is neither true nor false is refused before the lease, naming the value, file and allowed values', async () => {
+    const db = leaseDb();
+    const { run, runner } = preflightWith({ ...ENV, ENABLE_BILLING: 'maybe' }, {}, { db });
+    const failure = await failureOf(run());
+    expect(failure.type).toBe('InvalidInput');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain('ENABLE_BILLING="maybe" in .env.local is neither true nor false');
+    expect(failure.message).toContain('1/true/yes/on');
+    expect(db.queries).toEqual([]);
+    expect(runner.commands()).toEqual([]);
   });
 
   test('a failing alembic command is a non-retryable CommandFailed with its output redacted', async () => {

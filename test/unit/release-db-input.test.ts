@@ -146,6 +146,28 @@ describe('prepareRelease relaxations', () => {
     await expect(prepareRelease(flagsFor(root, { plan: [] }), baseEnv(), NOW)).resolves.toMatchObject({ workflowId: 'db-release-local' });
   });
 
+  test.each(['0', 'no', 'OFF', ''])('ENABLE_BILLING=%p is off: no Stripe secrets needed, and the claim says off', async (value) => {
+    const root = project({ '.env.local': `ENABLE_BILLING=${value}\n` });
+    const prepared = await prepareRelease(flagsFor(root, { plan: [] }), baseEnv(), NOW);
+    expect(prepared.input.claims?.billingEnabled).toBe(false);
+  });
+
+  test.each(['maybe', 'ture', '2'])('ENABLE_BILLING=%p is bad input (exit 2) naming the value, its file and the allowed values', async (value) => {
+    const root = project({ '.env': `ENABLE_BILLING=${value}\n`, '.env.local': FULL_ENV_LOCAL.replace('ENABLE_BILLING=true\n', '') });
+    const error = await cliErrorOf(prepareRelease(flagsFor(root), baseEnv(), NOW));
+    expect(error).toMatchObject({ name: 'CliError', exitCode: 2 });
+    expect(error.message).toContain(`ENABLE_BILLING="${value}" in .env is neither true nor false`);
+    expect(error.message).toMatch(/1\/true\/yes\/on for on, 0\/false\/no\/off or empty for off/);
+    expect(error.message).toContain('nothing was started');
+  });
+
+  test('ENABLE_BILLING=maybe is refused with --skip-stripe too: the plan check depends on it', async () => {
+    const root = project({ '.env.local': 'ENABLE_BILLING=maybe\n' });
+    const error = await cliErrorOf(prepareRelease(flagsFor(root, { skipStripe: true }), baseEnv(), NOW));
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toContain('ENABLE_BILLING="maybe" in .env.local');
+  });
+
   test('an interactive run does not need every --plan', async () => {
     const root = project();
     const prepared = await prepareRelease(flagsFor(root, { nonInteractive: false, plan: ['pro=12900'] }), baseEnv(), NOW);

@@ -9,7 +9,8 @@ import { startStripePeer, type PriceObject, type ProductObject, type StripePeer 
 import type { ActivityDeps } from '../../src/activities/deps';
 import { createStripeActivities, type ProvisionInput } from '../../src/activities/stripe';
 import { createStripeGateway } from '../../src/activities/stripe-gateway';
-import type { CompensationRecord, ProvisionedPlan, StripeProvisionResult } from '../../src/release/types';
+import { parseReleaseConfig } from '../../src/config/release-config';
+import type { CompensationRecord, ProvisionedPlan, StripeChange, StripeProvisionResult } from '../../src/release/types';
 import { activityEnv, failureOf, fakeDeps, removeTempDirs, runActivity, tempDir } from '../support/fakes';
 
 const SECRET_KEY = 'sk_test_51ProvisionSecretNeverShown42';
@@ -62,10 +63,11 @@ class Rig {
   readonly deps: ActivityDeps;
   private readonly activities: ReturnType<typeof createStripeActivities>;
 
-  constructor(secretKey = SECRET_KEY) {
+  constructor(secretKey = SECRET_KEY, config = '{}') {
     const env = { STRIPE_SECRET_KEY: secretKey, STRIPE_API_BASE: peer.url, ENABLE_BILLING: 'true' };
     this.deps = fakeDeps({
       env,
+      loadConfig: () => Promise.resolve(parseReleaseConfig(config)),
       stripe: (key, scope) => {
         this.keysUsed.push(key);
         return createStripeGateway(key, scope);
@@ -77,6 +79,10 @@ class Rig {
 
   provision(runId: string, input: ProvisionInput = INPUT, attempt = 1): Promise<StripeProvisionResult> {
     return runActivity(activityEnv(WORKFLOW_ID, runId, attempt), this.activities.provisionStripePlans, input);
+  }
+
+  preview(input: ProvisionInput = INPUT): Promise<StripeChange[]> {
+    return runActivity(activityEnv(WORKFLOW_ID, 'preview'), this.activities.planStripeChanges, input);
   }
 
   rollback(runId: string, codes: string[] = INPUT.plans.map((p) => p.code), attempt = 1): Promise<CompensationRecord[]> {
@@ -213,6 +219,70 @@ describe('provisionStripePlans: later runs', () => {
     expect(product(pro.productId).name).toBe('Professional');
     await rig.rollback('run2');
     expect(product(pro.productId)).toMatchObject({ name: 'Pro', active: true });
+  });
+});
+
+describe('issue 12 item 4: products the backend made under another metadata key', () => {
+  /** What the backend's own setup command leaves: a product keyed starter_console_plan_code and its monthly price. */
+  async function backendSetup(): Promise<{ productId: string; priceId: string }> {
+    const made = await dashboard.products.create({ name: 'Pro', metadata: { starter_console_plan_code: 'pro' } });
+    const madePrice = await dashboard.prices.create({
+      product: made.id,
+      currency: 'usd',
+      unit_amount: 9900,
+      recurring: { interval: 'month', trial_period_days: 14 },
+      metadata: { starter_console_plan_code: 'pro' },
+    });
+    return { productId: made.id, priceId: madePrice.id };
+  }
+
+  test('the preview and provisioning both reuse it; no second product, no second price; its metadata is left alone', async () => {
+    const rig = new Rig();
+    const made = await backendSetup();
+    expect(await rig.preview(PRO_ONLY)).toEqual([
+      { code: 'pro', product: 'reuse', price: 'assign_lookup_key', lookupKey: 'db_release:pro:monthly', movesLookupKeyFrom: null },
+    ]);
+    const result = await rig.provision('run1', PRO_ONLY);
+    expect(planOf(result, 'pro')).toMatchObject({
+      productId: made.productId,
+      productAction: 'reused',
+      productMatchedBy: 'starter_console_plan_code',
+      priceId: made.priceId,
+      priceAction: 'lookup_key_assigned',
+    });
+    expect(peer.state().products).toHaveLength(1);
+    expect(peer.state().prices).toHaveLength(1);
+    expect(product(made.productId).metadata).toEqual({ starter_console_plan_code: 'pro' });
+  });
+
+  test('a new amount creates the price on that product (carrying the tool key); rollback archives only the price, never the reused product', async () => {
+    const rig = new Rig();
+    const made = await backendSetup();
+    const result = await rig.provision('run1', withAmount('pro', 12900, PRO_ONLY));
+    const pro = planOf(result, 'pro');
+    expect(pro).toMatchObject({ productId: made.productId, productAction: 'reused', priceAction: 'created' });
+    expect(price(pro.priceId).metadata).toMatchObject({ starter_cli_plan_code: 'pro' });
+    expect(peer.state().products).toHaveLength(1);
+    await rig.rollback('run1', ['pro']);
+    expect(product(made.productId).active).toBe(true);
+    expect(price(pro.priceId).active).toBe(false);
+    expect(price(made.priceId).active).toBe(true);
+  });
+
+  test('the peer, like Stripe, has no metadata filter on the product list (so the tool lists and matches keys itself), and its search matches one key at a time', async () => {
+    await backendSetup();
+    const filtered = dashboard.products.list({ metadata: { starter_console_plan_code: 'pro' } } as unknown as Stripe.ProductListParams);
+    await expect(filtered).rejects.toMatchObject({ statusCode: 400, code: 'parameter_unknown' });
+    expect((await dashboard.products.search({ query: "metadata['starter_console_plan_code']:'pro'" })).data).toHaveLength(1);
+    expect((await dashboard.products.search({ query: "metadata['starter_cli_plan_code']:'pro'" })).data).toHaveLength(0);
+  });
+
+  test('a key left out of stripe.planCodeMetadataKeys is not recognised (the config decides)', async () => {
+    const rig = new Rig(SECRET_KEY, '{"stripe":{"planCodeMetadataKeys":["some_other_key"]}}');
+    await backendSetup();
+    const result = await rig.provision('run1', PRO_ONLY);
+    expect(planOf(result, 'pro').productAction).toBe('created');
+    expect(peer.state().products).toHaveLength(2);
   });
 });
 

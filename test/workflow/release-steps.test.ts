@@ -130,3 +130,50 @@ test('skip_db_checks: billing plan verification is skipped and not called', asyn
   expect(mocks.names()).not.toContain('verifyBillingPlans');
   expect(summary.billing_plans).toEqual([]);
 });
+
+describe('issue 12 items 2 and 3: billing as the backend keeps it', () => {
+  test('billing off: Stripe and the sync are skipped naming ENABLE_BILLING and its file; the plan check runs rows-only, price ids recorded as not checked', async () => {
+    const reason = 'ENABLE_BILLING=false in .env.local';
+    const mocks = mockActivities({
+      preflight: { billingEnabled: false, billingOffReason: reason },
+      overrides: {
+        // What the activity answers with billing off: rows present and active, no price id asked for.
+        verifyBillingPlans: (input) => Promise.resolve(input.codes.map((code) => ({ code, status: 'ok' as const, stripe_price_id: null, is_active: true }))),
+      },
+    });
+    const summary = await withWorker(ctx, mocks.activities, async (start) => (await start(releaseInput())).result());
+
+    expect(summary.status).toBe('success');
+    expect(stepOf(summary, 'stripe_setup')).toMatchObject({ status: 'skipped', detail: reason });
+    expect(mocks.names()).not.toContain('provisionStripePlans');
+    expect(mocks.names()).not.toContain('syncPriceIds');
+    expect(mocks.inputsOf('verifyBillingPlans')).toEqual([{ codes: ['starter', 'pro'], billing: { enabled: false, stripe: null } }]);
+    const verification = stepOf(summary, 'billing_plan_verification');
+    expect(verification.status).toBe('success');
+    expect(verification.detail).toBe(`starter=ok, pro=ok; price ids not checked: ${reason}`);
+    expect(verification.metadata).toEqual({ price_ids: 'skipped', price_ids_skip_reason: reason });
+  });
+
+  test('billing on: the check gets what the release priced, so ids kept in env files are checked in Stripe', async () => {
+    const mocks = mockActivities();
+    const input = releaseInput();
+    await withWorker(ctx, mocks.activities, async (start) => (await start(input)).result());
+    expect(mocks.inputsOf('verifyBillingPlans')).toEqual([
+      { codes: ['starter', 'pro'], billing: { enabled: true, stripe: { plans: input.plans, currency: input.currency } } },
+    ]);
+    expect(mocks.inputsOf('syncPriceIds')).toEqual([{ priceMap: { starter: 'price_new_starter', pro: 'price_new_pro' } }]);
+  });
+
+  test('--skip-stripe: the check does not ask Stripe', async () => {
+    const mocks = mockActivities();
+    await withWorker(ctx, mocks.activities, async (start) => (await start(releaseInput({ options: { skip_stripe: true } }))).result());
+    expect(mocks.inputsOf('verifyBillingPlans')).toEqual([{ codes: ['starter', 'pro'], billing: { enabled: true, stripe: null } }]);
+  });
+
+  test('--skip-db-checks: the price-id sync writes no billing_plans row either', async () => {
+    const mocks = mockActivities();
+    const summary = await withWorker(ctx, mocks.activities, async (start) => (await start(releaseInput({ options: { skip_db_checks: true } }))).result());
+    expect(summary.status).toBe('success');
+    expect(mocks.inputsOf('syncPriceIds')).toEqual([{ priceMap: { starter: 'price_new_starter', pro: 'price_new_pro' }, skipDbWrites: true }]);
+  });
+});
