@@ -11,7 +11,7 @@ import { access, mkdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { isTruthy, loadEnvScope, type EnvScope } from '../config/env-files';
-import { approvalPolicyFor, catalogOf, ConfigError, envFilesOf, loadReleaseConfig, type ReleaseConfig } from '../config/release-config';
+import { approvalPolicyFor, catalogOf, ConfigError, loadReleaseConfig, type ReleaseConfig } from '../config/release-config';
 import { isKnownCurrency } from '../release/currencies';
 import { renderReleaseReport, reportPathFor } from '../release/report';
 import { parsePlanFlags, PlanFlagError, plansWithoutFlag, resolvePlans } from '../release/plans';
@@ -77,7 +77,7 @@ export async function loadBackendContext(
     if (error instanceof ConfigError) throw new CliError(error.message);
     throw error;
   }
-  const scope = await loadEnvScope(projectRoot, env, envFilesOf(config).files);
+  const scope = await loadEnvScope(projectRoot, env);
   const environment = flags.environment ?? scope.values.ENVIRONMENT ?? scope.values.APP_ENV ?? 'local';
   if (!ENVIRONMENT_PATTERN.test(environment)) {
     throw new CliError(`--environment "${environment}": use letters, digits, - and _ (it names the workflow id)`);

@@ -14,7 +14,7 @@ import type { Client } from '@temporalio/client';
 import os from 'node:os';
 import path from 'node:path';
 import { isTruthy, loadEnvScope, type EnvScope } from '../config/env-files';
-import { approvalPolicyFor, catalogOf, configuredEnvFiles } from '../config/release-config';
+import { approvalPolicyFor, catalogOf } from '../config/release-config';
 import { maskSecret } from '../masking';
 import { parsePriceMap, resolvePlans } from '../release/plans';
 import { EXIT_CODES } from '../release/summary';
@@ -308,7 +308,7 @@ export async function stripeSetupCommand(flags: StripeSetupFlags, io: StripeSetu
       );
       return EXIT_CODES.failed;
     }
-    const after = await loadEnvScope(prepared.projectRoot, process.env, await configuredEnvFiles(prepared.projectRoot));
+    const after = await loadEnvScope(prepared.projectRoot);
     io.stdout(
       JSON.stringify(
         setupSummary(after, result, { workflowId: prepared.workflowId, runId }, secretsWritten),
