@@ -6,8 +6,7 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { loadEnvScope, type EnvScope } from '../config/env-files';
-import { configuredEnvFiles } from '../config/release-config';
+import { ENV_FILES_BY_PRECEDENCE, loadEnvScope, type EnvScope } from '../config/env-files';
 import { maskSecret, redact } from '../masking';
 import { createStripeGateway } from '../activities/stripe-gateway';
 import { CliError } from './errors';
@@ -242,11 +241,10 @@ export async function requireBackendScope(
       `--project-root "${projectRoot}" is not a directory; point it at the backend checkout (or set DB_RELEASE_PROJECT_ROOT)`,
     );
   }
-  const envFiles = await configuredEnvFiles(projectRoot);
-  const scope = await loadEnvScope(projectRoot, env, envFiles);
+  const scope = await loadEnvScope(projectRoot, env);
   if (scope.filesFound.length === 0) {
     throw new CliError(
-      `no env file in ${projectRoot} (looked for ${envFiles.join(', ')}); ` +
+      `no env file in ${projectRoot} (looked for ${ENV_FILES_BY_PRECEDENCE.join(', ')}); ` +
         'point --project-root at the backend checkout, or create .env.local from .env.local.example',
     );
   }

@@ -1,12 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { configuredEnvFiles, ENV_FILES_BY_PRECEDENCE } from './release-config';
 
-/**
- * The backend's env files, in the order the original tool gave them precedence:
- * `.env.local` wins over `.env`, which wins over `.env.compose`, which wins over the process env.
- * The default of release.config.json `envFiles`.
- */
-export const ENV_FILES_BY_PRECEDENCE = ['.env.local', '.env', '.env.compose'] as const;
+export { ENV_FILES_BY_PRECEDENCE };
 
 export interface EnvScope {
   /** Merged values, process env included. */
@@ -146,16 +142,18 @@ export async function readEnvFile(projectRoot: string, configured: string): Prom
 /**
  * Reads the backend's env files and merges them over `processEnv`. `envFiles` are paths relative
  * to the project root (they may leave it, e.g. `../../.env.compose` at a monorepo's root), highest
- * precedence first; missing ones are skipped (whether a missing file is an error is the caller's
- * call: the worker's start check refuses a missing file that was configured explicitly).
+ * precedence first; omitted, they are the project's release.config.json `envFiles` (the default
+ * list when it names none or is invalid: its own reader reports that), so no reader of env files
+ * can miss the configured list. Missing files are skipped (whether that is an error is the
+ * caller's call: the worker's start check refuses a missing file that was configured explicitly).
  */
 export async function loadEnvScope(
   projectRoot: string,
   processEnv: Readonly<Record<string, string | undefined>> = process.env,
-  envFiles: readonly string[] = ENV_FILES_BY_PRECEDENCE,
+  envFiles?: readonly string[],
 ): Promise<EnvScope> {
   const files: Array<{ name: string; values: Record<string, string> }> = [];
-  for (const name of envFiles) {
+  for (const name of envFiles ?? (await configuredEnvFiles(projectRoot))) {
     const values = await readEnvFile(projectRoot, name);
     if (values) files.push({ name, values });
   }

@@ -2,8 +2,14 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_CATALOG } from '../release/plans';
-import { ENV_FILES_BY_PRECEDENCE } from './env-files';
 import type { ApprovalPolicy, CatalogPlan } from '../release/types';
+
+/**
+ * The backend's env files, in the order the original tool gave them precedence:
+ * `.env.local` wins over `.env`, which wins over `.env.compose`, which wins over the process env.
+ * The default of `envFiles`.
+ */
+export const ENV_FILES_BY_PRECEDENCE = ['.env.local', '.env', '.env.compose'] as const;
 
 /** The backend's own settings for this tool, in `<project root>/release.config.json`. Never holds secrets. */
 export const CONFIG_FILE_NAME = 'release.config.json';

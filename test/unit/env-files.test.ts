@@ -195,6 +195,23 @@ describe('configured env files', () => {
     expect(scope.sources.K).toBe('b.env');
   });
 
+  test("without a list, the project's release.config.json envFiles are read (every reader gets the configured list)", async () => {
+    const repo = tempDir('env-files-configured-');
+    const backend = path.join(repo, 'apps', 'api');
+    mkdirSync(backend, { recursive: true });
+    writeFileSync(path.join(repo, '.env.compose'), 'FROM_ROOT=1\n');
+    writeFileSync(path.join(backend, '.env.compose'), 'FROM_BACKEND=1\n');
+    writeFileSync(path.join(backend, 'release.config.json'), JSON.stringify({ envFiles: ['../../.env.compose'] }));
+    const scope = await loadEnvScope(backend, {});
+    expect(scope.filesFound).toEqual(['../../.env.compose']);
+    expect(scope.values).toEqual({ FROM_ROOT: '1' });
+  });
+
+  test('without a list and with an invalid release.config.json, the default list is read (the config reader reports the config)', async () => {
+    const root = projectWith({ '.env': 'A=1\n', 'release.config.json': '{ not json' });
+    expect((await loadEnvScope(root, {})).filesFound).toEqual(['.env']);
+  });
+
   test('the default list does not read files it does not name', async () => {
     const root = projectWith({ '.env.production': 'K=prod\n', '.env': 'K=env\n' });
     const scope = await loadEnvScope(root, {});
