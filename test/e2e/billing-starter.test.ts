@@ -51,6 +51,11 @@ async function release(name: string, extra: string[] = []) {
   return { ...result, summary: result.stdout ? (JSON.parse(result.stdout) as ReleaseSummary) : null };
 }
 
+/** The summary of the billing-on release, which the rollback test undoes. */
+let billingOn: ReleaseSummary | null = null;
+/** .env.local just before that release. */
+let envBeforeBillingOn = '';
+
 const stepOf = (summary: ReleaseSummary | null, name: string) => summary?.steps.find((s) => s.name === name);
 const codes = starterCatalog().map((p) => p.code);
 
@@ -82,12 +87,14 @@ test("cases 2 and 4: billing on, the backend's products reused (never a second),
   const seeded = await seedStarterStripe({ apiBase: e2e.stack.stripe.url, secretKey: PEER_SECRET_KEY, plans: starterCatalog() });
   await setEnv({ ENABLE_BILLING: 'true', STRIPE_PRODUCT_PRICE_MAP: JSON.stringify(seeded.priceMap) });
   const productsBefore = e2e.stack.stripe.state().products.map((p) => p.id).sort();
+  envBeforeBillingOn = await readFile(envFile(), 'utf8');
 
   const result = await release('billing-on', starterCatalog().flatMap((p) => ['--plan', `${p.code}=${p.amount}`]));
   expect(result.stderr).not.toMatch(/run the backend migrations/);
   expect(result.code).toBe(0);
   const summary = result.summary as ReleaseSummary;
   expect(summary.status).toBe('success');
+  billingOn = summary;
 
   // No second product for any code: each plan reused the product the backend's setup made.
   expect(e2e.stack.stripe.state().products.map((p) => p.id).sort()).toEqual(productsBefore);
@@ -104,6 +111,25 @@ test("cases 2 and 4: billing on, the backend's products reused (never a second),
   );
   const columns = await e2e.query<{ column_name: string }>("select column_name from information_schema.columns where table_name = 'billing_plans'");
   expect(columns.map((c) => c.column_name)).not.toContain('stripe_price_id');
+});
+
+test('release rollback of that release restores .env.local byte for byte and archives what it created, writing no billing_plans row', async () => {
+  const summary = billingOn as ReleaseSummary;
+  const rollback = await runCli(['release', 'rollback', 'e2e', '--json', '--operator', 'dave', ...e2e.temporalArgs]);
+  expect(rollback.code).toBe(0);
+  const result = JSON.parse(rollback.stdout) as { compensations: Array<{ name: string; status: string }> };
+  expect(result.compensations.map((c) => [c.name, c.status])).toEqual([
+    ['env_file', 'success'],
+    ['billing_plans', 'skipped'],
+    ...[...codes].reverse().map((c) => [`stripe:${c}`, 'success']),
+  ]);
+  // The map the backend's setup wrote is back, every other line as it was.
+  expect(await readFile(envFile(), 'utf8')).toBe(envBeforeBillingOn);
+  const state = e2e.stack.stripe.state();
+  for (const plan of summary.stripe?.plans ?? []) {
+    expect(state.prices.find((p) => p.id === plan.priceId)?.active).toBe(false);
+    expect(state.products.find((p) => p.id === plan.productId)?.active).toBe(true);
+  }
 });
 
 test('status summary reads the plans as the backend keeps them: no stripe_price_id column, ids in .env.local', async () => {
