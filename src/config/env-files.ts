@@ -4,22 +4,70 @@ import path from 'node:path';
 /**
  * The backend's env files, in the order the original tool gave them precedence:
  * `.env.local` wins over `.env`, which wins over `.env.compose`, which wins over the process env.
+ * The default of release.config.json `envFiles`.
  */
 export const ENV_FILES_BY_PRECEDENCE = ['.env.local', '.env', '.env.compose'] as const;
 
 export interface EnvScope {
   /** Merged values, process env included. */
   values: Record<string, string>;
-  /** Where each name was found: an env file name, or `process` for the process environment. */
+  /** Where each name was found: an env file as configured (e.g. `../../.env.compose`), or `process` for the process environment. */
   sources: Record<string, string>;
-  /** The env files that exist under the project root. */
+  /** The env files that exist, as configured, highest precedence first. */
   filesFound: string[];
 }
 
-/** Parses dotenv text: `KEY=value`, optional `export `, single/double quotes, `#` comments. */
-export function parseDotenv(text: string): Record<string, string> {
+/**
+ * An env file the tool cannot use: a directory where a file was configured, an unreadable
+ * file, or a line it cannot parse (an unterminated quote). Bad input: the CLI maps it to exit 2
+ * before anything starts. `type` is stable so callers can branch on it across module copies.
+ */
+export class EnvFileError extends Error {
+  override name = 'EnvFileError';
+  readonly type = 'EnvFileError';
+  constructor(
+    /** The file as configured (relative to the backend) or as given. */
+    readonly file: string,
+    /** 1-based line of the problem, or null when the file as a whole is the problem. */
+    readonly line: number | null,
+    problem: string,
+    fix: string,
+  ) {
+    super(`${file}${line === null ? '' : `:${line}`}: ${problem}; ${fix}`);
+  }
+}
+
+/** Index of the quote closing the value opened at index 0, or -1; `\"` does not close a double-quoted value. */
+function closingQuote(value: string, quote: string): number {
+  for (let i = 1; i < value.length; i += 1) {
+    if (quote === '"' && value[i] === '\\') {
+      i += 1;
+      continue;
+    }
+    if (value[i] === quote) return i;
+  }
+  return -1;
+}
+
+function unquote(inner: string, quote: string): string {
+  return quote === '"' ? inner.replace(/\\n/g, '\n').replace(/\\"/g, '"') : inner;
+}
+
+/** An unquoted value ends at ` #` (a `#` inside a word, `a#b`, stays). */
+function withoutComment(value: string): string {
+  const comment = value.search(/\s+#/);
+  return comment >= 0 ? value.slice(0, comment).trimEnd() : value;
+}
+
+/**
+ * Parses dotenv text: `KEY=value`, optional `export `, single/double quotes, `#` comments.
+ * A value that opens a quote and never closes it on its line is refused ({@link EnvFileError}):
+ * read as-is it would have carried the quote into a DATABASE_URL or a key and failed a release later.
+ */
+export function parseDotenv(text: string, file = '(env file)'): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const rawLine of text.split(/\r?\n/)) {
+  const lines = text.split(/\r?\n/);
+  for (const [index, rawLine] of lines.entries()) {
     const line = rawLine.trim();
     if (!line || line.startsWith('#')) continue;
     const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$/.exec(line);
@@ -27,12 +75,23 @@ export function parseDotenv(text: string): Record<string, string> {
     const key = match[1] as string;
     let value = (match[2] ?? '').trim();
     const quote = value[0];
-    if ((quote === '"' || quote === "'") && value.length >= 2 && value.endsWith(quote)) {
-      value = value.slice(1, -1);
-      if (quote === '"') value = value.replace(/\\n/g, '\n').replace(/\\"/g, '"');
+    if (quote === '"' || quote === "'") {
+      const close = closingQuote(value, quote);
+      if (close < 0) {
+        throw new EnvFileError(
+          file,
+          index + 1,
+          `${key}: the value opens a ${quote === '"' ? 'double' : 'single'} quote that is never closed`,
+          'close the quote on the same line (values spanning lines are not supported; write \\n inside double quotes)',
+        );
+      }
+      const rest = value.slice(close + 1).trim();
+      // `KEY="value" # comment` is the quoted value; `KEY='it's'` keeps the old reading (outer quotes off)
+      if (rest === '' || rest.startsWith('#')) value = unquote(value.slice(1, close), quote);
+      else if (value.endsWith(quote)) value = unquote(value.slice(1, -1), quote);
+      else value = withoutComment(value);
     } else {
-      const comment = value.search(/\s+#/);
-      if (comment >= 0) value = value.slice(0, comment).trimEnd();
+      value = withoutComment(value);
     }
     out[key] = value;
   }
@@ -68,18 +127,37 @@ export function mergeEnvLayers(
   return { values, sources };
 }
 
-/** Reads the backend's env files from `projectRoot` and merges them over `processEnv`. */
+/** Reads one configured env file; null when it does not exist. */
+export async function readEnvFile(projectRoot: string, configured: string): Promise<Record<string, string> | null> {
+  let text: string;
+  try {
+    text = await readFile(path.resolve(projectRoot, configured), 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    if (code === 'EISDIR') {
+      throw new EnvFileError(configured, null, 'is a directory, not an env file', 'remove the directory or list a file in release.config.json "envFiles"');
+    }
+    throw new EnvFileError(configured, null, `cannot be read (${code ?? (error as Error).message})`, 'make it readable by the user running the tool or remove it from "envFiles"');
+  }
+  return parseDotenv(text, configured);
+}
+
+/**
+ * Reads the backend's env files and merges them over `processEnv`. `envFiles` are paths relative
+ * to the project root (they may leave it, e.g. `../../.env.compose` at a monorepo's root), highest
+ * precedence first; missing ones are skipped (whether a missing file is an error is the caller's
+ * call: the worker's start check refuses a missing file that was configured explicitly).
+ */
 export async function loadEnvScope(
   projectRoot: string,
   processEnv: Readonly<Record<string, string | undefined>> = process.env,
+  envFiles: readonly string[] = ENV_FILES_BY_PRECEDENCE,
 ): Promise<EnvScope> {
   const files: Array<{ name: string; values: Record<string, string> }> = [];
-  for (const name of ENV_FILES_BY_PRECEDENCE) {
-    try {
-      files.push({ name, values: parseDotenv(await readFile(path.join(projectRoot, name), 'utf8')) });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
+  for (const name of envFiles) {
+    const values = await readEnvFile(projectRoot, name);
+    if (values) files.push({ name, values });
   }
   return { ...mergeEnvLayers(processEnv, files), filesFound: files.map((f) => f.name) };
 }

@@ -1,6 +1,6 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ENV_FILES_BY_PRECEDENCE, expandPlaceholders, isTruthy, loadEnvScope, mergeEnvLayers, parseDotenv } from '../../src/config/env-files';
+import { ENV_FILES_BY_PRECEDENCE, EnvFileError, expandPlaceholders, isTruthy, loadEnvScope, mergeEnvLayers, parseDotenv } from '../../src/config/env-files';
 import { removeTempDirs, tempDir } from '../support/fakes';
 
 afterAll(removeTempDirs);
@@ -136,6 +136,76 @@ describe('parseDotenv', () => {
 
   test('a later duplicate wins', () => {
     expect(parseDotenv('A=1\nA=2\n')).toEqual({ A: '2' });
+  });
+
+  test('a comment after a closing quote is not part of the value', () => {
+    expect(parseDotenv('A="x y" # note\nB=\'z\'  # note\n')).toEqual({ A: 'x y', B: 'z' });
+  });
+
+  test.each([
+    ['DATABASE_URL="postgresql://app@db/app\n', 'double'],
+    ["STRIPE_SECRET_KEY='sk_test_x\n", 'single'],
+    ['A="ends with an escaped quote\\"\n', 'double'],
+  ])('an unterminated quote is an EnvFileError naming the file, the line and the key (%p)', (text, kind) => {
+    let caught: unknown;
+    try {
+      parseDotenv(`# header\n\nOK=1\n${text}LATER="fine"\n`, '.env.local');
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(EnvFileError);
+    const error = caught as EnvFileError;
+    expect(error.type).toBe('EnvFileError');
+    expect(error.file).toBe('.env.local');
+    expect(error.line).toBe(4);
+    expect(error.message).toMatch(new RegExp(`^\\.env\\.local:4: [A-Z_]+: the value opens a ${kind} quote that is never closed; close the quote`));
+    // the value (possibly a secret) is never echoed
+    expect(error.message).not.toContain('sk_test_x');
+    expect(error.message).not.toContain('postgresql://');
+  });
+});
+
+describe('configured env files', () => {
+  test('files are read in the configured order, may leave the project root, and are named as configured', async () => {
+    const repo = tempDir('env-files-repo-');
+    const backend = path.join(repo, 'apps', 'api-service');
+    mkdirSync(backend, { recursive: true });
+    writeFileSync(path.join(repo, '.env.compose'), 'POSTGRES_PASSWORD=composepw\nSHARED=compose\nONLY_COMPOSE=1\n');
+    writeFileSync(path.join(backend, '.env.local'), 'SHARED=local\nDATABASE_URL=postgresql://app:${POSTGRES_PASSWORD}@db/app\n');
+    const scope = await loadEnvScope(backend, { SHARED: 'process' }, ['.env.local', '../../.env.compose']);
+    expect(scope.filesFound).toEqual(['.env.local', '../../.env.compose']);
+    expect(scope.values).toMatchObject({ SHARED: 'local', ONLY_COMPOSE: '1', DATABASE_URL: 'postgresql://app:composepw@db/app' });
+    expect(scope.sources).toMatchObject({ SHARED: '.env.local', ONLY_COMPOSE: '../../.env.compose', POSTGRES_PASSWORD: '../../.env.compose' });
+  });
+
+  test('the configured order is the precedence, whatever the names', async () => {
+    const root = projectWith({ 'a.env': 'K=a\n', 'b.env': 'K=b\nOTHER=b\n' });
+    const scope = await loadEnvScope(root, {}, ['b.env', 'a.env']);
+    expect(scope.values).toMatchObject({ K: 'b', OTHER: 'b' });
+    expect(scope.sources.K).toBe('b.env');
+  });
+
+  test('the default list does not read files it does not name', async () => {
+    const root = projectWith({ '.env.production': 'K=prod\n', '.env': 'K=env\n' });
+    const scope = await loadEnvScope(root, {});
+    expect(scope.values.K).toBe('env');
+    expect(scope.filesFound).toEqual(['.env']);
+  });
+
+  test('an env file that is a directory is an EnvFileError naming it, not EISDIR', async () => {
+    const root = projectWith({ '.env': 'A=1\n' });
+    mkdirSync(path.join(root, '.env.local'));
+    await expect(loadEnvScope(root, {})).rejects.toMatchObject({
+      type: 'EnvFileError',
+      file: '.env.local',
+      line: null,
+      message: expect.stringMatching(/^\.env\.local: is a directory, not an env file; remove the directory or list a file in release\.config\.json "envFiles"$/),
+    });
+  });
+
+  test('an unterminated quote in a configured file fails the load with file and line', async () => {
+    const root = projectWith({ 'custom.env': 'A=1\nB="open\n' });
+    await expect(loadEnvScope(root, {}, ['custom.env'])).rejects.toMatchObject({ type: 'EnvFileError', file: 'custom.env', line: 2 });
   });
 });
 
