@@ -53,8 +53,12 @@ export async function readBackendEnv(projectRoot: string, env: NodeJS.ProcessEnv
   } catch (error) {
     const e = error as NodeJS.ErrnoException & { file?: unknown; line?: unknown };
     if (e.name === 'EnvFileError') {
-      // Its message names the file and line already; the value itself is never part of it.
-      throw new CliError(`${e.message}${/fix|close|remove/i.test(e.message) ? '' : '; fix the line or remove the file'}`);
+      // Its message names the file (as configured), the line and the fix; never the value.
+      const file = typeof e.file === 'string' ? e.file : '';
+      const line = typeof e.line === 'number' ? e.line : null;
+      const prefix = `${file}${line === null ? '' : `:${line}`}: `;
+      const detail = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+      throw new CliError(`env file ${path.resolve(projectRoot, file)}${line === null ? '' : ` line ${line}`}: ${detail}`);
     }
     const why = unreadable(e);
     if (why) {
@@ -87,8 +91,8 @@ export function checkDatabaseUrl(scope: EnvScope, projectRoot: string): void {
   else {
     try {
       const url = new URL(value.trim());
+      // No host check: `postgresql:///app` (the local socket) is a valid libpq URL.
       if (!POSTGRES_URL.test(url.protocol)) why = `is a ${url.protocol.replace(/:$/, '')} URL, not a PostgreSQL one`;
-      else if (!url.hostname && !url.searchParams.get('host')) why = 'has no host';
     } catch {
       why = 'is not a URL';
     }
