@@ -301,9 +301,14 @@ export async function listReleases(client: Client, filter: ListFilter = {}, limi
 
 /** The summary of a release, running or finished, also one that ended while no CLI was watching. */
 export async function releaseSummary(client: Client, idOrEnvironment: string, runId?: string): Promise<ReleaseSummary> {
-  const handle = client.workflow.getHandle<typeof releaseDb>(releaseIdOf(idOrEnvironment), runId);
-  const description = await handle.describe();
-  if (description.status.name === 'RUNNING') return (await handle.query(statusQuery)).summary;
+  const id = releaseIdOf(idOrEnvironment);
+  const handle = client.workflow.getHandle<typeof releaseDb>(id, runId);
+  const description = await describeRelease(client, id, runId);
+  if (description.status.name === 'RUNNING') {
+    // Read from the worker: said at once when none polls, bounded when it does not answer.
+    await requireWorkerToRead(client, description.taskQueue, id);
+    return (await queryWorker(client, id, description.taskQueue, () => handle.query(statusQuery))).summary;
+  }
   return summaryOfResult(handle);
 }
 

@@ -196,6 +196,7 @@ const ROWS: Row[] = [
   { name: 'release watch of no such release', args: () => ['release', 'watch', uniqueName('nosuch'), ...temporal()], expected: /no release db-release-nosuch-\w+/ },
   { name: 'release status of a running release no worker polls', args: () => ['release', 'status', unpolledId, ...temporal()], expected: new RegExp(`${unpolledId} is running, but no worker polls its task queue ${unpolledQueue}.*db-release worker --project-root DIR --task-queue ${unpolledQueue}`) },
   { name: 'release watch of a running release no worker polls', args: () => ['release', 'watch', unpolledId, ...temporal()], expected: new RegExp(`no worker polls its task queue ${unpolledQueue}`) },
+  { name: 'release show of a running release no worker polls', args: () => ['release', 'show', unpolledId, ...temporal()], expected: new RegExp(`no worker polls its task queue ${unpolledQueue}`) },
   { name: 'release cancel of no such release', args: () => ['release', 'cancel', uniqueName('nosuch'), ...temporal()], expected: /no release db-release-nosuch-\w+: check the id or environment/ },
   { name: 'release approve with an empty --approver', args: () => ['release', 'approve', gateId, '--approver', '', ...temporal()], expected: /--approver is empty/ },
   { name: 'release approve with a malformed --digest', args: () => ['release', 'approve', gateId, '--approver', 'bob', '--digest', 'xyz', ...temporal()], expected: /--digest "xyz": the 16 hex digits of the plan digest/ },
@@ -236,7 +237,7 @@ beforeAll(async () => {
       if (`${r.stdout}${r.stderr}`.includes(secret)) secretsInOutput.push(secret);
     }
   }
-}, 180_000);
+}, 600_000);
 
 test(`the table has at least 40 malformed inputs (${ROWS.length})`, () => {
   expect(ROWS.length).toBeGreaterThanOrEqual(40);
@@ -276,6 +277,16 @@ test('no row started a workflow or decided the waiting release; a valid input do
   await waitFor(async () => (await workflowsOn(tableQueue)).length > 0, 'the control release to be listed');
   const started = await workflowsOn(tableQueue);
   expect(started.map((w) => w.workflowId)).toEqual([`db-release-${controlEnv}`]);
+});
+
+test('cancel of a running release no worker polls: recorded, and says it waits for a worker and how to start one', async () => {
+  const cancel = await runCli(['release', 'cancel', unpolledId, ...temporal()]);
+  expect(cancel.code).toBe(0);
+  expect(cancel.stderr).toMatch(
+    new RegExp(`cancellation of ${unpolledId} \\(run [0-9a-f-]+\\) recorded, but no worker polls task queue ${unpolledQueue}: .*db-release worker --project-root DIR --task-queue ${unpolledQueue}`),
+  );
+  const history = await ctx.client.workflow.getHandle(unpolledId).fetchHistory();
+  expect(history.events?.some((e) => e.workflowExecutionCancelRequestedEventAttributes)).toBe(true);
 });
 
 describe('pipes and one-line errors', () => {
