@@ -24,6 +24,8 @@ export function temporalOptions(command: Command): Command {
     .addOption(new Option('--ui-url <url>', 'Temporal Web UI base URL, for links').env('TEMPORAL_UI_URL'));
 }
 
+const PERSON_FLAGS: ReadonlySet<string> = new Set(['--operator', '--approver']);
+
 /**
  * A flag or argument given empty (`--task-queue ""`, `--reason " "`, `TEMPORAL_NAMESPACE=`) is
  * bad input, named with its fix: left through, it would reach Temporal or a file path as '' and
@@ -31,6 +33,8 @@ export function temporalOptions(command: Command): Command {
  */
 export function requireNoBlankValues(command: Command, positional: readonly unknown[] = []): void {
   for (const option of command.options) {
+    // A person's name has its own check (identityFlag), which also catches invisible characters.
+    if (PERSON_FLAGS.has(option.long ?? '')) continue;
     const key = option.attributeName();
     const value: unknown = command.getOptionValue(key);
     const values = Array.isArray(value) ? (value as unknown[]) : [value];

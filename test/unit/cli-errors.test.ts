@@ -67,6 +67,12 @@ describe('empty flags and arguments are bad input naming the flag', () => {
     expect(blankError([' ', '--reason', 'x'])).toBe('<id-or-environment> is empty: give id or environment, e.g. production');
   });
 
+  test("a person's name is left to identityFlag, whose message also covers invisible characters", () => {
+    const command = new Command('approve').exitOverride().option('--approver <name>', 'who approves').action(() => undefined);
+    command.parse(['--approver', ''], { from: 'user' });
+    expect(() => requireNoBlankValues(command)).not.toThrow();
+  });
+
   test('values given are left alone', () => {
     expect(blankError(['prod', '--reason', 'wrong window', '--task-queue', 'q', '--plan', 'pro=1'])).toBeNull();
   });
