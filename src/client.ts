@@ -4,14 +4,15 @@
  * worker. Each command is a plain function in src/cli/; this file only binds them to flags.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { action, err, EXIT_HELP, out, temporalOptions, withClient } from './cli/program';
+import { action, err, exitQuietlyOnClosedPipe, EXIT_HELP, out, temporalOptions, unexpectedErrorLines, withClient } from './cli/program';
 import { EXIT_CODES, exitCodeFor } from './release/summary';
+import { RELEASE_WORKFLOW_TYPE, ROLLBACK_WORKFLOW_TYPE } from './workflows/messages';
 import type { TemporalFlags } from './cli/connection';
 import { releaseDbCommand, type ReleaseDbFlags } from './cli/release-db';
 import { cancelRelease, decide, latestStatus, listReleases, releaseIdOf, rollbackCommand, type RollbackFlags } from './cli/release-manage';
 import { resolveTemporalTarget } from './cli/connection';
 import { watchRelease } from './cli/watch';
-import { registerSearchAttributes } from './cli/search-attributes';
+import { checkListFilter, registerSearchAttributes } from './cli/search-attributes';
 import { terminalPrompter } from './cli/prompts';
 import { CliError } from './cli/errors';
 import { describeRollback, describeStatus, releaseListLines } from './cli/status-lines';
@@ -139,8 +140,19 @@ export function buildProgram(): Command {
   temporalOptions(release.command('cancel <id-or-environment>').description('cancel a running release; its compensations run')).action(
     action(async (id: string, flags: TemporalFlags) =>
       withClient(flags, async (client) => {
-        await cancelRelease(client, id);
-        err(`cancellation requested for ${releaseIdOf(id)}; compensations run before it ends`);
+        const cancel = await cancelRelease(client, id);
+        const what = cancel.type === ROLLBACK_WORKFLOW_TYPE ? 'rollback' : cancel.type === RELEASE_WORKFLOW_TYPE ? 'release' : 'run';
+        if (!cancel.workerPolling) {
+          err(
+            `cancellation of ${cancel.workflowId} (run ${cancel.runId}) recorded, but no worker polls task queue ${cancel.taskQueue}: ` +
+              `the ${what} ends, and undoes what it changed, when a worker comes back (db-release worker --project-root DIR --task-queue ${cancel.taskQueue})`,
+          );
+          return 0;
+        }
+        err(
+          `cancellation requested for ${cancel.workflowId} (run ${cancel.runId}): the ${what} undoes what it changed, then ends as cancelled; ` +
+            `follow it: db-release release watch ${cancel.workflowId}`,
+        );
         return 0;
       }),
     ),
@@ -157,7 +169,8 @@ export function buildProgram(): Command {
   ).action(
     action(async (flags: TemporalFlags & { limit: string; json?: boolean; environment?: string; status?: string }) => {
       const limit = Number(flags.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new CliError(`--limit "${flags.limit}": use a whole number of at least 1`);
+      if (!/^\d+$/.test(flags.limit.trim()) || !Number.isInteger(limit) || limit < 1) throw new CliError(`--limit "${flags.limit}": use a whole number of at least 1`);
+      checkListFilter({ environment: flags.environment, status: flags.status });
       return withClient(flags, async (client) => {
         const list = await listReleases(client, { environment: flags.environment, status: flags.status }, limit);
         if (flags.json) {
@@ -212,6 +225,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  exitQuietlyOnClosedPipe();
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {
@@ -219,7 +233,8 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0 ? 0 : EXIT_CODES.badInput;
       return;
     }
-    throw error;
+    for (const line of unexpectedErrorLines(error)) err(line);
+    process.exitCode = 1;
   }
 }
 

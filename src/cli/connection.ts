@@ -36,6 +36,12 @@ export function resolveTemporalTarget(flags: TemporalFlags, env: NodeJS.ProcessE
   }
   const namespace = flags.namespace ?? profile.namespace ?? 'default';
   const taskQueue = flags.taskQueue ?? env.DB_RELEASE_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
+  // Empty names reach Temporal as '' and come back as a stack; refuse them here with the flag.
+  if (!namespace.trim()) throw new CliError('--namespace (TEMPORAL_NAMESPACE) is empty: give the Temporal namespace, e.g. default');
+  if (!taskQueue.trim()) throw new CliError(`--task-queue (DB_RELEASE_TASK_QUEUE) is empty: give the worker's task queue, e.g. ${DEFAULT_TASK_QUEUE}`);
+  if (/\s/.test(taskQueue) || taskQueue.length > 1000) {
+    throw new CliError(`--task-queue "${taskQueue}": a task queue name has no spaces; give the one the worker polls (default ${DEFAULT_TASK_QUEUE})`);
+  }
   const local = /^(localhost|127\.0\.0\.1):7233$/.test(address);
   const uiUrl = flags.uiUrl ?? env.TEMPORAL_UI_URL ?? (local ? 'http://localhost:8233' : null);
   return {
@@ -66,7 +72,37 @@ export async function connectClient(target: TemporalTarget): Promise<{ client: C
         'start it (temporal server start-dev, or npm run demo) or set --address / TEMPORAL_ADDRESS',
     );
   }
+  await requireNamespace(connection, target).catch(async (error: unknown) => {
+    await connection.close().catch(() => undefined);
+    throw error;
+  });
   return { client: new Client({ connection, namespace: target.namespace }), connection };
+}
+
+/** gRPC NOT_FOUND, as the server answers for a namespace it does not have. */
+const GRPC_NOT_FOUND = 5;
+
+/**
+ * A namespace the server does not have is bad input, said once here: otherwise each command meets
+ * it differently (a "no release" that is not true, a NamespaceNotFoundError stack). Only a clear
+ * NOT_FOUND refuses: a key that may not describe namespaces goes on and meets its own error later.
+ */
+async function requireNamespace(connection: Connection, target: TemporalTarget): Promise<void> {
+  try {
+    await connection.workflowService.describeNamespace({ namespace: target.namespace });
+  } catch (error) {
+    const e = error as Error & { code?: number };
+    if (e.code !== GRPC_NOT_FOUND && e.name !== 'NamespaceNotFoundError') return;
+    const known = await connection.workflowService
+      .listNamespaces({ pageSize: 20 })
+      .then((r) => (r.namespaces ?? []).map((n) => n.namespaceInfo?.name).filter((n): n is string => Boolean(n) && n !== 'temporal-system'))
+      .catch(() => [] as string[]);
+    throw new CliError(
+      `--namespace "${target.namespace}": no such namespace on ${target.address}` +
+        `${known.length > 0 ? ` (it has ${known.join(', ')})` : ''}; give an existing one with --namespace / TEMPORAL_NAMESPACE, ` +
+        `or create it (temporal operator namespace create --namespace ${target.namespace})`,
+    );
+  }
 }
 
 export function workflowUrl(target: TemporalTarget, workflowId: string, runId?: string): string | null {

@@ -43,7 +43,7 @@ export async function findRelease(
     if (e.name === 'WorkflowNotFoundError' || /not found/i.test(e.message)) {
       throw new CliError(
         `no release ${workflowId}${runId ? ` run ${runId}` : ''}: check the id or environment (db-release release list)`,
-        1,
+        2,
       );
     }
     throw error;

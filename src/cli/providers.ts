@@ -6,7 +6,8 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { ENV_FILES_BY_PRECEDENCE, loadEnvScope, type EnvScope } from '../config/env-files';
+import { ENV_FILES_BY_PRECEDENCE, type EnvScope } from '../config/env-files';
+import { readBackendEnv } from './backend-input';
 import { maskSecret, redact } from '../masking';
 import { createStripeGateway } from '../activities/stripe-gateway';
 import { CliError } from './errors';
@@ -59,6 +60,12 @@ export const PROVIDER_KEYS: Readonly<Record<ProviderName, readonly ProviderKeyNa
   resend: ['RESEND_API_KEY'],
   openai: ['OPENAI_API_KEY'],
 };
+
+/**
+ * Stripe is what a release changes; Resend and OpenAI are the backend's own optional features, so
+ * their keys absent is a note, not a failure (a key present but malformed still fails).
+ */
+export const REQUIRED_PROVIDERS: ReadonlySet<ProviderName> = new Set(['stripe']);
 
 export interface KeyClassification {
   status: ProviderStatus;
@@ -166,6 +173,8 @@ export interface KeyReport {
 export interface ProviderReport {
   provider: ProviderName;
   status: ProviderStatus;
+  /** False for Resend and OpenAI: missing is then a note, and only `invalid` fails the check. */
+  required: boolean;
   keys: KeyReport[];
 }
 
@@ -218,10 +227,10 @@ export async function validateProviders(
         value: maskSecret(value),
       });
     }
-    providers.push({ provider, status: worstStatus(keys.map((k) => k.status)), keys });
+    providers.push({ provider, status: worstStatus(keys.map((k) => k.status)), required: REQUIRED_PROVIDERS.has(provider), keys });
   }
   return {
-    ok: providers.every((p) => p.status === 'ok'),
+    ok: providers.every((p) => p.status === 'ok' || (!p.required && p.status === 'missing')),
     project_root: projectRoot,
     env_files: scope.filesFound,
     stripe_api_base: apiBase,
@@ -241,7 +250,7 @@ export async function requireBackendScope(
       `--project-root "${projectRoot}" is not a directory; point it at the backend checkout (or set DB_RELEASE_PROJECT_ROOT)`,
     );
   }
-  const scope = await loadEnvScope(projectRoot, env);
+  const scope = await readBackendEnv(projectRoot, env);
   if (scope.filesFound.length === 0) {
     throw new CliError(
       `no env file in ${projectRoot} (looked for ${ENV_FILES_BY_PRECEDENCE.join(', ')}); ` +
@@ -259,19 +268,23 @@ export interface ProvidersFlags {
 
 export function describeProviders(result: ProvidersResult): string[] {
   const lines = [`providers of ${result.project_root} (env files: ${result.env_files.join(', ')})`];
+  const notes: string[] = [];
   for (const p of result.providers) {
     for (const [i, k] of p.keys.entries()) {
       const where = k.source ? ` ${k.value ?? ''} (${k.source})` : '';
+      const optional = !p.required && k.status === 'missing';
+      if (optional) notes.push(p.provider);
       lines.push(
-        `  ${(i === 0 ? p.provider : '').padEnd(7)} ${k.status.padEnd(8)} ${k.name}${where}: ${k.reason}`,
+        `  ${(i === 0 ? p.provider : '').padEnd(7)} ${(optional ? 'note' : k.status).padEnd(8)} ${k.name}${where}: ${k.reason}${optional ? ' (optional: only if the backend uses it)' : ''}`,
       );
     }
   }
-  lines.push(result.ok ? 'all providers ok' : 'providers not ready: fix the lines above that are not ok');
+  if (!result.ok) lines.push('providers not ready: fix the lines above that are not ok');
+  else lines.push(notes.length > 0 ? `required providers ok; optional ones not set: ${notes.join(', ')}` : 'all providers ok');
   return lines;
 }
 
-/** `providers validate`: 0 when every provider is ok, 1 when one is missing or invalid, 2 on bad input. */
+/** `providers validate`: 0 when every required provider is ok (optional ones absent are notes), 1 when one is missing or invalid, 2 on bad input. */
 export async function providersValidateCommand(
   flags: ProvidersFlags,
   io: { stdout: (t: string) => void; stderr: (t: string) => void },

@@ -10,8 +10,8 @@ import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { billingSwitch, loadEnvScope, type BillingSwitch, type EnvScope } from '../config/env-files';
-import { approvalPolicyFor, catalogOf, ConfigError, envFilesOf, loadReleaseConfig, type ReleaseConfig } from '../config/release-config';
+import { billingSwitch, type BillingSwitch, type EnvScope } from '../config/env-files';
+import { approvalPolicyFor, catalogOf, type ReleaseConfig } from '../config/release-config';
 import { isKnownCurrency } from '../release/currencies';
 import { renderReleaseReport, reportPathFor } from '../release/report';
 import { parsePlanFlags, PlanFlagError, plansWithoutFlag, resolvePlans } from '../release/plans';
@@ -26,6 +26,8 @@ import { CliError } from './errors';
 import { startAttributes } from './search-attributes';
 import { identityFlag } from './identity-flag';
 import { requireWorker } from './worker-presence';
+import { checkDatabaseUrl, readBackendConfig, readBackendEnv, sourceOf } from './backend-input';
+import { classifyKey, type ProviderKeyName } from './providers';
 import { askPlanAmounts, askSecret, writeSecretsToEnvLocal, type Prompter, type SecretUpdates } from './prompts';
 
 export interface ReleaseDbFlags extends TemporalFlags {
@@ -70,14 +72,10 @@ export async function loadBackendContext(
   if (!rootStat?.isDirectory()) {
     throw new CliError(`--project-root "${projectRoot}" is not a directory; point it at the backend checkout`);
   }
-  let config: ReleaseConfig;
-  try {
-    config = await loadReleaseConfig(projectRoot);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message);
-    throw error;
-  }
-  const scope = await loadEnvScope(projectRoot, env, envFilesOf(config).files);
+  const config = await readBackendConfig(projectRoot);
+  const scope = await readBackendEnv(projectRoot, env);
+  // Both commands that use this context migrate or write billing_plans through DATABASE_URL.
+  checkDatabaseUrl(scope, projectRoot);
   const environment = flags.environment ?? scope.values.ENVIRONMENT ?? scope.values.APP_ENV ?? 'local';
   if (!ENVIRONMENT_PATTERN.test(environment)) {
     throw new CliError(`--environment "${environment}": use letters, digits, - and _ (it names the workflow id)`);
@@ -90,6 +88,23 @@ export function billingOf(scope: EnvScope, projectRoot: string): BillingSwitch {
   const billing = billingSwitch(scope);
   if ('error' in billing) throw new CliError(`${billing.error} (backend ${projectRoot}); nothing was started`);
   return billing;
+}
+
+/**
+ * The Stripe secrets a release will use, when they are set: a publishable key, a webhook secret in
+ * the wrong variable, stray quotes or spaces are refused before the release starts (the worker
+ * would fail its preflight, or worse, after migrating). Missing ones are the caller's concern.
+ */
+export function checkStripeSecrets(scope: EnvScope, projectRoot: string): void {
+  for (const name of ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'] as const satisfies readonly ProviderKeyName[]) {
+    const value = scope.values[name];
+    if (!value) continue;
+    const verdict = classifyKey(name, value);
+    if (verdict.status === 'invalid') {
+      const file = sourceOf(scope, name, projectRoot);
+      throw new CliError(`${name} (from ${file}): ${verdict.reason}; fix it in ${file}, or pass --skip-stripe`);
+    }
+  }
 }
 
 /** `--plan` flags against the catalog; a bad one is a CliError naming it. */
@@ -141,6 +156,7 @@ export async function prepareRelease(
   };
   const billing = billingOf(scope, projectRoot);
   const stripeWanted = !options.skip_stripe && billing.enabled;
+  if (stripeWanted) checkStripeSecrets(scope, projectRoot);
   if (options.non_interactive && stripeWanted) {
     const missing = plansWithoutFlag(catalog, amounts);
     if (missing.length > 0) {

@@ -1,8 +1,9 @@
-import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import type { Client, WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import path from 'node:path';
-import { approvalPolicyFor, loadReleaseConfig } from '../config/release-config';
+import { approvalPolicyFor } from '../config/release-config';
+import { readBackendConfig } from './backend-input';
 import { EXIT_CODES } from '../release/summary';
 import type { rollbackRelease, RollbackResult } from '../workflows/rollback-release';
 import { finishedView, pause } from './live-view';
@@ -20,7 +21,7 @@ import {
   type RollbackStatusView,
 } from '../workflows/messages';
 import { gateLines } from './status-lines';
-import { requireWorker } from './worker-presence';
+import { requireWorker, workerPresence } from './worker-presence';
 import { identityFlag } from './identity-flag';
 import { summaryOfResult } from './release-db';
 import type { releaseDb } from '../workflows';
@@ -47,13 +48,12 @@ export type LatestStatus = { kind: 'release'; view: ReleaseStatusView; running: 
 export async function latestStatus(client: Client, idOrEnvironment: string): Promise<LatestStatus> {
   const id = releaseIdOf(idOrEnvironment);
   const handle = client.workflow.getHandle(id);
-  const description = await handle.describe().catch((error: Error) => {
-    if (/not found/i.test(error.message)) throw new CliError(`no release ${id}: check the id or environment (db-release release list)`, EXIT_CODES.failed);
-    throw error;
-  });
+  const description = await describeRelease(client, id);
   const running = description.status.name === 'RUNNING';
+  // A running workflow's state is read from its worker: with none polling, the query would hang.
+  if (running) await requireWorkerToRead(client, description.taskQueue, id);
   if (description.type === ROLLBACK_WORKFLOW_TYPE) {
-    if (running) return { kind: 'rollback', view: await handle.query(rollbackStatusQuery), running };
+    if (running) return { kind: 'rollback', view: await queryWorker(client, id, description.taskQueue, () => handle.query(rollbackStatusQuery)), running };
     const result = (await handle.result().catch((error: Error & { cause?: { message?: string } }) => {
       throw new CliError(`the latest run of ${id} is a rollback that was refused or failed: ${error.cause?.message ?? error.message}`, EXIT_CODES.failed);
     })) as RollbackResult;
@@ -63,8 +63,61 @@ export async function latestStatus(client: Client, idOrEnvironment: string): Pro
       view: { ...result, state: result.status },
     };
   }
-  if (running) return { kind: 'release', view: await handle.query(statusQuery), running };
+  if (running) return { kind: 'release', view: await queryWorker(client, id, description.taskQueue, () => handle.query(statusQuery)), running };
   return { kind: 'release', view: finishedView(await summaryOfResult(client.workflow.getHandle<typeof releaseDb>(id, description.runId))), running };
+}
+
+/**
+ * The run of a workflow id (the latest unless `runId` names one). No such release is bad input,
+ * exit 2, for every command: the id or environment is wrong, and nothing was sent.
+ */
+export async function describeRelease(client: Client, workflowId: string, runId?: string): Promise<WorkflowExecutionDescription> {
+  try {
+    return await client.workflow.getHandle(workflowId, runId).describe();
+  } catch (error) {
+    if ((error as Error).name === 'WorkflowNotFoundError') {
+      throw new CliError(`no release ${workflowId}${runId ? ` run ${runId}` : ''}: check the id or environment (db-release release list)`, EXIT_CODES.badInput);
+    }
+    throw error;
+  }
+}
+
+/** `--run-id`: the UUID Temporal gave the run; anything else is refused by the server with a stack. */
+export function runIdFlag(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const runId = value.trim();
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(runId)) {
+    throw new CliError(`--run-id "${value}": a run id is a UUID such as 0193d1c2-7b1e-7c3a-9d55-2b5f0e4c8a10 (db-release release list shows them)`);
+  }
+  return runId;
+}
+
+/** How long a worker may take to answer a query before the CLI says so instead of hanging. */
+export const QUERY_TIMEOUT_MS = 10_000;
+
+async function requireWorkerToRead(client: Client, taskQueue: string, id: string): Promise<void> {
+  const presence = await workerPresence(client, taskQueue).catch(() => null);
+  if (presence && presence.pollers.length === 0) {
+    throw new CliError(
+      `${id} is running, but no worker polls its task queue ${taskQueue}, so its current state cannot be read (the release waits until a worker comes back). ` +
+        `Start the worker on the machine that holds the backend checkout (db-release worker --project-root DIR --task-queue ${taskQueue}), then try again`,
+      EXIT_CODES.badInput,
+    );
+  }
+}
+
+/** A query to the worker, bounded: a worker that stopped answering is named, not waited for. */
+async function queryWorker<T>(client: Client, id: string, taskQueue: string, query: () => Promise<T>): Promise<T> {
+  try {
+    return await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, query);
+  } catch (error) {
+    if ((error as Error).name === 'QueryNotRegisteredError' || (error as Error).name === 'QueryRejectedError') throw error;
+    throw new CliError(
+      `the worker on task queue ${taskQueue} did not answer for ${id} within ${QUERY_TIMEOUT_MS / 1000} s (${(error as Error).message.split('\n')[0]}); ` +
+        'check it is running and not overloaded (db-release status summary), then try again',
+      EXIT_CODES.badInput,
+    );
+  }
 }
 
 /** How long a decision sent by the CLI stays valid: one that reaches the release later is refused. */
@@ -83,10 +136,7 @@ export interface DecideOptions {
 /** The gate of a running workflow (release, stripe setup or rollback), read through its worker. */
 export async function gateOf(client: Client, workflowId: string): Promise<{ gate: GateView; taskQueue: string }> {
   const handle = client.workflow.getHandle(workflowId);
-  const description = await handle.describe().catch((error: Error) => {
-    if (/not found/i.test(error.message)) throw new CliError(`no release ${workflowId}: check the id or environment (db-release release list)`, EXIT_CODES.failed);
-    throw error;
-  });
+  const description = await describeRelease(client, workflowId);
   if (description.status.name !== 'RUNNING') {
     throw new CliError(`${workflowId} is not running (${description.status.name}): there is nothing to decide`, EXIT_CODES.failed);
   }
@@ -115,10 +165,7 @@ export async function decide(
   const ttl = options.ttlSeconds ?? DECISION_TTL_SECONDS;
   const id = releaseIdOf(idOrEnvironment);
   const handle = client.workflow.getHandle(id);
-  const description = await handle.describe().catch((error: Error) => {
-    if (/not found/i.test(error.message)) throw new CliError(`no release ${id}: check the id or environment (db-release release list)`, EXIT_CODES.failed);
-    throw error;
-  });
+  const description = await describeRelease(client, id);
   if (description.status.name !== 'RUNNING') {
     throw new CliError(`${id} is not running (${description.status.name}): there is nothing to ${decision}`, EXIT_CODES.failed);
   }
@@ -164,8 +211,47 @@ export async function decide(
   }
 }
 
-export async function cancelRelease(client: Client, idOrEnvironment: string): Promise<void> {
-  await client.workflow.getHandle(releaseIdOf(idOrEnvironment)).cancel();
+export interface CancelRequested {
+  workflowId: string;
+  runId: string;
+  /** The workflow type cancelled: a release, a stripe setup or a rollback. */
+  type: string;
+  /** False when no worker polls the task queue: the cancel is recorded and runs when one comes back. */
+  workerPolling: boolean;
+  taskQueue: string;
+}
+
+/**
+ * `release cancel`: cancels the running run. A release that already ended has nothing to cancel
+ * (exit 1, with how it ended); none at all is bad input (exit 2). A cancel is sent even with no
+ * worker polling, since it must hold whenever the worker comes back, but the caller says so.
+ */
+export async function cancelRelease(client: Client, idOrEnvironment: string): Promise<CancelRequested> {
+  const workflowId = releaseIdOf(idOrEnvironment);
+  const description = await describeRelease(client, workflowId);
+  if (description.status.name !== 'RUNNING') {
+    const status = await endedReleaseStatus(client, description);
+    const ended = description.closeTime ? ` at ${description.closeTime.toISOString()}` : '';
+    throw new CliError(
+      `${workflowId} already ended (${description.status.name}${status ? `, release ${status}` : ''}${ended}): there is nothing to cancel and nothing was changed` +
+        (description.type === RELEASE_WORKFLOW_TYPE && status === 'success' ? `; to undo it: db-release release rollback ${workflowId}` : ''),
+      EXIT_CODES.failed,
+    );
+  }
+  const presence = await workerPresence(client, description.taskQueue).catch(() => null);
+  await client.workflow.getHandle(workflowId, description.runId).cancel();
+  return { workflowId, runId: description.runId, type: description.type, workerPolling: presence?.pollers.length !== 0, taskQueue: description.taskQueue };
+}
+
+/** How a release that ended ended, from its index or its summary; null when neither says. */
+async function endedReleaseStatus(client: Client, description: WorkflowExecutionDescription): Promise<string | null> {
+  const indexed = description.typedSearchAttributes.get(releaseStatusAttribute);
+  if (indexed) return indexed;
+  if (description.type !== RELEASE_WORKFLOW_TYPE) return null;
+  return summaryOfResult(client.workflow.getHandle<typeof releaseDb>(description.workflowId, description.runId)).then(
+    (summary) => summary.status,
+    () => null,
+  );
 }
 
 export interface ReleaseListRow {
@@ -215,9 +301,14 @@ export async function listReleases(client: Client, filter: ListFilter = {}, limi
 
 /** The summary of a release, running or finished, also one that ended while no CLI was watching. */
 export async function releaseSummary(client: Client, idOrEnvironment: string, runId?: string): Promise<ReleaseSummary> {
-  const handle = client.workflow.getHandle<typeof releaseDb>(releaseIdOf(idOrEnvironment), runId);
-  const description = await handle.describe();
-  if (description.status.name === 'RUNNING') return (await handle.query(statusQuery)).summary;
+  const id = releaseIdOf(idOrEnvironment);
+  const handle = client.workflow.getHandle<typeof releaseDb>(id, runId);
+  const description = await describeRelease(client, id, runId);
+  if (description.status.name === 'RUNNING') {
+    // Read from the worker: said at once when none polls, bounded when it does not answer.
+    await requireWorkerToRead(client, description.taskQueue, id);
+    return (await queryWorker(client, id, description.taskQueue, () => handle.query(statusQuery))).summary;
+  }
   return summaryOfResult(handle);
 }
 
@@ -240,9 +331,7 @@ export async function rollbackCommand(
   show: (line: string) => void = () => undefined,
 ): Promise<RollbackResult> {
   const workflowId = releaseIdOf(idOrEnvironment);
-  const handle = client.workflow.getHandle(workflowId, flags.runId);
-  const description = await handle.describe().catch(() => null);
-  if (!description) throw new CliError(`no release ${workflowId}: check the id or environment`, EXIT_CODES.badInput);
+  const description = await describeRelease(client, workflowId, runIdFlag(flags.runId));
   if (description.type !== RELEASE_WORKFLOW_TYPE) {
     throw new CliError(`the latest run of ${workflowId} is a ${description.type}, not a release; pass --run-id of the release to roll back`);
   }
@@ -250,7 +339,8 @@ export async function rollbackCommand(
     throw new CliError(`release ${workflowId} is still running: cancel it instead (db-release release cancel ${workflowId})`, EXIT_CODES.alreadyRunning);
   }
   const release = await releaseSummary(client, workflowId, description.runId);
-  const config = await loadReleaseConfig(path.resolve(flags.projectRoot ?? process.env.DB_RELEASE_PROJECT_ROOT ?? '.')).catch(() => null);
+  // A config that is there but broken is bad input, not a reason to fall back to the defaults.
+  const config = await readBackendConfig(path.resolve(flags.projectRoot ?? process.env.DB_RELEASE_PROJECT_ROOT ?? '.'));
   const window = flags.window ?? config?.rollbackWindow ?? '24 hours';
   if (!/^\d+(\.\d+)?\s*(ms|s|seconds?|m|minutes?|h|hours?|d|days?)$/i.test(window)) {
     throw new CliError(`--window "${window}": use a duration such as "24 hours" or "30 minutes"`);

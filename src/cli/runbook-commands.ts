@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import type { TemporalFlags } from './connection';
 import { describeSchema, dumpSchema, type FlagOption } from './config-schema';
 import { releaseShowCommand, type ShowFlags } from './evidence';
+import { runIdFlag } from './release-manage';
 import { action, err, out, temporalOptions, withClient } from './program';
 import { providersValidateCommand, requireBackendScope, type ProvidersFlags } from './providers';
 import { statusSummaryCommand, type StatusFlags } from './status-summary';
@@ -26,8 +27,8 @@ Exit codes:
 const SHOW_EXIT_HELP = `
 Exit codes:
   0    shown / written (whatever the release's own status)
-  1    no such release
-  2    bad input or Temporal unreachable`;
+  1    the release ended without a summary (terminated from outside)
+  2    bad input, no such release, or Temporal unreachable`;
 
 const REPORT_EXIT_HELP = `
 Exit codes:
@@ -160,7 +161,7 @@ export function registerRunbookCommands(program: Command, release: Command): voi
       .addHelpText('after', SHOW_EXIT_HELP),
   ).action(
     action(async (id: string, flags: TemporalFlags & ShowFlags) =>
-      withClient(flags, (client) => releaseShowCommand(client, id, flags, { stdout: out, stderr: err })),
+      withClient(flags, (client) => releaseShowCommand(client, id, { ...flags, runId: runIdFlag(flags.runId) }, { stdout: out, stderr: err })),
     ),
   );
 }

@@ -82,17 +82,40 @@ export interface ListFilter {
 
 const SAFE_VALUE = /^[A-Za-z0-9_.:-]+$/;
 
+/** Every value DbReleaseStatus takes; a Record so a new status cannot be left out of `--status`. */
+const INDEXED_STATUSES: Readonly<Record<IndexedReleaseStatus, true>> = {
+  running: true,
+  awaiting_approval: true,
+  compensating: true,
+  success: true,
+  failed: true,
+  rejected: true,
+  cancelled: true,
+  rolled_back: true,
+  rollback_failed: true,
+};
+export const RELEASE_LIST_STATUSES = Object.keys(INDEXED_STATUSES) as IndexedReleaseStatus[];
+
+/** The filters of `release list`, checked before anything connects (exit 2 naming the flag). */
+export function checkListFilter(filter: ListFilter): void {
+  for (const [field, value] of [['environment', filter.environment], ['status', filter.status]] as const) {
+    if (value !== undefined && !SAFE_VALUE.test(value)) {
+      throw new CliError(`--${field} "${value}": use letters, digits, "_", "-", "." or ":" only`);
+    }
+  }
+  // An unknown status would match nothing and look like "no releases": refuse it with the choices.
+  if (filter.status !== undefined && !(RELEASE_LIST_STATUSES as readonly string[]).includes(filter.status)) {
+    throw new CliError(`--status "${filter.status}": not a release status; use one of ${RELEASE_LIST_STATUSES.join(', ')}`);
+  }
+}
+
 /**
  * The visibility query for `release list`. With the attributes registered it filters on them;
  * without, an environment filter falls back to the workflow id (one id per environment) and a
  * status filter cannot be answered.
  */
 export function releaseListQuery(filter: ListFilter, indexed: boolean): string {
-  for (const [field, value] of [['environment', filter.environment], ['status', filter.status]] as const) {
-    if (value !== undefined && !SAFE_VALUE.test(value)) {
-      throw new CliError(`--${field} "${value}": use letters, digits, "_", "-", "." or ":" only`);
-    }
-  }
+  checkListFilter(filter);
   const clauses = [`WorkflowType = '${RELEASE_WORKFLOW_TYPE}'`];
   if (filter.environment) {
     clauses.push(indexed ? `DbReleaseEnvironment = '${filter.environment}'` : `WorkflowId = 'db-release-${filter.environment}'`);

@@ -35,7 +35,7 @@ import { askPlanAmounts, askSecret, type Prompter, type SecretUpdates, writeSecr
 export { terminalPrompter, writeSecretsToEnvLocal, type Prompter } from './prompts';
 import { billingOf, loadBackendContext, planAmounts, priceCurrency, trialDaysOf } from './release-db';
 import { classifyKey, type ProviderKeyName } from './providers';
-import { workflowPollers } from './status-summary';
+import { requireWorker } from './worker-presence';
 import { identityFlag } from './identity-flag';
 import { openGate } from './release-manage';
 import { gateLines } from './status-lines';
@@ -254,12 +254,9 @@ export async function stripeSetupCommand(flags: StripeSetupFlags, io: StripeSetu
   const { client, connection } = await connectClient(prepared.target);
   try {
     await refuseWhileReleaseRuns(client, prepared.environment);
-    const pollers = await workflowPollers(client, prepared.target).catch(() => null);
-    if (pollers && pollers.length === 0) {
-      io.stderr(
-        `warning: no worker polls task queue ${prepared.target.taskQueue}; the setup waits until one starts (db-release worker --project-root ${prepared.projectRoot})`,
-      );
-    }
+    // As release db: a setup started with no worker would run unseen whenever one comes back, and
+    // its secrets would already be written; refuse before either (exit 2).
+    await requireWorker(client, prepared.target.taskQueue, 'the stripe setup', { exitCode: EXIT_CODES.badInput });
     const secretsWritten = await writeSecretsToEnvLocal(prepared.projectRoot, prepared.envUpdates);
     if (secretsWritten)
       io.stderr(

@@ -232,7 +232,8 @@ test('a rejection ends the release as rejected and changes nothing', async () =>
   await run.waitForStderr(/Approval required/);
   await atGate();
   const noReason = await runCli(['release', 'reject', 'production', '--approver', 'carol', '--reason', ' ', ...e2e.temporalArgs]);
-  expect(noReason.code).toBe(1);
+  expect(noReason.code).toBe(2);
+  expect(noReason.stderr).toMatch(/--reason is empty/);
   const reject = await runCli(['release', 'reject', 'production', '--approver', 'carol', '--reason', 'wrong window', ...e2e.temporalArgs]);
   expect(reject.code).toBe(0);
   const done = await run.done;

@@ -62,11 +62,11 @@ function expectNoSecrets(text: string, extra: string[] = []): void {
 }
 
 describe('providers validate', () => {
-  test('optional providers left empty (.env.compose) are missing: exit 1; the Stripe key authenticates against the peer', async () => {
+  test('optional providers left empty (.env.compose) are notes, not failures: exit 0; the Stripe key authenticates against the peer', async () => {
     const result = await runCli(['providers', 'validate', '--project-root', backend(), '--json']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as ProvidersResult;
-    expect(report.ok).toBe(false);
+    expect(report.ok).toBe(true);
     expect(report.stripe_api_base).toBe(e2e.stack.stripe.url);
     expect(report.providers.map((p) => [p.provider, p.status])).toEqual([
       ['stripe', 'ok'],
@@ -342,9 +342,9 @@ describe('status summary, release show and stripe setup around a real release', 
     expectNoSecrets(historyJson + report);
   });
 
-  test('release show of an unknown release: exit 1 naming it', async () => {
+  test('release show of an unknown release: exit 2 naming it (not found is bad input)', async () => {
     const result = await runCli(['release', 'show', 'no-such-environment', ...e2e.temporalArgs]);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr).toContain('no release db-release-no-such-environment');
   });
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { EnvScope } from '../../src/config/env-files';
 import {
   classifyKey,
+  describeProviders,
   requireBackendScope,
   validateProviders,
   verifyStripeKey,
@@ -189,15 +190,23 @@ describe('validateProviders', () => {
     for (const secret of [STRIPE_KEY, WEBHOOK, RESEND, OPENAI]) expect(text).not.toContain(secret);
   });
 
-  test('an empty optional provider is missing and fails the whole check', async () => {
+  test('an empty optional provider is a note: missing, not required, and the check still passes (issue 14)', async () => {
     const result = await validateProviders(scopeOf({ ...all, RESEND_API_KEY: '' }), '/backend', {
       stripe: () => ({ checkAuth: () => Promise.resolve() }),
     });
-    expect(result.ok).toBe(false);
+    expect(result.ok).toBe(true);
     expect(result.providers.find((p) => p.provider === 'resend')).toMatchObject({
       status: 'missing',
+      required: false,
       keys: [{ source: null, value: null }],
     });
+    expect(describeProviders(result).at(-1)).toBe('required providers ok; optional ones not set: resend');
+  });
+
+  test('an optional key present but malformed still fails the check; a missing Stripe key fails it', async () => {
+    const stripe = () => ({ checkAuth: () => Promise.resolve() });
+    expect((await validateProviders(scopeOf({ ...all, OPENAI_API_KEY: 'sk_live_notOpenAi123456' }), '/backend', { stripe })).ok).toBe(false);
+    expect((await validateProviders(scopeOf({ ...all, STRIPE_WEBHOOK_SECRET: '' }), '/backend', { stripe })).ok).toBe(false);
   });
 
   test('a malformed Stripe key is never sent to Stripe', async () => {
