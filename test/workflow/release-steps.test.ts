@@ -132,26 +132,18 @@ test('skip_db_checks: billing plan verification is skipped and not called', asyn
 });
 
 describe('issue 12 items 2 and 3: billing as the backend keeps it', () => {
-  test('billing off: Stripe and the sync are skipped naming ENABLE_BILLING and its file; the plan check runs rows-only, price ids recorded as not checked', async () => {
+  test('billing off: Stripe, the sync and the plan check are skipped, each naming ENABLE_BILLING and its file; nothing is called', async () => {
     const reason = 'ENABLE_BILLING=false in .env.local';
-    const mocks = mockActivities({
-      preflight: { billingEnabled: false, billingOffReason: reason },
-      overrides: {
-        // What the activity answers with billing off: rows present and active, no price id asked for.
-        verifyBillingPlans: (input) => Promise.resolve(input.codes.map((code) => ({ code, status: 'ok' as const, stripe_price_id: null, is_active: true }))),
-      },
-    });
+    const mocks = mockActivities({ preflight: { billingEnabled: false, billingOffReason: reason } });
     const summary = await withWorker(ctx, mocks.activities, async (start) => (await start(releaseInput())).result());
 
     expect(summary.status).toBe('success');
     expect(stepOf(summary, 'stripe_setup')).toMatchObject({ status: 'skipped', detail: reason });
+    expect(stepOf(summary, 'billing_plan_verification')).toMatchObject({ status: 'skipped', detail: reason });
     expect(mocks.names()).not.toContain('provisionStripePlans');
     expect(mocks.names()).not.toContain('syncPriceIds');
-    expect(mocks.inputsOf('verifyBillingPlans')).toEqual([{ codes: ['starter', 'pro'], billing: { enabled: false, stripe: null } }]);
-    const verification = stepOf(summary, 'billing_plan_verification');
-    expect(verification.status).toBe('success');
-    expect(verification.detail).toBe(`starter=ok, pro=ok; price ids not checked: ${reason}`);
-    expect(verification.metadata).toEqual({ price_ids: 'skipped', price_ids_skip_reason: reason });
+    expect(mocks.names()).not.toContain('verifyBillingPlans');
+    expect(summary.billing_plans).toEqual([]);
   });
 
   test('billing on: the check gets what the release priced, so ids kept in env files are checked in Stripe', async () => {
