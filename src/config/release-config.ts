@@ -28,6 +28,13 @@ const configSchema = z
     $comment: z.string().optional(),
     migrateCommand: commandSchema.default(['just', 'migrate']),
     alembicCommand: commandSchema.default(['alembic', '-c', 'alembic.ini']),
+    // revisions: the interpreter of the one Alembic inspection (the venv's bin comes first on PATH),
+    // and the version table read through pg ("schema.table" allowed).
+    pythonCommand: commandSchema.default(['python3']),
+    versionTable: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/, 'a table name such as "alembic_version" or "schema.alembic_version"')
+      .default('alembic_version'),
     catalog: z
       .array(
         z
