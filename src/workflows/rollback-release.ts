@@ -207,7 +207,7 @@ async function undoRelease(input: RollbackInput, view: RollbackView): Promise<Ro
       }
     }
   });
-  const status = compensations.some((c) => c.status !== 'success') ? 'rollback_failed' : 'rolled_back';
+  const status = compensations.some((c) => c.status === 'failed') ? 'rollback_failed' : 'rolled_back';
   view.state = status;
   setCurrentDetails(`rollback of ${release.run_id}: **${status}**`);
   return {
