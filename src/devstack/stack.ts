@@ -6,6 +6,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { adminUrl, createDatabase, dropDatabase, ensureDatabase } from './postgres';
 import { prepareSampleBackend } from './sample-backend';
+import { prepareStarterBackend, type StarterBackendOptions } from './starter-monorepo';
 import { startStripePeer, type StripePeer } from '../../dev/stripe-peer';
 import { addressOf, startDevServer, type DevServerOptions } from './temporal';
 
@@ -15,9 +16,22 @@ export const PEER_WEBHOOK_SECRET = 'whsec_dbrelease_local_peer_9c2e';
 /** The password the sample backend's .env.compose puts into DATABASE_URL. */
 export const SAMPLE_DB_PASSWORD = 'devpassword';
 
+/** Which sample backend the stack copies: the tidy single-app one, or the monorepo (examples/). */
+export type SampleName = 'saas-backend' | 'starter-monorepo';
+
+/** What only the monorepo sample takes; see StarterBackendOptions. */
+export type StarterSampleOptions = Pick<StarterBackendOptions, 'billing' | 'priceMap' | 'extraEnv' | 'configPatch' | 'withoutVenv'>;
+
 export interface StackOptions {
   name: string;
+  /**
+   * Where the sample copy goes. For `starter-monorepo` this is the copy's repository root and the
+   * stack's `backendDir` is its `apps/api-service`.
+   */
   backendDir: string;
+  /** Default 'saas-backend'. */
+  sample?: SampleName;
+  starter?: StarterSampleOptions;
   /** Reuse the database if it exists (the demo) instead of creating it fresh (tests). */
   keepDatabase?: boolean;
   temporal?: DevServerOptions | { address: string };
@@ -29,7 +43,11 @@ export interface DevStack {
   temporalAddress: string;
   temporalEnv: TestWorkflowEnvironment | null;
   stripe: StripePeer;
+  /** The project root for the release tool (for the monorepo: apps/api-service). */
   backendDir: string;
+  /** The copy's repository root; the same as backendDir for the single-app sample. */
+  sampleRoot: string;
+  sample: SampleName;
   databaseName: string;
   databaseUrl: string;
   close(options?: { dropDatabase?: boolean }): Promise<void>;
@@ -45,6 +63,8 @@ export async function startStack(options: StackOptions): Promise<DevStack> {
   });
   let temporalEnv: TestWorkflowEnvironment | null = null;
   let temporalAddress: string;
+  const sample = options.sample ?? 'saas-backend';
+  let backendDir = options.backendDir;
   try {
     if (options.temporal && 'address' in options.temporal) {
       temporalAddress = options.temporal.address;
@@ -52,7 +72,7 @@ export async function startStack(options: StackOptions): Promise<DevStack> {
       temporalEnv = await startDevServer(options.temporal);
       temporalAddress = addressOf(temporalEnv);
     }
-    await prepareSampleBackend({
+    const common = {
       dir: options.backendDir,
       databaseName,
       serverUrl: adminUrl(),
@@ -60,7 +80,12 @@ export async function startStack(options: StackOptions): Promise<DevStack> {
       stripeSecretKey: PEER_SECRET_KEY,
       stripeWebhookSecret: PEER_WEBHOOK_SECRET,
       environment: options.environment,
-    });
+    };
+    if (sample === 'starter-monorepo') {
+      backendDir = (await prepareStarterBackend({ ...common, ...options.starter })).backendDir;
+    } else {
+      await prepareSampleBackend(common);
+    }
   } catch (error) {
     await stripe.close();
     await temporalEnv?.teardown();
@@ -70,7 +95,9 @@ export async function startStack(options: StackOptions): Promise<DevStack> {
     temporalAddress,
     temporalEnv,
     stripe,
-    backendDir: options.backendDir,
+    backendDir,
+    sampleRoot: options.backendDir,
+    sample,
     databaseName,
     databaseUrl,
     async close(closeOptions = {}) {

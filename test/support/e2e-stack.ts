@@ -3,7 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { startStack, type DevStack } from '../../src/devstack/stack';
+import { startStack, type DevStack, type SampleName, type StarterSampleOptions } from '../../src/devstack/stack';
 import { createActivities } from '../../src/activities';
 import { realActivityDeps } from '../../src/worker';
 import { temporalTestContext, testAddress, uniqueName, type TemporalTestContext } from './temporal';
@@ -18,11 +18,19 @@ export interface E2eStack {
   close(): Promise<void>;
 }
 
+export interface E2eStackOptions {
+  environment?: string;
+  temporalAddress?: string;
+  /** Default 'saas-backend'; with 'starter-monorepo' the worker's project root is apps/api-service. */
+  sample?: SampleName;
+  starter?: StarterSampleOptions;
+}
+
 /**
  * A real stack for one test file: a fresh database, a Stripe peer, a copy of the sample backend,
  * and a worker polling its own task queue on the shared dev server. Everything is dropped after.
  */
-export async function startE2eStack(name: string, options: { environment?: string; temporalAddress?: string } = {}): Promise<E2eStack> {
+export async function startE2eStack(name: string, options: E2eStackOptions = {}): Promise<E2eStack> {
   const address = options.temporalAddress ?? testAddress();
   const ctx = await temporalTestContext(address);
   const id = uniqueName(name).replace(/-/g, '_');
@@ -32,6 +40,8 @@ export async function startE2eStack(name: string, options: { environment?: strin
     backendDir: path.join(dir, 'backend'),
     temporal: { address },
     environment: options.environment,
+    sample: options.sample,
+    starter: options.starter,
   });
   const taskQueue = `e2e-${id}`;
   const worker = await Worker.create({
