@@ -16,9 +16,10 @@ Why render offline without env.py: env.py may import the application, need a liv
 have no offline mode at all. Each revision's upgrade()/downgrade() is called directly inside an
 offline (as_sql) migration context of the configured dialect, so the answer is about the
 revision itself: `ok` (rendered), `raises` (a `raise` in the revision's own code fired: the
-downgrade will raise online too), `empty` (the body is `pass`: nothing would be undone),
-`unknown` (rendering failed in the machinery, e.g. the revision reads the database: it may
-still work online).
+downgrade will raise online too), `empty` (`pass` after an upgrade that does something: the
+downgrade runs but leaves that change, e.g. a data backfill; shown, not blocking), `unknown`
+(rendering failed in the machinery, e.g. the revision reads the database: it may still work
+online).
 
 Exit codes: 0 the document was printed; 3 alembic cannot be imported by this interpreter (a JSON
 document with "error": "alembic_not_importable" is still printed); 4 the config or the script
@@ -213,7 +214,7 @@ def inspect_script(config_path: str, current: list[str], sql: bool) -> dict[str,
                 if _body_kind(rev.path, "upgrade") == "pass":
                     downgrades[rev_id] = {"status": "ok", "detail": "nothing to undo: upgrade() and downgrade() are both `pass`"}
                 else:
-                    downgrades[rev_id] = {"status": "empty", "detail": "downgrade() is `pass` but upgrade() changes the schema: nothing would be undone"}
+                    downgrades[rev_id] = {"status": "empty", "detail": "downgrade() is `pass` but upgrade() changes something: a downgrade leaves that change in place"}
                 continue
             status, text, error = _render(dialect, rev, "downgrade")
             if error is None:

@@ -30,9 +30,13 @@ export function sameRevisionSet(a: readonly string[], b: readonly string[]): boo
   return x.length === y.length && x.every((id, i) => id === y[i]);
 }
 
-/** Pending revisions whose downgrade is known to fail or to undo nothing: compensation would stop half-way. */
+/**
+ * Pending revisions whose downgrade is known to raise: a compensation over them would stop
+ * half-way. An `empty` downgrade (`pass` after an upgrade that changes something, typically a
+ * data backfill) runs and leaves its change in place: the plan shows it, but it blocks nothing.
+ */
 export function unready(pending: readonly PendingRevision[]): PendingRevision[] {
-  return pending.filter((r) => r.downgrade?.status === 'raises' || r.downgrade?.status === 'empty');
+  return pending.filter((r) => r.downgrade?.status === 'raises');
 }
 
 /**
@@ -111,6 +115,6 @@ export function downgradeBlocker(revisions: readonly PendingRevision[]): string 
   const blockers = unready(revisions);
   if (blockers.length === 0) return null;
   return blockers
-    .map((r) => `${r.revision} (${r.downgrade?.status === 'raises' ? `downgrade raises: ${r.downgrade.detail ?? 'an exception'}` : 'downgrade is `pass` over a schema change'})`)
+    .map((r) => `${r.revision} (downgrade raises: ${r.downgrade?.detail ?? 'an exception'})`)
     .join('; ');
 }
