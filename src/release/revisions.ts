@@ -118,3 +118,17 @@ export function downgradeBlocker(revisions: readonly PendingRevision[]): string 
     .map((r) => `${r.revision} (downgrade raises: ${r.downgrade?.detail ?? 'an exception'})`)
     .join('; ');
 }
+
+/**
+ * What a plan line adds after `<revision>  <message>`: the revision's place in the graph and a
+ * downgrade that is not ready; empty for a plain revision (and for revisions recorded before).
+ */
+export function revisionNotes(r: PendingRevision): string {
+  const notes = [
+    r.isMerge ? `merge of ${(r.downRevisions ?? []).join(' + ')}` : null,
+    r.isBranchPoint ? 'branch point' : null,
+    r.dependsOn && r.dependsOn.length > 0 ? `depends on ${r.dependsOn.join(', ')}` : null,
+    r.downgrade && r.downgrade.status !== 'ok' ? `downgrade ${r.downgrade.status}${r.downgrade.detail ? `: ${r.downgrade.detail}` : ''}` : null,
+  ].filter((n): n is string => n !== null);
+  return notes.length > 0 ? `  [${notes.join('; ')}]` : '';
+}

@@ -4,8 +4,11 @@
  * The fixture is what tools/alembic_inspect.py printed for a branched script: r0 branches into
  * a (a1 → a2) and b (b1 → b2), merged by m1 whose downgrade raises; b2 is a no-op revision.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { venvBin } from '../../src/devstack/paths';
+import { planDigest } from '../../src/release/plan-digest';
 import { parseInspection, pendingRevisionsOf } from '../../src/activities/alembic';
 import {
   appliedOf,
@@ -13,6 +16,7 @@ import {
   downgradeBlocker,
   downgradeCommands,
   downgradeTargets,
+  revisionNotes,
   revisionSetOf,
   revisionSetText,
   sameRevisionSet,
@@ -148,5 +152,55 @@ describe('sets in the summary', () => {
     });
     expect(sameRevisionSet(['a', 'b'], ['b', 'a'])).toBe(true);
     expect(sameRevisionSet(['a'], ['a', 'b'])).toBe(false);
+  });
+});
+
+describe('the approval plan shows the graph and readiness, and its digest covers them', () => {
+  test('plan lines carry the merge, dependencies and a downgrade that is not ready; a plain revision adds nothing', () => {
+    const pending = pendingRevisionsOf(inspection());
+    expect(revisionNotes(pending.find((r) => r.revision === 'm1') ?? pending[0]!)).toBe('  [merge of a2 + b2; downgrade raises: RuntimeError: merge cannot be undone]');
+    expect(revisionNotes({ revision: 'x', message: 'y', dependsOn: ['a1'], downgrade: { status: 'empty', detail: 'pass' } })).toBe('  [depends on a1; downgrade empty: pass]');
+    expect(revisionNotes({ revision: 'r2', message: 'add tier' })).toBe('');
+  });
+
+  test('a different downgrade readiness is a different plan digest', () => {
+    const pending = pendingRevisionsOf(inspection());
+    const ready = pending.map((r) => ({ ...r, downgrade: { status: 'ok' as const, detail: null } }));
+    expect(planDigest({ action: 'release', pendingRevisions: pending })).not.toBe(planDigest({ action: 'release', pendingRevisions: ready }));
+  });
+});
+
+describe('tools/alembic_inspect.py on the second sample (examples/starter-monorepo)', () => {
+  const backend = path.join(__dirname, '..', '..', 'examples', 'starter-monorepo', 'apps', 'api-service');
+  const script = path.join(__dirname, '..', '..', 'tools', 'alembic_inspect.py');
+
+  function inspect(current: string): ReturnType<typeof parseInspection> {
+    // One interpreter, env.py never imported: the tools venv's python with alembic, no database.
+    const stdout = execFileSync(path.join(venvBin(), 'python3'), [script, '--config', 'alembic.ini', '--current', current, '--sql'], {
+      cwd: backend,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/none' },
+      encoding: 'utf8',
+    });
+    return parseInspection(stdout);
+  }
+
+  test('one head, the merges, depends_on, and the raising merge found without a database', () => {
+    const read = inspect('a2_billing_invoices,b7_add_teams');
+    if (!read.ok) throw new Error(read.detail);
+    const doc = read.inspection;
+    expect(doc.heads).toEqual(['0018_plan_display_order']);
+    expect(doc.revisions).toHaveLength(19);
+    expect(doc.revisions.filter((r) => r.is_merge).map((r) => r.revision).sort()).toEqual(['m1_merge_billing_teams', 'm2_merge_usage_audit', 'm3_merge_keys_notifications']);
+    expect(doc.revisions.find((r) => r.revision === '2025_02_ba_audit_log')?.depends_on).toEqual(['2025_02_ab_usage']);
+    const pending = pendingRevisionsOf(doc);
+    expect(pending[0]?.revision).toBe('b8_team_invites');
+    expect(pending.at(-1)?.revision).toBe('0018_plan_display_order');
+    expect(pending.find((r) => r.revision === 'm2_merge_usage_audit')?.downgrade?.status).toBe('raises');
+    expect(pending.find((r) => r.revision === '0017_backfill_usage_totals')?.downgrade?.status).toBe('empty');
+    expect(downgradeBlocker(pending)).toMatch(/^m2_merge_usage_audit \(downgrade raises: NotImplementedError/);
+    // After the raising merge nothing blocks: those downgrades render.
+    const after = inspect('c1_api_keys,d1_notifications');
+    if (!after.ok) throw new Error(after.detail);
+    expect(downgradeBlocker(pendingRevisionsOf(after.inspection))).toBeNull();
   });
 });
