@@ -290,6 +290,7 @@ export function createPreflightActivities(deps: ActivityDeps) {
         heads,
         currentRevision: revisionSetText(current),
         currentRevisions: current,
+        alembicCommand: config.alembicCommand,
         inspection: inspected.inspection,
         pendingRevisions: inspected.pending,
         billingEnabled,

@@ -113,6 +113,8 @@ export interface PreflightResult {
   currentRevision: string | null;
   /** Every row of the version table before the release (empty: base). Absent in older histories. */
   currentRevisions?: string[];
+  /** The backend's alembic command (release.config.json), for manual actions that name exact commands. */
+  alembicCommand?: string[];
   /** How the revisions were inspected: one Python process, or the alembic CLI when Python cannot import alembic. */
   inspection?: 'python' | 'cli-fallback';
   pendingRevisions: PendingRevision[];

@@ -22,7 +22,7 @@ import type { ReleaseActivities } from '../activities';
 import { ErrorType } from '../release/errors';
 import { describePlans, endStep, initialSummary, skippedStep, startStep } from '../release/summary';
 import { planProblems } from '../release/plans';
-import { appliedOf, downgradeBlocker, downgradeTargets, revisionSetOf, revisionSetText, sameRevisionSet, setText, unready } from '../release/revisions';
+import { appliedOf, downgradeBlocker, downgradeCommands, revisionSetOf, revisionSetText, sameRevisionSet, setText, unready } from '../release/revisions';
 import type { ApprovalPolicy, CompensationRecord, LeaseHolder, PendingRevision, ReleaseInput, ReleaseSummary, StepName } from '../release/types';
 import { installApprovalGate } from './approval-gate';
 import { statusQuery, summaryQuery, type GatePlan, type ReleasePlan, type ReleaseStatusView } from './messages';
@@ -216,7 +216,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
           const out = await acts('compensate', `Downgrade to ${pre.currentRevision ?? 'base'}`).downgradeMigrations({ toRevision: pre.currentRevision });
           return [{ name: 'migrations', status: 'success', detail: `downgraded to ${pre.currentRevision ?? 'base'} (${out.command})`, manual_action: null }];
         },
-        ...(revisionSet ? { schema: () => compensateSchema(summary, pre.pendingRevisions, before) } : {}),
+        ...(revisionSet ? { schema: () => compensateSchema(summary, pre.pendingRevisions, before, pre.alembicCommand ?? ['alembic']) } : {}),
       });
     }
 
@@ -420,7 +420,16 @@ async function compensate(summary: ReleaseSummary, compensations: Compensation[]
  * to stop half-way (a revision it would undo raises or undoes nothing), else downgrades to exactly
  * the recorded set. Whatever happens, the summary names the set the database is at.
  */
-async function compensateSchema(summary: ReleaseSummary, pending: PendingRevision[], before: string[]): Promise<{ records: CompensationRecord[]; stayedAt: string[] | null }> {
+async function compensateSchema(
+  summary: ReleaseSummary,
+  pending: PendingRevision[],
+  before: string[],
+  alembicCommand: string[],
+): Promise<{ records: CompensationRecord[]; stayedAt: string[] | null }> {
+  const schemaAction = (at: string[], first: string) => {
+    const commands = downgradeCommands(alembicCommand, before, at);
+    return `the database stayed at ${setText(at)}; ${first} bring it to ${setText(before)}${commands.length > 0 ? ` (${commands.join(', then ')})` : ''}`;
+  };
   const check = acts('compensate', 'Read the revision set back');
   const now = await check.captureAlembicRevision();
   const at = now.revisions ?? revisionSetOf(now.revision);
@@ -437,7 +446,7 @@ async function compensateSchema(summary: ReleaseSummary, pending: PendingRevisio
           name: 'migrations',
           status: 'skipped',
           detail: `refused: the downgrade would stop half-way at ${why}; the database stayed at ${setText(at)}`,
-          manual_action: schemaAction(at, before, `write a working downgrade for ${blocked.map((r) => r.revision).join(', ')} (or restore from backup), then`),
+          manual_action: schemaAction(at, `write a working downgrade for ${blocked.map((r) => r.revision).join(', ')} (or restore from backup), then`),
         },
       ],
       stayedAt: at,
@@ -451,7 +460,7 @@ async function compensateSchema(summary: ReleaseSummary, pending: PendingRevisio
     const after = revisionsOf(error) ?? (await check.captureAlembicRevision().then((r) => r.revisions ?? revisionSetOf(r.revision)).catch(() => at));
     recordSchema(summary, after);
     return {
-      records: [{ name: 'migrations', status: 'failed', detail: messageOf(error), manual_action: schemaAction(after, before, 'fix the failing downgrade (or restore from backup), then') }],
+      records: [{ name: 'migrations', status: 'failed', detail: messageOf(error), manual_action: schemaAction(after, 'fix the failing downgrade (or restore from backup), then') }],
       stayedAt: sameRevisionSet(after, before) ? null : after,
     };
   }
@@ -461,11 +470,6 @@ async function compensateSchema(summary: ReleaseSummary, pending: PendingRevisio
 function recordSchema(summary: ReleaseSummary, set: string[]): void {
   summary.alembic_revisions = [...set].sort();
   summary.alembic_revision = revisionSetText(set);
-}
-
-function schemaAction(at: string[], before: string[], first: string): string {
-  const commands = downgradeTargets(before, at).map((t) => `alembic downgrade ${t}`);
-  return `the database stayed at ${setText(at)}; ${first} bring it to ${setText(before)}${commands.length > 0 ? ` (${commands.join(', then ')})` : ''}`;
 }
 
 /** The revision set a DowngradeFailed names in its details (read back by the activity). */

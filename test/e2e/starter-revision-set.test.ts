@@ -95,6 +95,8 @@ test('case 5: two rows before the raising merge; the compensation is refused bef
     expect(migrations?.detail).toContain(`refused: the downgrade would stop half-way at ${RAISING}`);
     expect(migrations?.detail).toContain(`the database stayed at ${STARTER_REVISIONS.head}`);
     expect(migrations?.manual_action).toContain(`bring it to {${[...STARTER_REVISIONS.branchedBeforeRaisingMerge].sort().join(', ')}}`);
+    // The exact commands, with the backend's own venv alembic, one per member of the set.
+    expect(migrations?.manual_action).toContain('(.venv/bin/alembic -c alembic.ini downgrade a2_billing_invoices, then .venv/bin/alembic -c alembic.ini downgrade b7_add_teams)');
     // Nothing was downgraded: the database is where the failed migration left it.
     expect(await alembicVersionRows(e2e.stack.databaseUrl)).toEqual([STARTER_REVISIONS.head]);
     expect(run.summary.alembic_revisions).toEqual([STARTER_REVISIONS.head]);

@@ -216,6 +216,7 @@ describe('preflight', () => {
       heads: ['20251107_090000'],
       currentRevision: '20251106_120000',
       currentRevisions: ['20251106_120000'],
+      alembicCommand: ['alembic', '-c', 'alembic.ini'],
       inspection: 'python',
       pendingRevisions: [
         {
