@@ -395,10 +395,17 @@ async function compensate(summary: ReleaseSummary, compensations: Compensation[]
       remaining = [];
     }
   }
+  const schemaWentBack = Boolean(schemaFirst?.schema);
   for (const c of remaining) {
     try {
       summary.compensations.push(...(await c.run()));
     } catch (error) {
+      if (schemaWentBack && c.name === 'price_ids' && typeOf(error) === ErrorType.BillingPlansTableInvalid) {
+        // The schema is back where billing_plans (or its price id column) did not exist yet: the
+        // env file was restored before that was found, and there is no column to restore.
+        summary.compensations.push({ name: c.name, status: 'success', detail: `.env.local restored; ${NO_PLAN_COLUMN_BEFORE}`, manual_action: null });
+        continue;
+      }
       allOk = false;
       summary.compensations.push({
         name: c.name,
@@ -414,6 +421,8 @@ async function compensate(summary: ReleaseSummary, compensations: Compensation[]
   if (!allOk) summary.status = 'rollback_failed';
   else if (summary.status !== 'cancelled') summary.status = 'rolled_back';
 }
+
+const NO_PLAN_COLUMN_BEFORE = 'billing_plans.stripe_price_id does not exist at the revision set before the release: nothing to restore there';
 
 /**
  * The schema compensation of a revision-set release: reads the set back, refuses a downgrade known

@@ -268,7 +268,18 @@ async function undoSchemaFirst(release: ReleaseSummary, steps: RollbackStep[], c
     try {
       compensations.push(...(await step.run()));
     } catch (error) {
-      const cause = (error as { cause?: { message?: string } }).cause;
+      const cause = (error as { cause?: { message?: string; type?: string } }).cause;
+      if (schema && step.name === 'price_ids' && cause?.type === 'BillingPlansTableInvalid') {
+        // The schema is back where billing_plans (or its price id column) did not exist yet: the
+        // env file was restored before that was found, and there is no column to restore.
+        compensations.push({
+          name: step.name,
+          status: 'success',
+          detail: '.env.local restored; billing_plans.stripe_price_id does not exist at the revision set before the release: nothing to restore there',
+          manual_action: null,
+        });
+        continue;
+      }
       compensations.push({ name: step.name, status: 'failed', detail: cause?.message ?? String(error), manual_action: step.manual });
     }
   }

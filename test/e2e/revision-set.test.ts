@@ -128,3 +128,28 @@ test('case 5: a downgrade that raises is shown before approval, and `release rol
     await remove();
   }
 });
+
+test('a release from base that fails after Stripe: the schema goes back to base first, and the env file still comes back byte for byte', async () => {
+  await e2e.query('drop schema public cascade');
+  await e2e.query('create schema public');
+  const envBefore = await readFile(path.join(e2e.stack.backendDir, '.env.local'), 'utf8');
+  const remove = await addMigration(e2e.stack.backendDir, {
+    revision: 'rs_deactivate',
+    downRevision: HEAD,
+    upgrade: `op.execute("update billing_plans set is_active = false where code = 'starter'")`,
+    downgrade: `op.execute("update billing_plans set is_active = true where code = 'starter'")`,
+  });
+  try {
+    const run = await release([], ['starter=0', 'pro=17900']);
+    expect(run.summary.error?.message).toMatch(/starter \(inactive\)/);
+    expect(run.summary.pre_release_revisions).toEqual([]);
+    expect(run.summary.compensations[0]).toMatchObject({ name: 'migrations', status: 'success' });
+    expect(run.summary.compensations.filter((c) => c.status === 'failed')).toEqual([]);
+    expect(run.summary.status).toBe('rolled_back');
+    expect(await rows()).toEqual([]);
+    expect(await readFile(path.join(e2e.stack.backendDir, '.env.local'), 'utf8')).toBe(envBefore);
+  } finally {
+    await remove();
+    await alembic('upgrade', HEAD);
+  }
+});

@@ -252,3 +252,22 @@ test('a downgrade that still fails at run time: the set read back is reported an
   expect(summary.compensations[0]?.manual_action).toContain('the database stayed at m1;');
   expect(summary.compensations[1]?.manual_action).toContain('once the schema is back at {a1, b1}:');
 });
+
+test('a first release from base, undone: with the schema back at base, a billing_plans that no longer exists has nothing to restore', async () => {
+  const tableGone = () =>
+    Promise.reject(ApplicationFailure.create({ type: 'BillingPlansTableInvalid', nonRetryable: true, message: 'billing_plans is not in the expected shape (relation "billing_plans" does not exist)' }));
+  const mocks = mockActivities({
+    preflight: { currentRevision: null, currentRevisions: [] },
+    overrides: { verifyBillingPlans: proWithoutPriceId, restorePriceIds: tableGone, captureAlembicRevision: () => Promise.resolve({ revision: 'x', raw: 'x', revisions: ['x'] }) },
+  });
+  const { summary } = await withWorker(ctx, mocks.activities, async (start) => releaseFailure(await start(releaseInput())));
+
+  expect(mocks.inputsOf('downgradeMigrations')).toEqual([{ toRevisions: [] }]);
+  expect(summary.compensations.map((c) => [c.name, c.status])).toEqual([
+    ['migrations', 'success'],
+    ['price_ids', 'success'],
+    ['stripe', 'success'],
+  ]);
+  expect(summary.compensations[1]?.detail).toContain('does not exist at the revision set before the release');
+  expect(summary.status).toBe('rolled_back');
+});
