@@ -160,7 +160,14 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
           lease: { startedBy: input.startedBy, ttlMs: LEASE_TIMING.running.ttlMs },
         }),
       (r) => `git ${r.gitSha?.slice(0, 12) ?? 'unknown'}, database at ${r.currentRevision ?? 'base'}, ${r.pendingRevisions.length} pending revision(s)`,
-      (r) => ({ heads: r.heads, postgres_version: r.postgresVersion, billing_enabled: r.billingEnabled, git_tag: r.gitTag }),
+      (r) => ({
+        heads: r.heads,
+        postgres_version: r.postgresVersion,
+        billing_enabled: r.billingEnabled,
+        git_tag: r.gitTag,
+        // How the revisions were read: the Python inspection, or the labelled alembic CLI fallback.
+        ...(r.inspection ? { inspection: r.inspection, revision_set: r.currentRevisions ?? [] } : {}),
+      }),
     );
     if (authority) {
       policy = pre.approval;

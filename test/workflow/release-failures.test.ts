@@ -188,7 +188,7 @@ const BRANCHED_PENDING: PendingRevision[] = [
   { revision: 'b2', message: 'b two', downRevisions: ['b1'], dependsOn: [], isMerge: false, isBranchPoint: false, downgrade: { status: 'ok', detail: null } },
   { revision: 'm1', message: 'merge', downRevisions: ['a2', 'b2'], dependsOn: [], isMerge: true, isBranchPoint: false, downgrade: { status: 'raises', detail: 'RuntimeError: merge cannot be undone' } },
 ];
-const branched = { currentRevision: 'a1,b1', currentRevisions: ['a1', 'b1'], heads: ['m1'], pendingRevisions: BRANCHED_PENDING };
+const branched = { currentRevision: 'a1,b1', currentRevisions: ['a1', 'b1'], inspection: 'python' as const, heads: ['m1'], pendingRevisions: BRANCHED_PENDING };
 const atSet = (revisions: string[]) => () => Promise.resolve({ revision: revisions.join(','), raw: revisions.join(','), revisions });
 
 test('a merge whose downgrade raises, once applied: the compensation is refused, price ids and Stripe are not put back, and the summary names the set the database stayed at', async () => {
@@ -199,6 +199,7 @@ test('a merge whose downgrade raises, once applied: the compensation is refused,
   expect(summary.status).toBe('rollback_failed');
   expect(summary.pre_release_revisions).toEqual(['a1', 'b1']);
   expect(summary.pre_release_revision).toBe('a1,b1');
+  expect(stepOf(summary, 'preflight').metadata).toMatchObject({ inspection: 'python', revision_set: ['a1', 'b1'] });
   expect(summary.alembic_revisions).toEqual(['m1']);
   expect(summary.compensations.map((c) => [c.name, c.status])).toEqual([
     ['migrations', 'skipped'],
