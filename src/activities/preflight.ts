@@ -6,7 +6,8 @@ import { maskSecret } from '../masking';
 import { ErrorType } from '../release/errors';
 import { MAX_AMOUNT } from '../release/plans';
 import type { ApprovalPolicy, CatalogPlan, PendingRevision, PreflightResult } from '../release/types';
-import { currentOutput, parseHeads, parseHistory, revisionId } from './alembic';
+import { revisionSetText } from '../release/revisions';
+import { inspectorScript, parseHeads, parseHistory, parseInspection, pendingRevisionsOf, readRevisionSet } from './alembic';
 import type { ActivityDeps } from './deps';
 import { commandFailure, failure, readScope, runBackendCommand, withDb, type SecretScope } from './support';
 import { takeLeaseOrRefuse } from './target-lease';
@@ -160,11 +161,64 @@ async function alembic(deps: ActivityDeps, scope: SecretScope, args: string[]) {
   return result;
 }
 
-/** The revision the database is at now, or null for an empty database. */
-export async function currentRevision(deps: ActivityDeps, scope: SecretScope): Promise<{ id: string | null; raw: string | null }> {
-  const result = await alembic(deps, scope, ['current']);
-  const raw = currentOutput(result.stdout, result.stderr);
-  return { id: revisionId(raw), raw };
+/** The revision set the database is at now (its version table's rows; empty: base), read through pg. */
+export async function currentRevisionSet(deps: ActivityDeps, scope: SecretScope, config: ReleaseConfig): Promise<string[]> {
+  return withDb(deps, scope, (db) => readRevisionSet(db, config.versionTable));
+}
+
+interface Inspected {
+  heads: string[];
+  pending: PendingRevision[];
+  inspection: 'python' | 'cli-fallback';
+}
+
+/**
+ * Everything preflight and the approval plan need about the migrations, from ONE Python process
+ * (tools/alembic_inspect.py): heads, the graph, the pending revisions in apply order and each
+ * one's downgrade readiness. An interpreter that cannot import alembic falls back to the alembic
+ * CLI (heads and history, no readiness), labelled as such.
+ */
+async function inspectRevisions(deps: ActivityDeps, scope: SecretScope, config: ReleaseConfig, current: string[]): Promise<Inspected> {
+  const command = [...config.pythonCommand, inspectorScript(), '--config', alembicConfigFile(config), '--current', current.join(','), '--sql'];
+  const result = await runBackendCommand(deps, scope, command);
+  const read = parseInspection(result.stdout);
+  if (read.ok && result.exitCode === 0) {
+    const { inspection } = read;
+    if (inspection.unknown_current.length > 0) {
+      throw failure(
+        ErrorType.CommandFailed,
+        `the database's ${config.versionTable} holds ${inspection.unknown_current.join(', ')}, which this checkout's migrations do not have: ` +
+          'release from the checkout that has them (git pull), or repair the version table by hand',
+        scope,
+      );
+    }
+    return { heads: inspection.heads, pending: pendingRevisionsOf(inspection), inspection: 'python' };
+  }
+  if (!read.ok && read.error === 'alembic_not_importable') return cliFallback(deps, scope, current, read.detail);
+  const detail = read.ok ? `exited with ${result.exitCode}` : read.detail;
+  throw commandFailure(
+    ErrorType.CommandFailed,
+    `the Alembic inspection \`${result.commandLine}\` failed: ${detail}; ${result.stderr.trim().slice(-1200)}`,
+    result.all,
+    scope,
+  );
+}
+
+/** The alembic CLI path, for an interpreter without alembic: heads and history, readiness unknown. */
+async function cliFallback(deps: ActivityDeps, scope: SecretScope, current: string[], why: string): Promise<Inspected> {
+  const heads = parseHeads((await alembic(deps, scope, ['heads'])).stdout);
+  const pending: PendingRevision[] = [];
+  if (heads.length === 1 && !(current.length === 1 && current[0] === heads[0])) {
+    const applied = new Set(current);
+    for (const from of current.length > 0 ? current : [null]) {
+      const history = await alembic(deps, scope, ['history', '-r', `${from ?? 'base'}:head`]);
+      for (const r of parseHistory(history.stdout, from)) {
+        if (!applied.has(r.revision) && !pending.some((p) => p.revision === r.revision)) pending.push(r);
+      }
+    }
+  }
+  const unknown = { status: 'unknown' as const, detail: `not inspected (CLI fallback: the configured python cannot import alembic: ${why})` };
+  return { heads, pending: pending.map((r) => ({ ...r, downgrade: unknown })), inspection: 'cli-fallback' };
 }
 
 export function createPreflightActivities(deps: ActivityDeps) {
@@ -213,13 +267,16 @@ export function createPreflightActivities(deps: ActivityDeps) {
         }
       }
       // The target's guard, before anything changes: refused here, the release touches nothing.
-      const { lease, postgresVersion } = await withDb(deps, scope, async (db) => {
+      const { lease, postgresVersion, current } = await withDb(deps, scope, async (db) => {
         const held = await takeLeaseOrRefuse(db, { environment: worker.environment, startedBy: input.lease.startedBy }, input.lease.ttlMs);
         const { rows } = await db.query<{ version: string }>('select version() as version');
-        return { lease: held, postgresVersion: rows[0]?.version ?? 'unknown' };
+        // Every row: a branched database holds one per applied branch head.
+        const set = await readRevisionSet(db, config.versionTable);
+        return { lease: held, postgresVersion: rows[0]?.version ?? 'unknown', current: set };
       });
       const git = await gitFacts(deps, scope);
-      const heads = parseHeads((await alembic(deps, scope, ['heads'])).stdout);
+      const inspected = await inspectRevisions(deps, scope, config, current);
+      const heads = inspected.heads;
       if (heads.length !== 1) {
         throw failure(
           ErrorType.MultipleAlembicHeads,
@@ -228,21 +285,17 @@ export function createPreflightActivities(deps: ActivityDeps) {
             : `alembic has ${heads.length} heads (${heads.join(', ')}): merge them (alembic merge heads) before releasing`,
         );
       }
-      const current = await currentRevision(deps, scope);
-      const head = heads[0] as string;
-      let pendingRevisions: PendingRevision[] = [];
-      if (current.id !== head) {
-        const history = await alembic(deps, scope, ['history', '-r', `${current.id ?? 'base'}:head`]);
-        pendingRevisions = parseHistory(history.stdout, current.id);
-      }
       if (stripeWanted) await checkStripeKey(deps, scope);
       return {
         gitSha: git.sha,
         gitTag: git.tag,
         postgresVersion,
         heads,
-        currentRevision: current.id,
-        pendingRevisions,
+        currentRevision: revisionSetText(current),
+        currentRevisions: current,
+        alembicCommand: config.alembicCommand,
+        inspection: inspected.inspection,
+        pendingRevisions: inspected.pending,
         billingEnabled,
         billingOffReason: billingEnabled ? null : billingOffReason(billing),
         environmentName: worker.environment,

@@ -6,6 +6,7 @@
 import type { ReleaseStatusView } from '../workflows/messages';
 import { STEP_ORDER } from '../release/summary';
 import type { ReleaseSummary, StepRecord } from '../release/types';
+import { revisionNotes } from '../release/revisions';
 
 const MARK: Record<StepRecord['status'], string> = {
   pending: '  ',
@@ -40,7 +41,7 @@ export function renderLiveView(view: ReleaseStatusView, now: Date): string[] {
   }
   if (view.plan && (view.waitingForApproval || !s.approval)) {
     lines.push(`plan: ${view.plan.pendingRevisions.length} pending revision(s)${view.planDigest ? `, digest ${view.planDigest}` : ''}`);
-    for (const r of view.plan.pendingRevisions) lines.push(`  ${r.revision}  ${r.message}`);
+    for (const r of view.plan.pendingRevisions) lines.push(`  ${r.revision}  ${r.message}${revisionNotes(r)}`);
     if (view.plan.skipStripe) lines.push('  stripe: skipped');
     for (const c of view.plan.stripeChanges ?? []) {
       lines.push(`  stripe ${c.code}: product ${c.product}, price ${c.price}${c.movesLookupKeyFrom ? `, lookup key moves from ${c.movesLookupKeyFrom}` : ''}`);

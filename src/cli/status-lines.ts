@@ -1,5 +1,6 @@
 import type { GateView, ReleaseStatusView, RollbackStatusView } from '../workflows/messages';
 import type { ReleaseListRow } from './release-manage';
+import { revisionNotes } from '../release/revisions';
 
 /** One line per change of state, until the release ends; works the same on a TTY and in a log. */
 export function describeStatus(view: ReleaseStatusView): string[] {
@@ -59,7 +60,7 @@ export function gateLines(gate: GateView, workflowId: string): string[] {
     } else if (plan.action === 'release') {
       lines.push(`  ${plan.pendingRevisions.length} pending revision(s)`);
     }
-    for (const r of plan.pendingRevisions) lines.push(`    ${r.revision}  ${r.message}`);
+    for (const r of plan.pendingRevisions) lines.push(`    ${r.revision}  ${r.message}${revisionNotes(r)}`);
     if (plan.skipStripe) lines.push('  stripe: no change');
     else {
       for (const p of plan.plans) {

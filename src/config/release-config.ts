@@ -48,6 +48,13 @@ const configSchema = z
       .refine((list) => new Set(list.map((p) => path.normalize(p))).size === list.length, 'an env file is listed twice')
       .optional(),
     venv: z.string().min(1, 'give the virtualenv folder relative to the backend, e.g. ".venv"').optional(),
+    // revisions: the interpreter of the one Alembic inspection (the venv's bin comes first on PATH),
+    // and the version table read through pg ("schema.table" allowed).
+    pythonCommand: commandSchema.default(['python3']),
+    versionTable: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/, 'a table name such as "alembic_version" or "schema.alembic_version"')
+      .default('alembic_version'),
     catalog: z
       .array(
         z

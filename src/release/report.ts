@@ -3,7 +3,8 @@
  * runbook's "Evidence Capture" asks an operator to attach, from the summary alone. Pure: the
  * same summary always gives the same text, and nothing here reads a clock, a file or a secret.
  */
-import type { ProvisionedPlan, ReleaseSummary, StepRecord } from './types';
+import { downgradeBlocker, summaryRevisionSets } from './revisions';
+import type { PendingRevision, ProvisionedPlan, ReleaseSummary, StepRecord } from './types';
 
 /** Currencies whose minor unit is the whole unit (Stripe's zero-decimal list). */
 const ZERO_DECIMAL = new Set([
@@ -144,9 +145,10 @@ export function renderReleaseReport(summary: ReleaseSummary): string {
     );
   } else {
     push('Pending revisions, in the order they were to be applied:', '');
-    for (const r of summary.pending_revisions)
-      push(`- ${code(r.revision)}${r.message ? ` ${r.message}` : ''}`);
+    for (const r of summary.pending_revisions) push(`- ${revisionLine(r)}`);
     push('');
+    const blocker = downgradeBlocker(summary.pending_revisions);
+    if (blocker) push(`**Rollback readiness: not ready.** ${blocker}: its schema cannot be undone automatically.`, '');
   }
 
   push('## Approval', '');
@@ -160,12 +162,17 @@ export function renderReleaseReport(summary: ReleaseSummary): string {
   }
 
   push('## Alembic revisions', '');
-  const before = summary.pre_release_revision
-    ? code(summary.pre_release_revision)
-    : preflightSucceeded(summary)
-      ? 'base (empty database)'
-      : '—';
-  push(...table(['Before the release', 'After the release'], [[before, code(summary.alembic_revision)]]), '');
+  // Sets: a branched database has one row per applied branch head (summaries from before the
+  // sets existed have only the single ids).
+  const sets = summaryRevisionSets(summary);
+  const before =
+    sets.before.length > 0
+      ? sets.before.map((r) => code(r)).join(', ')
+      : preflightSucceeded(summary)
+        ? 'base (empty database)'
+        : '—';
+  const after = sets.after.length > 0 ? sets.after.map((r) => code(r)).join(', ') : code(summary.alembic_revision);
+  push(...table(['Before the release', 'After the release'], [[before, after]]), '');
 
   push('## Stripe', '');
   if (!summary.stripe) {
@@ -250,4 +257,15 @@ export function renderReleaseReport(summary: ReleaseSummary): string {
   }
 
   return `${lines.join('\n').replace(/\n+$/, '')}\n`;
+}
+
+/** A pending revision with its place in the graph and its downgrade readiness, when known. */
+function revisionLine(r: PendingRevision): string {
+  const role = r.isMerge ? ` (merge of ${(r.downRevisions ?? []).map((d) => code(d)).join(' + ')})` : r.isBranchPoint ? ' (branch point)' : '';
+  const deps = r.dependsOn && r.dependsOn.length > 0 ? ` (depends on ${r.dependsOn.map((d) => code(d)).join(', ')})` : '';
+  const down =
+    r.downgrade && r.downgrade.status !== 'ok'
+      ? ` — downgrade **${r.downgrade.status}**${r.downgrade.detail ? `: ${cell(r.downgrade.detail)}` : ''}`
+      : '';
+  return `${code(r.revision)}${r.message ? ` ${r.message}` : ''}${role}${deps}${down}`;
 }

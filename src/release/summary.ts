@@ -40,6 +40,8 @@ export function initialSummary(
     git_tag: null,
     pre_release_revision: null,
     pending_revisions: [],
+    pre_release_revisions: [],
+    alembic_revisions: [],
     stripe: null,
     approval: null,
     compensations: [],

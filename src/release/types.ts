@@ -86,9 +86,26 @@ export interface StepRecord {
   duration_ms: number | null;
 }
 
+/** Whether a revision's downgrade can run, as the Alembic inspection rendered it offline. */
+export interface DowngradeReadiness {
+  /** ok: rendered; raises: the revision's own code raised; empty: `pass` over a schema change; unknown: could not render. */
+  status: 'ok' | 'raises' | 'empty' | 'unknown';
+  /** The exception line (raises) or why (empty, unknown); null when ok. */
+  detail: string | null;
+}
+
+/**
+ * A revision a release applies. The graph and readiness fields are absent from summaries and
+ * histories recorded before the revision set (and from the CLI fallback for the graph).
+ */
 export interface PendingRevision {
   revision: string;
   message: string;
+  downRevisions?: string[];
+  dependsOn?: string[];
+  isMerge?: boolean;
+  isBranchPoint?: boolean;
+  downgrade?: DowngradeReadiness;
 }
 
 export interface PreflightResult {
@@ -96,7 +113,14 @@ export interface PreflightResult {
   gitTag: string | null;
   postgresVersion: string;
   heads: string[];
+  /** The revision set joined by "," (null: base), as before the set existed. */
   currentRevision: string | null;
+  /** Every row of the version table before the release (empty: base). Absent in older histories. */
+  currentRevisions?: string[];
+  /** The backend's alembic command (release.config.json), for manual actions that name exact commands. */
+  alembicCommand?: string[];
+  /** How the revisions were inspected: one Python process, or the alembic CLI when Python cannot import alembic. */
+  inspection?: 'python' | 'cli-fallback';
   pendingRevisions: PendingRevision[];
   billingEnabled: boolean;
   /** Why billing is off (`ENABLE_BILLING=false in .env.local`), null when on; absent from older workers. */
@@ -121,8 +145,11 @@ export interface CommandOutcome {
 }
 
 export interface AlembicRevisionResult {
+  /** The set joined by "," (null: base); `alembic current`'s text in histories from before the set. */
   revision: string | null;
   raw: string;
+  /** The version table's rows, read through pg. Absent in older histories. */
+  revisions?: string[];
 }
 
 export type ProductAction = 'created' | 'reused' | 'renamed';
@@ -243,8 +270,13 @@ export interface ReleaseSummary {
   finished_at: string | null;
   duration_ms: number | null;
   git_tag: string | null;
+  /** One id, or the ids of the revision set joined by "," (sorted); null: base. */
   pre_release_revision: string | null;
   pending_revisions: PendingRevision[];
+  /** Every row of the version table before the release (empty: base). Summaries from before the set lack it. */
+  pre_release_revisions: string[];
+  /** Every row of the version table after the release (`alembic_revision` joins them). */
+  alembic_revisions: string[];
   stripe: { currency: string; trial_days: number; plans: ProvisionedPlan[] } | null;
   approval: ApprovalDecision | null;
   compensations: CompensationRecord[];

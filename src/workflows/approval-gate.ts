@@ -17,6 +17,7 @@
 import { ApplicationFailure, condition, patched, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import { boundedText, DECISION_LIMITS, decisionRefusal, readDecision, type Decision, type GateState } from '../release/approval';
 import { planDigest } from '../release/plan-digest';
+import { describeRevision, downgradeBlocker, setText } from '../release/revisions';
 import type { ApprovalDecision, ApprovalPolicy } from '../release/types';
 import {
   approveSignal,
@@ -193,7 +194,11 @@ const ACTION_TEXT: Record<GateAction, string> = {
 /** The Web UI's current details while waiting: the plan, its digest and the exact JSON to send. */
 export function approvalDetails(plan: GatePlan, digest: string, policy: ApprovalPolicy): string {
   const id = workflowInfo().workflowId;
-  const revisions = plan.pendingRevisions.map((r) => `- ${r.revision} ${r.message}`).join('\n') || '- none';
+  const revisions = plan.pendingRevisions.map((r) => `- ${describeRevision(r)}`).join('\n') || '- none';
+  const blocker = downgradeBlocker(plan.pendingRevisions);
+  const readiness = blocker
+    ? `\n\n**Rollback readiness: not ready.** ${blocker}: if the release fails after applying it, its schema cannot be undone automatically (the compensation is refused and the database stays at the new revisions).`
+    : '';
   const prices = plan.skipStripe
     ? '- none'
     : plan.plans
@@ -208,10 +213,10 @@ export function approvalDetails(plan: GatePlan, digest: string, policy: Approval
   const schema =
     plan.action === 'rollback'
       ? plan.pendingRevisions.length > 0
-        ? `Schema goes back to ${plan.downgradeTo ?? 'base'}, undoing:\n${revisions}`
+        ? `Schema goes back to ${plan.downgradeToRevisions ? setText(plan.downgradeToRevisions) : (plan.downgradeTo ?? 'base')}, undoing:\n${revisions}`
         : 'Schema: unchanged'
       : plan.action === 'release'
-        ? `Pending migrations:\n${revisions}`
+        ? `Pending migrations:\n${revisions}${readiness}`
         : null;
   const who = [
     policy.approvers.length > 0 ? `allowed approvers: ${policy.approvers.join(', ')}` : 'anyone may approve',

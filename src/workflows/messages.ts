@@ -49,6 +49,8 @@ export interface GatePlan extends ReleasePlan {
   gitSha: string | null;
   /** Rollback only: the schema goes back to this revision (null: base), undoing pendingRevisions. */
   downgradeTo?: string | null;
+  /** Rollback only (revision-set rollbacks): the exact set the schema goes back to (empty: base). */
+  downgradeToRevisions?: string[];
   /** Rollback only: the run of the release undone. */
   rollbackOf?: string;
 }

@@ -22,7 +22,8 @@ import type { ReleaseActivities } from '../activities';
 import { ErrorType } from '../release/errors';
 import { describePlans, endStep, initialSummary, skippedStep, startStep } from '../release/summary';
 import { planProblems } from '../release/plans';
-import type { ApprovalPolicy, CompensationRecord, LeaseHolder, ReleaseInput, ReleaseSummary, StepName } from '../release/types';
+import { appliedOf, downgradeBlocker, downgradeCommands, revisionSetOf, revisionSetText, sameRevisionSet, setText, unready } from '../release/revisions';
+import type { ApprovalPolicy, CompensationRecord, LeaseHolder, PendingRevision, ReleaseInput, ReleaseSummary, StepName } from '../release/types';
 import { installApprovalGate } from './approval-gate';
 import { statusQuery, summaryQuery, type GatePlan, type ReleasePlan, type ReleaseStatusView } from './messages';
 import { retryFor, OUTAGE_BUDGET_SECONDS } from './saga';
@@ -57,6 +58,14 @@ export const WORKER_AUTHORITY_PATCH = 'worker-authority-and-target-lease';
  */
 export const BILLING_PATCH = 'billing-off-skips-checks';
 
+/**
+ * Patch marker: the schema is compensated first, to exactly the revision SET recorded before the
+ * release, and only when it got there are price ids and Stripe put back (never old price ids over
+ * a schema that stayed new); a downgrade known to fail is not started. Releases from before it
+ * replay the old way (one revision, newest-first order).
+ */
+export const REVISION_SET_PATCH = 'revision-set';
+
 function acts(kind: keyof typeof OPTIONS, summary: string) {
   return proxyActivities<ReleaseActivities>({ ...OPTIONS[kind], summary });
 }
@@ -64,6 +73,11 @@ function acts(kind: keyof typeof OPTIONS, summary: string) {
 interface Compensation {
   name: string;
   run: () => Promise<CompensationRecord[]>;
+  /**
+   * Revision-set releases: the schema compensation, run first. It returns the set the database
+   * is at afterwards when that is not the recorded one (the rest is then skipped), null when it is.
+   */
+  schema?: () => Promise<{ records: CompensationRecord[]; stayedAt: string[] | null }>;
 }
 
 export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
@@ -154,7 +168,14 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
           lease: { startedBy: input.startedBy, ttlMs: LEASE_TIMING.running.ttlMs },
         }),
       (r) => `git ${r.gitSha?.slice(0, 12) ?? 'unknown'}, database at ${r.currentRevision ?? 'base'}, ${r.pendingRevisions.length} pending revision(s)`,
-      (r) => ({ heads: r.heads, postgres_version: r.postgresVersion, billing_enabled: r.billingEnabled, git_tag: r.gitTag }),
+      (r) => ({
+        heads: r.heads,
+        postgres_version: r.postgresVersion,
+        billing_enabled: r.billingEnabled,
+        git_tag: r.gitTag,
+        // How the revisions were read: the Python inspection, or the labelled alembic CLI fallback.
+        ...(r.inspection ? { inspection: r.inspection, revision_set: r.currentRevisions ?? [] } : {}),
+      }),
     );
     if (authority) {
       policy = pre.approval;
@@ -163,6 +184,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
     summary.git_sha = pre.gitSha;
     summary.git_tag = pre.gitTag;
     summary.pre_release_revision = pre.currentRevision;
+    summary.pre_release_revisions = pre.currentRevisions ?? revisionSetOf(pre.currentRevision);
     summary.pending_revisions = pre.pendingRevisions;
     summary.secrets = { stripe_secret_key: pre.stripeKeyMasked, stripe_webhook_secret: pre.stripeWebhookSecretMasked };
     upsertMemo({ gitSha: pre.gitSha ?? '' });
@@ -202,12 +224,15 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
     // Registered before the migrate command: a run that fails half-way (one revision applied,
     // the next failing) must still be downgraded to the revision recorded before the release.
     if (pre.pendingRevisions.length > 0) {
+      const before = summary.pre_release_revisions;
+      const revisionSet = patched(REVISION_SET_PATCH);
       compensations.push({
         name: 'migrations',
         run: async () => {
           const out = await acts('compensate', `Downgrade to ${pre.currentRevision ?? 'base'}`).downgradeMigrations({ toRevision: pre.currentRevision });
           return [{ name: 'migrations', status: 'success', detail: `downgraded to ${pre.currentRevision ?? 'base'} (${out.command})`, manual_action: null }];
         },
+        ...(revisionSet ? { schema: () => compensateSchema(summary, pre.pendingRevisions, before, pre.alembicCommand ?? ['alembic']) } : {}),
       });
     }
 
@@ -223,6 +248,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       (r) => r.revision ?? 'no revision',
     );
     summary.alembic_revision = revision.revision;
+    summary.alembic_revisions = revision.revisions ?? revisionSetOf(revision.revision);
 
     if (stripeSkipReason) {
       skip('stripe_setup', stripeSkipReason);
@@ -380,13 +406,43 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
   }
 }
 
-/** Newest first; a failing compensation is recorded and the rest still run. */
+/**
+ * Newest first; a failing compensation is recorded and the rest still run. In a revision-set
+ * release the schema goes first: price ids and Stripe are put back only when the database is
+ * back at the recorded set, since old price ids over a schema that stayed new break the backend.
+ */
 async function compensate(summary: ReleaseSummary, compensations: Compensation[]): Promise<void> {
   let allOk = true;
-  for (const c of [...compensations].reverse()) {
+  const schemaFirst = compensations.find((c) => c.schema);
+  let remaining = [...compensations].reverse();
+  if (schemaFirst?.schema) {
+    remaining = remaining.filter((c) => c !== schemaFirst);
+    const { records, stayedAt } = await schemaFirst.schema();
+    summary.compensations.push(...records);
+    if (stayedAt) {
+      allOk = false;
+      for (const c of remaining) {
+        summary.compensations.push({
+          name: c.name,
+          status: 'skipped',
+          detail: `not run: the schema stayed at ${setText(stayedAt)} (not back at ${setText(summary.pre_release_revisions)}), and this release's price ids and Stripe prices belong to it`,
+          manual_action: `once the schema is back at ${setText(summary.pre_release_revisions)}: ${manualActionFor(c.name, summary)}`,
+        });
+      }
+      remaining = [];
+    }
+  }
+  const schemaWentBack = Boolean(schemaFirst?.schema);
+  for (const c of remaining) {
     try {
       summary.compensations.push(...(await c.run()));
     } catch (error) {
+      if (schemaWentBack && c.name === 'price_ids' && typeOf(error) === ErrorType.BillingPlansTableInvalid) {
+        // The schema is back where billing_plans (or its price id column) did not exist yet: the
+        // env file was restored before that was found, and there is no column to restore.
+        summary.compensations.push({ name: c.name, status: 'success', detail: `.env.local restored; ${NO_PLAN_COLUMN_BEFORE}`, manual_action: null });
+        continue;
+      }
       allOk = false;
       summary.compensations.push({
         name: c.name,
@@ -403,9 +459,78 @@ async function compensate(summary: ReleaseSummary, compensations: Compensation[]
   else if (summary.status !== 'cancelled') summary.status = 'rolled_back';
 }
 
+const NO_PLAN_COLUMN_BEFORE = 'billing_plans.stripe_price_id does not exist at the revision set before the release: nothing to restore there';
+
+/**
+ * The schema compensation of a revision-set release: reads the set back, refuses a downgrade known
+ * to stop half-way (a revision it would undo raises or undoes nothing), else downgrades to exactly
+ * the recorded set. Whatever happens, the summary names the set the database is at.
+ */
+async function compensateSchema(
+  summary: ReleaseSummary,
+  pending: PendingRevision[],
+  before: string[],
+  alembicCommand: string[],
+): Promise<{ records: CompensationRecord[]; stayedAt: string[] | null }> {
+  const schemaAction = (at: string[], first: string) => {
+    const commands = downgradeCommands(alembicCommand, before, at);
+    return `the database stayed at ${setText(at)}; ${first} bring it to ${setText(before)}${commands.length > 0 ? ` (${commands.join(', then ')})` : ''}`;
+  };
+  const check = acts('compensate', 'Read the revision set back');
+  const now = await check.captureAlembicRevision();
+  const at = now.revisions ?? revisionSetOf(now.revision);
+  recordSchema(summary, at);
+  if (sameRevisionSet(at, before)) {
+    return { records: [{ name: 'migrations', status: 'success', detail: `the database is at ${setText(before)} already: nothing to downgrade`, manual_action: null }], stayedAt: null };
+  }
+  const blocked = unready(appliedOf(pending, at));
+  if (blocked.length > 0) {
+    const why = downgradeBlocker(blocked) ?? '';
+    return {
+      records: [
+        {
+          name: 'migrations',
+          status: 'skipped',
+          detail: `refused: the downgrade would stop half-way at ${why}; the database stayed at ${setText(at)}`,
+          manual_action: schemaAction(at, `write a working downgrade for ${blocked.map((r) => r.revision).join(', ')} (or restore from backup), then`),
+        },
+      ],
+      stayedAt: at,
+    };
+  }
+  try {
+    const out = await acts('compensate', `Downgrade to ${setText(before)}`).downgradeMigrations({ toRevisions: before });
+    recordSchema(summary, out.revisions ?? before);
+    return { records: [{ name: 'migrations', status: 'success', detail: `downgraded to ${setText(before)} (${out.command})`, manual_action: null }], stayedAt: null };
+  } catch (error) {
+    const after = revisionsOf(error) ?? (await check.captureAlembicRevision().then((r) => r.revisions ?? revisionSetOf(r.revision)).catch(() => at));
+    recordSchema(summary, after);
+    return {
+      records: [{ name: 'migrations', status: 'failed', detail: messageOf(error), manual_action: schemaAction(after, 'fix the failing downgrade (or restore from backup), then') }],
+      stayedAt: sameRevisionSet(after, before) ? null : after,
+    };
+  }
+}
+
+/** The summary says where the schema is after compensation, not where the release had left it. */
+function recordSchema(summary: ReleaseSummary, set: string[]): void {
+  summary.alembic_revisions = [...set].sort();
+  summary.alembic_revision = revisionSetText(set);
+}
+
+/** The revision set a DowngradeFailed names in its details (read back by the activity). */
+function revisionsOf(error: unknown): string[] | null {
+  const cause = causeOf(error) as { details?: unknown[] };
+  const detail = cause?.details?.[0] as { revisions?: unknown } | undefined;
+  return Array.isArray(detail?.revisions) && detail.revisions.every((r) => typeof r === 'string') ? detail.revisions : null;
+}
+
 function manualActionFor(name: string, summary: ReleaseSummary): string {
   switch (name) {
     case 'migrations':
+      if (summary.pre_release_revisions.length > 1) {
+        return `bring the schema back to exactly ${setText(summary.pre_release_revisions)} by hand (${summary.pre_release_revisions.map((r) => `alembic downgrade ${r}`).join(', then ')}, or restore from backup)`;
+      }
       return `bring the schema back to ${summary.pre_release_revision ?? 'base'} by hand (alembic downgrade ${summary.pre_release_revision ?? 'base'}, or restore from backup)`;
     case 'stripe':
       return 'archive the prices listed under stripe.plans in the Stripe dashboard and move their lookup keys back';

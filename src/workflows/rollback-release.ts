@@ -10,7 +10,8 @@ import { ApplicationFailure, CancellationScope, patched, proxyActivities, setCur
 import { rollbackStatusQuery, type GatePlan, type RollbackStatusView } from './messages';
 import type { ReleaseActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../release/errors';
-import type { ApprovalDecision, ApprovalPolicy, CompensationRecord, ReleaseSummary } from '../release/types';
+import { downgradeBlocker, revisionSetOf, sameRevisionSet, setText, summaryRevisionSets } from '../release/revisions';
+import type { AlembicRevisionResult, ApprovalDecision, ApprovalPolicy, CompensationRecord, ReleaseSummary } from '../release/types';
 import { installApprovalGate, type ApprovalGate } from './approval-gate';
 
 export interface RollbackInput {
@@ -48,6 +49,12 @@ const acts = proxyActivities<ReleaseActivities>({
     nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
   },
 });
+
+/**
+ * Patch marker: the rollback compares and restores the revision SET, refuses a downgrade known to
+ * stop half-way, and puts price ids back only once the schema is back (see undoSchemaFirst).
+ */
+export const REVISION_SET_PATCH = 'revision-set';
 
 /** How long a rollback may hold the target's lease for its own changes. */
 const LEASE_MS = 60 * 60_000;
@@ -121,11 +128,21 @@ async function undoRelease(input: RollbackInput, view: RollbackView): Promise<Ro
     refuse(`release ${release.run_id} finished ${release.finished_at}, outside the rollback window of ${input.window}; roll back by hand`);
   }
   const journal = { workflowId: release.workflow_id, runId: release.run_id };
-  // The schema must still be where this release left it, or a downgrade would undo someone else's work.
+  const revisionSet = patched(REVISION_SET_PATCH);
+  const sets = summaryRevisionSets(release);
+  const setOf = (r: AlembicRevisionResult) => r.revisions ?? revisionSetOf(r.revision);
+  // The schema must still be where this release left it (the whole set), or a downgrade would undo someone else's work.
   const now = await acts.captureAlembicRevision();
-  const revisionId = (text: string | null) => text?.trim().split(/\s+/)[0] ?? null;
-  if (revisionId(now.revision) !== revisionId(release.alembic_revision)) {
-    refuse(`the database is at ${now.revision ?? 'base'}, not ${release.alembic_revision ?? 'base'} as the release left it; a later change would be undone`);
+  if (!sameRevisionSet(setOf(now), sets.after)) {
+    refuse(`the database is at ${setText(setOf(now))}, not ${setText(sets.after)} as the release left it; a later change would be undone`);
+  }
+  // A downgrade known to stop half-way is not started: nothing is changed, the revision is named.
+  const blocker = revisionSet ? downgradeBlocker(release.pending_revisions) : null;
+  if (blocker) {
+    refuse(
+      `rollback refused, nothing was changed: the downgrade of ${blocker} would stop half-way; the database stays at ${setText(setOf(now))}. ` +
+        `Write a working downgrade for it (or restore from backup to ${setText(sets.before)}), then roll back by hand`,
+    );
   }
   const policy: ApprovalPolicy = input.approval ?? { required: false, approvers: [], fourEyes: false, timeout: '24 hours' };
   const plan: GatePlan = {
@@ -135,6 +152,7 @@ async function undoRelease(input: RollbackInput, view: RollbackView): Promise<Ro
     gitSha: release.git_sha,
     rollbackOf: release.run_id,
     downgradeTo: release.pre_release_revision,
+    ...(revisionSet ? { downgradeToRevisions: sets.before } : {}),
     pendingRevisions: release.pending_revisions,
     plans: release.stripe?.plans.map((p) => ({ code: p.code, amount: p.amount, currency: release.stripe?.currency ?? '' })) ?? [],
     skipStripe: !release.stripe,
@@ -148,13 +166,13 @@ async function undoRelease(input: RollbackInput, view: RollbackView): Promise<Ro
   if (approval) {
     // The wait may have been long: the approved plan holds only if the schema is still where it was.
     const after = await acts.captureAlembicRevision();
-    if (revisionId(after.revision) !== revisionId(release.alembic_revision)) {
-      refuse(`the database moved to ${after.revision ?? 'base'} while the rollback waited for approval; nothing was changed`);
+    if (!sameRevisionSet(setOf(after), sets.after)) {
+      refuse(`the database moved to ${setText(setOf(after))} while the rollback waited for approval; nothing was changed`);
     }
   }
   setCurrentDetails(`rolling back release ${release.run_id} of \`${environment}\`, requested by ${input.requestedBy}`);
 
-  const steps: Array<{ name: string; run: () => Promise<CompensationRecord[]>; manual: string }> = [];
+  const steps: RollbackStep[] = [];
   if (release.stripe) {
     steps.push({
       name: 'price_ids',
@@ -179,6 +197,7 @@ async function undoRelease(input: RollbackInput, view: RollbackView): Promise<Ro
   }
   view.state = 'compensating';
   await CancellationScope.nonCancellable(async () => {
+    if (revisionSet) return undoSchemaFirst(release, steps, compensations, sets.before);
     for (const step of steps) {
       try {
         compensations.push(...(await step.run()));
@@ -201,4 +220,67 @@ async function undoRelease(input: RollbackInput, view: RollbackView): Promise<Ro
     compensations,
     approval,
   };
+}
+
+interface RollbackStep {
+  name: string;
+  run: () => Promise<CompensationRecord[]>;
+  manual: string;
+}
+
+/**
+ * Revision-set rollbacks: the schema first, to exactly the set before the release; price ids and
+ * Stripe only once it is there. A downgrade that fails leaves the schema new, and old price ids
+ * over a new schema break the backend: they are then skipped, saying where the schema stayed.
+ */
+async function undoSchemaFirst(release: ReleaseSummary, steps: RollbackStep[], compensations: CompensationRecord[], before: string[]): Promise<void> {
+  const schema = steps.find((s) => s.name === 'migrations');
+  let stayedAt: string[] | null = null;
+  if (schema) {
+    try {
+      const out = await acts.downgradeMigrations({ toRevisions: before });
+      compensations.push({ name: 'migrations', status: 'success', detail: `downgraded to ${setText(before)} (${out.command})`, manual_action: null });
+    } catch (error) {
+      const cause = (error as { cause?: { message?: string; details?: unknown[] } }).cause;
+      const detail = cause?.details?.[0] as { revisions?: unknown } | undefined;
+      const read = Array.isArray(detail?.revisions) ? (detail.revisions as string[]) : null;
+      const at = read ?? (await acts.captureAlembicRevision().then((r) => r.revisions ?? revisionSetOf(r.revision)).catch(() => revisionSetOf(release.alembic_revision)));
+      stayedAt = sameRevisionSet(at, before) ? null : at;
+      compensations.push({
+        name: 'migrations',
+        status: 'failed',
+        detail: cause?.message ?? String(error),
+        manual_action: `the database stayed at ${setText(at)}; fix the failing downgrade (or restore from backup), then bring it to ${setText(before)}`,
+      });
+    }
+  }
+  for (const step of steps) {
+    if (step === schema) continue;
+    if (stayedAt) {
+      compensations.push({
+        name: step.name,
+        status: 'skipped',
+        detail: `not run: the schema stayed at ${setText(stayedAt)} (not back at ${setText(before)}); the release's price ids and Stripe prices belong to it`,
+        manual_action: `once the schema is back at ${setText(before)}: ${step.manual}`,
+      });
+      continue;
+    }
+    try {
+      compensations.push(...(await step.run()));
+    } catch (error) {
+      const cause = (error as { cause?: { message?: string; type?: string } }).cause;
+      if (schema && step.name === 'price_ids' && cause?.type === 'BillingPlansTableInvalid') {
+        // The schema is back where billing_plans (or its price id column) did not exist yet: the
+        // env file was restored before that was found, and there is no column to restore.
+        compensations.push({
+          name: step.name,
+          status: 'success',
+          detail: '.env.local restored; billing_plans.stripe_price_id does not exist at the revision set before the release: nothing to restore there',
+          manual_action: null,
+        });
+        continue;
+      }
+      compensations.push({ name: step.name, status: 'failed', detail: cause?.message ?? String(error), manual_action: step.manual });
+    }
+  }
 }

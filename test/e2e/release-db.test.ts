@@ -79,7 +79,10 @@ describe('release db on the real stack', () => {
     // migrations applied and revision captured
     const versions = await e2e.query<{ version_num: string }>('select version_num from alembic_version');
     expect(versions.map((v) => v.version_num)).toEqual(['20251107_090000']);
-    expect(first.alembic_revision).toBe('20251107_090000 (head)');
+    // Read from alembic_version through pg (no `alembic current`): the set, joined by ",".
+    expect(first.alembic_revision).toBe('20251107_090000');
+    expect(first.alembic_revisions).toEqual(['20251107_090000']);
+    expect(first.pre_release_revisions).toEqual([]);
 
     // prices exist in the Stripe peer, with the catalog amounts in minor units
     const state = e2e.stack.stripe.state();
@@ -126,7 +129,7 @@ describe('release db on the real stack', () => {
     const text = await historyText(e2e.ctx.client, first.workflow_id, first.run_id);
     // the masked forms are there, so the scan reads the decoded payloads
     expect(text.includes('sk_t…4f7a')).toBe(true);
-    expect(text.includes('20251107_090000 (head)')).toBe(true);
+    expect(text.includes('"revisions":["20251107_090000"]')).toBe(true);
     for (const secret of [PEER_SECRET_KEY, PEER_WEBHOOK_SECRET, SAMPLE_DB_PASSWORD]) {
       expect({ secret, found: text.includes(secret) }).toEqual({ secret, found: false });
     }

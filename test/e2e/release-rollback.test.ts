@@ -110,12 +110,13 @@ test('a verification failure after Stripe changes undoes migrations, Stripe and 
     expect(run.summary.steps.map((s) => s.status)).toEqual(['success', 'success', 'success', 'success', 'failed']);
     const created = run.summary.stripe?.plans.find((p) => p.code === 'pro');
     expect(created?.priceAction).toBe('created');
+    // The schema first (to exactly the recorded set), then price ids and Stripe.
     expect(run.summary.compensations.map((c) => [c.name, c.status])).toEqual([
+      ['migrations', 'success'],
       ['env_file', 'success'],
       ['billing_plans', 'success'],
       ['stripe:pro', 'success'],
       ['stripe:starter', 'skipped'],
-      ['migrations', 'success'],
     ]);
     expect(run.summary.status).toBe('rolled_back');
     const after = await snapshot();
@@ -177,7 +178,7 @@ test('--no-rollback keeps the partial state and says so', async () => {
   }
 });
 
-test('a migration without a working downgrade ends rollback_failed with exit 4 and a manual action', async () => {
+test('a migration whose downgrade raises: the compensation is refused, not started, and ends rollback_failed with exit 4 and a manual action', async () => {
   const remove = await addMigration(e2e.stack.backendDir, {
     revision: '20251124_000001',
     downRevision: HEAD,
@@ -189,9 +190,11 @@ test('a migration without a working downgrade ends rollback_failed with exit 4 a
     expect(run.code).toBe(4);
     expect(run.summary.status).toBe('rollback_failed');
     const migration = run.summary.compensations.find((c) => c.name === 'migrations');
-    expect(migration?.status).toBe('failed');
-    expect(migration?.detail).toMatch(/cannot be undone/);
-    expect(migration?.manual_action).toMatch(new RegExp(`downgrade ${HEAD}`));
+    expect(migration?.status).toBe('skipped');
+    expect(migration?.detail).toMatch(/^refused: the downgrade would stop half-way at 20251124_000001 \(downgrade raises: RuntimeError: this migration cannot be undone\); the database stayed at 20251124_000001$/);
+    // The exact command, with the backend's configured alembic invocation.
+    expect(migration?.manual_action).toContain(`(alembic -c alembic.ini downgrade ${HEAD})`);
+    expect(run.summary.alembic_revisions).toEqual(['20251124_000001']);
     expect(run.stderr).toMatch(/by hand \(migrations\)/);
   } finally {
     // what the operator would do by hand, so the next test starts from the known state
@@ -220,11 +223,11 @@ test('release rollback undoes a completed release inside the window, and refuses
     const result = JSON.parse(rollback.stdout) as { status: string; release_run_id: string; compensations: Array<{ name: string; status: string }> };
     expect(result.release_run_id).toBe(run.summary.run_id);
     expect(result.compensations.map((c) => [c.name, c.status])).toEqual([
+      ['migrations', 'success'],
       ['env_file', 'success'],
       ['billing_plans', 'success'],
       ['stripe:pro', 'success'],
       ['stripe:starter', 'skipped'],
-      ['migrations', 'success'],
     ]);
     expect(await snapshot()).toEqual(before);
 

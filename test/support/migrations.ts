@@ -3,9 +3,12 @@ import path from 'node:path';
 
 export interface TestMigration {
   revision: string;
-  downRevision: string;
+  /** One parent, or several for a merge revision. */
+  downRevision: string | string[];
   upgrade: string;
   downgrade: string;
+  /** A message other than "test revision <id>". */
+  message?: string;
 }
 
 /** Writes an extra Alembic revision into a backend copy; returns a function that removes it. */
@@ -15,12 +18,12 @@ export async function addMigration(backendDir: string, m: TestMigration): Promis
   await writeFile(
     file,
     [
-      `"""test revision ${m.revision}"""`,
+      `"""${m.message ?? `test revision ${m.revision}`}"""`,
       'import sqlalchemy as sa',
       'from alembic import op',
       '',
       `revision = "${m.revision}"`,
-      `down_revision = "${m.downRevision}"`,
+      `down_revision = ${Array.isArray(m.downRevision) ? `(${m.downRevision.map((d) => `"${d}"`).join(', ')})` : `"${m.downRevision}"`}`,
       'branch_labels = None',
       'depends_on = None',
       '',
@@ -40,4 +43,12 @@ export const addColumn = (revision: string, downRevision: string, column: string
   downRevision,
   upgrade: `op.add_column("billing_plans", sa.Column("${column}", sa.String(32), nullable=True))`,
   downgrade: `op.drop_column("billing_plans", "${column}")`,
+});
+
+/** A revision that creates (and its downgrade drops) a table of its own, to see it come and go. */
+export const addTable = (revision: string, downRevision: string, table: string): TestMigration => ({
+  revision,
+  downRevision,
+  upgrade: `op.create_table("${table}", sa.Column("id", sa.Integer, primary_key=True))`,
+  downgrade: `op.drop_table("${table}")`,
 });

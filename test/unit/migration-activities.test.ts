@@ -3,6 +3,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createMigrationActivities } from '../../src/activities/migrations';
 import { readScope, transientDatabaseError, transientDatabaseFailure, withDb } from '../../src/activities/support';
+import type { DbClient } from '../../src/activities/deps';
 import { parseReleaseConfig } from '../../src/config/release-config';
 import type { CommandOutcome } from '../../src/release/types';
 import type { GuardEvent, RunRequest, RunResult } from '../../src/runtime/command-runner';
@@ -26,13 +27,41 @@ function expectNoSecrets(text: string): void {
   for (const part of SECRET_PARTS) expect(text).not.toContain(part);
 }
 
-function activitiesWith(respond: (line: string, request: RunRequest) => RunResult | undefined, migrateCommand?: string[]) {
+/**
+ * The version table as the database holds it: each `select version_num` answers the next set of
+ * `sets` (the last one stays); `null` is a database without the table.
+ */
+interface VersionDb extends DbClient {
+  queries: string[];
+}
+function versionDb(sets: Array<string[] | null>): VersionDb {
+  let index = 0;
+  const db: VersionDb = {
+    queries: [],
+    query<R extends object>(sql: string, params?: unknown[]) {
+      db.queries.push(params ? `${sql} ${JSON.stringify(params)}` : sql);
+      const answer = (rows: object[]) => Promise.resolve({ rows: rows as R[], rowCount: rows.length });
+      const set = sets[Math.min(index, sets.length - 1)] ?? null;
+      if (sql.includes('to_regclass')) return answer([{ found: set ? 'alembic_version' : null }]);
+      if (sql.includes('select version_num')) {
+        index += 1;
+        return answer((set ?? []).map((version_num) => ({ version_num })));
+      }
+      return answer([]);
+    },
+    end: () => Promise.resolve(),
+  };
+  return db;
+}
+
+function activitiesWith(respond: (line: string, request: RunRequest) => RunResult | undefined, migrateCommand?: string[], db: DbClient = versionDb([['20251106_120000']])) {
   const runner = fakeRunner(respond);
   const deps = fakeDeps({
     env: ENV,
     run: runner.run,
     projectRoot: '/srv/backend',
     loadConfig: () => Promise.resolve(parseReleaseConfig(JSON.stringify(migrateCommand ? { migrateCommand } : {}))),
+    connectDb: () => Promise.resolve(db),
   });
   return { runner, activities: createMigrationActivities(deps) };
 }
@@ -104,71 +133,86 @@ describe('runMigrations', () => {
 });
 
 describe('captureAlembicRevision', () => {
-  test('keeps the trimmed `alembic current` stdout, not the INFO lines on stderr', async () => {
-    const { runner, activities } = activitiesWith((line) =>
-      line === 'alembic -c alembic.ini current' ? runResult({ stdout: '20251107_090000 (head)\n', stderr: ALEMBIC_INFO }) : undefined,
-    );
-    expect(await runActivity(activityEnv(), activities.captureAlembicRevision)).toEqual({ revision: '20251107_090000 (head)', raw: '20251107_090000 (head)' });
-    expect(runner.commands()).toEqual(['alembic -c alembic.ini current']);
+  test('reads every row of the version table through pg, starting no process', async () => {
+    const db = versionDb([['b2_branch', 'a7_branch']]);
+    const { runner, activities } = activitiesWith(() => undefined, undefined, db);
+    expect(await runActivity(activityEnv(), activities.captureAlembicRevision)).toEqual({
+      revision: 'a7_branch,b2_branch',
+      raw: 'a7_branch,b2_branch',
+      revisions: ['a7_branch', 'b2_branch'],
+    });
+    expect(runner.commands()).toEqual([]);
+    expect(db.queries).toEqual(['select to_regclass($1)::text as found ["\\"alembic_version\\""]', 'select version_num from "alembic_version"']);
   });
 
-  test('an empty database has no revision', async () => {
-    const { activities } = activitiesWith(() => runResult({ stderr: ALEMBIC_INFO }));
-    expect(await runActivity(activityEnv(), activities.captureAlembicRevision)).toEqual({ revision: null, raw: '' });
+  test('a database without the version table is at base: the empty set', async () => {
+    const { activities } = activitiesWith(() => undefined, undefined, versionDb([null]));
+    expect(await runActivity(activityEnv(), activities.captureAlembicRevision)).toEqual({ revision: null, raw: '', revisions: [] });
   });
 
-  test('a failing `alembic current` is a non-retryable CommandFailed without secrets', async () => {
-    const out = `sqlalchemy.exc.OperationalError: connection to postgresql+psycopg://app:${DB_PASSWORD}@db:5432/app failed`;
-    const { activities } = activitiesWith(() => runResult({ exitCode: 1, stderr: out, all: out }));
-    const failure = await failureOf(runActivity(activityEnv(), activities.captureAlembicRevision));
-    expect(failure.type).toBe('CommandFailed');
-    expect(failure.nonRetryable).toBe(true);
-    expect(failure.message).toContain('OperationalError');
-    expectNoSecrets(failure.message);
+  test('the configured versionTable, schema-qualified, is read as written', async () => {
+    const db = versionDb([['r1']]);
+    const runner = fakeRunner(() => undefined);
+    const deps = fakeDeps({ env: ENV, run: runner.run, loadConfig: () => Promise.resolve(parseReleaseConfig('{"versionTable": "app.alembic_version"}')), connectDb: () => Promise.resolve(db) });
+    await runActivity(activityEnv(), createMigrationActivities(deps).captureAlembicRevision);
+    expect(db.queries.at(-1)).toBe('select version_num from "app"."alembic_version"');
   });
 });
 
 describe('downgradeMigrations', () => {
   test('downgrades to the recorded revision and checks the database is there', async () => {
-    const { runner, activities } = activitiesWith((line) => {
-      if (line === 'alembic -c alembic.ini downgrade 20251106_120000') return runResult({ stderr: 'INFO  [alembic] Running downgrade' });
-      if (line === 'alembic -c alembic.ini current') return runResult({ stdout: '20251106_120000\n', stderr: ALEMBIC_INFO });
-      return undefined;
-    });
+    const { runner, activities } = activitiesWith(
+      (line) => (line === 'alembic -c alembic.ini downgrade 20251106_120000' ? runResult({ stderr: 'INFO  [alembic] Running downgrade' }) : undefined),
+      undefined,
+      versionDb([['20251107_090000'], ['20251106_120000']]),
+    );
     const outcome = await runActivity(activityEnv(), activities.downgradeMigrations, { toRevision: '20251106_120000' });
-    expect(outcome).toMatchObject({ command: 'alembic -c alembic.ini downgrade 20251106_120000', exitCode: 0 });
-    expect(runner.commands()).toEqual(['alembic -c alembic.ini downgrade 20251106_120000', 'alembic -c alembic.ini current']);
+    expect(outcome).toMatchObject({ command: 'alembic -c alembic.ini downgrade 20251106_120000', exitCode: 0, revisions: ['20251106_120000'] });
+    expect(runner.commands()).toEqual(['alembic -c alembic.ini downgrade 20251106_120000']);
   });
 
   test('a release that started on an empty database downgrades to base', async () => {
-    const { runner, activities } = activitiesWith((line) =>
-      line.endsWith('downgrade base') || line.endsWith(' current') ? runResult({ stderr: ALEMBIC_INFO }) : undefined,
-    );
+    const { runner, activities } = activitiesWith((line) => (line.endsWith('downgrade base') ? runResult({ stderr: ALEMBIC_INFO }) : undefined), undefined, versionDb([['20251107_090000'], null]));
     await runActivity(activityEnv(), activities.downgradeMigrations, { toRevision: null });
-    expect(runner.commands()[0]).toBe('alembic -c alembic.ini downgrade base');
+    expect(runner.commands()).toEqual(['alembic -c alembic.ini downgrade base']);
   });
 
-  test('a failing downgrade is a non-retryable DowngradeFailed that says what to restore, without secrets', async () => {
-    const out = `NotImplementedError: downgrade not supported (db ${ENV.DATABASE_URL}, key ${STRIPE_KEY})`;
-    const { runner, activities } = activitiesWith(() => runResult({ exitCode: 1, stderr: out, all: out }));
-    const failure = await failureOf(runActivity(activityEnv(), activities.downgradeMigrations, { toRevision: '20251106_120000' }));
+  test('a revision set is reached by one downgrade per member that is not a row yet, then read back', async () => {
+    // Before the release: two branch heads; the release merged them and went on.
+    const { runner, activities } = activitiesWith(() => runResult({}), undefined, versionDb([['m1_merge'], ['a1', 'b2'], ['a1', 'b1']]));
+    const outcome = await runActivity(activityEnv(), activities.downgradeMigrations, { toRevisions: ['b1', 'a1'] });
+    expect(runner.commands()).toEqual(['alembic -c alembic.ini downgrade a1', 'alembic -c alembic.ini downgrade b1']);
+    expect(outcome).toMatchObject({ command: 'alembic -c alembic.ini downgrade a1 && alembic -c alembic.ini downgrade b1', revisions: ['a1', 'b1'] });
+  });
+
+  test('a set already in place needs no command', async () => {
+    const { runner, activities } = activitiesWith(() => undefined, undefined, versionDb([['a1', 'b1']]));
+    await runActivity(activityEnv(), activities.downgradeMigrations, { toRevisions: ['a1', 'b1'] });
+    expect(runner.commands()).toEqual([]);
+  });
+
+  test('a failing downgrade is a non-retryable DowngradeFailed naming the set the database stayed at and the exact commands, without secrets', async () => {
+    const out = `RuntimeError: merge cannot be undone (db ${ENV.DATABASE_URL}, key ${STRIPE_KEY})`;
+    const { runner, activities } = activitiesWith(() => runResult({ exitCode: 1, stderr: out, all: out }), undefined, versionDb([['m1_merge']]));
+    const failure = await failureOf(runActivity(activityEnv(), activities.downgradeMigrations, { toRevisions: ['a1', 'b1'] }));
     expect(failure.type).toBe('DowngradeFailed');
     expect(failure.nonRetryable).toBe(true);
     expect(failure.message).toContain('exited with 1');
-    expect(failure.message).toContain('NotImplementedError');
-    expect(failure.message).toContain('restore the schema to 20251106_120000 by hand');
+    expect(failure.message).toContain('RuntimeError: merge cannot be undone');
+    expect(failure.message).toContain('the database stayed at m1_merge (wanted {a1, b1})');
+    expect(failure.message).toContain('`alembic -c alembic.ini downgrade a1` then `alembic -c alembic.ini downgrade b1`');
+    expect(failure.details[0]).toMatchObject({ revisions: ['m1_merge'] });
     expectNoSecrets(failure.message);
     expectNoSecrets(JSON.stringify(failure.details));
     expect(runner.commands()).toHaveLength(1);
   });
 
-  test('a downgrade that exits 0 but leaves another revision is DowngradeFailed naming both', async () => {
-    const { activities } = activitiesWith((line) =>
-      line.endsWith(' current') ? runResult({ stdout: '20251107_090000 (head)\n' }) : runResult({}),
-    );
-    const failure = await failureOf(runActivity(activityEnv(), activities.downgradeMigrations, { toRevision: '20251106_120000' }));
+  test('a downgrade that exits 0 but leaves another set is DowngradeFailed naming both', async () => {
+    // The wrong-rollback-reported-as-success of issue 12: one branch's revision was still there.
+    const { activities } = activitiesWith(() => runResult({}), undefined, versionDb([['m1_merge'], ['a1', 'b2']]));
+    const failure = await failureOf(runActivity(activityEnv(), activities.downgradeMigrations, { toRevisions: ['a1', 'b1'] }));
     expect(failure.type).toBe('DowngradeFailed');
-    expect(failure.message).toContain('the database is at 20251107_090000, not 20251106_120000');
+    expect(failure.message).toContain('the database is at {a1, b2}, not {a1, b1}');
   });
 });
 
@@ -189,17 +233,19 @@ describe('a busy or briefly unreachable database is retried, not a failed releas
     expectNoSecrets(JSON.stringify(failure.details));
   });
 
-  test('alembic current while the database restarts is retried too', async () => {
-    const restarting = 'psycopg.OperationalError: FATAL:  the database system is starting up';
-    const { activities } = activitiesWith(() => runResult({ exitCode: 1, stderr: restarting, all: restarting }));
+  test('reading the revision set while the database restarts is retried too', async () => {
+    const restarting: DbClient = {
+      query: () => Promise.reject(Object.assign(new Error('the database system is starting up'), { code: '57P03' })),
+      end: () => Promise.resolve(),
+    };
+    const { activities } = activitiesWith(() => undefined, undefined, restarting);
     const failure = await failureOf(runActivity(activityEnv(), activities.captureAlembicRevision));
-    expect(failure.type).toBe('DatabaseBusy');
     expect(failure.nonRetryable).toBe(false);
   });
 
   test('downgrade: a lock held by another session is retried; the compensation is not given up', async () => {
     const locked = 'sqlalchemy.exc.OperationalError: (psycopg.errors.LockNotAvailable) canceling statement due to lock timeout';
-    const { activities } = activitiesWith(() => runResult({ exitCode: 1, stderr: locked, all: locked }));
+    const { activities } = activitiesWith(() => runResult({ exitCode: 1, stderr: locked, all: locked }), undefined, versionDb([['20251107_090000']]));
     const failure = await failureOf(runActivity(activityEnv(), activities.downgradeMigrations, { toRevision: '20251106_120000' }));
     expect(failure.type).toBe('DatabaseBusy');
     expect(failure.nonRetryable).toBe(false);
@@ -236,12 +282,10 @@ describe('migrate and downgrade run under the migrate lock, bounded by the step,
     expect(outcome.logFile).toBe(request?.logFile);
   });
 
-  test('downgrade holds the same lock; alembic current does not', async () => {
-    const { runner, activities } = activitiesWith((line) =>
-      line.endsWith(' current') ? runResult({ stdout: '20251106_120000\n' }) : runResult({}),
-    );
+  test('downgrade holds the same lock', async () => {
+    const { runner, activities } = activitiesWith(() => runResult({}), undefined, versionDb([['20251107_090000'], ['20251106_120000']]));
     await runActivity(activityEnv(), activities.downgradeMigrations, { toRevision: '20251106_120000' });
-    expect(runner.requests.map((r) => r.exclusiveLock ?? null)).toEqual(['migrate', null]);
+    expect(runner.requests.map((r) => r.exclusiveLock ?? null)).toEqual(['migrate']);
   });
 
   test('the database unavailable for the lock is a retryable DatabaseUnreachable; the command never ran', async () => {

@@ -54,22 +54,50 @@ const ALEMBIC_INFO = 'INFO  [alembic.runtime.migration] Context impl PostgresqlI
 const HISTORY = '20251106_120000 -> 20251107_090000 (head), billing plans stripe price id\n<base> -> 20251106_120000, billing plans\n';
 
 interface Backend {
-  heads?: string;
-  current?: string;
+  /** The script heads the inspector reports. */
+  heads?: string[];
   tag?: string | null;
   gitRepo?: boolean;
   override?: (line: string) => RunResult | undefined;
 }
 
+/** The sample's two revisions as tools/alembic_inspect.py describes them. */
+const REVISIONS = [
+  { revision: '20251106_120000', down_revisions: [], depends_on: [], branch_labels: [], is_merge: false, is_branch_point: false, message: 'billing plans', downgrade_body: 'code' },
+  { revision: '20251107_090000', down_revisions: ['20251106_120000'], depends_on: [], branch_labels: [], is_merge: false, is_branch_point: false, message: 'billing plans stripe price id', downgrade_body: 'code' },
+];
+
+/** What the inspector prints for a database at `current` (a comma-separated set, empty: base). */
+function inspection(current: string, heads: string[]) {
+  const set = current ? current.split(',') : [];
+  const order = REVISIONS.map((r) => r.revision);
+  const applied = set.length === 0 ? -1 : Math.max(...set.map((c) => order.indexOf(c)));
+  const pending = heads.length === 1 ? order.slice(applied + 1) : [];
+  return {
+    format: 'db-release-alembic-inspect/1',
+    alembic_version: '1.20.1',
+    python: '3.11.7',
+    heads,
+    current: set,
+    unknown_current: set.filter((c) => !order.includes(c)),
+    revisions: REVISIONS,
+    pending,
+    sql: { dialect: 'postgresql', upgrade: '', upgrade_errors: {}, downgrades: Object.fromEntries(pending.map((r) => [r, { status: 'ok', detail: null }])) },
+  };
+}
+
+const INSPECT = /^python3 \S*tools\/alembic_inspect\.py --config alembic\.ini --current (\S*) --sql$/;
+
 /** Answers the commands preflight runs as a backend checkout with Alembic would. */
-function backend({ heads = '20251107_090000 (head)\n', current = '20251106_120000\n', tag = 'v1.4.0', gitRepo = true, override }: Backend = {}) {
+function backend({ heads = ['20251107_090000'], tag = 'v1.4.0', gitRepo = true, override }: Backend = {}) {
   return (line: string): RunResult | undefined => {
     const special = override?.(line);
     if (special) return special;
     if (line === 'git rev-parse HEAD') return gitRepo ? runResult({ stdout: `${SHA}\n` }) : runResult({ exitCode: 128, stderr: 'fatal: not a git repository' });
     if (line === 'git describe --tags --exact-match HEAD') return tag ? runResult({ stdout: `${tag}\n` }) : runResult({ exitCode: 128, stderr: 'fatal: no tag exactly matches' });
-    if (line === 'alembic -c alembic.ini heads') return runResult({ stdout: heads, stderr: ALEMBIC_INFO });
-    if (line === 'alembic -c alembic.ini current') return runResult({ stdout: current, stderr: ALEMBIC_INFO });
+    const inspect = INSPECT.exec(line);
+    if (inspect) return runResult({ stdout: `${JSON.stringify(inspection(inspect[1] ?? '', heads))}\n`, stderr: ALEMBIC_INFO });
+    if (line === 'alembic -c alembic.ini heads') return runResult({ stdout: heads.map((h) => `${h} (head)`).join('\n'), stderr: ALEMBIC_INFO });
     if (line.startsWith('alembic -c alembic.ini history -r ')) return runResult({ stdout: HISTORY, stderr: ALEMBIC_INFO });
     return undefined;
   };
@@ -104,7 +132,7 @@ interface LeaseDb extends DbClient {
   queries: string[];
   ended: boolean;
 }
-function leaseDb(heldBy: typeof HOLDER_ROW | null = null): LeaseDb {
+function leaseDb(heldBy: typeof HOLDER_ROW | null = null, versions: string[] | null = ['20251106_120000']): LeaseDb {
   const db: LeaseDb = {
     queries: [],
     ended: false,
@@ -112,6 +140,9 @@ function leaseDb(heldBy: typeof HOLDER_ROW | null = null): LeaseDb {
       db.queries.push(sql.replace(/\s+/g, ' ').trim());
       const answer = (rows: object[]) => Promise.resolve({ rows: rows as R[], rowCount: rows.length });
       if (sql.includes('select version()')) return answer([{ version: 'PostgreSQL 16.4 on x86_64-pc-linux-gnu' }]);
+      // The version table (every row: the revision set); null: no table, a database at base.
+      if (sql.includes('to_regclass($1)')) return answer([{ found: versions ? 'alembic_version' : null }]);
+      if (sql.includes('select version_num')) return answer((versions ?? []).map((version_num) => ({ version_num })));
       if (sql.includes('insert into db_release.lease')) return answer(heldBy ? [] : [HOLDER_ROW]);
       if (sql.includes('to_regclass')) return answer([{ found: 'db_release.lease' }]);
       if (sql.includes('from db_release.lease')) return answer(heldBy ? [heldBy] : []);
@@ -175,8 +206,8 @@ function preflightWith(env: Record<string, string> = ENV, answers: Backend = {},
 }
 
 describe('preflight', () => {
-  test('returns git facts, the Postgres version, the pending revisions in apply order and masked secrets', async () => {
-    const { run, runner, urls, db } = preflightWith();
+  test('returns git facts, the Postgres version, the revision set, the pending revisions in apply order and masked secrets', async () => {
+    const { run, urls, db } = preflightWith();
     const result = await run();
     expect(result).toEqual({
       gitSha: SHA,
@@ -184,7 +215,20 @@ describe('preflight', () => {
       postgresVersion: 'PostgreSQL 16.4 on x86_64-pc-linux-gnu',
       heads: ['20251107_090000'],
       currentRevision: '20251106_120000',
-      pendingRevisions: [{ revision: '20251107_090000', message: 'billing plans stripe price id' }],
+      currentRevisions: ['20251106_120000'],
+      alembicCommand: ['alembic', '-c', 'alembic.ini'],
+      inspection: 'python',
+      pendingRevisions: [
+        {
+          revision: '20251107_090000',
+          message: 'billing plans stripe price id',
+          downRevisions: ['20251106_120000'],
+          dependsOn: [],
+          isMerge: false,
+          isBranchPoint: false,
+          downgrade: { status: 'ok', detail: null },
+        },
+      ],
       billingEnabled: true,
       billingOffReason: null,
       environmentName: 'staging',
@@ -193,28 +237,55 @@ describe('preflight', () => {
       approval: NO_APPROVAL,
       lease: { workflowId: 'wf', runId: 'run1', environment: 'staging', startedBy: 'alice', acquiredAt: '2026-01-01T00:00:00.000Z', expiresAt: '2026-01-01T00:05:00.000Z' },
     });
-    expect(runner.commands()).toContain('alembic -c alembic.ini history -r 20251106_120000:head');
     expect(urls).toEqual([DATABASE_URL]);
     expect(db.queries.filter((q) => q.startsWith('insert into db_release.lease'))).toHaveLength(1);
-    expect(db.queries.at(-1)).toBe('select version() as version');
+    expect(db.queries).toContain('select version() as version');
+    expect(db.queries.at(-1)).toBe('select version_num from "alembic_version"');
     expect(db.ended).toBe(true);
     const json = JSON.stringify(result);
     for (const secret of [STRIPE_KEY, WEBHOOK_SECRET, DB_PASSWORD]) expect(json).not.toContain(secret);
   });
 
-  test('an empty database has every revision pending, from base', async () => {
-    const { run, runner } = preflightWith(ENV, { current: '' });
-    const result = await run();
-    expect(result.currentRevision).toBeNull();
-    expect(result.pendingRevisions.map((r) => r.revision)).toEqual(['20251106_120000', '20251107_090000']);
-    expect(runner.commands()).toContain('alembic -c alembic.ini history -r base:head');
+  test('one Python process in all: the inspection, given the set read through pg; no alembic CLI call', async () => {
+    const { run, runner } = preflightWith();
+    await run();
+    const commands = runner.commands();
+    expect(commands.filter((c) => !c.startsWith('git '))).toHaveLength(1);
+    expect(commands.find((c) => c.startsWith('python3 '))).toMatch(/alembic_inspect\.py --config alembic\.ini --current 20251106_120000 --sql$/);
+    expect(commands.some((c) => c.startsWith('alembic '))).toBe(false);
   });
 
-  test('a database at head has nothing pending and needs no history', async () => {
-    const { run, runner } = preflightWith(ENV, { current: '20251107_090000 (head)\n' });
+  test('every row of the version table is the set: several branch heads are all recorded and all given to the inspection', async () => {
+    const { run, runner } = preflightWith(ENV, {}, { db: leaseDb(null, ['b1_branch', 'a1_branch']) });
+    const failure = await failureOf(run());
+    // The sample script does not have them: refused naming both, nothing changed.
+    expect(failure.message).toContain('holds a1_branch, b1_branch, which this checkout');
+    expect(runner.commands().find((c) => c.startsWith('python3 '))).toContain('--current a1_branch,b1_branch --sql');
+  });
+
+  test('an empty database (no version table) is base: every revision pending', async () => {
+    const { run, runner } = preflightWith(ENV, {}, { db: leaseDb(null, null) });
+    const result = await run();
+    expect(result.currentRevision).toBeNull();
+    expect(result.currentRevisions).toEqual([]);
+    expect(result.pendingRevisions.map((r) => r.revision)).toEqual(['20251106_120000', '20251107_090000']);
+    expect(runner.commands().find((c) => c.startsWith('python3 '))).toMatch(/--current  --sql$/);
+  });
+
+  test('a database at head has nothing pending', async () => {
+    const { run } = preflightWith(ENV, {}, { db: leaseDb(null, ['20251107_090000']) });
     const result = await run();
     expect(result.pendingRevisions).toEqual([]);
-    expect(runner.commands().some((c) => c.includes(' history '))).toBe(false);
+  });
+
+  test('an interpreter without alembic falls back to the alembic CLI, labelled, readiness unknown', async () => {
+    const missing = JSON.stringify({ format: 'db-release-alembic-inspect/1', error: 'alembic_not_importable', detail: "ModuleNotFoundError: No module named 'alembic'", python: '/usr/bin/python3' });
+    const { run, runner } = preflightWith(ENV, { override: (line) => (INSPECT.test(line) ? runResult({ exitCode: 3, stdout: missing }) : undefined) });
+    const result = await run();
+    expect(result.inspection).toBe('cli-fallback');
+    expect(result.pendingRevisions.map((r) => [r.revision, r.downgrade?.status])).toEqual([['20251107_090000', 'unknown']]);
+    expect(result.pendingRevisions[0]?.downgrade?.detail).toContain("No module named 'alembic'");
+    expect(runner.commands()).toContain('alembic -c alembic.ini history -r 20251106_120000:head');
   });
 
   test('no git repository: sha and tag are null; an untagged commit has a null tag', async () => {
@@ -223,7 +294,7 @@ describe('preflight', () => {
   });
 
   test('two Alembic heads is a non-retryable MultipleAlembicHeads naming both', async () => {
-    const { run } = preflightWith(ENV, { heads: '20251107_090000 (head)\n20251107_100000 (head)\n' });
+    const { run } = preflightWith(ENV, { heads: ['20251107_090000', '20251107_100000'] });
     const failure = await failureOf(run());
     expect(failure.type).toBe('MultipleAlembicHeads');
     expect(failure.nonRetryable).toBe(true);
@@ -233,7 +304,7 @@ describe('preflight', () => {
   });
 
   test('no Alembic head at all is also MultipleAlembicHeads', async () => {
-    const failure = await failureOf(preflightWith(ENV, { heads: '' }).run());
+    const failure = await failureOf(preflightWith(ENV, { heads: [] }).run());
     expect(failure.type).toBe('MultipleAlembicHeads');
     expect(failure.message).toContain('no head revision');
   });
@@ -313,25 +384,27 @@ describe('preflight', () => {
     expect(runner.commands()).toEqual([]);
   });
 
-  test('a failing alembic command is a non-retryable CommandFailed with its output redacted', async () => {
-    const out = `FAILED: cannot connect to postgresql+psycopg://app:${DB_PASSWORD}@db:5432/app`;
+  test('a failing inspection is a non-retryable CommandFailed with its output redacted', async () => {
+    const out = `sqlalchemy.exc.ArgumentError: cannot parse postgresql+psycopg://app:${DB_PASSWORD}@db:5432/app`;
+    const doc = JSON.stringify({ error: 'script_unusable', detail: out });
     const { run } = preflightWith(ENV, {
-      override: (line) => (line.endsWith(' heads') ? runResult({ exitCode: 255, stderr: out, all: out }) : undefined),
+      override: (line) => (INSPECT.test(line) ? runResult({ exitCode: 4, stdout: doc, stderr: out, all: `${doc}\n${out}` }) : undefined),
     });
     const failure = await failureOf(run());
     expect(failure.type).toBe('CommandFailed');
     expect(failure.nonRetryable).toBe(true);
-    expect(failure.message).toContain('`alembic -c alembic.ini heads` exited with 255');
+    expect(failure.message).toContain('the Alembic inspection');
+    expect(failure.message).toContain('ArgumentError');
     expect(failure.message).not.toContain(DB_PASSWORD);
   });
 
-  test('alembic missing from PATH is CommandNotFound', async () => {
+  test('the interpreter missing from PATH is CommandNotFound naming it', async () => {
     const { run } = preflightWith(ENV, {
-      override: (line) => (line.startsWith('alembic ') ? runResult({ exitCode: -2, notFound: true }) : undefined),
+      override: (line) => (line.startsWith('python3 ') ? runResult({ exitCode: -2, notFound: true }) : undefined),
     });
     const failure = await failureOf(run());
     expect(failure.type).toBe('CommandNotFound');
-    expect(failure.message).toContain('"alembic" was not found');
+    expect(failure.message).toContain('"python3" was not found');
   });
 
   test('APP_ENV names the environment when ENVIRONMENT is absent', async () => {

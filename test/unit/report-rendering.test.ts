@@ -24,7 +24,7 @@ function successSummary(): ReleaseSummary {
     executed_at: '2025-11-24T10:00:00.000Z',
     environment: 'production',
     git_sha: '0123456789abcdef0123456789abcdef01234567',
-    alembic_revision: '20251107_090000 (head)',
+    alembic_revision: '20251107_090000',
     steps: [
       step('preflight', 'success', 850, 'PostgreSQL 16.4; 2 pending'),
       step('migrations', 'success', 4200, 'just migrate'),
@@ -46,6 +46,8 @@ function successSummary(): ReleaseSummary {
     duration_ms: 71_000,
     git_tag: 'v1.4.0',
     pre_release_revision: '20251101_000000',
+    pre_release_revisions: ['20251101_000000'],
+    alembic_revisions: ['20251107_090000'],
     pending_revisions: [
       { revision: '20251106_120000', message: 'billing plans' },
       { revision: '20251107_090000', message: 'stripe price id' },
@@ -98,6 +100,7 @@ function rollbackFailedSummary(): ReleaseSummary {
     ...base,
     status: 'rollback_failed',
     alembic_revision: null,
+    alembic_revisions: [],
     steps: [
       step('preflight', 'success', 800),
       step('migrations', 'failed', 1200, 'psql: ERROR | column "x"\nalready exists'),
@@ -150,7 +153,7 @@ describe('renderReleaseReport', () => {
     );
     expect(md).toContain('- `20251106_120000` billing plans\n- `20251107_090000` stripe price id');
     expect(md).toContain('**approved** by bob at 2025-11-24T10:00:02.000Z via update: reviewed the plan');
-    expect(md).toContain('| `20251101_000000` | `20251107_090000 (head)` |');
+    expect(md).toContain('| `20251101_000000` | `20251107_090000` |');
     expect(md).toContain('Currency `usd`, monthly, 14 trial days.');
     expect(md).toContain(
       '| `starter` | 0.00 USD (0) | `prod_S` | reused | `price_starter1` | reused | `db_release:starter:monthly` | — |',
@@ -199,14 +202,32 @@ describe('renderReleaseReport', () => {
     const summary = successSummary();
     summary.stripe = null;
     summary.pre_release_revision = null;
+    summary.pre_release_revisions = [];
     summary.pending_revisions = [];
     summary.steps = summary.steps.map((s) =>
       s.name === 'stripe_setup' ? { ...s, status: 'skipped', detail: '--skip-stripe' } : s,
     );
     const md = renderReleaseReport(summary);
     expect(md).toContain('Skipped: --skip-stripe.');
-    expect(md).toContain('| base (empty database) | `20251107_090000 (head)` |');
+    expect(md).toContain('| base (empty database) | `20251107_090000` |');
     expect(md).toContain('No pending revision: the database was at head.');
+  });
+
+  test('a branched database: both sets in full, merges named, and a downgrade that raises flagged as not ready', () => {
+    const summary = successSummary();
+    summary.pre_release_revision = 'a1,b1';
+    summary.pre_release_revisions = ['a1', 'b1'];
+    summary.alembic_revision = 'm1';
+    summary.alembic_revisions = ['m1'];
+    summary.pending_revisions = [
+      { revision: 'b2', message: 'b two', downRevisions: ['b1'], dependsOn: ['a1'], isMerge: false, isBranchPoint: false, downgrade: { status: 'ok', detail: null } },
+      { revision: 'm1', message: 'merge', downRevisions: ['a1', 'b2'], dependsOn: [], isMerge: true, isBranchPoint: false, downgrade: { status: 'raises', detail: 'RuntimeError: merge cannot be undone' } },
+    ];
+    const md = renderReleaseReport(summary);
+    expect(md).toContain('| `a1`, `b1` | `m1` |');
+    expect(md).toContain('- `b2` b two (depends on `a1`)');
+    expect(md).toContain('- `m1` merge (merge of `a1` + `b2`) — downgrade **raises**: RuntimeError: merge cannot be undone');
+    expect(md).toContain('**Rollback readiness: not ready.** m1 (downgrade raises: RuntimeError: merge cannot be undone)');
   });
 
   test('a running release with no step yet', () => {

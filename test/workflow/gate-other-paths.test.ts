@@ -128,6 +128,8 @@ function finishedRelease(): ReleaseSummary {
     duration_ms: 1,
     git_tag: null,
     pre_release_revision: '0001_base',
+    pre_release_revisions: ['0001_base'],
+    alembic_revisions: ['0002_billing'],
     pending_revisions: [{ revision: '0002_billing', message: 'add billing plans' }],
     stripe: null,
     approval: null,

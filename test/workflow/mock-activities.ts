@@ -93,10 +93,13 @@ function defaults(preflight: PreflightResult, echoClaimedPolicy: boolean, worker
       return Promise.resolve({ command: 'just migrate', exitCode: 0, durationMs: 12, output: `upgrade ${PRE_RELEASE_REVISION} -> ${HEAD_REVISION}` });
     },
     captureAlembicRevision() {
-      return Promise.resolve({ revision: `${HEAD_REVISION} (head)`, raw: `${HEAD_REVISION} (head)` });
+      return Promise.resolve({ revision: HEAD_REVISION, raw: HEAD_REVISION, revisions: [HEAD_REVISION] });
     },
     downgradeMigrations(input) {
-      return Promise.resolve({ command: `alembic downgrade ${input.toRevision ?? 'base'}`, exitCode: 0, durationMs: 8, output: '' });
+      // Old input: one revision (null: base); revision-set releases send the set.
+      const target = 'toRevisions' in input ? input.toRevisions : input.toRevision ? [input.toRevision] : [];
+      const command = target.length > 0 ? target.map((t) => `alembic downgrade ${t}`).join(' && ') : 'alembic downgrade base';
+      return Promise.resolve({ command, exitCode: 0, durationMs: 8, output: '', revisions: target });
     },
     provisionStripePlans(input) {
       const plans: ProvisionedPlan[] = input.plans.map((p) => ({

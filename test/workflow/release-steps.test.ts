@@ -24,7 +24,7 @@ const ORIGINAL_KEYS = [
   'stripe_price_map',
   'secrets',
 ] as const;
-const ADDED_KEYS = ['workflow_id', 'run_id', 'started_by', 'pre_release_revision', 'pending_revisions', 'stripe'] as const;
+const ADDED_KEYS = ['workflow_id', 'run_id', 'started_by', 'pre_release_revision', 'pending_revisions', 'pre_release_revisions', 'alembic_revisions', 'stripe'] as const;
 
 test('happy path: every step runs in the runbook order and the summary has every key', async () => {
   const mocks = mockActivities();
@@ -49,7 +49,8 @@ test('happy path: every step runs in the runbook order and the summary has every
   expect(summary.status).toBe('success');
   expect(summary.environment).toBe('staging');
   expect(summary.git_sha).toBe(preflightResult().gitSha);
-  expect(summary.alembic_revision).toBe(`${HEAD_REVISION} (head)`);
+  expect(summary.alembic_revision).toBe(HEAD_REVISION);
+  expect(summary.alembic_revisions).toEqual([HEAD_REVISION]);
   expect(summary.options).toEqual({ non_interactive: true, skip_stripe: false, skip_db_checks: false, no_rollback: false });
   expect(summary.billing_plans.map((p) => [p.code, p.status])).toEqual([
     ['starter', 'ok'],
@@ -64,6 +65,7 @@ test('happy path: every step runs in the runbook order and the summary has every
   expect(summary.run_id).toBe(runId);
   expect(summary.started_by).toBe('alice');
   expect(summary.pre_release_revision).toBe(PRE_RELEASE_REVISION);
+  expect(summary.pre_release_revisions).toEqual([PRE_RELEASE_REVISION]);
   expect(summary.pending_revisions).toEqual([{ revision: HEAD_REVISION, message: 'add billing plans' }]);
   expect(summary.stripe?.currency).toBe('usd');
   expect(summary.stripe?.trial_days).toBe(14);
