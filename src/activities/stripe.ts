@@ -153,6 +153,7 @@ export function createStripeActivities(deps: ActivityDeps) {
           price,
           lookupKey,
           movesLookupKeyFrom: price !== 'reuse' && holder ? holder.id : null,
+          previousAmount: holder?.unit_amount ?? null,
         });
       }
       return changes;
