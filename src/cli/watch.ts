@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { describeRollback, describeStatus } from './status-lines';
+import { describeRollback, describeStatus, rollbackNoteLine } from './status-lines';
 import { finishedView, followLive, LiveDisplay, pause, renderLiveView } from './live-view';
 import { latestStatus, releaseIdOf, releaseSummary } from './release-manage';
 import type { ReleaseSummary } from '../release/types';
@@ -75,8 +75,17 @@ async function watchRollback(client: Client, id: string, output: WatchOutput, si
   let state: RollbackStatusView['state'] = 'checking';
   for (;;) {
     const status = await latestStatus(client, id);
-    // A release of the environment may start the moment the rollback ends: report the rollback.
-    if (status.kind !== 'rollback') return { kind: 'rollback', status: state };
+    if (status.kind !== 'rollback') {
+      // The rollback ended: the latest status is now the release it undid, with the rollback's
+      // outcome beside it (or, when a release started the moment it ended, the last state seen).
+      const note = status.view.rollback;
+      if (note) {
+        const line = rollbackNoteLine(status.view.summary.run_id, note);
+        if (!seen.has(line)) output.print(line);
+        if (note.state === 'rolled_back' || note.state === 'rollback_failed') return { kind: 'rollback', status: note.state };
+      }
+      return { kind: 'rollback', status: state };
+    }
     state = status.view.state;
     for (const line of describeRollback(status.view)) {
       if (seen.has(line)) continue;
