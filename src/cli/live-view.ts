@@ -181,10 +181,12 @@ export class LiveDisplay {
     const width = Math.max(20, this.columns() - 1);
     const fitted = lines.flatMap((line) => line.split('\n')).flatMap((line) => wrapLine(line, width));
     const height = this.rows();
-    if (height > 1 && fitted.length > height - 1) {
-      const kept = fitted.slice(0, height - 2);
-      kept.push(`… ${fitted.length - kept.length} more line(s): make the terminal taller, or db-release release status`.slice(0, width));
-      return kept;
+    if (height > 3 && fitted.length > height - 1) {
+      // The first row says which release; the end of the block says what to do now (the gate's
+      // hints, compensations): the rows between give way.
+      const tail = fitted.slice(fitted.length - (height - 3));
+      const hidden = fitted.length - tail.length - 1;
+      return [fitted[0] ?? '', `  … ${hidden} row(s) not shown: make the terminal taller, or db-release release status`.slice(0, width), ...tail];
     }
     return fitted;
   }

@@ -9,7 +9,7 @@ export interface WatchOutput {
   /** Plain lines (a log, a pipe): one per change of state. */
   print: (line: string) => void;
   /** A terminal: the block is redrawn in place instead. */
-  live?: { write: (text: string) => void; columns: () => number };
+  live?: { write: (text: string) => void; columns: () => number; rows?: () => number };
 }
 
 export type WatchOutcome = { kind: 'ended'; summary: ReleaseSummary } | { kind: 'rollback'; status: RollbackStatusView['state'] } | { kind: 'detached' };
@@ -32,7 +32,7 @@ export async function watchRelease(client: Client, idOrEnvironment: string, outp
   if (ended) {
     // already over: only the final state below
   } else if (output.live) {
-    display = new LiveDisplay(output.live.write, output.live.columns);
+    display = new LiveDisplay(output.live.write, output.live.columns, output.live.rows);
     // Ends at 'done' or when the workflow is no longer running (query returns null, last view kept).
     const ended = new AbortController();
     signal.addEventListener('abort', () => ended.abort(), { once: true });
@@ -61,7 +61,7 @@ export async function watchRelease(client: Client, idOrEnvironment: string, outp
   }
   if (signal.aborted) return { kind: 'detached' };
   const summary = ended ?? (await releaseSummary(client, id));
-  display ??= output.live ? new LiveDisplay(output.live.write, output.live.columns) : null;
+  display ??= output.live ? new LiveDisplay(output.live.write, output.live.columns, output.live.rows) : null;
   // The final state, once: redrawn on a terminal, the lines not printed yet in a log.
   if (display) display.update(renderLiveView(finishedView(summary), new Date()));
   else for (const line of describeStatus(finishedView(summary))) if (!seen.has(line)) output.print(line);

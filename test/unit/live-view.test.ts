@@ -138,7 +138,10 @@ describe('LiveDisplay', () => {
     display.update(Array.from({ length: 25 }, (_, i) => `line ${i}`));
     const rows = (writes[0] ?? '').trimEnd().split('\n');
     expect(rows).toHaveLength(9);
-    expect(rows[8]).toMatch(/^… 17 more line\(s\)/);
+    // the first row (which release) and the last ones (what to do now) stay
+    expect(rows[0]).toBe('line 0');
+    expect(rows[1]).toMatch(/^  … 17 row\(s\) not shown/);
+    expect(rows.slice(2)).toEqual(['line 18', 'line 19', 'line 20', 'line 21', 'line 22', 'line 23', 'line 24']);
     display.update(['a', 'b']);
     expect(writes[1]).toBe('\x1b[9F\x1b[Ja\nb\n');
   });
