@@ -165,3 +165,16 @@ export function policyLines(policy: ApprovalPolicy, startedBy: string, deadline?
   lines.push(deadline ? `decide by ${deadline} (timeout ${policy.timeout}; no decision by then rejects it)` : `timeout ${policy.timeout} (no decision by then rejects it)`);
   return lines;
 }
+
+/**
+ * One line for the gate's wait timer. The Web UI's default view (the Timeline) shows timer
+ * summaries but not the workflow's current details (a separate "User Metadata" tab), so this is
+ * where an approver first reads who may approve and until when. Bounded: the UI takes one line.
+ */
+export function gateTimerSummary(policy: ApprovalPolicy, startedBy: string, deadline: string, digest: string): string {
+  const who = policy.approvers.length > 0 ? `only ${policy.approvers.join(', ')}` : 'anyone';
+  const fourEyes = policy.fourEyes ? `, not ${startedBy || 'the starter'} (four-eyes)` : '';
+  // Who comes first: the Timeline cuts a long summary at the page's edge.
+  const line = `Waiting for approval: ${who} may approve${fourEyes}, until ${deadline.replace(/\.\d+Z$/, 'Z')}; plan ${digest}; the plan and how to approve: User Metadata tab`;
+  return boundedText(line, 200);
+}

@@ -15,8 +15,8 @@
  * install time, so the policy can come from what the worker read.
  */
 import { msToNumber } from '@temporalio/common/lib/time';
-import { ApplicationFailure, condition, patched, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
-import { boundedText, DECISION_LIMITS, decisionRefusal, policyLines, readDecision, type Decision, type GateState } from '../release/approval';
+import { ApplicationFailure, condition, patched, setCurrentDetails, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { boundedText, DECISION_LIMITS, decisionRefusal, gateTimerSummary, policyLines, readDecision, type Decision, type GateState } from '../release/approval';
 import { planPriceLine } from '../release/money';
 import { planDigest } from '../release/plan-digest';
 import type { ApprovalDecision, ApprovalPolicy } from '../release/types';
@@ -51,6 +51,9 @@ export interface ApprovalGate {
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/** Marks histories where an ignored decision starts a 1 ms timer whose summary says why (Web UI trace). */
+export const IGNORED_TRACE_PATCH = 'gate-ignored-decision-trace';
 
 /** Marks histories whose decisions name a digest; older ones replay under the old rule. */
 export const DIGEST_GATE_PATCH = 'approval-gate-digest';
@@ -116,6 +119,13 @@ export function installApprovalGate(subject: GateSubject, options: GateOptions =
     if (ignored.length > DECISION_LIMITS.ignoredKept) ignored.splice(0, ignored.length - DECISION_LIMITS.ignoredKept);
     // An approver who sent a signal from the Web UI sees on the same page why nothing happened.
     showDetails();
+    // The details are on the UI's "User Metadata" tab; its default Timeline shows timers with their
+    // summary, so an ignored signal also leaves a one-line trace there: a 1 ms timer, at most
+    // ignoredKept of them per run. A new command, so only in runs that recorded the marker.
+    if (ignoredCount <= DECISION_LIMITS.ignoredKept && patched(IGNORED_TRACE_PATCH)) {
+      const last = ignored[ignored.length - 1];
+      if (last) void sleep(1, { summary: boundedText(`Ignored ${last.kind} from ${last.approver || '(no name)'}: ${last.reason}`, 200) }).catch(() => undefined);
+    }
   };
 
   const onSignal = (kind: 'approve' | 'reject') => (payload: unknown) => {
@@ -185,7 +195,10 @@ export function installApprovalGate(subject: GateSubject, options: GateOptions =
       deadline = new Date(Date.now() + msToNumber(givenPolicy.timeout)).toISOString();
       showDetails();
       try {
-        const decided = await condition(() => decision !== null, givenPolicy.timeout);
+        // The timer's summary is user metadata, not part of the command's identity: replay-safe.
+        const decided = await condition(() => decision !== null, givenPolicy.timeout, {
+          summary: gateTimerSummary(givenPolicy, subject.startedBy, deadline, digest),
+        });
         if (!decided && decision === null) {
           decision = { decision: 'rejected', approver: 'system', comment: 'timeout', via: 'timeout', at: new Date().toISOString() };
           onDecision(decision);
