@@ -7,6 +7,7 @@ import type { ReleaseStatusView } from '../workflows/messages';
 import { STEP_ORDER } from '../release/summary';
 import { policyLines } from '../release/approval';
 import { planPriceLine } from '../release/money';
+import { rollbackNoteLine } from './status-lines';
 import type { ReleaseSummary, StepRecord } from '../release/types';
 
 const MARK: Record<StepRecord['status'], string> = {
@@ -58,6 +59,7 @@ export function renderLiveView(view: ReleaseStatusView, now: Date): string[] {
   for (const ignored of view.ignoredDecisions) lines.push(`ignored ${ignored.kind} from ${ignored.approver}: ${ignored.reason}`);
   for (const c of s.compensations) lines.push(`compensation ${c.name}: ${c.status}${c.detail ? ` - ${c.detail}` : ''}`);
   if (view.currentStep === 'compensation') lines.push('compensating: undoing what the release changed, newest first');
+  if (view.rollback) lines.push(rollbackNoteLine(s.run_id, view.rollback));
   return lines;
 }
 

@@ -21,10 +21,15 @@ export async function watchRelease(client: Client, idOrEnvironment: string, outp
   if (latest.kind === 'rollback') return watchRollback(client, id, output, signal);
   // The summary of the release once it has ended, kept from the poll that saw it end.
   let ended: ReleaseSummary | null = latest.running ? null : latest.view.summary;
+  // A later rollback of the release, shown beside its final state.
+  let rollback = latest.kind === 'release' ? latest.view.rollback : undefined;
   const running = async (): Promise<ReleaseStatusView | null> => {
     const status = await latestStatus(client, id);
     if (status.kind === 'release' && status.running) return status.view;
-    if (status.kind === 'release') ended = status.view.summary;
+    if (status.kind === 'release') {
+      ended = status.view.summary;
+      rollback = status.view.rollback;
+    }
     return null;
   };
   let display: LiveDisplay | null = null;
@@ -63,8 +68,9 @@ export async function watchRelease(client: Client, idOrEnvironment: string, outp
   const summary = ended ?? (await releaseSummary(client, id));
   display ??= output.live ? new LiveDisplay(output.live.write, output.live.columns, output.live.rows) : null;
   // The final state, once: redrawn on a terminal, the lines not printed yet in a log.
-  if (display) display.update(renderLiveView(finishedView(summary), new Date()));
-  else for (const line of describeStatus(finishedView(summary))) if (!seen.has(line)) output.print(line);
+  const final: ReleaseStatusView = { ...finishedView(summary), ...(rollback ? { rollback } : {}) };
+  if (display) display.update(renderLiveView(final, new Date()));
+  else for (const line of describeStatus(final)) if (!seen.has(line)) output.print(line);
   output.print(`release ${summary.status}`);
   return { kind: 'ended', summary };
 }
