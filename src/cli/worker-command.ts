@@ -4,6 +4,7 @@ import path from 'node:path';
 import { loadEnvScope } from '../config/env-files';
 import { ConfigError, loadReleaseConfig, workerEnvironment } from '../config/release-config';
 import { createReleaseWorker } from '../worker';
+import { installWorkerLogger } from '../worker-log';
 import { resolveTemporalTarget, type TemporalFlags } from './connection';
 import { CliError } from './errors';
 
@@ -46,6 +47,7 @@ export async function workerCommand(flags: WorkerFlags, log: (line: string) => v
     '--max-concurrent-workflow-tasks',
     flags.maxConcurrentWorkflowTasks ?? process.env.DB_RELEASE_MAX_CONCURRENT_WORKFLOW_TASKS,
   );
+  installWorkerLogger(); // before the first connection creates the runtime
   let connection: NativeConnection;
   try {
     connection = await NativeConnection.connect({
