@@ -230,9 +230,16 @@ export interface ReleaseList {
 
 export async function listReleases(client: Client, filter: ListFilter = {}, limit = 20): Promise<ReleaseList> {
   const indexed = await releaseAttributesRegistered(client);
-  const query = releaseListQuery(filter, indexed);
+  // A release undone by a later rollback is still indexed `success` (a closed run's attributes
+  // cannot change): asking for rolled_back / rollback_failed also reads successful releases and
+  // keeps those whose rollback says so.
+  const undone = filter.status === 'rolled_back' || filter.status === 'rollback_failed' ? filter.status : null;
+  const query = undone && indexed
+    ? `${releaseListQuery({ ...filter, status: undefined }, indexed)} AND DbReleaseStatus IN ('${undone}', 'success')`
+    : releaseListQuery(filter, indexed);
+  const fetchLimit = undone ? Math.min(limit * 5, 500) : limit;
   const rows: ReleaseListRow[] = [];
-  const executions: AsyncIterable<WorkflowExecutionInfo> = client.workflow.list({ query, pageSize: Math.min(limit, 100) });
+  const executions: AsyncIterable<WorkflowExecutionInfo> = client.workflow.list({ query, pageSize: Math.min(fetchLimit, 100) });
   for await (const info of executions) {
     const attributes = info.typedSearchAttributes;
     rows.push({
@@ -246,10 +253,10 @@ export async function listReleases(client: Client, filter: ListFilter = {}, limi
       startTime: info.startTime.toISOString(),
       closeTime: info.closeTime?.toISOString() ?? null,
     });
-    if (rows.length >= limit) break;
+    if (rows.length >= fetchLimit) break;
   }
   await noteRollbacks(client, rows);
-  return { rows, query, indexed };
+  return { rows: undone ? rows.filter((r) => r.status === undone).slice(0, limit) : rows, query, indexed };
 }
 
 /**

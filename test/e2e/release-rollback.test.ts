@@ -280,6 +280,11 @@ test('release rollback undoes a completed release inside the window, and refuses
       rows: Array<{ runId: string; status: string; rollback?: { runId: string; state: string } | null }>;
     };
     expect(listed.rows.find((r) => r.runId === run.summary.run_id)).toMatchObject({ status: 'rolled_back', rollback: { runId: rollbackRun, state: 'rolled_back' } });
+    const rolledBack = JSON.parse(
+      (await runCli(['release', 'list', '--environment', 'rollback', '--status', 'rolled_back', '--json', ...e2e.temporalArgs])).stdout,
+    ) as { rows: Array<{ runId: string; status: string }> };
+    expect(rolledBack.rows.map((r) => r.runId)).toContain(run.summary.run_id);
+    expect(rolledBack.rows.every((r) => r.status === 'rolled_back')).toBe(true);
     const table = await runCli(['release', 'list', '--environment', 'rollback', ...e2e.temporalArgs]);
     expect(table.stdout).toMatch(/RUN ID\s+ROLLBACK/);
     const releaseRow = table.stdout.split('\n').find((l) => l.includes(run.summary.run_id)) ?? '';
