@@ -13,7 +13,11 @@ export function isExpectedCancellation(level: LogLevel, message: string, meta?: 
   if (level !== 'WARN' || message !== 'Workflow failed') return false;
   const error = meta?.error as { type?: unknown; message?: unknown } | undefined;
   // The error comes from the workflow's realm: read its fields, never `instanceof`.
-  return error?.type === 'ReleaseFailed' && typeof error.message === 'string' && error.message.startsWith('release cancelled:');
+  return (
+    error?.type === 'ReleaseFailed' &&
+    typeof error.message === 'string' &&
+    error.message.startsWith('release cancelled:')
+  );
 }
 
 export class ReleaseWorkerLogger implements Logger {
@@ -23,7 +27,11 @@ export class ReleaseWorkerLogger implements Logger {
     if (isExpectedCancellation(level, message, meta)) {
       const { error: _error, ...rest } = meta ?? {};
       const id = typeof rest.workflowId === 'string' ? rest.workflowId : 'a release';
-      this.inner.log('INFO', `${id} cancelled on request; its compensations ran (db-release release status shows them)`, rest);
+      this.inner.log(
+        'INFO',
+        `${id} cancelled on request; its compensations ran (db-release release status shows them)`,
+        rest,
+      );
       return;
     }
     this.inner.log(level, message, meta);

@@ -70,8 +70,15 @@ export interface PriceChangeText {
  * One plan of an approval's plan, as the Web UI details, `release approve` and the live view show
  * it: `pro: 149.00 USD/month, was 129.00 (product reuse, price create, lookup key moves from price_1)`.
  */
-export function planPriceLine(plan: { code: string; amount: number; currency: string }, change?: PriceChangeText | null): string {
-  const price = formatPrice({ amount: plan.amount, currency: plan.currency, previousAmount: change ? change.previousAmount : undefined });
+export function planPriceLine(
+  plan: { code: string; amount: number; currency: string },
+  change?: PriceChangeText | null,
+): string {
+  const price = formatPrice({
+    amount: plan.amount,
+    currency: plan.currency,
+    previousAmount: change ? change.previousAmount : undefined,
+  });
   const what = change
     ? ` (product ${change.product}, price ${change.price}${change.movesLookupKeyFrom ? `, lookup key moves from ${change.movesLookupKeyFrom}` : ''})`
     : '';

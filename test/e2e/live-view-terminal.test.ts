@@ -35,12 +35,21 @@ function readBack(drawn: string): TerminalScreen {
 
 test('release watch at 80 columns: one block, redrawn in place, the approve hint whole', async () => {
   const release = startCli([
-    'release', 'db',
-    '--project-root', e2e.stack.backendDir,
-    '--environment', 'production',
-    '--non-interactive', '--plan', 'starter=0', '--plan', 'pro=9900',
-    '--operator', 'alice',
-    '--summary-path', path.join('var', 'reports', `liveterm-${Date.now()}.json`),
+    'release',
+    'db',
+    '--project-root',
+    e2e.stack.backendDir,
+    '--environment',
+    'production',
+    '--non-interactive',
+    '--plan',
+    'starter=0',
+    '--plan',
+    'pro=9900',
+    '--operator',
+    'alice',
+    '--summary-path',
+    path.join('var', 'reports', `liveterm-${Date.now()}.json`),
     ...e2e.temporalArgs,
   ]);
   const handle = e2e.ctx.client.workflow.getHandle('db-release-production');
@@ -52,7 +61,11 @@ test('release watch at 80 columns: one block, redrawn in place, the approve hint
   }
   expect(digest).toMatch(/^[0-9a-f]{16}$/);
 
-  const watch = startCliOnTerminal(['release', 'watch', 'production', ...e2e.temporalArgs], { PTY_ROWS: String(ROWS) }, COLUMNS);
+  const watch = startCliOnTerminal(
+    ['release', 'watch', 'production', ...e2e.temporalArgs],
+    { PTY_ROWS: String(ROWS) },
+    COLUMNS,
+  );
   terminals.push(watch);
   // several redraws at the gate (each moves back over the block: ESC[nF)
   await watch.waitForScreen(/(\x1b\[\d+F[\s\S]*){3}/);
@@ -64,10 +77,21 @@ test('release watch at 80 columns: one block, redrawn in place, the approve hint
   const start = waiting.screen().findIndex((r) => r.startsWith('approve: '));
   expect(start).toBeGreaterThan(0);
   const hint = [waiting.screen()[start], waiting.screen()[start + 1]].map((r) => (r ?? '').trim()).join(' ');
-  expect(hint).toBe(`approve: db-release release approve db-release-production --approver NAME --digest ${digest} [--comment TEXT]`);
+  expect(hint).toBe(
+    `approve: db-release release approve db-release-production --approver NAME --digest ${digest} [--comment TEXT]`,
+  );
   expect(waiting.screen().join('\n')).not.toMatch(/approve.*…/);
 
-  const approve = await runCli(['release', 'approve', 'production', '--approver', 'bob', '--comment', 'pty test', ...e2e.temporalArgs]);
+  const approve = await runCli([
+    'release',
+    'approve',
+    'production',
+    '--approver',
+    'bob',
+    '--comment',
+    'pty test',
+    ...e2e.temporalArgs,
+  ]);
   expect(approve.code).toBe(0);
   const done = await watch.done;
   expect(done.code).toBe(0);

@@ -21,28 +21,48 @@ describe('formatMoney', () => {
   });
 
   test('exponents: two by default, none for zero-decimal currencies, three for the dinars', () => {
-    expect([currencyExponent('usd'), currencyExponent('JPY'), currencyExponent('krw'), currencyExponent('kwd'), currencyExponent('bhd')]).toEqual([2, 0, 0, 3, 3]);
+    expect([
+      currencyExponent('usd'),
+      currencyExponent('JPY'),
+      currencyExponent('krw'),
+      currencyExponent('kwd'),
+      currencyExponent('bhd'),
+    ]).toEqual([2, 0, 0, 3, 3]);
     expect(formatMajor(-250, 'usd')).toBe('-2.50');
   });
 });
 
 describe('formatPrice', () => {
   test('the amount per interval, and what the plan costs now when it differs', () => {
-    expect(formatPrice({ amount: 14900, currency: 'usd', previousAmount: 12900 })).toBe('149.00 USD/month, was 129.00');
-    expect(formatPrice({ amount: 14900, currency: 'usd', previousAmount: 14900 })).toBe('149.00 USD/month, unchanged');
-    expect(formatPrice({ amount: 14900, currency: 'usd', previousAmount: null })).toBe('149.00 USD/month, new (no current price)');
+    expect(formatPrice({ amount: 14900, currency: 'usd', previousAmount: 12900 })).toBe(
+      '149.00 USD/month, was 129.00',
+    );
+    expect(formatPrice({ amount: 14900, currency: 'usd', previousAmount: 14900 })).toBe(
+      '149.00 USD/month, unchanged',
+    );
+    expect(formatPrice({ amount: 14900, currency: 'usd', previousAmount: null })).toBe(
+      '149.00 USD/month, new (no current price)',
+    );
     expect(formatPrice({ amount: 14900, currency: 'usd' })).toBe('149.00 USD/month');
-    expect(formatPrice({ amount: 5000, currency: 'jpy', interval: 'year', previousAmount: 4000 })).toBe('5,000 JPY/year, was 4,000');
+    expect(formatPrice({ amount: 5000, currency: 'jpy', interval: 'year', previousAmount: 4000 })).toBe(
+      '5,000 JPY/year, was 4,000',
+    );
   });
 });
 
 describe('the plan digest hashes data, not how it is shown', () => {
   test('the same plan gives the same digest whatever the display does with its amounts', () => {
-    const plan = { action: 'release', plans: [{ code: 'pro', amount: 14900, currency: 'usd' }], stripeChanges: null };
+    const plan = {
+      action: 'release',
+      plans: [{ code: 'pro', amount: 14900, currency: 'usd' }],
+      stripeChanges: null,
+    };
     const before = planDigest(plan);
     formatPrice({ amount: 14900, currency: 'usd', previousAmount: 12900 });
     expect(planDigest(structuredClone(plan))).toBe(before);
     // The digest still tells amounts apart (a cent more is another plan).
-    expect(planDigest({ ...plan, plans: [{ code: 'pro', amount: 14901, currency: 'usd' }] })).not.toBe(before);
+    expect(planDigest({ ...plan, plans: [{ code: 'pro', amount: 14901, currency: 'usd' }] })).not.toBe(
+      before,
+    );
   });
 });

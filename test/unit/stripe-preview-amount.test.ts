@@ -33,13 +33,21 @@ test('previousAmount: null before the first release, then the amount the lookup 
     stateDir: tempDir('stripe-preview-'),
   });
   const stripe = createStripeActivities(deps);
-  const first = await runActivity(activityEnv('wf-preview', 'run1', 1), stripe.planStripeChanges, input(12900));
+  const first = await runActivity(
+    activityEnv('wf-preview', 'run1', 1),
+    stripe.planStripeChanges,
+    input(12900),
+  );
   expect(first.map((c) => [c.code, c.previousAmount])).toEqual([
     ['starter', null],
     ['pro', null],
   ]);
   await runActivity(activityEnv('wf-preview', 'run1', 1), stripe.provisionStripePlans, input(12900));
-  const second = await runActivity(activityEnv('wf-preview', 'run2', 1), stripe.planStripeChanges, input(14900));
+  const second = await runActivity(
+    activityEnv('wf-preview', 'run2', 1),
+    stripe.planStripeChanges,
+    input(14900),
+  );
   expect(second.find((c) => c.code === 'pro')).toMatchObject({ price: 'create', previousAmount: 12900 });
   expect(second.find((c) => c.code === 'starter')).toMatchObject({ price: 'reuse', previousAmount: 0 });
 });

@@ -22,15 +22,31 @@ const input: ReleaseInput = {
 
 /** A release that stays running for `polls` status queries, then completes with its summary. */
 function fakeClient(polls: number, onPoll: (n: number) => void): Client {
-  const summary = initialSummary(input, { workflowId: 'db-release-production', runId: 'run-1' }, new Date('2026-11-25T10:00:00Z'));
+  const summary = initialSummary(
+    input,
+    { workflowId: 'db-release-production', runId: 'run-1' },
+    new Date('2026-11-25T10:00:00Z'),
+  );
   let n = 0;
-  const view = (): ReleaseStatusView => ({ currentStep: 'approval', waitingForApproval: true, policy: input.approval, plan: null, ignoredDecisions: [], summary });
+  const view = (): ReleaseStatusView => ({
+    currentStep: 'approval',
+    waitingForApproval: true,
+    policy: input.approval,
+    plan: null,
+    ignoredDecisions: [],
+    summary,
+  });
   const handle = {
     workflowId: 'db-release-production',
     describe: () => {
       n += 1;
       onPoll(n);
-      return Promise.resolve({ type: 'releaseDb', runId: 'run-1', status: { name: n <= polls ? 'RUNNING' : 'COMPLETED' }, memo: {} });
+      return Promise.resolve({
+        type: 'releaseDb',
+        runId: 'run-1',
+        status: { name: n <= polls ? 'RUNNING' : 'COMPLETED' },
+        memo: {},
+      });
     },
     query: () => Promise.resolve(view()),
     result: () => Promise.resolve({ ...summary, status: 'success' }),
@@ -43,7 +59,8 @@ test('200 polls leave no listener on the watch signal or on process, and no MaxL
   const onWarning = (warning: Error) => warnings.push(warning.name);
   process.on('warning', onWarning);
   const stop = new AbortController();
-  const processListeners = () => process.eventNames().reduce((sum, name) => sum + process.listenerCount(name), 0);
+  const processListeners = () =>
+    process.eventNames().reduce((sum, name) => sum + process.listenerCount(name), 0);
   const before = processListeners();
   const counts: number[] = [];
   try {

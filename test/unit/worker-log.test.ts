@@ -3,9 +3,13 @@ import type { LogLevel, LogMetadata, Logger } from '@temporalio/common';
 import { ApplicationFailure } from '@temporalio/common';
 import { ReleaseWorkerLogger } from '../../src/worker-log';
 
-function recorder(): { logger: Logger; entries: Array<{ level: LogLevel; message: string; meta?: LogMetadata }> } {
+function recorder(): {
+  logger: Logger;
+  entries: Array<{ level: LogLevel; message: string; meta?: LogMetadata }>;
+} {
   const entries: Array<{ level: LogLevel; message: string; meta?: LogMetadata }> = [];
-  const log = (level: LogLevel) => (message: string, meta?: LogMetadata) => entries.push({ level, message, meta });
+  const log = (level: LogLevel) => (message: string, meta?: LogMetadata) =>
+    entries.push({ level, message, meta });
   return {
     entries,
     logger: {
@@ -19,7 +23,8 @@ function recorder(): { logger: Logger; entries: Array<{ level: LogLevel; message
   };
 }
 
-const failure = (message: string) => ApplicationFailure.create({ type: 'ReleaseFailed', message, nonRetryable: true });
+const failure = (message: string) =>
+  ApplicationFailure.create({ type: 'ReleaseFailed', message, nonRetryable: true });
 
 test('a release cancelled on request: one INFO line naming it, no WARN, no stack', () => {
   const { logger, entries } = recorder();
@@ -30,7 +35,9 @@ test('a release cancelled on request: one INFO line naming it, no WARN, no stack
   });
   expect(entries).toHaveLength(1);
   expect(entries[0]?.level).toBe('INFO');
-  expect(entries[0]?.message).toBe('db-release-staging cancelled on request; its compensations ran (db-release release status shows them)');
+  expect(entries[0]?.message).toBe(
+    'db-release-staging cancelled on request; its compensations ran (db-release release status shows them)',
+  );
   expect(entries[0]?.meta).toEqual({ workflowId: 'db-release-staging', runId: 'r1' });
 });
 
@@ -38,8 +45,12 @@ test('failed releases, a cancellation that could not be undone and other warning
   const { logger, entries } = recorder();
   const worker = new ReleaseWorkerLogger(logger);
   worker.warn('Workflow failed', { error: failure('release rolled_back: migration failed') });
-  worker.warn('Workflow failed', { error: failure('release rollback_failed: release cancelled (cancellation requested)') });
-  worker.warn('Workflow failed', { error: ApplicationFailure.create({ type: 'Other', message: 'release cancelled: x' }) });
+  worker.warn('Workflow failed', {
+    error: failure('release rollback_failed: release cancelled (cancellation requested)'),
+  });
+  worker.warn('Workflow failed', {
+    error: ApplicationFailure.create({ type: 'Other', message: 'release cancelled: x' }),
+  });
   worker.warn('Activity failed', { error: new Error('boom') });
   worker.info('Workflow started');
   expect(entries.map((e) => e.level)).toEqual(['WARN', 'WARN', 'WARN', 'WARN', 'INFO']);
