@@ -12,12 +12,11 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 export function isExpectedCancellation(level: LogLevel, message: string, meta?: LogMetadata): boolean {
   if (level !== 'WARN' || message !== 'Workflow failed') return false;
   const error = meta?.error as { type?: unknown; message?: unknown } | undefined;
-  // The error comes from the workflow's realm: read its fields, never `instanceof`.
-  return (
-    error?.type === 'ReleaseFailed' &&
-    typeof error.message === 'string' &&
-    error.message.startsWith('release cancelled:')
-  );
+  if (typeof error?.message !== 'string' || !error.message.startsWith('release cancelled:')) return false;
+  // Workflows run in worker threads: the error reaches the log structured-cloned, a plain Error
+  // without its failure `type`. When the type survived, it must be ours.
+  if (error.type !== undefined && error.type !== 'ReleaseFailed') return false;
+  return meta?.workflowType === undefined || meta.workflowType === 'releaseDb';
 }
 
 export class ReleaseWorkerLogger implements Logger {

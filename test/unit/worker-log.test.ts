@@ -41,6 +41,24 @@ test('a release cancelled on request: one INFO line naming it, no WARN, no stack
   expect(entries[0]?.meta).toEqual({ workflowId: 'db-release-staging', runId: 'r1' });
 });
 
+test('as the worker thread hands it over (structured clone: a plain Error, no type), the same', () => {
+  const { logger, entries } = recorder();
+  const cloned = structuredClone(failure('release cancelled: release cancelled (cancellation requested)'));
+  expect((cloned as { type?: string }).type).toBeUndefined();
+  new ReleaseWorkerLogger(logger).warn('Workflow failed', {
+    error: cloned,
+    workflowId: 'db-release-staging',
+    workflowType: 'releaseDb',
+  });
+  expect(entries.map((e) => e.level)).toEqual(['INFO']);
+  new ReleaseWorkerLogger(logger).warn('Workflow failed', {
+    error: cloned,
+    workflowId: 'x',
+    workflowType: 'stripeSetup',
+  });
+  expect(entries.map((e) => e.level)).toEqual(['INFO', 'WARN']);
+});
+
 test('failed releases, a cancellation that could not be undone and other warnings keep their WARN', () => {
   const { logger, entries } = recorder();
   const worker = new ReleaseWorkerLogger(logger);
