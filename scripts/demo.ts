@@ -17,6 +17,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { pathWithTools, repoRoot, toolsDir } from '../src/devstack/paths';
 import { startStack } from '../src/devstack/stack';
+import { formatPrice } from '../src/release/money';
 import { reportPathFor } from '../src/release/report';
 import type { ReleaseSummary } from '../src/release/types';
 import { createReleaseWorker } from '../src/worker';
@@ -89,11 +90,16 @@ export function demoAccount(summary: ReleaseSummary, files: { summary: string; r
       `products ${count((p) => p.productAction === 'created')} created, ${count((p) => p.productAction !== 'created')} reused; ` +
       `prices ${count((p) => p.priceAction === 'created')} created, ${count((p) => p.priceAction !== 'created')} reused`;
   }
+  // The amounts as a customer sees them (minor units are easy to misread: 9900 is 99.00).
+  const prices = summary.stripe
+    ? summary.stripe.plans.map((p) => `${p.code} ${formatPrice({ amount: p.amount, currency: summary.stripe?.currency ?? 'usd' })} (${p.priceAction})`).join(', ')
+    : null;
   const plans = summary.billing_plans.length > 0 ? summary.billing_plans.map((p) => `${p.code}=${p.status}`).join(', ') : 'not checked';
   return [
     `Demo release ${summary.status}${summary.duration_ms !== null ? ` in ${(summary.duration_ms / 1000).toFixed(1)} s` : ''}`,
     `  migrations:    ${migrations}`,
     `  Stripe:        ${stripe}`,
+    ...(prices ? [`  prices:        ${prices}`] : []),
     `  billing_plans: ${plans}`,
     ...(summary.error ? [`  error:         ${summary.error.step ?? 'release'}: ${summary.error.message}`] : []),
     ...summary.compensations.map((c) => `  compensation:  ${c.name} ${c.status}${c.detail ? ` (${c.detail})` : ''}`),

@@ -60,7 +60,7 @@ export function buildProgram(): Command {
       let interrupt: () => void = () => undefined;
       const interrupted = new Promise<void>((resolve) => (interrupt = resolve));
       process.once('SIGINT', interrupt);
-      return releaseDbCommand({ ...flags, noRollback: flags.rollback === false }, { stdout: out, stderr: err, interrupted, prompter: terminalPrompter(), live: process.stderr.isTTY ? { write: (t) => process.stderr.write(t), columns: () => process.stderr.columns || 120 } : undefined }).finally(() =>
+      return releaseDbCommand({ ...flags, noRollback: flags.rollback === false }, { stdout: out, stderr: err, interrupted, prompter: terminalPrompter(), live: process.stderr.isTTY ? { write: (t) => process.stderr.write(t), columns: () => process.stderr.columns || 120, rows: () => process.stderr.rows || 0 } : undefined }).finally(() =>
         process.removeListener('SIGINT', interrupt),
       );
     }),
@@ -89,7 +89,7 @@ export function buildProgram(): Command {
         const onInterrupt = () => stop.abort();
         process.once('SIGINT', onInterrupt);
         try {
-          const live = process.stdout.isTTY ? { write: (t: string) => process.stdout.write(t), columns: () => process.stdout.columns || 120 } : undefined;
+          const live = process.stdout.isTTY ? { write: (t: string) => process.stdout.write(t), columns: () => process.stdout.columns || 120, rows: () => process.stdout.rows || 0 } : undefined;
           const outcome = await watchRelease(client, id, { print: out, live }, stop.signal);
           if (outcome.kind === 'detached') {
             err(`stopped watching; the release goes on (db-release release status ${releaseIdOf(id)})`);

@@ -134,6 +134,7 @@ export function createStripeActivities(deps: ActivityDeps) {
         const prices = product ? await stripeCall(scope, `listing prices of ${product.id}`, () => stripe.listPrices(product.id)) : [];
         changes.push({
           ...stripeChangeFor({ plan, lookupKey, product, holder, prices, want: { amount: plan.amount, currency, trialDays: input.trialDays } }),
+          previousAmount: holder?.unit_amount ?? null,
         });
       }
       return changes;

@@ -12,9 +12,10 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { renderReleaseReport } from '../release/report';
 import type { ReleaseSummary } from '../release/types';
-import { RELEASE_WORKFLOW_TYPE } from '../workflows/messages';
+import { RELEASE_WORKFLOW_TYPE, type RollbackNote } from '../workflows/messages';
 import { CliError } from './errors';
-import { releaseIdOf, releaseSummary } from './release-manage';
+import { releaseIdOf, releaseSummary, rollbackNoteOf, rollbackOfRun } from './release-manage';
+import { rollbackNoteLine } from './status-lines';
 
 export interface EvidenceFiles {
   summary: string;
@@ -26,6 +27,8 @@ export interface ShownRelease {
   summary: ReleaseSummary;
   workflowId: string;
   runId: string;
+  /** When the latest run is a rollback of this release (no --run-id given): that rollback. */
+  rollback?: RollbackNote;
 }
 
 /** Finds the run (the latest unless one is named) and checks it is a release. */
@@ -47,6 +50,13 @@ export async function findRelease(
       );
     }
     throw error;
+  }
+  const undone = runId ? null : rollbackOfRun(description);
+  if (undone) {
+    // The latest run is a rollback (done, refused or running): show the release it is about.
+    const rollback = await rollbackNoteOf(client, workflowId, description.runId);
+    const summary = await releaseSummary(client, workflowId, undone);
+    return { summary, workflowId, runId: undone, rollback };
   }
   if (description.type !== RELEASE_WORKFLOW_TYPE) {
     throw new CliError(
@@ -125,6 +135,7 @@ export async function releaseShowCommand(
   io: { stdout: (t: string) => void; stderr: (t: string) => void },
 ): Promise<number> {
   const shown = await findRelease(client, idOrEnvironment, flags.runId);
+  if (shown.rollback) io.stderr(rollbackNoteLine(shown.runId, shown.rollback));
   if (!flags.evidence) {
     io.stdout(JSON.stringify(shown.summary, null, 2));
     return 0;

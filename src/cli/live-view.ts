@@ -5,6 +5,9 @@
  */
 import type { ReleaseStatusView } from '../workflows/messages';
 import { STEP_ORDER } from '../release/summary';
+import { policyLines } from '../release/approval';
+import { planPriceLine } from '../release/money';
+import { rollbackNoteLine } from './status-lines';
 import type { ReleaseSummary, StepRecord } from '../release/types';
 import { revisionNotes } from '../release/revisions';
 
@@ -43,12 +46,11 @@ export function renderLiveView(view: ReleaseStatusView, now: Date): string[] {
     lines.push(`plan: ${view.plan.pendingRevisions.length} pending revision(s)${view.planDigest ? `, digest ${view.planDigest}` : ''}`);
     for (const r of view.plan.pendingRevisions) lines.push(`  ${r.revision}  ${r.message}${revisionNotes(r)}`);
     if (view.plan.skipStripe) lines.push('  stripe: skipped');
-    for (const c of view.plan.stripeChanges ?? []) {
-      lines.push(`  stripe ${c.code}: product ${c.product}, price ${c.price}${c.movesLookupKeyFrom ? `, lookup key moves from ${c.movesLookupKeyFrom}` : ''}`);
-    }
+    else for (const p of view.plan.plans) lines.push(`  stripe ${planPriceLine(p, view.plan.stripeChanges?.find((c) => c.code === p.code))}`);
   }
   if (view.waitingForApproval) {
     const digest = view.planDigest;
+    lines.push(...policyLines(view.policy, s.started_by, view.approvalDeadline));
     lines.push(`approve: db-release release approve ${s.workflow_id} --approver NAME ${digest ? `--digest ${digest} ` : ''}[--comment TEXT]`);
     lines.push(`reject:  db-release release reject ${s.workflow_id} --approver NAME --reason TEXT`);
     lines.push(`Web UI:  Send a Signal "approve" with {"approver": "NAME", "comment": "..."${digest ? `, "digest": "${digest}"` : ''}}`);
@@ -58,6 +60,7 @@ export function renderLiveView(view: ReleaseStatusView, now: Date): string[] {
   for (const ignored of view.ignoredDecisions) lines.push(`ignored ${ignored.kind} from ${ignored.approver}: ${ignored.reason}`);
   for (const c of s.compensations) lines.push(`compensation ${c.name}: ${c.status}${c.detail ? ` - ${c.detail}` : ''}`);
   if (view.currentStep === 'compensation') lines.push('compensating: undoing what the release changed, newest first');
+  if (view.rollback) lines.push(rollbackNoteLine(s.run_id, view.rollback));
   return lines;
 }
 
@@ -85,19 +88,114 @@ export function finishedView(summary: ReleaseSummary): ReleaseStatusView {
   };
 }
 
-/** Redraws a block of lines in place: moves the cursor back over the last block and clears it. */
+/** Columns a code point takes on a terminal: 0 for combining and zero-width marks, 2 for wide ones. */
+function charWidth(cp: number): number {
+  if ((cp >= 0x300 && cp <= 0x36f) || (cp >= 0x200b && cp <= 0x200f) || cp === 0xfe0f) return 0;
+  if (
+    (cp >= 0x1100 && cp <= 0x115f) ||
+    (cp >= 0x2e80 && cp <= 0xa4cf) ||
+    (cp >= 0xac00 && cp <= 0xd7a3) ||
+    (cp >= 0xf900 && cp <= 0xfaff) ||
+    (cp >= 0xfe30 && cp <= 0xfe4f) ||
+    (cp >= 0xff00 && cp <= 0xff60) ||
+    (cp >= 0xffe0 && cp <= 0xffe6) ||
+    (cp >= 0x1f300 && cp <= 0x1faff) ||
+    (cp >= 0x20000 && cp <= 0x3fffd)
+  ) {
+    return 2;
+  }
+  return 1;
+}
+
+/** How many terminal columns `text` takes. */
+export function displayWidth(text: string): number {
+  let width = 0;
+  for (const ch of text) width += charWidth(ch.codePointAt(0) ?? 0);
+  return width;
+}
+
+/** Cuts `text` to at most `width` columns; `rest` is what did not fit. */
+function cut(text: string, width: number): { head: string; rest: string } {
+  let used = 0;
+  let index = 0;
+  for (const ch of text) {
+    const w = charWidth(ch.codePointAt(0) ?? 0);
+    if (used + w > width) break;
+    used += w;
+    index += ch.length;
+  }
+  return { head: text.slice(0, index), rest: text.slice(index) };
+}
+
+/** Continuation rows of a wrapped line start with this, so they read as part of the line above. */
+const CONTINUATION = '    ';
+/** A line wraps onto at most this many rows; the last is cut with an ellipsis. */
+const MAX_ROWS_PER_LINE = 3;
+
+/**
+ * Fits one logical line into rows of at most `width` columns: wrapped at spaces (a command stays
+ * whole and copyable), at most MAX_ROWS_PER_LINE rows. Control characters (a newline in a step's
+ * detail) would move the cursor behind the display's back, so they become spaces.
+ */
+export function wrapLine(line: string, width: number): string[] {
+  let rest = line.replace(/[\u0000-\u001f\u007f]+/g, ' ').trimEnd();
+  const rows: string[] = [];
+  while (rows.length < MAX_ROWS_PER_LINE) {
+    const prefix = rows.length === 0 ? '' : CONTINUATION;
+    const room = width - prefix.length;
+    if (displayWidth(rest) <= room) {
+      rows.push(prefix + rest);
+      return rows;
+    }
+    if (rows.length === MAX_ROWS_PER_LINE - 1) break;
+    const { head } = cut(rest, room);
+    const space = head.lastIndexOf(' ');
+    // Break at the last space that leaves something on the row; a long word is split.
+    const take = space > room / 3 ? space : head.length;
+    rows.push(prefix + rest.slice(0, take).trimEnd());
+    rest = rest.slice(take).trimStart();
+  }
+  const prefix = rows.length === 0 ? '' : CONTINUATION;
+  rows.push(`${prefix}${cut(rest, width - prefix.length - 1).head}…`);
+  return rows;
+}
+
+/**
+ * Redraws a block of lines in place: moves the cursor back over the rows drawn last time and
+ * clears to the end of the screen. The count of rows must be exact, or the previous frame stays
+ * half visible above the new one: so every row is fitted to the width here (wrapped, never left to
+ * the terminal to wrap), and a block taller than the terminal is cut to its height, since the
+ * cursor cannot move back above the top of the screen.
+ */
 export class LiveDisplay {
   private drawn = 0;
 
   constructor(
     private readonly write: (text: string) => void,
     private readonly columns: () => number = () => 120,
+    /** Terminal height; 0 or less when unknown (no cut). */
+    private readonly rows: () => number = () => 0,
   ) {}
 
-  update(lines: string[]): void {
-    // Lines longer than the terminal would wrap and break the count of lines to move back over.
+  /** The rows `lines` take on the terminal as it is now. */
+  fit(lines: string[]): string[] {
+    // One column short of the width: writing the last column leaves the cursor in a state
+    // terminals treat differently, and the row count would drift.
     const width = Math.max(20, this.columns() - 1);
-    const fitted = lines.map((line) => (line.length > width ? `${line.slice(0, width - 1)}…` : line));
+    const fitted = lines.flatMap((line) => line.split('\n')).flatMap((line) => wrapLine(line, width));
+    const height = this.rows();
+    if (height > 3 && fitted.length > height - 1) {
+      // The first row says which release; the end of the block says what to do now (the gate's
+      // hints, compensations): the rows between give way.
+      const tail = fitted.slice(fitted.length - (height - 3));
+      const hidden = fitted.length - tail.length - 1;
+      return [fitted[0] ?? '', `  … ${hidden} row(s) not shown: make the terminal taller, or db-release release status`.slice(0, width), ...tail];
+    }
+    return fitted;
+  }
+
+  update(lines: string[]): void {
+    const fitted = this.fit(lines);
     const rewind = this.drawn > 0 ? `\x1b[${this.drawn}F\x1b[J` : '';
     this.write(`${rewind}${fitted.join('\n')}\n`);
     this.drawn = fitted.length;
@@ -126,8 +224,16 @@ export async function followLive(
 
 /** Waits between two polls; an abort (Ctrl-C, the release ended) ends the wait at once. */
 export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
   return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+    // The listener goes when the wait ends either way: one left per poll on a signal that lives
+    // as long as `release watch` piles up (MaxListenersExceededWarning after a few minutes).
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
 }

@@ -333,7 +333,7 @@ export interface ReleaseDbIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   /** A person is watching (stderr is a terminal): where to draw live progress unless --non-interactive. */
-  live?: { write: (text: string) => void; columns: () => number };
+  live?: { write: (text: string) => void; columns: () => number; rows?: () => number };
   /** Resolves when the operator presses Ctrl-C. */
   interrupted: Promise<void>;
   /** Asks for missing plan amounts and Stripe secrets on a terminal, unless --non-interactive. */
@@ -376,7 +376,7 @@ export async function releaseDbCommand(flags: ReleaseDbFlags, io: ReleaseDbIo): 
     let display: LiveDisplay | null = null;
     if (!prepared.input.options.non_interactive && io.live) {
       // Interactive: the plan, the gate and each step, redrawn in place as they change.
-      display = new LiveDisplay(io.live.write, io.live.columns);
+      display = new LiveDisplay(io.live.write, io.live.columns, io.live.rows);
       live = followLive(() => handle.query(statusQuery), display, waiting.signal);
     }
     let outcome;

@@ -18,6 +18,7 @@ import {
   statusQuery,
   type GateView,
   type ReleaseStatusView,
+  type RollbackNote,
   type RollbackStatusView,
 } from '../workflows/messages';
 import { gateLines } from './status-lines';
@@ -54,6 +55,14 @@ export async function latestStatus(client: Client, idOrEnvironment: string): Pro
   if (running) await requireWorkerToRead(client, description.taskQueue, id);
   if (description.type === ROLLBACK_WORKFLOW_TYPE) {
     if (running) return { kind: 'rollback', view: await queryWorker(client, id, description.taskQueue, () => handle.query(rollbackStatusQuery)), running };
+    // A finished rollback (done, refused or failed): the release is what the operator asks about,
+    // shown with the rollback beside it, so nobody has to look up --run-id.
+    const releaseRunId = rollbackOfRun(description);
+    if (releaseRunId) {
+      const note = await rollbackNoteOf(client, id, description.runId);
+      const view: ReleaseStatusView = { ...finishedView(await summaryOfResult(client.workflow.getHandle<typeof releaseDb>(id, releaseRunId))), rollback: note };
+      return { kind: 'release', view, running: false };
+    }
     const result = (await handle.result().catch((error: Error & { cause?: { message?: string } }) => {
       throw new CliError(`the latest run of ${id} is a rollback that was refused or failed: ${error.cause?.message ?? error.message}`, EXIT_CODES.failed);
     })) as RollbackResult;
@@ -117,6 +126,33 @@ async function queryWorker<T>(client: Client, id: string, taskQueue: string, que
         'check it is running and not overloaded (db-release status summary), then try again',
       EXIT_CODES.badInput,
     );
+  }
+}
+
+/** The release run a rollback run undoes, from the memo `release rollback` starts it with. */
+export function rollbackOfRun(description: { type: string; memo?: Record<string, unknown> }): string | null {
+  if (description.type !== ROLLBACK_WORKFLOW_TYPE) return null;
+  const runId = description.memo?.rollbackOf;
+  return typeof runId === 'string' && runId ? runId : null;
+}
+
+/** How a rollback run ended (or that it runs), read from its result or failure: no worker needed. */
+export async function rollbackNoteOf(client: Client, workflowId: string, runId: string): Promise<RollbackNote> {
+  const handle = client.workflow.getHandle(workflowId, runId);
+  const description = await handle.describe();
+  if (description.status.name === 'RUNNING') return { runId, state: 'running', detail: null };
+  try {
+    const result = (await handle.result()) as RollbackResult;
+    const failed = result.compensations.filter((c) => c.status === 'failed').map((c) => c.name);
+    return {
+      runId,
+      state: result.status,
+      detail: `requested by ${result.requested_by}, finished ${result.finished_at}${failed.length > 0 ? `; not undone: ${failed.join(', ')}` : ''}`,
+    };
+  } catch (error) {
+    const cause = (error as { cause?: { type?: string | null; message?: string } }).cause;
+    const state = cause?.type === 'RollbackRefused' ? 'refused' : cause?.type === 'Rejected' ? 'rejected' : description.status.name.toLowerCase();
+    return { runId, state, detail: cause?.message ?? (error as Error).message };
   }
 }
 
@@ -266,6 +302,8 @@ export interface ReleaseListRow {
   startedBy: string | null;
   startTime: string;
   closeTime: string | null;
+  /** A later rollback of this release run, when there is one: its run and outcome. */
+  rollback?: RollbackNote | null;
 }
 
 export interface ReleaseList {
@@ -278,9 +316,16 @@ export interface ReleaseList {
 
 export async function listReleases(client: Client, filter: ListFilter = {}, limit = 20): Promise<ReleaseList> {
   const indexed = await releaseAttributesRegistered(client);
-  const query = releaseListQuery(filter, indexed);
+  // A release undone by a later rollback is still indexed `success` (a closed run's attributes
+  // cannot change): asking for rolled_back / rollback_failed also reads successful releases and
+  // keeps those whose rollback says so.
+  const undone = filter.status === 'rolled_back' || filter.status === 'rollback_failed' ? filter.status : null;
+  const query = undone && indexed
+    ? `${releaseListQuery({ ...filter, status: undefined }, indexed)} AND DbReleaseStatus IN ('${undone}', 'success')`
+    : releaseListQuery(filter, indexed);
+  const fetchLimit = undone ? Math.min(limit * 5, 500) : limit;
   const rows: ReleaseListRow[] = [];
-  const executions: AsyncIterable<WorkflowExecutionInfo> = client.workflow.list({ query, pageSize: Math.min(limit, 100) });
+  const executions: AsyncIterable<WorkflowExecutionInfo> = client.workflow.list({ query, pageSize: Math.min(fetchLimit, 100) });
   for await (const info of executions) {
     const attributes = info.typedSearchAttributes;
     rows.push({
@@ -294,9 +339,40 @@ export async function listReleases(client: Client, filter: ListFilter = {}, limi
       startTime: info.startTime.toISOString(),
       closeTime: info.closeTime?.toISOString() ?? null,
     });
-    if (rows.length >= limit) break;
+    if (rows.length >= fetchLimit) break;
   }
-  return { rows, query, indexed };
+  await noteRollbacks(client, rows);
+  return { rows: undone ? rows.filter((r) => r.status === undone).slice(0, limit) : rows, query, indexed };
+}
+
+/**
+ * A rollback runs under the release's workflow id but cannot change the finished release's search
+ * attributes, so the list reads the rollbacks' outcomes: a release undone by a later rollback
+ * lists as `rolled_back` (or `rollback_failed`), with the rollback's run beside it.
+ */
+async function noteRollbacks(client: Client, rows: ReleaseListRow[]): Promise<void> {
+  const ids = [...new Set(rows.map((r) => r.workflowId))].filter((id) => /^[A-Za-z0-9_.:-]+$/.test(id));
+  if (ids.length === 0) return;
+  const query = `WorkflowType = '${ROLLBACK_WORKFLOW_TYPE}' AND (${ids.map((id) => `WorkflowId = '${id}'`).join(' OR ')})`;
+  // Newest first: the first rollback seen for a release run is its latest.
+  const latest = new Map<string, WorkflowExecutionInfo>();
+  try {
+    for await (const info of client.workflow.list({ query, pageSize: 100 })) {
+      const of = info.memo?.rollbackOf;
+      if (typeof of === 'string' && !latest.has(of)) latest.set(of, info);
+      if (latest.size >= 100) break;
+    }
+  } catch {
+    return; // the list still shows the releases; only the rollback column is missing
+  }
+  for (const row of rows) {
+    const info = latest.get(row.runId);
+    if (!info) continue;
+    const note = await rollbackNoteOf(client, info.workflowId, info.runId).catch(() => null);
+    if (!note) continue;
+    row.rollback = note;
+    if (note.state === 'rolled_back' || note.state === 'rollback_failed') row.status = note.state;
+  }
 }
 
 /** The summary of a release, running or finished, also one that ended while no CLI was watching. */
@@ -331,7 +407,25 @@ export async function rollbackCommand(
   show: (line: string) => void = () => undefined,
 ): Promise<RollbackResult> {
   const workflowId = releaseIdOf(idOrEnvironment);
-  const description = await describeRelease(client, workflowId, runIdFlag(flags.runId));
+  let description = await describeRelease(client, workflowId, runIdFlag(flags.runId));
+  const undone = flags.runId ? null : rollbackOfRun(description);
+  if (undone && description.status.name === 'RUNNING') {
+    throw new CliError(`a rollback of ${workflowId} is running (run ${description.runId}); wait for it (db-release release watch ${workflowId})`, EXIT_CODES.alreadyRunning);
+  }
+  if (undone) {
+    // The latest run is an earlier rollback: one that did its work leaves nothing to undo; one that
+    // was refused or rejected leaves the release as it was, so this one targets that release.
+    const note = await rollbackNoteOf(client, workflowId, description.runId);
+    if (note.state === 'rolled_back' || note.state === 'rollback_failed') {
+      throw new CliError(
+        `release run ${undone} of ${workflowId} was already rolled back by run ${description.runId} (${note.state}${note.detail ? `, ${note.detail}` : ''})` +
+          (note.state === 'rollback_failed' ? '; finish it by hand as that rollback says (db-release release status)' : '; there is nothing left to undo'),
+        EXIT_CODES.badInput,
+      );
+    }
+    show(`the latest run of ${workflowId} is rollback run ${description.runId} (${note.state}); rolling back release run ${undone} again`);
+    description = await client.workflow.getHandle(workflowId, undone).describe();
+  }
   if (description.type !== RELEASE_WORKFLOW_TYPE) {
     throw new CliError(`the latest run of ${workflowId} is a ${description.type}, not a release; pass --run-id of the release to roll back`);
   }

@@ -1,4 +1,6 @@
-import type { GateView, ReleaseStatusView, RollbackStatusView } from '../workflows/messages';
+import { policyLines } from '../release/approval';
+import { planPriceLine } from '../release/money';
+import type { GateView, ReleaseStatusView, RollbackNote, RollbackStatusView } from '../workflows/messages';
 import type { ReleaseListRow } from './release-manage';
 import { revisionNotes } from '../release/revisions';
 
@@ -10,23 +12,52 @@ export function describeStatus(view: ReleaseStatusView): string[] {
   if (view.waitingForApproval) {
     const digest = view.planDigest ?? 'DIGEST';
     lines.push(`approval: waiting for a decision on plan ${digest} (signal "approve" with {"approver": "NAME", "comment": "...", "digest": "${digest}"}, or "reject" with {"approver": "NAME", "comment": "reason"})`);
+    for (const line of policyLines(view.policy, view.summary.started_by, view.approvalDeadline)) lines.push(`approval: ${line}`);
+    if (view.plan && !view.plan.skipStripe) {
+      for (const p of view.plan.plans) lines.push(`approval: plan ${planPriceLine(p, view.plan.stripeChanges?.find((c) => c.code === p.code))}`);
+    }
   }
   if (view.summary.approval) lines.push(`approval: ${view.summary.approval.decision} by ${view.summary.approval.approver} via ${view.summary.approval.via}`);
   const ignoredCount = view.ignoredCount ?? view.ignoredDecisions.length;
   if (ignoredCount > view.ignoredDecisions.length) lines.push(`ignored decisions: ${ignoredCount} in all, the last ${view.ignoredDecisions.length} listed`);
   for (const ignored of view.ignoredDecisions) lines.push(`ignored ${ignored.kind} from ${ignored.approver}: ${ignored.reason}`);
   for (const c of view.summary.compensations) lines.push(`compensation ${c.name}: ${c.status}${c.detail ? ` - ${c.detail}` : ''}`);
+  if (view.rollback) lines.push(rollbackNoteLine(view.summary.run_id, view.rollback));
   return lines;
+}
+
+/** The rollback beside the release it undid: `rollback run R: rolled_back (requested by dave, ...)`. */
+export function rollbackNoteLine(releaseRunId: string, note: RollbackNote): string {
+  const undone =
+    note.state === 'rolled_back'
+      ? `release run ${releaseRunId} is rolled back`
+      : note.state === 'rollback_failed'
+        ? `release run ${releaseRunId} is partly rolled back`
+        : note.state === 'running'
+          ? `rolling back release run ${releaseRunId}`
+          : `release run ${releaseRunId} is unchanged`;
+  return `rollback run ${note.runId}: ${note.state}${note.detail ? ` (${note.detail})` : ''}; ${undone}`;
 }
 
 
 /** `release list` as an aligned table: newest first, as Temporal visibility returns them. */
 export function releaseListLines(rows: ReleaseListRow[]): string[] {
   if (rows.length === 0) return [];
-  const header = ['STARTED', 'ENVIRONMENT', 'STATUS', 'GIT SHA', 'STARTED BY', 'WORKFLOW ID'];
+  // The run id tells apart the runs that share an environment's workflow id (releases, rollbacks):
+  // it is what --run-id of `release show` and `release rollback` takes.
+  const header = ['STARTED', 'ENVIRONMENT', 'STATUS', 'GIT SHA', 'STARTED BY', 'WORKFLOW ID', 'RUN ID', 'ROLLBACK'];
   const table = [
     header,
-    ...rows.map((r) => [r.startTime.replace(/\.\d+Z$/, 'Z'), r.environment ?? '-', r.status, r.gitSha?.slice(0, 12) ?? '-', r.startedBy ?? '-', r.workflowId]),
+    ...rows.map((r) => [
+      r.startTime.replace(/\.\d+Z$/, 'Z'),
+      r.environment ?? '-',
+      r.status,
+      r.gitSha?.slice(0, 12) ?? '-',
+      r.startedBy ?? '-',
+      r.workflowId,
+      r.runId,
+      r.rollback ? `${r.rollback.state} by run ${r.rollback.runId}` : '-',
+    ]),
   ];
   const widths = header.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length)));
   return table.map((row) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
@@ -63,19 +94,13 @@ export function gateLines(gate: GateView, workflowId: string): string[] {
     for (const r of plan.pendingRevisions) lines.push(`    ${r.revision}  ${r.message}${revisionNotes(r)}`);
     if (plan.skipStripe) lines.push('  stripe: no change');
     else {
-      for (const p of plan.plans) {
-        const change = plan.stripeChanges?.find((c) => c.code === p.code);
-        lines.push(
-          `  stripe ${p.code}: ${p.amount} ${p.currency}/month${change ? ` (product ${change.product}, price ${change.price}${change.movesLookupKeyFrom ? `, lookup key moves from ${change.movesLookupKeyFrom}` : ''})` : ''}`,
-        );
-      }
+      for (const p of plan.plans) lines.push(`  stripe ${planPriceLine(p, plan.stripeChanges?.find((c) => c.code === p.code))}`);
     }
   }
-  if (gate.policy) {
-    lines.push(
-      `  policy: ${gate.policy.approvers.length > 0 ? `approvers ${gate.policy.approvers.join(', ')}` : 'anyone may approve'}${gate.policy.fourEyes ? `, not ${gate.startedBy} (four-eyes)` : ''}, timeout ${gate.policy.timeout}`,
-    );
-  }
+  if (gate.policy) for (const line of policyLines(gate.policy, gate.startedBy, gate.deadline)) lines.push(`  ${line}`);
+  const ignoredCount = gate.ignoredCount ?? gate.ignoredDecisions.length;
+  if (ignoredCount > 0) lines.push(`  ignored decisions: ${ignoredCount}${ignoredCount > gate.ignoredDecisions.length ? `, the last ${gate.ignoredDecisions.length} listed` : ''}`);
+  for (const ignored of gate.ignoredDecisions.slice(-5)) lines.push(`    ${ignored.at} ${ignored.kind} from ${ignored.approver}: ${ignored.reason}`);
   if (gate.waitingForApproval) {
     lines.push(`approve: db-release release approve ${workflowId} --approver NAME --digest ${digest} [--comment TEXT]`);
     lines.push(`reject:  db-release release reject ${workflowId} --approver NAME --reason TEXT`);

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { describeRollback, describeStatus } from './status-lines';
+import { describeRollback, describeStatus, rollbackNoteLine } from './status-lines';
 import { finishedView, followLive, LiveDisplay, pause, renderLiveView } from './live-view';
 import { latestStatus, releaseIdOf, releaseSummary } from './release-manage';
 import type { ReleaseSummary } from '../release/types';
@@ -9,7 +9,7 @@ export interface WatchOutput {
   /** Plain lines (a log, a pipe): one per change of state. */
   print: (line: string) => void;
   /** A terminal: the block is redrawn in place instead. */
-  live?: { write: (text: string) => void; columns: () => number };
+  live?: { write: (text: string) => void; columns: () => number; rows?: () => number };
 }
 
 export type WatchOutcome = { kind: 'ended'; summary: ReleaseSummary } | { kind: 'rollback'; status: RollbackStatusView['state'] } | { kind: 'detached' };
@@ -21,10 +21,15 @@ export async function watchRelease(client: Client, idOrEnvironment: string, outp
   if (latest.kind === 'rollback') return watchRollback(client, id, output, signal);
   // The summary of the release once it has ended, kept from the poll that saw it end.
   let ended: ReleaseSummary | null = latest.running ? null : latest.view.summary;
+  // A later rollback of the release, shown beside its final state.
+  let rollback = latest.kind === 'release' ? latest.view.rollback : undefined;
   const running = async (): Promise<ReleaseStatusView | null> => {
     const status = await latestStatus(client, id);
     if (status.kind === 'release' && status.running) return status.view;
-    if (status.kind === 'release') ended = status.view.summary;
+    if (status.kind === 'release') {
+      ended = status.view.summary;
+      rollback = status.view.rollback;
+    }
     return null;
   };
   let display: LiveDisplay | null = null;
@@ -32,7 +37,7 @@ export async function watchRelease(client: Client, idOrEnvironment: string, outp
   if (ended) {
     // already over: only the final state below
   } else if (output.live) {
-    display = new LiveDisplay(output.live.write, output.live.columns);
+    display = new LiveDisplay(output.live.write, output.live.columns, output.live.rows);
     // Ends at 'done' or when the workflow is no longer running (query returns null, last view kept).
     const ended = new AbortController();
     signal.addEventListener('abort', () => ended.abort(), { once: true });
@@ -61,10 +66,11 @@ export async function watchRelease(client: Client, idOrEnvironment: string, outp
   }
   if (signal.aborted) return { kind: 'detached' };
   const summary = ended ?? (await releaseSummary(client, id));
-  display ??= output.live ? new LiveDisplay(output.live.write, output.live.columns) : null;
+  display ??= output.live ? new LiveDisplay(output.live.write, output.live.columns, output.live.rows) : null;
   // The final state, once: redrawn on a terminal, the lines not printed yet in a log.
-  if (display) display.update(renderLiveView(finishedView(summary), new Date()));
-  else for (const line of describeStatus(finishedView(summary))) if (!seen.has(line)) output.print(line);
+  const final: ReleaseStatusView = { ...finishedView(summary), ...(rollback ? { rollback } : {}) };
+  if (display) display.update(renderLiveView(final, new Date()));
+  else for (const line of describeStatus(final)) if (!seen.has(line)) output.print(line);
   output.print(`release ${summary.status}`);
   return { kind: 'ended', summary };
 }
@@ -75,8 +81,17 @@ async function watchRollback(client: Client, id: string, output: WatchOutput, si
   let state: RollbackStatusView['state'] = 'checking';
   for (;;) {
     const status = await latestStatus(client, id);
-    // A release of the environment may start the moment the rollback ends: report the rollback.
-    if (status.kind !== 'rollback') return { kind: 'rollback', status: state };
+    if (status.kind !== 'rollback') {
+      // The rollback ended: the latest status is now the release it undid, with the rollback's
+      // outcome beside it (or, when a release started the moment it ended, the last state seen).
+      const note = status.view.rollback;
+      if (note) {
+        const line = rollbackNoteLine(status.view.summary.run_id, note);
+        if (!seen.has(line)) output.print(line);
+        if (note.state === 'rolled_back' || note.state === 'rollback_failed') return { kind: 'rollback', status: note.state };
+      }
+      return { kind: 'rollback', status: state };
+    }
     state = status.view.state;
     for (const line of describeRollback(status.view)) {
       if (seen.has(line)) continue;

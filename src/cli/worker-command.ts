@@ -5,6 +5,7 @@ import { describeLayout, resolveBackendLayout } from '../config/backend-layout';
 import { loadEnvScope, type EnvFileError, type EnvScope } from '../config/env-files';
 import { ConfigError, envFilesOf, loadReleaseConfig, workerEnvironment, type ReleaseConfig } from '../config/release-config';
 import { createReleaseWorker } from '../worker';
+import { installWorkerLogger } from '../worker-log';
 import { resolveTemporalTarget, type TemporalFlags } from './connection';
 import { CliError } from './errors';
 
@@ -62,6 +63,7 @@ export async function workerCommand(flags: WorkerFlags, log: (line: string) => v
     '--max-concurrent-workflow-tasks',
     flags.maxConcurrentWorkflowTasks ?? process.env.DB_RELEASE_MAX_CONCURRENT_WORKFLOW_TASKS,
   );
+  installWorkerLogger(); // before the first connection creates the runtime
   let connection: NativeConnection;
   try {
     connection = await NativeConnection.connect({

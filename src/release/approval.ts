@@ -145,3 +145,36 @@ export function refusalReason(kind: unknown, payload: unknown, gate: GateState):
   if ('refused' in decision) return decision.refused;
   return decisionRefusal(decision, gate);
 }
+
+/**
+ * Who may decide, for the people asked to: the Web UI details, `release approve` and `release
+ * status` all say it the same way. `deadline` is when the gate rejects on its own (ISO time).
+ */
+export function policyLines(policy: ApprovalPolicy, startedBy: string, deadline?: string | null): string[] {
+  const lines = [policy.approvers.length > 0 ? `who may approve: only ${policy.approvers.join(', ')}` : 'who may approve: anyone'];
+  if (policy.fourEyes) {
+    lines.push(
+      normalizeIdentity(startedBy)
+        ? `four-eyes: ${startedBy} started it and cannot approve it`
+        : 'four-eyes: started without a known operator, so nobody can approve it; reject it and start again with --operator',
+    );
+  } else {
+    lines.push('four-eyes: off (the starter may approve)');
+  }
+  lines.push('anyone may reject, with a reason');
+  lines.push(deadline ? `decide by ${deadline} (timeout ${policy.timeout}; no decision by then rejects it)` : `timeout ${policy.timeout} (no decision by then rejects it)`);
+  return lines;
+}
+
+/**
+ * One line for the gate's wait timer. The Web UI's default view (the Timeline) shows timer
+ * summaries but not the workflow's current details (a separate "User Metadata" tab), so this is
+ * where an approver first reads who may approve and until when. Bounded: the UI takes one line.
+ */
+export function gateTimerSummary(policy: ApprovalPolicy, startedBy: string, deadline: string, digest: string): string {
+  const who = policy.approvers.length > 0 ? `only ${policy.approvers.join(', ')}` : 'anyone';
+  const fourEyes = policy.fourEyes ? `, not ${startedBy || 'the starter'} (four-eyes)` : '';
+  // Who comes first: the Timeline cuts a long summary at the page's edge.
+  const line = `Waiting for approval: ${who} may approve${fourEyes}, until ${deadline.replace(/\.\d+Z$/, 'Z')}; plan ${digest}; the plan and how to approve: User Metadata tab`;
+  return boundedText(line, 200);
+}

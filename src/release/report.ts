@@ -4,27 +4,8 @@
  * same summary always gives the same text, and nothing here reads a clock, a file or a secret.
  */
 import { downgradeBlocker, summaryRevisionSets } from './revisions';
+import { formatMoney } from './money';
 import type { PendingRevision, ProvisionedPlan, ReleaseSummary, StepRecord } from './types';
-
-/** Currencies whose minor unit is the whole unit (Stripe's zero-decimal list). */
-const ZERO_DECIMAL = new Set([
-  'bif',
-  'clp',
-  'djf',
-  'gnf',
-  'jpy',
-  'kmf',
-  'krw',
-  'mga',
-  'pyg',
-  'rwf',
-  'ugx',
-  'vnd',
-  'vuv',
-  'xaf',
-  'xof',
-  'xpf',
-]);
 
 /** The report that goes next to a summary file: `db-release-x.json` → `db-release-x.md`. */
 export function reportPathFor(summaryPath: string): string {
@@ -60,11 +41,9 @@ export function formatDuration(ms: number | null | undefined): string {
   return `${minutes} min ${seconds} s`;
 }
 
-/** `9900` in usd → `99.00 USD (9900)`: the cents the flag took and what a customer pays. */
+/** `9900` in usd → `99.00 USD (9900)`: the minor units the flag took and what a customer pays. */
 export function formatAmount(amount: number, currency: string): string {
-  const cur = currency.toLowerCase();
-  const major = ZERO_DECIMAL.has(cur) ? String(amount) : (amount / 100).toFixed(2);
-  return `${major} ${cur.toUpperCase()} (${amount})`;
+  return `${formatMoney(amount, currency)} (${amount})`;
 }
 
 function stepRows(steps: readonly StepRecord[]): string[][] {

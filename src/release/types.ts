@@ -196,6 +196,11 @@ export interface StripeChange {
   lookupKey: string;
   /** The price that holds the lookup key now and would lose it (and be archived). */
   movesLookupKeyFrom: string | null;
+  /**
+   * What the price holding the lookup key charges now, in minor units (null: no price holds it),
+   * so the approver reads "149.00 USD/month, was 129.00". Absent in plans recorded before it.
+   */
+  previousAmount?: number | null;
 }
 
 export interface PriceIdSyncResult {

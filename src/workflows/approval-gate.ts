@@ -14,8 +14,10 @@
  * The policy and the plan are given when the gate OPENS (after the workflow's own checks), not at
  * install time, so the policy can come from what the worker read.
  */
-import { ApplicationFailure, condition, patched, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
-import { boundedText, DECISION_LIMITS, decisionRefusal, readDecision, type Decision, type GateState } from '../release/approval';
+import { msToNumber } from '@temporalio/common/lib/time';
+import { ApplicationFailure, condition, patched, setCurrentDetails, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { boundedText, DECISION_LIMITS, decisionRefusal, gateTimerSummary, policyLines, readDecision, type Decision, type GateState } from '../release/approval';
+import { planPriceLine } from '../release/money';
 import { planDigest } from '../release/plan-digest';
 import { describeRevision, downgradeBlocker, setText } from '../release/revisions';
 import type { ApprovalDecision, ApprovalPolicy } from '../release/types';
@@ -51,6 +53,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Marks histories where an ignored decision starts a 1 ms timer whose summary says why (Web UI trace). */
+export const IGNORED_TRACE_PATCH = 'gate-ignored-decision-trace';
+
 /** Marks histories whose decisions name a digest; older ones replay under the old rule. */
 export const DIGEST_GATE_PATCH = 'approval-gate-digest';
 
@@ -74,6 +79,14 @@ export function installApprovalGate(subject: GateSubject, options: GateOptions =
   let waiting = false;
   const ignored: IgnoredDecision[] = [];
   let ignoredCount = 0;
+  /** When an unanswered gate rejects (workflow time), shown to approvers; null until it opens. */
+  let deadline: string | null = null;
+  // Current details are not a command (the UI reads them by query), so redrawing them is replay-safe.
+  const showDetails = () => {
+    if (waiting && plan && digest && policy) {
+      setCurrentDetails(approvalDetails(plan, digest, policy, { deadline, ignored, ignoredCount }));
+    }
+  };
 
   const state = (): GateState => ({
     policy: policy ?? (legacy ? (options.legacyPolicy ?? null) : null),
@@ -105,6 +118,15 @@ export function installApprovalGate(subject: GateSubject, options: GateOptions =
       at: new Date().toISOString(),
     });
     if (ignored.length > DECISION_LIMITS.ignoredKept) ignored.splice(0, ignored.length - DECISION_LIMITS.ignoredKept);
+    // An approver who sent a signal from the Web UI sees on the same page why nothing happened.
+    showDetails();
+    // The details are on the UI's "User Metadata" tab; its default Timeline shows timers with their
+    // summary, so an ignored signal also leaves a one-line trace there: a 1 ms timer, at most
+    // ignoredKept of them per run. A new command, so only in runs that recorded the marker.
+    if (ignoredCount <= DECISION_LIMITS.ignoredKept && patched(IGNORED_TRACE_PATCH)) {
+      const last = ignored[ignored.length - 1];
+      if (last) void sleep(1, { summary: boundedText(`Ignored ${last.kind} from ${last.approver || '(no name)'}: ${last.reason}`, 200) }).catch(() => undefined);
+    }
   };
 
   const onSignal = (kind: 'approve' | 'reject') => (payload: unknown) => {
@@ -158,6 +180,7 @@ export function installApprovalGate(subject: GateSubject, options: GateOptions =
     decision,
     ignoredDecisions: ignored,
     ignoredCount,
+    deadline,
   });
   setHandler(gateQuery, view);
 
@@ -170,9 +193,13 @@ export function installApprovalGate(subject: GateSubject, options: GateOptions =
       digest = planDigest(givenPlan);
       if (!givenPolicy.required) return null;
       waiting = true;
-      setCurrentDetails(approvalDetails(givenPlan, digest, givenPolicy));
+      deadline = new Date(Date.now() + msToNumber(givenPolicy.timeout)).toISOString();
+      showDetails();
       try {
-        const decided = await condition(() => decision !== null, givenPolicy.timeout);
+        // The timer's summary is user metadata, not part of the command's identity: replay-safe.
+        const decided = await condition(() => decision !== null, givenPolicy.timeout, {
+          summary: gateTimerSummary(givenPolicy, subject.startedBy, deadline, digest),
+        });
         if (!decided && decision === null) {
           decision = { decision: 'rejected', approver: 'system', comment: 'timeout', via: 'timeout', at: new Date().toISOString() };
           onDecision(decision);
@@ -191,8 +218,13 @@ const ACTION_TEXT: Record<GateAction, string> = {
   rollback: 'rollback',
 };
 
-/** The Web UI's current details while waiting: the plan, its digest and the exact JSON to send. */
-export function approvalDetails(plan: GatePlan, digest: string, policy: ApprovalPolicy): string {
+/** The Web UI's current details while waiting: who may decide, the plan, its digest and the exact JSON to send. */
+export function approvalDetails(
+  plan: GatePlan,
+  digest: string,
+  policy: ApprovalPolicy,
+  extra: { deadline?: string | null; ignored?: readonly IgnoredDecision[]; ignoredCount?: number } = {},
+): string {
   const id = workflowInfo().workflowId;
   const revisions = plan.pendingRevisions.map((r) => `- ${describeRevision(r)}`).join('\n') || '- none';
   const blocker = downgradeBlocker(plan.pendingRevisions);
@@ -201,15 +233,7 @@ export function approvalDetails(plan: GatePlan, digest: string, policy: Approval
     : '';
   const prices = plan.skipStripe
     ? '- none'
-    : plan.plans
-        .map((p) => {
-          const change = plan.stripeChanges?.find((c) => c.code === p.code);
-          const what = change
-            ? ` (product ${change.product}, price ${change.price}${change.movesLookupKeyFrom ? `, lookup key moves from ${change.movesLookupKeyFrom}` : ''})`
-            : '';
-          return `- ${p.code}: ${p.amount} ${p.currency}/month${what}`;
-        })
-        .join('\n');
+    : plan.plans.map((p) => `- ${planPriceLine(p, plan.stripeChanges?.find((c) => c.code === p.code))}`).join('\n');
   const schema =
     plan.action === 'rollback'
       ? plan.pendingRevisions.length > 0
@@ -218,19 +242,27 @@ export function approvalDetails(plan: GatePlan, digest: string, policy: Approval
       : plan.action === 'release'
         ? `Pending migrations:\n${revisions}${readiness}`
         : null;
-  const who = [
-    policy.approvers.length > 0 ? `allowed approvers: ${policy.approvers.join(', ')}` : 'anyone may approve',
-    policy.fourEyes ? `not ${plan.startedBy} (four-eyes)` : null,
-    `timeout ${policy.timeout}`,
-  ]
-    .filter(Boolean)
-    .join('; ');
+  // Who may decide comes first: it is what an approver must know before reading the plan.
+  const who = policyLines(policy, plan.startedBy, extra.deadline)
+    .map((line) => `- ${line.charAt(0).toUpperCase()}${line.slice(1)}`)
+    .join('\n');
+  const ignored = extra.ignored ?? [];
+  const count = extra.ignoredCount ?? ignored.length;
+  const shown = ignored.slice(-5);
+  const ignoredText =
+    count > 0
+      ? [
+          `Ignored decisions (${count}${count > shown.length ? `, the last ${shown.length} shown` : ''}):`,
+          ...shown.map((d) => `- ${d.at} ${d.kind} from ${d.approver || '(no name)'}: ${d.reason}`),
+        ].join('\n')
+      : null;
   return [
     `## Waiting for approval: ${ACTION_TEXT[plan.action]} of \`${plan.environment}\` by ${plan.startedBy}`,
+    who,
+    ignoredText,
     `Plan digest: \`${digest}\`${plan.gitSha ? ` (git ${plan.gitSha.slice(0, 12)})` : ''}${plan.rollbackOf ? ` (rolls back release run ${plan.rollbackOf})` : ''}`,
     schema,
     `Stripe prices${plan.action === 'rollback' ? ' restored' : ''}:\n${prices}`,
-    `Who: ${who}.`,
     `To approve, Send a Signal named \`approve\` with input \`{"approver": "your-name", "comment": "...", "digest": "${digest}"}\``,
     'To reject, Send a Signal named `reject` with input `{"approver": "your-name", "comment": "the reason"}`.',
     `CLI: \`db-release release approve ${id} --approver NAME --digest ${digest}\``,

@@ -78,6 +78,8 @@ export interface GateView {
   ignoredDecisions: IgnoredDecision[];
   /** How many decisions were ignored in all. */
   ignoredCount: number;
+  /** When the open gate rejects if nobody decides (ISO, workflow time); absent from older workers. */
+  deadline?: string | null;
 }
 export const gateQuery = defineQuery<GateView>('approvalGate');
 
@@ -99,7 +101,19 @@ export interface ReleaseStatusView {
   ignoredDecisions: IgnoredDecision[];
   /** All ignored decisions, of which the most recent are listed (absent: as many as listed). */
   ignoredCount?: number;
+  /** When the gate rejects if nobody decides (absent from older releases and finished views). */
+  approvalDeadline?: string | null;
   summary: ReleaseSummary;
+  /** Set by the CLI when a later run under the same id is a rollback of this release: its outcome. */
+  rollback?: RollbackNote;
+}
+
+/** A rollback run beside the release it undid (or tried to): `release status`, `show`, `list`. */
+export interface RollbackNote {
+  runId: string;
+  /** rolled_back, rollback_failed, running, or how it ended without a result (refused, rejected, failed...). */
+  state: string;
+  detail: string | null;
 }
 
 export const statusQuery = defineQuery<ReleaseStatusView>('status');

@@ -118,6 +118,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       planDigest: g.planDigest,
       ignoredDecisions: g.ignoredDecisions,
       ignoredCount: g.ignoredCount,
+      approvalDeadline: g.deadline,
       summary,
     };
   });

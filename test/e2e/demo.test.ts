@@ -91,6 +91,7 @@ test('the demo tells what the release did, keeps every run, and refuses a second
   expect(one.stdout).toMatch(/^Demo release success in \d+\.\d s$/m);
   expect(one.stdout).toMatch(/migrations: +applied 2 revision\(s\) \(base → 20251107_090000/);
   expect(one.stdout).toMatch(/Stripe: +products 2 created, 0 reused; prices 2 created, 0 reused/);
+  expect(one.stdout).toMatch(/prices: +starter 0\.00 USD\/month \(created\), pro \d[\d,]*\.\d\d USD\/month \(created\)/);
   expect(one.stdout).toMatch(/billing_plans: starter=ok, pro=ok/);
   // Quiet: no webpack module tree, no worker INFO blocks.
   expect(`${one.stdout}${one.stderr}`).not.toMatch(/modules by path|INFO|\[webpack/);

@@ -119,7 +119,7 @@ test('one release per environment, Ctrl-C detaches, approval from the CLI comple
   expect(done.gitSha).toMatch(/^[0-9a-f]{40}$/);
   const table = await runCli(['release', 'list', '--environment', 'production', ...e2e.temporalArgs]);
   expect(table.code).toBe(0);
-  expect(table.stdout).toMatch(/^STARTED\s+ENVIRONMENT\s+STATUS\s+GIT SHA\s+STARTED BY\s+WORKFLOW ID$/m);
+  expect(table.stdout).toMatch(/^STARTED\s+ENVIRONMENT\s+STATUS\s+GIT SHA\s+STARTED BY\s+WORKFLOW ID\s+RUN ID\s+ROLLBACK$/m);
   expect(table.stdout).toMatch(new RegExp(`production\\s+success\\s+${summary.git_sha?.slice(0, 12) ?? 'x'}\\s+alice\\s+db-release-production`));
 });
 
@@ -191,7 +191,9 @@ test('on a terminal, release db draws the plan and the gate live, redrawn in pla
   // the plan drawn is the workflow's own: its pending revisions and Stripe changes
   expect(atTheGate).toContain(`plan: ${view.plan?.pendingRevisions.length ?? -1} pending revision(s)`);
   for (const r of view.plan?.pendingRevisions ?? []) expect(atTheGate).toContain(`${r.revision}  ${r.message}`);
-  for (const c of view.plan?.stripeChanges ?? []) expect(atTheGate).toContain(`stripe ${c.code}: product ${c.product}, price ${c.price}`);
+  for (const c of view.plan?.stripeChanges ?? []) expect(atTheGate).toContain(`(product ${c.product}, price ${c.price}`);
+  // amounts as money: pro=9900 is 99.00 USD a month
+  expect(atTheGate).toMatch(/stripe pro: 99\.00 USD\/month/);
   expect(atTheGate).toMatch(/\[\.\.\] approval\s+\S+/);
   expect(atTheGate).toMatch(/approve: db-release release approve db-release-production --approver NAME/);
 

@@ -217,6 +217,25 @@ test('release rollback undoes a completed release inside the window, and refuses
     expect(late.code).toBe(1);
     expect(late.stderr).toMatch(/outside the rollback window of 1ms/);
 
+    // A rollback the workflow refuses (the schema moved on) is the latest run of the id now:
+    // status, show and rollback still work on the release, naming the refused rollback beside it.
+    await e2e.query(`update alembic_version set version_num = '${HEAD}'`);
+    const refused = await runCli(['release', 'rollback', 'rollback', '--operator', 'dave', ...e2e.temporalArgs]);
+    await e2e.query("update alembic_version set version_num = '20251125_000001'");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/rollback refused: the database is at/);
+    const refusedRun = (await e2e.ctx.client.workflow.getHandle('db-release-rollback').describe()).runId;
+    expect(refusedRun).not.toBe(run.summary.run_id);
+    const afterRefusal = await runCli(['release', 'status', 'rollback', ...e2e.temporalArgs]);
+    expect(afterRefusal.code).toBe(0);
+    expect(afterRefusal.stdout).toContain('db-release-rollback: success');
+    expect(afterRefusal.stdout).toContain(`rollback run ${refusedRun}: refused (the database is at`);
+    expect(afterRefusal.stdout).toContain(`release run ${run.summary.run_id} is unchanged`);
+    const shownAfterRefusal = await runCli(['release', 'show', 'rollback', ...e2e.temporalArgs]);
+    expect(shownAfterRefusal.code).toBe(0);
+    expect((JSON.parse(shownAfterRefusal.stdout) as ReleaseSummary).run_id).toBe(run.summary.run_id);
+    expect(shownAfterRefusal.stderr).toContain(`rollback run ${refusedRun}: refused`);
+
     const rollback = await runCli(['release', 'rollback', 'rollback', '--json', '--operator', 'dave', ...e2e.temporalArgs]);
     expect(rollback.stderr).toMatch(/rolled_back/);
     expect(rollback.code).toBe(0);
@@ -231,21 +250,48 @@ test('release rollback undoes a completed release inside the window, and refuses
     ]);
     expect(await snapshot()).toEqual(before);
 
-    // the latest run is now the rollback itself: a second rollback is refused
+    // the rollback after a refused one found the release by itself (no --run-id)
+    expect(rollback.stderr).toContain(`rollback run ${refusedRun} (refused); rolling back release run ${run.summary.run_id} again`);
+    const rollbackRun = (await e2e.ctx.client.workflow.getHandle('db-release-rollback').describe()).runId;
+
+    // the latest run is now the rollback itself: a second rollback is refused, naming it
     const again = await runCli(['release', 'rollback', 'rollback', ...e2e.temporalArgs]);
     expect(again.code).toBe(2);
-    expect(again.stderr).toMatch(/is a rollbackRelease, not a release/);
+    expect(again.stderr).toContain(`release run ${run.summary.run_id} of db-release-rollback was already rolled back by run ${rollbackRun} (rolled_back`);
 
-    // status and watch name the rollback and what it undid, from its result (no query needed)
+    // status, show and watch: the release, with the rollback beside it (from its result, no query)
     const status = await runCli(['release', 'status', 'rollback', ...e2e.temporalArgs]);
     expect(status.code).toBe(0);
-    expect(status.stdout).toContain(`db-release-rollback: rollback of release run ${run.summary.run_id}, rolled_back (requested by dave`);
-    expect(status.stdout).toMatch(/compensation migrations: success - downgraded to/);
-    const statusJson = JSON.parse((await runCli(['release', 'status', 'rollback', '--json', ...e2e.temporalArgs])).stdout) as { kind: string; state: string };
-    expect(statusJson).toMatchObject({ kind: 'rollback', state: 'rolled_back' });
+    expect(status.stdout).toContain(`rollback run ${rollbackRun}: rolled_back (requested by dave`);
+    expect(status.stdout).toContain(`release run ${run.summary.run_id} is rolled back`);
+    const statusJson = JSON.parse((await runCli(['release', 'status', 'rollback', '--json', ...e2e.temporalArgs])).stdout) as {
+      summary: { run_id: string };
+      rollback: { runId: string; state: string };
+    };
+    expect(statusJson.summary.run_id).toBe(run.summary.run_id);
+    expect(statusJson.rollback).toMatchObject({ runId: rollbackRun, state: 'rolled_back' });
+    const shown = await runCli(['release', 'show', 'rollback', ...e2e.temporalArgs]);
+    expect(shown.code).toBe(0);
+    expect((JSON.parse(shown.stdout) as ReleaseSummary).run_id).toBe(run.summary.run_id);
+    expect(shown.stderr).toContain(`rollback run ${rollbackRun}: rolled_back`);
     const watch = await runCli(['release', 'watch', 'rollback', ...e2e.temporalArgs]);
     expect(watch.code).toBe(0);
     expect(watch.stdout).toMatch(/rolled_back/);
+
+    // release list: a run id column, and the rolled-back release listed as rolled_back
+    const listed = JSON.parse((await runCli(['release', 'list', '--environment', 'rollback', '--json', ...e2e.temporalArgs])).stdout) as {
+      rows: Array<{ runId: string; status: string; rollback?: { runId: string; state: string } | null }>;
+    };
+    expect(listed.rows.find((r) => r.runId === run.summary.run_id)).toMatchObject({ status: 'rolled_back', rollback: { runId: rollbackRun, state: 'rolled_back' } });
+    const rolledBack = JSON.parse(
+      (await runCli(['release', 'list', '--environment', 'rollback', '--status', 'rolled_back', '--json', ...e2e.temporalArgs])).stdout,
+    ) as { rows: Array<{ runId: string; status: string }> };
+    expect(rolledBack.rows.map((r) => r.runId)).toContain(run.summary.run_id);
+    expect(rolledBack.rows.every((r) => r.status === 'rolled_back')).toBe(true);
+    const table = await runCli(['release', 'list', '--environment', 'rollback', ...e2e.temporalArgs]);
+    expect(table.stdout).toMatch(/RUN ID\s+ROLLBACK/);
+    const releaseRow = table.stdout.split('\n').find((l) => l.includes(run.summary.run_id)) ?? '';
+    expect(releaseRow).toMatch(/\brolled_back\b.*rolled_back by run /);
   } finally {
     await remove();
   }

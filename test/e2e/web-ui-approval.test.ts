@@ -97,7 +97,43 @@ test('the approve signal sent from the Web UI form completes a waiting release',
   await page.screenshot({ path: path.join(OUTPUT, 'waiting-releases-filtered.png'), fullPage: true });
   await page.getByRole('link', { name: 'db-release-production' }).first().click();
   await page.getByText('Running', { exact: false }).first().waitFor();
+
+  // An approval the gate ignores (alice started the release: four-eyes) leaves a trace.
+  await handle.signal('approve', { approver: 'alice', comment: 'my own release', digest });
+  let traced = false;
+  for (let i = 0; i < 100 && !traced; i++) {
+    traced = ((await handle.query(statusQuery)).ignoredCount ?? 0) > 0;
+    if (!traced) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(traced).toBe(true);
+  await page.reload();
+  // The default view (the Timeline) is where an approver lands: the gate's wait says who may
+  // approve and until when, and the ignored signal says why it was ignored, in timer summaries.
+  expect(page.url()).not.toMatch(/user-metadata|history/);
+  await page.getByText(/^Waiting for approval: anyone may approve, not alice \(four-eyes\), until \d{4}-/).first().waitFor();
+  await page.getByText(`plan ${digest}; the plan and how to approve: User Metadata tab`, { exact: false }).first().waitFor();
+  await page.getByText(/Ignored approve from alice: four-eyes rule/).first().waitFor();
   await page.screenshot({ path: path.join(OUTPUT, 'waiting-release.png'), fullPage: true });
+  // The full details (the workflow's current details) on the User Metadata tab: who may decide,
+  // the deadline, the ignored decision with its reason, the plan with money as money.
+  await page.getByText('User Metadata', { exact: true }).first().click();
+  await page.getByText('Current Details').first().waitFor();
+  // The UI renders the Markdown in a frame of its own: read the text of every frame.
+  let details = '';
+  for (let i = 0; i < 100 && !details.includes('Ignored decisions (1)'); i++) {
+    const texts: string[] = await Promise.all(page.frames().map((f) => f.locator('body').innerText({ timeout: 1_000 }).catch(() => '')));
+    details = texts.find((t) => t.includes('Who may approve')) ?? '';
+    if (!details.includes('Ignored decisions (1)')) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(details).toContain('Who may approve: anyone');
+  expect(details).toContain('Four-eyes: alice started it and cannot approve it');
+  expect(details).toMatch(/Decide by \d{4}-\d\d-\d\dT[\d:.]+Z \(timeout 24 hours/);
+  expect(details).toContain('Ignored decisions (1):');
+  expect(details).toMatch(/approve from alice: four-eyes rule: alice started this release and cannot approve it/);
+  expect(details).toMatch(/pro: 99\.00 USD\/month/);
+  // who may decide comes before the plan
+  expect(details.indexOf('Who may approve')).toBeLessThan(details.indexOf('Plan digest'));
+  await page.screenshot({ path: path.join(OUTPUT, 'waiting-release-details.png'), fullPage: true });
 
   await page.getByRole('button', { name: 'More Actions' }).first().click();
   await page.getByRole('menuitem', { name: /Send a Signal/ }).click();

@@ -14,12 +14,14 @@ import sys
 import termios
 
 columns = int(sys.argv[1])
+# The terminal's height: PTY_ROWS, else 60 (a test of a block taller than the screen sets it).
+rows = int(os.environ.get("PTY_ROWS", "60"))
 argv = sys.argv[2:]
 
 pid, fd = pty.fork()
 if pid == 0:
     # The child's stdin/stdout/stderr are the terminal: give it a size before the CLI starts.
-    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 60, columns, 0, 0))
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     os.execvp(argv[0], argv)
 
 for sig in (signal.SIGINT, signal.SIGTERM):

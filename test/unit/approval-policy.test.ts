@@ -1,4 +1,4 @@
-import { DECISION_LIMITS, boundedText, readDecision, refusalReason, type GateState } from '../../src/release/approval';
+import { DECISION_LIMITS, boundedText, gateTimerSummary, policyLines, readDecision, refusalReason, type GateState } from '../../src/release/approval';
 import type { ApprovalDecision, ApprovalPolicy } from '../../src/release/types';
 
 const OPEN: ApprovalPolicy = { required: true, approvers: [], fourEyes: false, timeout: '24 hours' };
@@ -140,5 +140,32 @@ describe('boundedText', () => {
     cyclic.self = cyclic;
     expect(boundedText(cyclic)).toBe('[unreadable]');
     expect(boundedText(undefined)).toBe('');
+  });
+});
+
+describe('what approvers are told', () => {
+  const policy = { required: true, approvers: [], fourEyes: true, timeout: '24 hours' };
+  test('policyLines: who may approve, four-eyes with the starter, who may reject, the deadline', () => {
+    expect(policyLines(policy, 'alice', '2026-11-26T10:00:00.000Z')).toEqual([
+      'who may approve: anyone',
+      'four-eyes: alice started it and cannot approve it',
+      'anyone may reject, with a reason',
+      'decide by 2026-11-26T10:00:00.000Z (timeout 24 hours; no decision by then rejects it)',
+    ]);
+    expect(policyLines({ ...policy, approvers: ['bob', 'carol'], fourEyes: false }, 'alice')).toEqual([
+      'who may approve: only bob, carol',
+      'four-eyes: off (the starter may approve)',
+      'anyone may reject, with a reason',
+      'timeout 24 hours (no decision by then rejects it)',
+    ]);
+    expect(policyLines(policy, '\u200b')[1]).toMatch(/^four-eyes: started without a known operator, so nobody can approve it/);
+  });
+
+  test('gateTimerSummary: one line for the Web UI Timeline, who first, bounded', () => {
+    const line = gateTimerSummary(policy, 'alice', '2026-11-26T10:00:00.123Z', '3f2a9c0d11b4e567');
+    expect(line).toBe(
+      'Waiting for approval: anyone may approve, not alice (four-eyes), until 2026-11-26T10:00:00Z; plan 3f2a9c0d11b4e567; the plan and how to approve: User Metadata tab',
+    );
+    expect(gateTimerSummary({ ...policy, approvers: Array.from({ length: 40 }, (_, i) => `approver-${i}`) }, 'alice', '2026-11-26T10:00:00Z', '3f2a9c0d11b4e567').length).toBeLessThanOrEqual(200);
   });
 });

@@ -23,7 +23,7 @@ const plan = {
   pendingRevisions: [{ revision: '20251107_090000', message: 'add stripe price id' }],
   plans: [{ code: 'pro', amount: 9900, currency: 'usd' }],
   skipStripe: false,
-  stripeChanges: [{ code: 'pro', product: 'reuse' as const, price: 'create' as const, lookupKey: 'pro_usd_monthly', movesLookupKeyFrom: null }],
+  stripeChanges: [{ code: 'pro', product: 'reuse' as const, price: 'create' as const, lookupKey: 'pro_usd_monthly', movesLookupKeyFrom: null, previousAmount: 12900 }],
 };
 
 test('gateLines: the plan, its digest, the policy and the exact commands and signal input', () => {
@@ -37,15 +37,20 @@ test('gateLines: the plan, its digest, the policy and the exact commands and sig
     plan,
     planDigest: DIGEST,
     decision: null,
-    ignoredDecisions: [],
-    ignoredCount: 0,
+    ignoredDecisions: [{ kind: 'approve', approver: 'alice', reason: 'four-eyes rule: alice started this release and cannot approve it', at: '2026-11-25T10:00:05.000Z' }],
+    ignoredCount: 1,
+    deadline: '2026-11-26T10:00:00.000Z',
   };
   const lines = gateLines(gate, 'db-release-production');
   expect(lines[0]).toBe('release of production by alice: waiting for approval');
   expect(lines).toContain(`plan digest: ${DIGEST} (git 0123456789ab)`);
   expect(lines).toContain('    20251107_090000  add stripe price id');
-  expect(lines).toContain('  stripe pro: 9900 usd/month (product reuse, price create)');
-  expect(lines).toContain('  policy: approvers bob, carol, not alice (four-eyes), timeout 24 hours');
+  expect(lines).toContain('  stripe pro: 99.00 USD/month, was 129.00 (product reuse, price create)');
+  expect(lines).toContain('  who may approve: only bob, carol');
+  expect(lines).toContain('  four-eyes: alice started it and cannot approve it');
+  expect(lines).toContain('  decide by 2026-11-26T10:00:00.000Z (timeout 24 hours; no decision by then rejects it)');
+  expect(lines).toContain('  ignored decisions: 1');
+  expect(lines).toContain('    2026-11-25T10:00:05.000Z approve from alice: four-eyes rule: alice started this release and cannot approve it');
   expect(lines).toContain(`approve: db-release release approve db-release-production --approver NAME --digest ${DIGEST} [--comment TEXT]`);
   expect(lines).toContain(`Web UI:  Send a Signal "approve" with {"approver": "NAME", "comment": "...", "digest": "${DIGEST}"}`);
 });

@@ -2,7 +2,8 @@
  * What an operator sees: the live block redrawn on a terminal, the `release list` table and the
  * visibility query behind it.
  */
-import { LiveDisplay, followLive, renderLiveView } from '../../src/cli/live-view';
+import { LiveDisplay, displayWidth, followLive, pause, renderLiveView } from '../../src/cli/live-view';
+import { getEventListeners } from 'node:events';
 import type { ReleaseListRow } from '../../src/cli/release-manage';
 import { releaseListQuery } from '../../src/cli/search-attributes';
 import { releaseListLines } from '../../src/cli/status-lines';
@@ -34,7 +35,7 @@ function waitingView(): ReleaseStatusView {
       pendingRevisions: [{ revision: '20251107_090000', message: 'add stripe price id' }],
       plans: [{ code: 'pro', amount: 9900, currency: 'usd' }],
       skipStripe: false,
-      stripeChanges: [{ code: 'pro', product: 'reuse', price: 'create', lookupKey: 'pro_usd_monthly', movesLookupKeyFrom: 'price_old' }],
+      stripeChanges: [{ code: 'pro', product: 'reuse', price: 'create', lookupKey: 'pro_usd_monthly', movesLookupKeyFrom: 'price_old', previousAmount: 7900 }],
     },
     ignoredDecisions: [{ kind: 'approve', approver: 'alice', reason: 'four-eyes: alice started this release', at: at(5).toISOString() }],
     summary,
@@ -56,7 +57,10 @@ describe('renderLiveView', () => {
     ]);
     expect(lines).toContain('plan: 1 pending revision(s)');
     expect(lines).toContain('  20251107_090000  add stripe price id');
-    expect(lines).toContain('  stripe pro: product reuse, price create, lookup key moves from price_old');
+    expect(lines).toContain('  stripe pro: 99.00 USD/month, was 79.00 (product reuse, price create, lookup key moves from price_old)');
+    // who may approve, before how to
+    expect(lines).toContain('who may approve: anyone');
+    expect(lines).toContain('four-eyes: alice started it and cannot approve it');
     expect(lines).toContain('approve: db-release release approve db-release-production --approver NAME [--comment TEXT]');
     expect(lines).toContain('ignored approve from alice: four-eyes: alice started this release');
   });
@@ -102,13 +106,53 @@ describe('LiveDisplay', () => {
     expect(writes).toEqual(['a\nb\nc\n', '\x1b[3F\x1b[Ja\nb\n', '\x1b[2F\x1b[Jx\n']);
   });
 
-  test('lines wider than the terminal are cut, so wrapping cannot break the redraw', () => {
+  test('lines wider than the terminal are wrapped by the display (never by the terminal), at most three rows, then cut', () => {
     const writes: string[] = [];
     const display = new LiveDisplay((t) => writes.push(t), () => 30);
-    display.update(['x'.repeat(100)]);
-    const line = writes[0]?.trimEnd() ?? '';
-    expect(line).toHaveLength(29);
-    expect(line.endsWith('…')).toBe(true);
+    display.update(['x'.repeat(200)]);
+    const rows = (writes[0] ?? '').trimEnd().split('\n');
+    expect(rows).toHaveLength(3);
+    for (const row of rows) expect(row.length).toBeLessThanOrEqual(29);
+    expect(rows[2]?.endsWith('…')).toBe(true);
+    // the next draw moves back over every row drawn, not over the one logical line
+    display.update(['short']);
+    expect(writes[1]).toBe('\x1b[3F\x1b[Jshort\n');
+  });
+
+  test('the approve hint is wrapped whole at 80 columns: every word of the command is on screen', () => {
+    const display = new LiveDisplay(() => undefined, () => 80);
+    const lines = renderLiveView({ ...waitingView(), planDigest: '3f2a9c0d11b4e567' }, at(12));
+    const fitted = display.fit(lines);
+    for (const row of fitted) expect(displayWidth(row)).toBeLessThanOrEqual(79);
+    const hint = lines.find((l) => l.startsWith('approve:')) ?? '';
+    expect(hint.length).toBeGreaterThan(80);
+    const start = fitted.findIndex((row) => row.startsWith('approve:'));
+    const joined = [fitted[start], fitted[start + 1]].map((row) => row?.trim()).join(' ');
+    expect(joined).toBe(hint);
+    expect(fitted.some((row) => row.includes('…'))).toBe(false);
+  });
+
+  test('a block taller than the terminal is cut to its height, so the rewind reaches its first row', () => {
+    const writes: string[] = [];
+    const display = new LiveDisplay((t) => writes.push(t), () => 80, () => 10);
+    display.update(Array.from({ length: 25 }, (_, i) => `line ${i}`));
+    const rows = (writes[0] ?? '').trimEnd().split('\n');
+    expect(rows).toHaveLength(9);
+    // the first row (which release) and the last ones (what to do now) stay
+    expect(rows[0]).toBe('line 0');
+    expect(rows[1]).toMatch(/^  … 17 row\(s\) not shown/);
+    expect(rows.slice(2)).toEqual(['line 18', 'line 19', 'line 20', 'line 21', 'line 22', 'line 23', 'line 24']);
+    display.update(['a', 'b']);
+    expect(writes[1]).toBe('\x1b[9F\x1b[Ja\nb\n');
+  });
+
+  test('newlines and control characters inside a line cannot move the cursor; wide characters count double', () => {
+    const display = new LiveDisplay(() => undefined, () => 21);
+    expect(display.fit(['a\nb', 'tab\there'])).toEqual(['a', 'b', 'tab here']);
+    expect(displayWidth('ＡＢ')).toBe(4);
+    const wide = display.fit(['ＡＢＣＤＥＦＧＨＩＪＫ']);
+    for (const row of wide) expect(displayWidth(row)).toBeLessThanOrEqual(20);
+    expect(wide.length).toBe(2);
   });
 
   test('followLive redraws until the release is done, and keeps the last view when a query fails', async () => {
@@ -162,14 +206,31 @@ describe('release list', () => {
       closeTime: null,
       ...overrides,
     });
-    const lines = releaseListLines([row({}), row({ environment: 'dev', status: 'awaiting_approval', gitSha: null, workflowId: 'db-release-dev' })]);
+    const lines = releaseListLines([
+      row({ status: 'rolled_back', rollback: { runId: 'r2', state: 'rolled_back', detail: null } }),
+      row({ environment: 'dev', status: 'awaiting_approval', gitSha: null, workflowId: 'db-release-dev', runId: 'r3' }),
+    ]);
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/^STARTED\s+ENVIRONMENT\s+STATUS\s+GIT SHA\s+STARTED BY\s+WORKFLOW ID$/);
-    expect(lines[1]).toMatch(/^2026-11-25T10:00:00Z\s+production\s+success\s+0123456789ab\s+alice\s+db-release-production$/);
-    expect(lines[2]).toMatch(/^2026-11-25T10:00:00Z\s+dev\s+awaiting_approval\s+-\s+alice\s+db-release-dev$/);
+    expect(lines[0]).toMatch(/^STARTED\s+ENVIRONMENT\s+STATUS\s+GIT SHA\s+STARTED BY\s+WORKFLOW ID\s+RUN ID\s+ROLLBACK$/);
+    expect(lines[1]).toMatch(/^2026-11-25T10:00:00Z\s+production\s+rolled_back\s+0123456789ab\s+alice\s+db-release-production\s+r1\s+rolled_back by run r2$/);
+    expect(lines[2]).toMatch(/^2026-11-25T10:00:00Z\s+dev\s+awaiting_approval\s+-\s+alice\s+db-release-dev\s+r3\s+-$/);
     // aligned: every column starts at the same offset on each line
     const statusColumn = (lines[0] ?? '').indexOf('STATUS');
     expect((lines[2] ?? '').indexOf('awaiting_approval')).toBe(statusColumn);
     expect(releaseListLines([])).toEqual([]);
+  });
+});
+
+describe('pause', () => {
+  test('leaves no abort listener behind once its wait is over, however many polls share the signal', async () => {
+    const stop = new AbortController();
+    for (let i = 0; i < 50; i++) await pause(0, stop.signal);
+    expect(getEventListeners(stop.signal, 'abort')).toHaveLength(0);
+    // and an abort still ends a wait at once
+    const waiting = pause(60_000, stop.signal);
+    expect(getEventListeners(stop.signal, 'abort')).toHaveLength(1);
+    stop.abort();
+    await waiting;
+    expect(getEventListeners(stop.signal, 'abort')).toHaveLength(0);
   });
 });

@@ -271,6 +271,8 @@ describe('helpers', () => {
     [0, 'eur', '0.00 EUR (0)'],
     [5, 'USD', '0.05 USD (5)'],
     [500, 'jpy', '500 JPY (500)'],
+    [1_000_000_00, 'usd', '1,000,000.00 USD (100000000)'],
+    [15_500, 'kwd', '15.500 KWD (15500)'],
   ])('formatAmount(%p, %s) = %s', (amount, currency, text) => {
     expect(formatAmount(amount, currency)).toBe(text);
   });
