@@ -16,7 +16,8 @@ import { checkListFilter, registerSearchAttributes } from './cli/search-attribut
 import { terminalPrompter } from './cli/prompts';
 import { CliError } from './cli/errors';
 import { describeRollback, describeStatus, releaseListLines } from './cli/status-lines';
-import { workerCommand, type WorkerFlags } from './cli/worker-command';
+// The worker SDK (core bridge, webpack, the activities) loads only for `db-release worker`.
+import type { WorkerFlags } from './cli/worker-command';
 import { registerRunbookCommands } from './cli/runbook-commands';
 
 export function buildProgram(): Command {
@@ -34,7 +35,7 @@ export function buildProgram(): Command {
       .option('--environment <name>', 'environment this worker serves (default ENVIRONMENT/APP_ENV from the env files; must agree with them)')
       .option('--max-concurrent-activities <n>', 'activities run at once (default 20)')
       .option('--max-concurrent-workflow-tasks <n>', 'workflow tasks run at once (default 40)'),
-  ).action(action((flags: WorkerFlags) => workerCommand(flags, err)));
+  ).action(action(async (flags: WorkerFlags) => (await import('./cli/worker-command.js')).workerCommand(flags, err)));
 
   const release = program.command('release').description('start, watch, approve and audit releases');
 

@@ -4,8 +4,7 @@
  */
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import path from 'node:path';
-import pg from 'pg';
-import type { ActivityDeps, DbClient } from './activities/deps';
+import type { ActivityDeps } from './activities/deps';
 import { createActivities } from './activities';
 import { createStripeGateway } from './activities/stripe-gateway';
 import { loadEnvScope } from './config/env-files';
@@ -30,17 +29,9 @@ export interface WorkerSettings {
   environment?: string;
 }
 
-export async function connectDb(databaseUrl: string): Promise<DbClient> {
-  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000 });
-  await client.connect();
-  return {
-    query: async <R extends object>(sql: string, params?: unknown[]) => {
-      const result = await client.query<R>(sql, params);
-      return { rows: result.rows, rowCount: result.rowCount };
-    },
-    end: () => client.end(),
-  };
-}
+import { connectDb } from './runtime/db';
+
+export { connectDb };
 
 /** The real dependencies of every activity, for one backend checkout. */
 export function realActivityDeps(projectRoot: string, stateDir?: string, environment?: string): ActivityDeps {

@@ -9,7 +9,6 @@ import path from 'node:path';
 import { ENV_FILES_BY_PRECEDENCE, type EnvScope } from '../config/env-files';
 import { readBackendEnv } from './backend-input';
 import { maskSecret, redact } from '../masking';
-import { createStripeGateway } from '../activities/stripe-gateway';
 import { CliError } from './errors';
 
 export type ProviderStatus = 'ok' | 'missing' | 'invalid';
@@ -215,7 +214,7 @@ export async function validateProviders(
           verdict = { status: 'ok', reason: 'format ok; not verified with Stripe (--offline)' };
         else
           verdict = await verifyStripeKey(
-            (options.stripe ?? createStripeGateway)(value, scope),
+            (options.stripe ?? (await import('../activities/stripe-gateway.js')).createStripeGateway)(value, scope),
             value,
             apiBase,
           );

@@ -9,11 +9,11 @@ import { backendCommandEnv, resolveBackendLayout } from '../config/backend-layou
 import { parseBillingFlag, type EnvScope } from '../config/env-files';
 import { catalogOf, loadReleaseConfig, type ReleaseConfig } from '../config/release-config';
 import { redact, redactUrlPassword, secretValuesOf } from '../masking';
-import { currentOutput, parseHeads, revisionId } from '../activities/alembic';
+import { currentOutput, parseHeads, revisionId } from '../release/alembic-output';
 import { evaluatePlans, plansAsKept, type PlanRowFields } from '../release/plans';
 import type { BillingPlanRow, ReleaseSummary } from '../release/types';
 import { runCommand, type CommandRunner } from '../runtime/command-runner';
-import { connectDb } from '../worker';
+import { connectDb } from '../runtime/db';
 import { RELEASE_WORKFLOW_TYPE, releaseWorkflowId } from '../workflows/messages';
 import type { DbClient } from '../activities/deps';
 import { connectClient, resolveTemporalTarget, type TemporalFlags, type TemporalTarget } from './connection';
