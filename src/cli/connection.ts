@@ -72,7 +72,7 @@ export async function connectClient(target: TemporalTarget): Promise<{ client: C
         'start it (temporal server start-dev, or npm run demo) or set --address / TEMPORAL_ADDRESS',
     );
   }
-  await requireNamespace(connection, target).catch(async (error: unknown) => {
+  await requireNamespace(connection.workflowService, target).catch(async (error: unknown) => {
     await connection.close().catch(() => undefined);
     throw error;
   });
@@ -87,13 +87,16 @@ const GRPC_NOT_FOUND = 5;
  * it differently (a "no release" that is not true, a NamespaceNotFoundError stack). Only a clear
  * NOT_FOUND refuses: a key that may not describe namespaces goes on and meets its own error later.
  */
-async function requireNamespace(connection: Connection, target: TemporalTarget): Promise<void> {
+export async function requireNamespace(
+  service: Pick<Connection['workflowService'], 'describeNamespace' | 'listNamespaces'>,
+  target: TemporalTarget,
+): Promise<void> {
   try {
-    await connection.workflowService.describeNamespace({ namespace: target.namespace });
+    await service.describeNamespace({ namespace: target.namespace });
   } catch (error) {
     const e = error as Error & { code?: number };
     if (e.code !== GRPC_NOT_FOUND && e.name !== 'NamespaceNotFoundError') return;
-    const known = await connection.workflowService
+    const known = await service
       .listNamespaces({ pageSize: 20 })
       .then((r) => (r.namespaces ?? []).map((n) => n.namespaceInfo?.name).filter((n): n is string => Boolean(n) && n !== 'temporal-system'))
       .catch(() => [] as string[]);

@@ -6,7 +6,7 @@ import { loadEnvScope, type EnvFileError, type EnvScope } from '../config/env-fi
 import { ConfigError, envFilesOf, loadReleaseConfig, workerEnvironment, type ReleaseConfig } from '../config/release-config';
 import { createReleaseWorker } from '../worker';
 import { installWorkerLogger } from '../worker-log';
-import { resolveTemporalTarget, type TemporalFlags } from './connection';
+import { requireNamespace, resolveTemporalTarget, type TemporalFlags } from './connection';
 import { CliError } from './errors';
 
 export interface WorkerFlags extends TemporalFlags {
@@ -33,6 +33,13 @@ export async function workerCommand(flags: WorkerFlags, log: (line: string) => v
   if (flags.environment !== undefined && !/^[a-z0-9][a-z0-9_-]{0,62}$/i.test(flags.environment)) {
     throw new CliError(`--environment "${flags.environment}": use letters, digits, - and _`);
   }
+  // The flags first: a bad one is refused before the backend is even looked at.
+  const target = resolveTemporalTarget(flags);
+  const maxActivities = positiveInt('--max-concurrent-activities', flags.maxConcurrentActivities ?? process.env.DB_RELEASE_MAX_CONCURRENT_ACTIVITIES);
+  const maxWorkflowTasks = positiveInt(
+    '--max-concurrent-workflow-tasks',
+    flags.maxConcurrentWorkflowTasks ?? process.env.DB_RELEASE_MAX_CONCURRENT_WORKFLOW_TASKS,
+  );
   let config: ReleaseConfig;
   try {
     config = await loadReleaseConfig(projectRoot);
@@ -47,22 +54,17 @@ export async function workerCommand(flags: WorkerFlags, log: (line: string) => v
     if ((error as { type?: unknown }).type === 'EnvFileError') throw new CliError(`${projectRoot}: ${(error as EnvFileError).message}`);
     throw error;
   }
-  // Checked once here rather than found out by the first release: a missing alembic.ini, a
-  // program not installed, an env file that is not there (issue 12 item 7, issue 14).
+  // Checked once here rather than found out by the first release: which environment it serves, a
+  // missing alembic.ini, a program not installed, an env file that is not there (issue 12 item 7,
+  // issue 14). Every problem is listed at once, so one restart fixes them all.
+  const served = workerEnvironment(scope.values, flags.environment);
   const layout = await resolveBackendLayout(projectRoot, config, scope.values);
-  if (layout.problems.length > 0) {
-    const list = layout.problems.map((p) => `  - ${p}`).join('\n');
+  const problems = [...(served.error !== null ? [served.error] : []), ...layout.problems];
+  if (served.error !== null || problems.length > 0) {
+    const list = problems.map((p) => `  - ${p}`).join('\n');
     throw new CliError(`the worker cannot release ${projectRoot}:\n${list}`);
   }
-  const served = workerEnvironment(scope.values, flags.environment);
-  if (served.error !== null) throw new CliError(served.error);
   log(describeLayout(layout, config.alembicCommand));
-  const target = resolveTemporalTarget(flags);
-  const maxActivities = positiveInt('--max-concurrent-activities', flags.maxConcurrentActivities ?? process.env.DB_RELEASE_MAX_CONCURRENT_ACTIVITIES);
-  const maxWorkflowTasks = positiveInt(
-    '--max-concurrent-workflow-tasks',
-    flags.maxConcurrentWorkflowTasks ?? process.env.DB_RELEASE_MAX_CONCURRENT_WORKFLOW_TASKS,
-  );
   installWorkerLogger(); // before the first connection creates the runtime
   let connection: NativeConnection;
   try {
@@ -74,6 +76,11 @@ export async function workerCommand(flags: WorkerFlags, log: (line: string) => v
   } catch (error) {
     throw new CliError(`Temporal is not reachable at ${target.address} (${(error as Error).message.split('\n')[0]}); set --address / TEMPORAL_ADDRESS`);
   }
+  // A namespace the server does not have would leave the worker polling nothing, forever.
+  await requireNamespace(connection.workflowService, target).catch(async (error: unknown) => {
+    await connection.close().catch(() => undefined);
+    throw error;
+  });
   try {
     const worker = await createReleaseWorker({
       projectRoot,

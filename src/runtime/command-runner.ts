@@ -182,9 +182,11 @@ export const runCommand: CommandRunner = async (request) => {
   });
 
   const sources = [child.stdout as Readable, child.stderr as Readable];
+  let lastOutputAt = Date.now();
   const consume = (source: Readable, tail: TailBuffer, isStderr: boolean) => {
     const redactor = new StreamRedactor(clean);
     const take = (text: string) => {
+      lastOutputAt = Date.now();
       if (!text) return;
       tail.append(text);
       allTail.append(text);
@@ -241,7 +243,11 @@ export const runCommand: CommandRunner = async (request) => {
   if (timer) clearTimeout(timer);
   request.signal?.removeEventListener('abort', onAbort);
   // Whatever the program left running in its group holds our pipes: give it a moment, then stop it.
-  if (!(await settledWithin(drained, 2_000))) {
+  // The moment counts from the last output, not from the exit: a loud command's last megabytes
+  // may still be in the pipes when it exits, and on a busy machine reading them takes longer.
+  let allRead = await settledWithin(drained, 500);
+  while (!allRead && Date.now() - lastOutputAt < 2_000) allRead = await settledWithin(drained, 500);
+  if (!allRead) {
     signalGroup(pid, 'SIGKILL');
     for (const s of sources) s.destroy();
     await settledWithin(drained, 1_000);

@@ -104,3 +104,15 @@ test('started as the README says, against the sample backend with no tools on PA
   expect(result.stderr).toContain('Temporal is not reachable at 127.0.0.1:1');
   expect(result.code).toBe(2);
 });
+
+test('--namespace the server does not have: exit 2 naming it and how to create it, instead of polling nothing forever', async () => {
+  const { backend } = monorepo();
+  const result = await runCli(['worker', '--project-root', backend, '--namespace', 'nope-no-such', '--task-queue', `worker-start-${randomUUID()}`], {
+    PATH: BARE_PATH,
+    TEMPORAL_ADDRESS: process.env.DB_RELEASE_TEST_TEMPORAL_ADDRESS ?? '',
+  });
+  expect(result.code).toBe(2);
+  expect(result.stderr).toContain('--namespace "nope-no-such": no such namespace');
+  expect(result.stderr).toContain('temporal operator namespace create --namespace nope-no-such');
+  expect(result.stderr).not.toMatch(/db-release worker ready/);
+});

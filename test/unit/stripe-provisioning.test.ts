@@ -240,7 +240,7 @@ describe('issue 12 item 4: products the backend made under another metadata key'
     const rig = new Rig();
     const made = await backendSetup();
     expect(await rig.preview(PRO_ONLY)).toEqual([
-      { code: 'pro', product: 'reuse', price: 'assign_lookup_key', lookupKey: 'db_release:pro:monthly', movesLookupKeyFrom: null },
+      { code: 'pro', product: 'reuse', price: 'assign_lookup_key', lookupKey: 'db_release:pro:monthly', movesLookupKeyFrom: null, previousAmount: null },
     ]);
     const result = await rig.provision('run1', PRO_ONLY);
     expect(planOf(result, 'pro')).toMatchObject({
