@@ -108,6 +108,8 @@ class Guard {
   private child: ChildProcess | null = null;
   private parentGone = false;
   private finishing = false;
+  /** When the command last printed: its pipes are read to the end while output keeps flowing. */
+  private lastOutputAt = Date.now();
   private readonly stopWaiting = new AbortController();
   private readonly started = Date.now();
   private readonly commandLine: string;
@@ -250,7 +252,13 @@ class Guard {
     this.finishing = true;
     // Nothing of the command may outlive the lock: stop what it left behind in its process group.
     if (groupAlive(pgid)) await stopProcessGroup(pgid, this.options.graceMs);
-    await Promise.race([Promise.all(streams), sleep(2_000, new AbortController().signal)]);
+    // Read the pipes to the end: a loud command's last megabytes may still be in them at its exit,
+    // and on a busy machine that takes more than a moment. Give up only once nothing flows for 2 s
+    // (something left holding the pipes).
+    const allRead = Promise.all(streams).then(() => true);
+    const within = (ms: number) => Promise.race([allRead, sleep(ms, new AbortController().signal).then(() => false)]);
+    let read = await within(500);
+    while (!read && Date.now() - this.lastOutputAt < 2_000) read = await within(500);
     const exitCode = code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 1);
     const how = signal ? `was killed by ${signal}` : `exited with code ${exitCode}`;
     this.child = null;
@@ -262,6 +270,7 @@ class Guard {
     const redactor = new StreamRedactor(this.clean);
     source.setEncoding('utf8');
     source.on('data', (chunk: string) => {
+      this.lastOutputAt = Date.now();
       const text = redactor.push(chunk);
       const wait = text ? this.write(target, text) : null;
       if (wait) {
@@ -329,8 +338,21 @@ class Guard {
     const log = this.log;
     this.log = null;
     if (log) await new Promise<void>((resolve) => log.end(resolve));
+    // Writes to a pipe are asynchronous: process.exit would drop what the worker has not read yet.
+    await Promise.race([Promise.all([flushed(process.stdout), flushed(process.stderr)]), sleep(5_000, new AbortController().signal)]);
     process.exit(code);
   }
+}
+
+/** Resolves once everything written to `stream` so far has been handed to the OS (or the stream broke). */
+function flushed(stream: Writable): Promise<void> {
+  return new Promise<void>((resolve) => {
+    try {
+      stream.write('', () => resolve());
+    } catch {
+      resolve();
+    }
+  });
 }
 
 function drained(stream: Writable): Promise<void> {
