@@ -204,11 +204,10 @@ def inspect_script(config_path: str, current: list[str], sql: bool) -> dict[str,
         downgrades: dict[str, dict[str, str | None]] = {}
         for rev_id in pending:
             rev = by_id[rev_id]
-            status, text, error = _render(dialect, rev, "upgrade")
-            if error is not None:
-                upgrade_errors[rev_id] = _exception_line(error)
-            else:
-                upgrade_parts.append(f"-- upgrade {', '.join(_as_list(rev.down_revision)) or 'base'} -> {rev_id}\n{text or ''}")
+            # upgrade() is NOT called here: it is the migrate command's to run, once. Calling it in
+            # preflight ran a revision's own Python (a sleep, a print of 25 MB, a side effect) before
+            # approval and a second time; rendering the upgrade SQL waits for issue 17's review, done
+            # with Alembic's own offline mode. downgrade() is rendered because readiness needs it.
             if _body_kind(rev.path, "downgrade") == "pass":
                 # A merge or no-op revision (upgrade `pass` too) has nothing to undo: that is ready.
                 if _body_kind(rev.path, "upgrade") == "pass":
