@@ -6,14 +6,14 @@
 Prints ONE JSON document on stdout: the script heads, every revision of the script directory
 (ids, down revisions, depends_on, branch labels, merge/branch points, message, what its
 downgrade body is), the revisions pending between the given current set and the heads in apply
-order and, with --sql, the offline SQL of those upgrades and each pending revision's downgrade
-readiness.
+order and, with --sql, each pending revision's downgrade readiness (its downgrade() rendered
+offline; upgrade() is never called here: it is the migrate command's to run, once).
 
 Why one process: every Alembic CLI call starts Python and imports SQLAlchemy (and, through
 env.py, often the whole application); preflight used to make three of them.
 
 Why render offline without env.py: env.py may import the application, need a live database or
-have no offline mode at all. Each revision's upgrade()/downgrade() is called directly inside an
+have no offline mode at all. Each revision's downgrade() is called directly inside an
 offline (as_sql) migration context of the configured dialect, so the answer is about the
 revision itself: `ok` (rendered), `raises` (a `raise` in the revision's own code fired: the
 downgrade will raise online too), `empty` (`pass` after an upgrade that does something: the
