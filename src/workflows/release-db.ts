@@ -418,7 +418,19 @@ async function compensate(summary: ReleaseSummary, compensations: Compensation[]
   let remaining = [...compensations].reverse();
   if (schemaFirst?.schema) {
     remaining = remaining.filter((c) => c !== schemaFirst);
-    const { records, stayedAt } = await schemaFirst.schema();
+    let outcome: { records: CompensationRecord[]; stayedAt: string[] | null };
+    try {
+      outcome = await schemaFirst.schema();
+    } catch (error) {
+      // The database itself is gone (the retries ran out): where the schema is cannot be read, so
+      // nothing that depends on it is undone either; the summary says so instead of the release
+      // ending without one.
+      outcome = {
+        records: [{ name: schemaFirst.name, status: 'failed', detail: messageOf(error), manual_action: manualActionFor(schemaFirst.name, summary) }],
+        stayedAt: ['unknown (the database could not be read)'],
+      };
+    }
+    const { records, stayedAt } = outcome;
     summary.compensations.push(...records);
     if (stayedAt) {
       allOk = false;
