@@ -4,8 +4,9 @@
  * pipe the CLI prints plain lines instead (status-lines.ts).
  */
 import type { ReleaseStatusView } from '../workflows/messages';
+import { FIRST_GATED_STEP } from '../release/steps';
 import { STEP_ORDER } from '../release/summary';
-import { policyLines } from '../release/approval';
+import { approvalInstructions, policyLines } from '../release/approval';
 import { planPriceLine } from '../release/money';
 import { rollbackNoteLine } from './status-lines';
 import type { ReleaseSummary, StepRecord } from '../release/types';
@@ -33,7 +34,7 @@ export function renderLiveView(view: ReleaseStatusView, now: Date): string[] {
     `  [${mark}] ${name.padEnd(26)} ${timing.padEnd(12)} ${detail}`.trimEnd();
   for (const name of STEP_ORDER) {
     const step = byName.get(name);
-    if (name === 'migrations' && view.policy.required) lines.push(approvalRow(view, now, row));
+    if (name === FIRST_GATED_STEP && view.policy.required) lines.push(approvalRow(view, now, row));
     if (!step) {
       lines.push(row(MARK.pending, name, '', ''));
       continue;
@@ -51,9 +52,7 @@ export function renderLiveView(view: ReleaseStatusView, now: Date): string[] {
   if (view.waitingForApproval) {
     const digest = view.planDigest;
     lines.push(...policyLines(view.policy, s.started_by, view.approvalDeadline));
-    lines.push(`approve: db-release release approve ${s.workflow_id} --approver NAME ${digest ? `--digest ${digest} ` : ''}[--comment TEXT]`);
-    lines.push(`reject:  db-release release reject ${s.workflow_id} --approver NAME --reason TEXT`);
-    lines.push(`Web UI:  Send a Signal "approve" with {"approver": "NAME", "comment": "..."${digest ? `, "digest": "${digest}"` : ''}}`);
+    lines.push(...approvalInstructions(s.workflow_id, digest ?? null, 'terminal'));
   }
   const ignoredCount = view.ignoredCount ?? view.ignoredDecisions.length;
   if (ignoredCount > view.ignoredDecisions.length) lines.push(`ignored decisions: ${ignoredCount} in all, the last ${view.ignoredDecisions.length} listed`);

@@ -1,4 +1,4 @@
-import { policyLines } from '../release/approval';
+import { approvalInstructions, approveCommand, policyLines } from '../release/approval';
 import { planPriceLine } from '../release/money';
 import type { GateView, ReleaseStatusView, RollbackNote, RollbackStatusView } from '../workflows/messages';
 import type { ReleaseListRow } from './release-manage';
@@ -68,7 +68,7 @@ export function describeRollback(view: RollbackStatusView): string[] {
   return [
     `${view.release_workflow_id}: rollback of release run ${view.release_run_id}, ${view.state} (requested by ${view.requested_by} at ${view.started_at})`,
     ...(view.state === 'awaiting_approval' && view.planDigest
-      ? [`  waiting for approval of plan ${view.planDigest}: db-release release approve ${view.release_workflow_id} --approver NAME --digest ${view.planDigest}`]
+      ? [`  waiting for approval of plan ${view.planDigest}: ${approveCommand(view.release_workflow_id, view.planDigest)}`]
       : []),
     ...(view.approval ? [`  ${view.approval.decision} by ${view.approval.approver} via ${view.approval.via}`] : []),
     ...view.compensations.map(
@@ -102,9 +102,7 @@ export function gateLines(gate: GateView, workflowId: string): string[] {
   if (ignoredCount > 0) lines.push(`  ignored decisions: ${ignoredCount}${ignoredCount > gate.ignoredDecisions.length ? `, the last ${gate.ignoredDecisions.length} listed` : ''}`);
   for (const ignored of gate.ignoredDecisions.slice(-5)) lines.push(`    ${ignored.at} ${ignored.kind} from ${ignored.approver}: ${ignored.reason}`);
   if (gate.waitingForApproval) {
-    lines.push(`approve: db-release release approve ${workflowId} --approver NAME --digest ${digest} [--comment TEXT]`);
-    lines.push(`reject:  db-release release reject ${workflowId} --approver NAME --reason TEXT`);
-    lines.push(`Web UI:  Send a Signal "approve" with {"approver": "NAME", "comment": "...", "digest": "${digest}"}`);
+    lines.push(...approvalInstructions(workflowId, digest, 'terminal'));
   }
   return lines;
 }

@@ -178,3 +178,28 @@ export function gateTimerSummary(policy: ApprovalPolicy, startedBy: string, dead
   const line = `Waiting for approval: ${who} may approve${fourEyes}, until ${deadline.replace(/\.\d+Z$/, 'Z')}; plan ${digest}; the plan and how to approve: User Metadata tab`;
   return boundedText(line, 200);
 }
+
+/** The command an approver runs; the digest is left out where it is not known yet (the CLI then shows the plan first). */
+export function approveCommand(workflowId: string, digest: string | null): string {
+  return `db-release release approve ${workflowId} --approver NAME${digest ? ` --digest ${digest}` : ''}`;
+}
+
+/**
+ * How to approve or reject, written once for everywhere that asks: `terminal` for the live view,
+ * `release status` and `release approve` (one line each: approve, reject, Web UI signal);
+ * `markdown` for the workflow's current details in the Web UI (the signals first, then the CLI).
+ */
+export function approvalInstructions(workflowId: string, digest: string | null, form: 'terminal' | 'markdown'): string[] {
+  if (form === 'markdown') {
+    return [
+      `To approve, Send a Signal named \`approve\` with input \`{"approver": "your-name", "comment": "...", "digest": "${digest ?? '<plan digest>'}"}\``,
+      'To reject, Send a Signal named `reject` with input `{"approver": "your-name", "comment": "the reason"}`.',
+      `CLI: \`${approveCommand(workflowId, digest)}\``,
+    ];
+  }
+  return [
+    `approve: ${approveCommand(workflowId, digest)} [--comment TEXT]`,
+    `reject:  db-release release reject ${workflowId} --approver NAME --reason TEXT`,
+    `Web UI:  Send a Signal "approve" with {"approver": "NAME", "comment": "..."${digest ? `, "digest": "${digest}"` : ''}}`,
+  ];
+}

@@ -29,6 +29,14 @@ export const ErrorType = {
   TargetBusy: 'TargetBusy',
   /** The lease expired and another release took it while this one ran: nothing more is started. */
   TargetLeaseLost: 'TargetLeaseLost',
+  /** An approver rejected the plan at the gate (or nobody decided before its timeout): nothing was changed. */
+  Rejected: 'Rejected',
+  /** The release was cancelled (recorded in the summary; compensations still run). */
+  Cancelled: 'Cancelled',
+  /** `release rollback` refused before changing anything (status, window, schema moved, unready downgrade). */
+  RollbackRefused: 'RollbackRefused',
+  /** `stripe setup` failed and undoing what it had done failed too: fix by hand. */
+  StripeSetupRollbackFailed: 'StripeSetupRollbackFailed',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 

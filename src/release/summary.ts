@@ -6,15 +6,10 @@ import type {
   StepName,
   StepRecord,
 } from './types';
+import { STEP_NAMES } from './steps';
 
-/** The runbook's steps in order; a step absent from a summary never started. */
-export const STEP_ORDER: readonly StepName[] = [
-  'preflight',
-  'migrations',
-  'alembic_revision',
-  'stripe_setup',
-  'billing_plan_verification',
-];
+/** The runbook's steps in order (from the registry, src/release/steps.ts); a step absent from a summary never started. */
+export const STEP_ORDER: readonly StepName[] = STEP_NAMES;
 
 export function initialSummary(
   input: ReleaseInput,

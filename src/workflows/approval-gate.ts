@@ -16,7 +16,7 @@
  */
 import { msToNumber } from '@temporalio/common/lib/time';
 import { ApplicationFailure, condition, patched, setCurrentDetails, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
-import { boundedText, DECISION_LIMITS, decisionRefusal, gateTimerSummary, policyLines, readDecision, type Decision, type GateState } from '../release/approval';
+import { approvalInstructions, boundedText, DECISION_LIMITS, decisionRefusal, gateTimerSummary, policyLines, readDecision, type Decision, type GateState } from '../release/approval';
 import { planPriceLine } from '../release/money';
 import { planDigest } from '../release/plan-digest';
 import { describeRevision, downgradeBlocker, setText } from '../release/revisions';
@@ -263,9 +263,7 @@ export function approvalDetails(
     `Plan digest: \`${digest}\`${plan.gitSha ? ` (git ${plan.gitSha.slice(0, 12)})` : ''}${plan.rollbackOf ? ` (rolls back release run ${plan.rollbackOf})` : ''}`,
     schema,
     `Stripe prices${plan.action === 'rollback' ? ' restored' : ''}:\n${prices}`,
-    `To approve, Send a Signal named \`approve\` with input \`{"approver": "your-name", "comment": "...", "digest": "${digest}"}\``,
-    'To reject, Send a Signal named `reject` with input `{"approver": "your-name", "comment": "the reason"}`.',
-    `CLI: \`db-release release approve ${id} --approver NAME --digest ${digest}\``,
+    ...approvalInstructions(id, digest, 'markdown'),
   ]
     .filter((part): part is string => part !== null)
     .join('\n\n');

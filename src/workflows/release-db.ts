@@ -10,33 +10,22 @@ import {
   condition,
   isCancellation,
   patched,
-  proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
-import type { ReleaseActivities } from '../activities';
 import { ErrorType } from '../release/errors';
 import { describePlans, endStep, initialSummary, skippedStep, startStep } from '../release/summary';
 import { planProblems } from '../release/plans';
 import { appliedOf, downgradeBlocker, downgradeCommands, revisionSetOf, revisionSetText, sameRevisionSet, setText, unready } from '../release/revisions';
-import type { ApprovalPolicy, CompensationRecord, LeaseHolder, PendingRevision, ReleaseInput, ReleaseSummary, StepName } from '../release/types';
-import { installApprovalGate } from './approval-gate';
+import { COMPENSATIONS, manualActionFor, stepDefinition, type SchemaBefore } from '../release/steps';
+import type { ApprovalPolicy, LeaseHolder, PendingRevision, ReleaseInput, ReleaseSummary, StepName } from '../release/types';
+import { installApprovalGate, type ApprovalGate } from './approval-gate';
 import { statusQuery, summaryQuery, type GatePlan, type ReleasePlan, type ReleaseStatusView } from './messages';
-import { retryFor, OUTAGE_BUDGET_SECONDS } from './saga';
+import { activitiesFor, holderOf, messageOf, revisionsOf, runCompensations, typeOf, type ActivityKind, type Compensation, type SchemaOutcome } from './saga';
 import { releaseGitShaAttribute, releaseStatusAttribute, type IndexedReleaseStatus } from './search-attributes';
-
-/** Each kind of step gets its own timeouts and retries; deterministic failures are never retried. */
-const OPTIONS = {
-  checks: { startToCloseTimeout: '2 minutes', retry: retryFor(OUTAGE_BUDGET_SECONDS.step) },
-  migrate: { startToCloseTimeout: '30 minutes', heartbeatTimeout: '30 seconds', retry: retryFor(OUTAGE_BUDGET_SECONDS.step) },
-  stripe: { startToCloseTimeout: '5 minutes', heartbeatTimeout: '1 minute', retry: retryFor(OUTAGE_BUDGET_SECONDS.step) },
-  compensate: { startToCloseTimeout: '15 minutes', heartbeatTimeout: '1 minute', retry: retryFor(OUTAGE_BUDGET_SECONDS.compensation) },
-  lease: { startToCloseTimeout: '30 seconds', retry: retryFor(OUTAGE_BUDGET_SECONDS.step) },
-} satisfies Record<string, ActivityOptions>;
 
 /**
  * The target lease (a row in the target database, see activities/target-lease.ts): renewed every
@@ -66,18 +55,13 @@ export const BILLING_PATCH = 'billing-off-skips-checks';
  */
 export const REVISION_SET_PATCH = 'revision-set';
 
-function acts(kind: keyof typeof OPTIONS, summary: string) {
-  return proxyActivities<ReleaseActivities>({ ...OPTIONS[kind], summary });
+function acts(kind: ActivityKind, summary: string) {
+  return activitiesFor(kind, summary);
 }
 
-interface Compensation {
-  name: string;
-  run: () => Promise<CompensationRecord[]>;
-  /**
-   * Revision-set releases: the schema compensation, run first. It returns the set the database
-   * is at afterwards when that is not the recorded one (the rest is then skipped), null when it is.
-   */
-  schema?: () => Promise<{ records: CompensationRecord[]; stayedAt: string[] | null }>;
+/** Where a manual action brings the schema back to: the set (and single revision) recorded in preflight. */
+function schemaBefore(summary: ReleaseSummary): SchemaBefore {
+  return { revisions: summary.pre_release_revisions, revision: summary.pre_release_revision };
 }
 
 export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
@@ -101,27 +85,8 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
   const indexStatus = (status: IndexedReleaseStatus) => {
     if (input.indexed) upsertSearchAttributes([{ key: releaseStatusAttribute, value: status }]);
   };
-
   // Handlers first, so every message meets the gate; it refuses decisions until its plan exists.
-  const gate = installApprovalGate(
-    { action: 'release', environment: input.environment, startedBy: input.startedBy },
-    { onDecision: (decision) => (summary.approval = decision), legacyPolicy: input.approval },
-  );
-  setHandler(summaryQuery, () => summary);
-  setHandler(statusQuery, () => {
-    const g = gate.view();
-    return {
-      currentStep,
-      waitingForApproval: g.waitingForApproval,
-      policy,
-      plan,
-      planDigest: g.planDigest,
-      ignoredDecisions: g.ignoredDecisions,
-      ignoredCount: g.ignoredCount,
-      approvalDeadline: g.deadline,
-      summary,
-    };
-  });
+  const gate = installHandlers(input, summary, () => ({ currentStep, policy, plan }));
 
   /** Runs one step: records its timing and outcome in the summary, and shows it in the Web UI. */
   async function step<T>(name: StepName, work: () => Promise<T>, describe: (result: T) => string, meta?: (result: T) => Record<string, unknown>): Promise<T> {
@@ -157,7 +122,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
     const pre = await step(
       'preflight',
       () =>
-        acts('checks', 'Preflight: worker authority, target lease, git, database, Alembic heads, Stripe').preflight({
+        acts('checks', stepDefinition('preflight').title).preflight({
           skipStripe: input.options.skip_stripe,
           // Claims only: the worker checks each against the backend it serves and refuses a mismatch.
           claims: {
@@ -218,8 +183,8 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
     if (decision?.decision === 'approved') indexStatus('running');
     if (decision?.decision === 'rejected') {
       summary.status = 'rejected';
-      summary.error = { step: null, type: 'Rejected', message: `rejected by ${decision.approver}: ${decision.comment ?? ''}` };
-      return finish(summary, compensations);
+      summary.error = { step: null, type: ErrorType.Rejected, message: `rejected by ${decision.approver}: ${decision.comment ?? ''}` };
+      return finish(summary);
     }
 
     // Registered before the migrate command: a run that fails half-way (one revision applied,
@@ -228,7 +193,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       const before = summary.pre_release_revisions;
       const revisionSet = patched(REVISION_SET_PATCH);
       compensations.push({
-        name: 'migrations',
+        name: COMPENSATIONS.migrations.name,
         run: async () => {
           const out = await acts('compensate', `Downgrade to ${pre.currentRevision ?? 'base'}`).downgradeMigrations({ toRevision: pre.currentRevision });
           return [{ name: 'migrations', status: 'success', detail: `downgraded to ${pre.currentRevision ?? 'base'} (${out.command})`, manual_action: null }];
@@ -239,13 +204,13 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
 
     await step(
       'migrations',
-      () => acts('migrate', 'Run the backend migrate command').runMigrations(),
+      () => acts('migrate', stepDefinition('migrations').title).runMigrations(),
       (r) => `\`${r.command}\` exited 0 in ${r.durationMs} ms`,
       (r) => ({ command: r.command, exit_code: r.exitCode, output: r.output, applied: pre.pendingRevisions }),
     );
     const revision = await step(
       'alembic_revision',
-      () => acts('checks', 'Capture alembic current').captureAlembicRevision(),
+      () => acts('checks', stepDefinition('alembic_revision').title).captureAlembicRevision(),
       (r) => r.revision ?? 'no revision',
     );
     summary.alembic_revision = revision.revision;
@@ -257,17 +222,17 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       // Both compensations read what the worker journaled, so they are registered before the
       // side effects and also undo a step that failed half-way.
       compensations.push({
-        name: 'stripe',
-        run: () => acts('compensate', 'Archive Stripe objects created by this release').rollbackStripePlans({ codes: input.plans.map((p) => p.code) }),
+        name: COMPENSATIONS.stripe.name,
+        run: () => acts('compensate', COMPENSATIONS.stripe.title ?? '').rollbackStripePlans({ codes: input.plans.map((p) => p.code) }),
       });
       compensations.push({
-        name: 'price_ids',
-        run: () => acts('compensate', 'Restore .env.local and billing_plans.stripe_price_id').restorePriceIds(),
+        name: COMPENSATIONS.price_ids.name,
+        run: () => acts('compensate', COMPENSATIONS.price_ids.title ?? '').restorePriceIds(),
       });
       await step(
         'stripe_setup',
         async () => {
-          const provisioned = await acts('stripe', 'Provision Stripe products and prices').provisionStripePlans({
+          const provisioned = await acts('stripe', stepDefinition('stripe_setup').title).provisionStripePlans({
             plans: input.plans,
             currency: input.currency,
             trialDays: input.trialDays,
@@ -304,7 +269,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       await step(
         'billing_plan_verification',
         async () => {
-          const plans = await acts('checks', 'Verify billing_plans rows').verifyBillingPlans(
+          const plans = await acts('checks', stepDefinition('billing_plan_verification').title).verifyBillingPlans(
             billingAsKept
               ? {
                   codes,
@@ -324,7 +289,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       );
     }
     summary.status = 'success';
-    return finish(summary, compensations);
+    return finish(summary);
   } catch (error) {
     summary.status = isCancellation(error) ? 'cancelled' : 'failed';
     if (!summary.error) summary.error = { step: null, type: typeOf(error), message: messageOf(error) };
@@ -336,7 +301,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
         name: c.name,
         status: 'skipped',
         detail: `not run: the target lease was lost${leaseLost ? ` to ${leaseLost.workflowId}` : ''}`,
-        manual_action: manualActionFor(c.name, summary),
+        manual_action: manualActionFor(c.name, schemaBefore(summary)),
       }));
       // Only a step that started can have left a change behind that now stays.
       summary.status = summary.steps.some((st) => st.name !== 'preflight') ? 'rollback_failed' : 'failed';
@@ -345,7 +310,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       indexStatus('compensating');
       await CancellationScope.nonCancellable(() => compensate(summary, compensations));
     }
-    await finish(summary, []);
+    await finish(summary);
     throw ApplicationFailure.create({
       type: ErrorType.ReleaseFailed,
       message: `release ${summary.status}: ${summary.error?.message ?? 'unknown error'}`,
@@ -386,7 +351,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
   }
 
   /** Evidence is read at the end, so the summary shows the price map and secrets the release left. */
-  async function finish(s: ReleaseSummary, _pending: Compensation[]): Promise<ReleaseSummary> {
+  async function finish(s: ReleaseSummary): Promise<ReleaseSummary> {
     await CancellationScope.nonCancellable(async () => {
       try {
         const evidence = await acts('checks', 'Read release evidence').readReleaseEvidence();
@@ -408,71 +373,44 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
 }
 
 /**
- * Newest first; a failing compensation is recorded and the rest still run. In a revision-set
- * release the schema goes first: price ids and Stripe are put back only when the database is
- * back at the recorded set, since old price ids over a schema that stayed new break the backend.
+ * Newest first, the schema first in a revision-set release (see runCompensations). A cancelled
+ * release stays `cancelled` (its compensations are listed beside it); a failure that was undone is
+ * `rolled_back`; anything not undone is `rollback_failed`, whatever started it.
  */
 async function compensate(summary: ReleaseSummary, compensations: Compensation[]): Promise<void> {
-  let allOk = true;
-  const schemaFirst = compensations.find((c) => c.schema);
-  let remaining = [...compensations].reverse();
-  if (schemaFirst?.schema) {
-    remaining = remaining.filter((c) => c !== schemaFirst);
-    let outcome: { records: CompensationRecord[]; stayedAt: string[] | null };
-    try {
-      outcome = await schemaFirst.schema();
-    } catch (error) {
-      // The database itself is gone (the retries ran out): where the schema is cannot be read, so
-      // nothing that depends on it is undone either; the summary says so instead of the release
-      // ending without one.
-      outcome = {
-        records: [{ name: schemaFirst.name, status: 'failed', detail: messageOf(error), manual_action: manualActionFor(schemaFirst.name, summary) }],
-        stayedAt: ['unknown (the database could not be read)'],
-      };
-    }
-    const { records, stayedAt } = outcome;
-    summary.compensations.push(...records);
-    if (stayedAt) {
-      allOk = false;
-      for (const c of remaining) {
-        summary.compensations.push({
-          name: c.name,
-          status: 'skipped',
-          detail: `not run: the schema stayed at ${setText(stayedAt)} (not back at ${setText(summary.pre_release_revisions)}), and this release's price ids and Stripe prices belong to it`,
-          manual_action: `once the schema is back at ${setText(summary.pre_release_revisions)}: ${manualActionFor(c.name, summary)}`,
-        });
-      }
-      remaining = [];
-    }
-  }
-  const schemaWentBack = Boolean(schemaFirst?.schema);
-  for (const c of remaining) {
-    try {
-      summary.compensations.push(...(await c.run()));
-    } catch (error) {
-      if (schemaWentBack && c.name === 'price_ids' && typeOf(error) === ErrorType.BillingPlansTableInvalid) {
-        // The schema is back where billing_plans (or its price id column) did not exist yet: the
-        // env file was restored before that was found, and there is no column to restore.
-        summary.compensations.push({ name: c.name, status: 'success', detail: `.env.local restored; ${NO_PLAN_COLUMN_BEFORE}`, manual_action: null });
-        continue;
-      }
-      allOk = false;
-      summary.compensations.push({
-        name: c.name,
-        status: 'failed',
-        detail: messageOf(error),
-        manual_action: manualActionFor(c.name, summary),
-      });
-    }
-  }
-  if (summary.compensations.some((r) => r.status === 'failed')) allOk = false;
-  // A cancelled release stays `cancelled` (its compensations are listed beside it); a failure
-  // that was undone is `rolled_back`; anything not undone is `rollback_failed`, whatever started it.
+  const allOk = await runCompensations([...compensations].reverse(), schemaBefore(summary), summary.compensations);
   if (!allOk) summary.status = 'rollback_failed';
   else if (summary.status !== 'cancelled') summary.status = 'rolled_back';
 }
 
-const NO_PLAN_COLUMN_BEFORE = 'billing_plans.stripe_price_id does not exist at the revision set before the release: nothing to restore there';
+/** Installs the approval gate and the status/summary queries, before anything else can happen. */
+function installHandlers(
+  input: ReleaseInput,
+  summary: ReleaseSummary,
+  state: () => { currentStep: ReleaseStatusView['currentStep']; policy: ApprovalPolicy; plan: ReleasePlan | null },
+): ApprovalGate {
+  const gate = installApprovalGate(
+    { action: 'release', environment: input.environment, startedBy: input.startedBy },
+    { onDecision: (decision) => (summary.approval = decision), legacyPolicy: input.approval },
+  );
+  setHandler(summaryQuery, () => summary);
+  setHandler(statusQuery, () => {
+    const g = gate.view();
+    const { currentStep, policy, plan } = state();
+    return {
+      currentStep,
+      waitingForApproval: g.waitingForApproval,
+      policy,
+      plan,
+      planDigest: g.planDigest,
+      ignoredDecisions: g.ignoredDecisions,
+      ignoredCount: g.ignoredCount,
+      approvalDeadline: g.deadline,
+      summary,
+    };
+  });
+  return gate;
+}
 
 /**
  * The schema compensation of a revision-set release: reads the set back, refuses a downgrade known
@@ -484,7 +422,7 @@ async function compensateSchema(
   pending: PendingRevision[],
   before: string[],
   alembicCommand: string[],
-): Promise<{ records: CompensationRecord[]; stayedAt: string[] | null }> {
+): Promise<SchemaOutcome> {
   const schemaAction = (at: string[], first: string) => {
     const commands = downgradeCommands(alembicCommand, before, at);
     return `the database stayed at ${setText(at)}; ${first} bring it to ${setText(before)}${commands.length > 0 ? ` (${commands.join(', then ')})` : ''}`;
@@ -529,50 +467,4 @@ async function compensateSchema(
 function recordSchema(summary: ReleaseSummary, set: string[]): void {
   summary.alembic_revisions = [...set].sort();
   summary.alembic_revision = revisionSetText(set);
-}
-
-/** The revision set a DowngradeFailed names in its details (read back by the activity). */
-function revisionsOf(error: unknown): string[] | null {
-  const cause = causeOf(error) as { details?: unknown[] };
-  const detail = cause?.details?.[0] as { revisions?: unknown } | undefined;
-  return Array.isArray(detail?.revisions) && detail.revisions.every((r) => typeof r === 'string') ? detail.revisions : null;
-}
-
-function manualActionFor(name: string, summary: ReleaseSummary): string {
-  switch (name) {
-    case 'migrations':
-      if (summary.pre_release_revisions.length > 1) {
-        return `bring the schema back to exactly ${setText(summary.pre_release_revisions)} by hand (${summary.pre_release_revisions.map((r) => `alembic downgrade ${r}`).join(', then ')}, or restore from backup)`;
-      }
-      return `bring the schema back to ${summary.pre_release_revision ?? 'base'} by hand (alembic downgrade ${summary.pre_release_revision ?? 'base'}, or restore from backup)`;
-    case 'stripe':
-      return 'archive the prices listed under stripe.plans in the Stripe dashboard and move their lookup keys back';
-    default:
-      return 'restore STRIPE_PRODUCT_PRICE_MAP / ENABLE_BILLING in .env.local and billing_plans.stripe_price_id from the previous release summary';
-  }
-}
-
-function causeOf(error: unknown): unknown {
-  // Activity failures wrap the activity's own ApplicationFailure in `cause`.
-  const e = error as { cause?: unknown };
-  return e && typeof e === 'object' && e.cause ? e.cause : error;
-}
-
-/** The lease holder a TargetBusy failure names in its details. */
-function holderOf(error: unknown): LeaseHolder | null {
-  const cause = causeOf(error) as { details?: unknown[] };
-  const holder = cause?.details?.[0] as Partial<LeaseHolder> | undefined;
-  return holder && typeof holder.workflowId === 'string' ? (holder as LeaseHolder) : null;
-}
-
-function typeOf(error: unknown): string | null {
-  if (isCancellation(error)) return 'Cancelled';
-  const cause = causeOf(error) as { type?: string | null };
-  return cause?.type ?? null;
-}
-
-function messageOf(error: unknown): string {
-  if (isCancellation(error)) return 'release cancelled (cancellation requested)';
-  const cause = causeOf(error) as { message?: string };
-  return cause?.message ?? String(error);
 }

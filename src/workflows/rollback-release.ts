@@ -6,13 +6,14 @@
  * a rollback and a release of one environment never overlap.
  */
 import { msToNumber } from '@temporalio/common/lib/time';
-import { ApplicationFailure, CancellationScope, patched, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, patched, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import { rollbackStatusQuery, type GatePlan, type RollbackStatusView } from './messages';
-import type { ReleaseActivities } from '../activities';
-import { NON_RETRYABLE_ERROR_TYPES } from '../release/errors';
+import { ErrorType } from '../release/errors';
 import { downgradeBlocker, revisionSetOf, sameRevisionSet, setText, summaryRevisionSets } from '../release/revisions';
+import { COMPENSATIONS } from '../release/steps';
 import type { AlembicRevisionResult, ApprovalDecision, ApprovalPolicy, CompensationRecord, ReleaseSummary } from '../release/types';
 import { installApprovalGate, type ApprovalGate } from './approval-gate';
+import { activitiesFor, messageOf, revisionsOf, runCompensations, type Compensation, type SchemaOutcome } from './saga';
 
 export interface RollbackInput {
   release: ReleaseSummary;
@@ -38,17 +39,7 @@ export interface RollbackResult {
   approval?: ApprovalDecision | null;
 }
 
-const acts = proxyActivities<ReleaseActivities>({
-  startToCloseTimeout: '15 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
-  },
-});
+const acts = activitiesFor('rollback');
 
 /**
  * Patch marker: the rollback compares and restores the revision SET, refuses a downgrade known to
@@ -59,7 +50,7 @@ export const REVISION_SET_PATCH = 'revision-set';
 /** How long a rollback may hold the target's lease for its own changes. */
 const LEASE_MS = 60 * 60_000;
 
-function refuse(message: string, type = 'RollbackRefused'): never {
+function refuse(message: string, type: ErrorType = ErrorType.RollbackRefused): never {
   throw ApplicationFailure.create({ type, message, nonRetryable: true });
 }
 
@@ -161,7 +152,7 @@ async function undoRelease(input: RollbackInput, view: RollbackView): Promise<Ro
   if (policy.required) view.state = 'awaiting_approval';
   const approval = await gate.decide(policy, plan);
   if (approval && approval.decision !== 'approved') {
-    refuse(`rollback of release ${release.run_id} rejected by ${approval.approver}: ${approval.comment ?? ''}; nothing was changed`, 'Rejected');
+    refuse(`rollback of release ${release.run_id} rejected by ${approval.approver}: ${approval.comment ?? ''}; nothing was changed`, ErrorType.Rejected);
   }
   if (approval) {
     // The wait may have been long: the approved plan holds only if the schema is still where it was.
@@ -172,41 +163,25 @@ async function undoRelease(input: RollbackInput, view: RollbackView): Promise<Ro
   }
   setCurrentDetails(`rolling back release ${release.run_id} of \`${environment}\`, requested by ${input.requestedBy}`);
 
-  const steps: RollbackStep[] = [];
+  // The release's compensations, newest first: price ids, Stripe, then the schema (first of all in
+  // a revision-set rollback, which puts the rest back only once the schema is back; see runCompensations).
+  const undo: Compensation[] = [];
   if (release.stripe) {
-    steps.push({
-      name: 'price_ids',
-      run: () => acts.restorePriceIds({ journal }),
-      manual: 'restore STRIPE_PRODUCT_PRICE_MAP / ENABLE_BILLING and billing_plans.stripe_price_id from the previous summary',
-    });
-    steps.push({
-      name: 'stripe',
-      run: () => acts.rollbackStripePlans({ codes: release.stripe?.plans.map((p) => p.code) ?? [], journal }),
-      manual: 'archive the prices in the release summary and move their lookup keys back in the Stripe dashboard',
-    });
+    undo.push({ name: COMPENSATIONS.price_ids.name, run: () => acts.restorePriceIds({ journal }) });
+    undo.push({ name: COMPENSATIONS.stripe.name, run: () => acts.rollbackStripePlans({ codes: release.stripe?.plans.map((p) => p.code) ?? [], journal }) });
   }
   if (release.pending_revisions.length > 0) {
-    steps.push({
-      name: 'migrations',
+    undo.push({
+      name: COMPENSATIONS.migrations.name,
       run: async () => {
         const out = await acts.downgradeMigrations({ toRevision: release.pre_release_revision });
         return [{ name: 'migrations', status: 'success', detail: `downgraded to ${release.pre_release_revision ?? 'base'} (${out.command})`, manual_action: null }];
       },
-      manual: `bring the schema back to ${release.pre_release_revision ?? 'base'} by hand`,
+      ...(revisionSet ? { schema: () => downgradeSchema(release, sets.before) } : {}),
     });
   }
   view.state = 'compensating';
-  await CancellationScope.nonCancellable(async () => {
-    if (revisionSet) return undoSchemaFirst(release, steps, compensations, sets.before);
-    for (const step of steps) {
-      try {
-        compensations.push(...(await step.run()));
-      } catch (error) {
-        const cause = (error as { cause?: { message?: string } }).cause;
-        compensations.push({ name: step.name, status: 'failed', detail: cause?.message ?? String(error), manual_action: step.manual });
-      }
-    }
-  });
+  await CancellationScope.nonCancellable(() => runCompensations(undo, { revisions: sets.before, revision: release.pre_release_revision }, compensations));
   const status = compensations.some((c) => c.status === 'failed') ? 'rollback_failed' : 'rolled_back';
   view.state = status;
   setCurrentDetails(`rollback of ${release.run_id}: **${status}**`);
@@ -222,65 +197,26 @@ async function undoRelease(input: RollbackInput, view: RollbackView): Promise<Ro
   };
 }
 
-interface RollbackStep {
-  name: string;
-  run: () => Promise<CompensationRecord[]>;
-  manual: string;
-}
-
 /**
- * Revision-set rollbacks: the schema first, to exactly the set before the release; price ids and
- * Stripe only once it is there. A downgrade that fails leaves the schema new, and old price ids
- * over a new schema break the backend: they are then skipped, saying where the schema stayed.
+ * Revision-set rollbacks: the schema goes back to exactly the set before the release. A downgrade
+ * that fails names the set the database stayed at (read back), so the rest is skipped saying so.
  */
-async function undoSchemaFirst(release: ReleaseSummary, steps: RollbackStep[], compensations: CompensationRecord[], before: string[]): Promise<void> {
-  const schema = steps.find((s) => s.name === 'migrations');
-  let stayedAt: string[] | null = null;
-  if (schema) {
-    try {
-      const out = await acts.downgradeMigrations({ toRevisions: before });
-      compensations.push({ name: 'migrations', status: 'success', detail: `downgraded to ${setText(before)} (${out.command})`, manual_action: null });
-    } catch (error) {
-      const cause = (error as { cause?: { message?: string; details?: unknown[] } }).cause;
-      const detail = cause?.details?.[0] as { revisions?: unknown } | undefined;
-      const read = Array.isArray(detail?.revisions) ? (detail.revisions as string[]) : null;
-      const at = read ?? (await acts.captureAlembicRevision().then((r) => r.revisions ?? revisionSetOf(r.revision)).catch(() => revisionSetOf(release.alembic_revision)));
-      stayedAt = sameRevisionSet(at, before) ? null : at;
-      compensations.push({
-        name: 'migrations',
-        status: 'failed',
-        detail: cause?.message ?? String(error),
-        manual_action: `the database stayed at ${setText(at)}; fix the failing downgrade (or restore from backup), then bring it to ${setText(before)}`,
-      });
-    }
-  }
-  for (const step of steps) {
-    if (step === schema) continue;
-    if (stayedAt) {
-      compensations.push({
-        name: step.name,
-        status: 'skipped',
-        detail: `not run: the schema stayed at ${setText(stayedAt)} (not back at ${setText(before)}); the release's price ids and Stripe prices belong to it`,
-        manual_action: `once the schema is back at ${setText(before)}: ${step.manual}`,
-      });
-      continue;
-    }
-    try {
-      compensations.push(...(await step.run()));
-    } catch (error) {
-      const cause = (error as { cause?: { message?: string; type?: string } }).cause;
-      if (schema && step.name === 'price_ids' && cause?.type === 'BillingPlansTableInvalid') {
-        // The schema is back where billing_plans (or its price id column) did not exist yet: the
-        // env file was restored before that was found, and there is no column to restore.
-        compensations.push({
-          name: step.name,
-          status: 'success',
-          detail: '.env.local restored; billing_plans.stripe_price_id does not exist at the revision set before the release: nothing to restore there',
-          manual_action: null,
-        });
-        continue;
-      }
-      compensations.push({ name: step.name, status: 'failed', detail: cause?.message ?? String(error), manual_action: step.manual });
-    }
+async function downgradeSchema(release: ReleaseSummary, before: string[]): Promise<SchemaOutcome> {
+  try {
+    const out = await acts.downgradeMigrations({ toRevisions: before });
+    return { records: [{ name: 'migrations', status: 'success', detail: `downgraded to ${setText(before)} (${out.command})`, manual_action: null }], stayedAt: null };
+  } catch (error) {
+    const at = revisionsOf(error) ?? (await acts.captureAlembicRevision().then((r) => r.revisions ?? revisionSetOf(r.revision)).catch(() => revisionSetOf(release.alembic_revision)));
+    return {
+      records: [
+        {
+          name: 'migrations',
+          status: 'failed',
+          detail: messageOf(error),
+          manual_action: `the database stayed at ${setText(at)}; fix the failing downgrade (or restore from backup), then bring it to ${setText(before)}`,
+        },
+      ],
+      stayedAt: sameRevisionSet(at, before) ? null : at,
+    };
   }
 }

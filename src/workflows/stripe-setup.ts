@@ -4,12 +4,13 @@
  * recorded in Temporal like every release.
  */
 import { msToNumber } from '@temporalio/common/lib/time';
-import { ApplicationFailure, CancellationScope, patched, proxyActivities } from '@temporalio/workflow';
-import type { ReleaseActivities } from '../activities';
-import { NON_RETRYABLE_ERROR_TYPES } from '../release/errors';
-import type { ApprovalDecision, ApprovalPolicy, CatalogPlan, PriceIdSyncResult, StripeProvisionResult } from '../release/types';
+import { ApplicationFailure, CancellationScope, patched } from '@temporalio/workflow';
+import { ErrorType } from '../release/errors';
+import { COMPENSATIONS } from '../release/steps';
+import type { ApprovalDecision, ApprovalPolicy, CatalogPlan, CompensationRecord, PriceIdSyncResult, StripeProvisionResult } from '../release/types';
 import { installApprovalGate, type ApprovalGate } from './approval-gate';
 import type { GatePlan } from './messages';
+import { activitiesFor, messageOf, runCompensations, type Compensation } from './saga';
 
 export interface StripeSetupInput {
   plans: CatalogPlan[];
@@ -32,17 +33,14 @@ export interface StripeSetupResult {
   approval?: ApprovalDecision | null;
 }
 
-const { provisionStripePlans, syncPriceIds, rollbackStripePlans, restorePriceIds, planStripeChanges, acquireTargetLease, releaseTargetLease } = proxyActivities<ReleaseActivities>({
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 8,
-    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
-  },
-});
+const { provisionStripePlans, syncPriceIds, rollbackStripePlans, restorePriceIds, planStripeChanges, acquireTargetLease, releaseTargetLease } = activitiesFor('stripeSetup');
+
+/**
+ * Patch marker: a failed setup is undone by the saga's compensation runner (each compensation is
+ * recorded and the rest still run: Stripe is put back even when restoring the price ids failed).
+ * Setups that failed before it replay the old way (the first failing compensation ends the undo).
+ */
+export const STRIPE_SETUP_SAGA_PATCH = 'stripe-setup-saga-runner';
 
 /** How long a Stripe setup may hold the target's lease for its own changes. */
 const LEASE_MS = 30 * 60_000;
@@ -84,7 +82,7 @@ async function setUp(input: StripeSetupInput, gate: ApprovalGate): Promise<Strip
   const approval = await gate.decide(policy, plan);
   if (approval && approval.decision !== 'approved') {
     throw ApplicationFailure.create({
-      type: 'Rejected',
+      type: ErrorType.Rejected,
       nonRetryable: true,
       message: `stripe setup of ${environment} rejected by ${approval.approver}: ${approval.comment ?? ''}; nothing was changed`,
     });
@@ -98,6 +96,15 @@ async function setUp(input: StripeSetupInput, gate: ApprovalGate): Promise<Strip
   } catch (error) {
     // Both read the worker's journal, so plans done before a later one failed are undone too;
     // newest first, and not cancellable, so a cancelled setup is undone as well.
+    if (patched(STRIPE_SETUP_SAGA_PATCH)) {
+      const undo: Compensation[] = [];
+      if (syncStarted) undo.push({ name: COMPENSATIONS.price_ids.name, run: () => restorePriceIds() });
+      undo.push({ name: COMPENSATIONS.stripe.name, run: () => rollbackStripePlans({ codes: input.plans.map((p) => p.code) }) });
+      const records: CompensationRecord[] = [];
+      const undone = await CancellationScope.nonCancellable(() => runCompensations(undo, { revisions: [], revision: null }, records));
+      if (!undone) throw rollbackFailed(messageOf(error), records.filter((r) => r.status === 'failed'));
+      throw error;
+    }
     try {
       await CancellationScope.nonCancellable(async () => {
         if (syncStarted) await restorePriceIds();
@@ -105,11 +112,21 @@ async function setUp(input: StripeSetupInput, gate: ApprovalGate): Promise<Strip
       });
     } catch (rollbackError) {
       throw ApplicationFailure.create({
-        type: 'StripeSetupRollbackFailed',
+        type: ErrorType.StripeSetupRollbackFailed,
         nonRetryable: true,
-        message: `${(error as Error).message}; undoing it failed too: ${(rollbackError as Error).message}`,
+        message: `${messageOf(error)}; undoing it failed too: ${messageOf(rollbackError)}`,
       });
     }
     throw error;
   }
+}
+
+/** The setup failed and so did undoing part of it: each failed compensation with its manual action. */
+function rollbackFailed(reason: string, failed: CompensationRecord[]): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: ErrorType.StripeSetupRollbackFailed,
+    nonRetryable: true,
+    message: `${reason}; undoing it failed too: ${failed.map((r) => `${r.name}: ${r.detail ?? 'failed'} (by hand: ${r.manual_action ?? 'see the setup'})`).join('; ')}`,
+    details: [failed],
+  });
 }
