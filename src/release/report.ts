@@ -5,6 +5,7 @@
  */
 import { downgradeBlocker, summaryRevisionSets } from './revisions';
 import { formatMoney } from './money';
+import { STEPS, type StepDefinition } from './steps';
 import type { PendingRevision, ProvisionedPlan, ReleaseSummary, StepRecord } from './types';
 
 /** The report that goes next to a summary file: `db-release-x.json` → `db-release-x.md`. */
@@ -44,6 +45,13 @@ export function formatDuration(ms: number | null | undefined): string {
 /** `9900` in usd → `99.00 USD (9900)`: the minor units the flag took and what a customer pays. */
 export function formatAmount(amount: number, currency: string): string {
   return `${formatMoney(amount, currency)} (${amount})`;
+}
+
+/** The runbook's steps (the registry's order) that an ended release never started. */
+function notStartedSteps(summary: ReleaseSummary): StepDefinition[] {
+  if (summary.status === 'running') return [];
+  const started = new Set<string>(summary.steps.map((s) => s.name));
+  return STEPS.filter((s) => !started.has(s.name));
 }
 
 function stepRows(steps: readonly StepRecord[]): string[][] {
@@ -113,6 +121,8 @@ export function renderReleaseReport(summary: ReleaseSummary): string {
   if (summary.steps.length === 0) push('No step started.', '');
   else
     push(...table(['Step', 'Status', 'Started', 'Ended', 'Duration', 'Detail'], stepRows(summary.steps)), '');
+  const notStarted = notStartedSteps(summary);
+  if (notStarted.length > 0) push(`Not started: ${notStarted.map((s) => `${code(s.name)} (${s.title})`).join(', ')}.`, '');
 
   push('## Plan', '');
   if (summary.pending_revisions.length === 0) {
