@@ -3,7 +3,9 @@
  * workflow history, so none of it ever holds a secret value: only ids, options and masked values.
  */
 
-export type StepName = 'preflight' | 'migrations' | 'alembic_revision' | 'stripe_setup' | 'billing_plan_verification';
+/** The runbook's step names, from the step registry (src/release/steps.ts). */
+import type { StepName } from './steps';
+export type { StepName };
 export type StepStatus = 'pending' | 'running' | 'success' | 'failed' | 'skipped';
 /**
  * `price_not_found`, `price_inactive` and `price_mismatch` come from backends that keep price ids

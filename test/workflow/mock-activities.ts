@@ -176,65 +176,16 @@ export function mockActivities(
     ...defaults(preflight, options.preflight?.approval === undefined, options.workerPolicy ?? preflight.approval),
     ...options.overrides,
   };
-  const record = (name: ActivityName, input: unknown) => calls.push({ name, input });
-  const activities: ReleaseActivities = {
-    preflight: async (input) => {
-      record('preflight', input);
-      return impl.preflight(input);
-    },
-    planStripeChanges: async (input) => {
-      record('planStripeChanges', input);
-      return impl.planStripeChanges(input);
-    },
-    runMigrations: async () => {
-      record('runMigrations', undefined);
-      return impl.runMigrations();
-    },
-    captureAlembicRevision: async () => {
-      record('captureAlembicRevision', undefined);
-      return impl.captureAlembicRevision();
-    },
-    downgradeMigrations: async (input) => {
-      record('downgradeMigrations', input);
-      return impl.downgradeMigrations(input);
-    },
-    provisionStripePlans: async (input) => {
-      record('provisionStripePlans', input);
-      return impl.provisionStripePlans(input);
-    },
-    rollbackStripePlans: async (input) => {
-      record('rollbackStripePlans', input);
-      return impl.rollbackStripePlans(input);
-    },
-    syncPriceIds: async (input) => {
-      record('syncPriceIds', input);
-      return impl.syncPriceIds(input);
-    },
-    restorePriceIds: async () => {
-      record('restorePriceIds', undefined);
-      return impl.restorePriceIds();
-    },
-    verifyBillingPlans: async (input) => {
-      record('verifyBillingPlans', input);
-      return impl.verifyBillingPlans(input);
-    },
-    readReleaseEvidence: async () => {
-      record('readReleaseEvidence', undefined);
-      return impl.readReleaseEvidence();
-    },
-    acquireTargetLease: async (input) => {
-      record('acquireTargetLease', input);
-      return impl.acquireTargetLease(input);
-    },
-    renewTargetLease: async (input) => {
-      record('renewTargetLease', input);
-      return impl.renewTargetLease(input);
-    },
-    releaseTargetLease: async () => {
-      record('releaseTargetLease', undefined);
-      return impl.releaseTargetLease();
-    },
-  };
+  // Every activity is wrapped the same way (no hand-kept list: a new activity is recorded at once).
+  // The input recorded is the first argument (undefined for activities that take none).
+  const wrapped: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+  for (const [name, fn] of Object.entries(impl) as Array<[ActivityName, (...args: unknown[]) => Promise<unknown>]>) {
+    wrapped[name] = async (...args: unknown[]) => {
+      calls.push({ name, input: args[0] });
+      return fn(...args);
+    };
+  }
+  const activities = wrapped as unknown as ReleaseActivities;
   return {
     activities,
     calls,

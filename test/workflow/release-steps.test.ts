@@ -1,3 +1,4 @@
+import { STEP_NAMES } from '../../src/release/steps';
 import type { ReleaseSummary } from '../../src/release/types';
 import { temporalTestContext, type TemporalTestContext } from '../support/temporal';
 import { releaseInput, stepOf, withWorker } from './harness';
@@ -106,7 +107,8 @@ test('skip_stripe: stripe_setup is skipped with --skip-stripe and no Stripe acti
   expect(mocks.names()).not.toContain('provisionStripePlans');
   expect(mocks.names()).not.toContain('syncPriceIds');
   expect(summary.stripe).toBeNull();
-  expect(summary.steps.map((s) => s.name)).toEqual(['preflight', 'migrations', 'alembic_revision', 'stripe_setup', 'billing_plan_verification']);
+  // Every runbook step is in the summary, skipped ones too, in the registry's order.
+  expect(summary.steps.map((s) => s.name)).toEqual(STEP_NAMES);
 });
 
 test('billing disabled in preflight: stripe_setup is skipped naming ENABLE_BILLING', async () => {
