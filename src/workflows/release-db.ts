@@ -24,7 +24,7 @@ import { COMPENSATIONS, manualActionFor, stepDefinition, type SchemaBefore } fro
 import type { ApprovalPolicy, LeaseHolder, PendingRevision, ReleaseInput, ReleaseSummary, StepName } from '../release/types';
 import { installApprovalGate, type ApprovalGate } from './approval-gate';
 import { statusQuery, summaryQuery, type GatePlan, type ReleasePlan, type ReleaseStatusView } from './messages';
-import { activitiesFor, holderOf, messageOf, revisionsOf, runCompensations, typeOf, type ActivityKind, type Compensation, type SchemaOutcome } from './saga';
+import { activitiesFor, downgraded, holderOf, messageOf, revisionsOf, runCompensations, typeOf, type ActivityKind, type Compensation, type SchemaOutcome } from './saga';
 import { releaseGitShaAttribute, releaseStatusAttribute, type IndexedReleaseStatus } from './search-attributes';
 
 /**
@@ -87,35 +87,6 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
   };
   // Handlers first, so every message meets the gate; it refuses decisions until its plan exists.
   const gate = installHandlers(input, summary, () => ({ currentStep, policy, plan }));
-
-  /** Runs one step: records its timing and outcome in the summary, and shows it in the Web UI. */
-  async function step<T>(name: StepName, work: () => Promise<T>, describe: (result: T) => string, meta?: (result: T) => Record<string, unknown>): Promise<T> {
-    currentStep = name;
-    if (leaseLost !== undefined) {
-      // Another release may be changing the target now: start nothing more.
-      const message = `the target lease expired and ${leaseLost ? `was taken by ${leaseLost.workflowId}` : 'is gone'}; ${name} was not started`;
-      summary.error = { step: name, type: ErrorType.TargetLeaseLost, message };
-      throw ApplicationFailure.create({ type: ErrorType.TargetLeaseLost, message, nonRetryable: true });
-    }
-    setCurrentDetails(`**${name}** running (release of \`${input.environment}\` started by ${input.startedBy})`);
-    const record = startStep(name, now());
-    summary.steps.push(record);
-    const index = summary.steps.length - 1;
-    try {
-      const result = await work();
-      summary.steps[index] = { ...endStep(record, 'success', now(), describe(result)), metadata: meta ? meta(result) : {} };
-      return result;
-    } catch (error) {
-      const failed = endStep(record, 'failed', now(), messageOf(error));
-      summary.steps[index] = { ...failed, metadata: { error_type: typeOf(error) } };
-      summary.error = { step: name, type: typeOf(error), message: messageOf(error) };
-      const holder = typeOf(error) === ErrorType.TargetBusy ? holderOf(error) : null;
-      if (holder) summary.error.holder = holder;
-      throw error;
-    }
-  }
-
-  const skip = (name: StepName, reason: string) => summary.steps.push(skippedStep(name, reason, now()));
 
   try {
     leaseMaybeHeld = authority;
@@ -196,7 +167,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
         name: COMPENSATIONS.migrations.name,
         run: async () => {
           const out = await acts('compensate', `Downgrade to ${pre.currentRevision ?? 'base'}`).downgradeMigrations({ toRevision: pre.currentRevision });
-          return [{ name: 'migrations', status: 'success', detail: `downgraded to ${pre.currentRevision ?? 'base'} (${out.command})`, manual_action: null }];
+          return [downgraded(pre.currentRevision ?? 'base', out.command)];
         },
         ...(revisionSet ? { schema: () => compensateSchema(summary, pre.pendingRevisions, before, pre.alembicCommand ?? ['alembic']) } : {}),
       });
@@ -317,6 +288,37 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       nonRetryable: true,
       details: [summary],
     });
+  }
+
+  /** Runs one step: records its timing and outcome in the summary, and shows it in the Web UI. */
+  async function step<T>(name: StepName, work: () => Promise<T>, describe: (result: T) => string, meta?: (result: T) => Record<string, unknown>): Promise<T> {
+    currentStep = name;
+    if (leaseLost !== undefined) {
+      // Another release may be changing the target now: start nothing more.
+      const message = `the target lease expired and ${leaseLost ? `was taken by ${leaseLost.workflowId}` : 'is gone'}; ${name} was not started`;
+      summary.error = { step: name, type: ErrorType.TargetLeaseLost, message };
+      throw ApplicationFailure.create({ type: ErrorType.TargetLeaseLost, message, nonRetryable: true });
+    }
+    setCurrentDetails(`**${name}** running (release of \`${input.environment}\` started by ${input.startedBy})`);
+    const record = startStep(name, now());
+    summary.steps.push(record);
+    const index = summary.steps.length - 1;
+    try {
+      const result = await work();
+      summary.steps[index] = { ...endStep(record, 'success', now(), describe(result)), metadata: meta ? meta(result) : {} };
+      return result;
+    } catch (error) {
+      const failed = endStep(record, 'failed', now(), messageOf(error));
+      summary.steps[index] = { ...failed, metadata: { error_type: typeOf(error) } };
+      summary.error = { step: name, type: typeOf(error), message: messageOf(error) };
+      const holder = typeOf(error) === ErrorType.TargetBusy ? holderOf(error) : null;
+      if (holder) summary.error.holder = holder;
+      throw error;
+    }
+  }
+
+  function skip(name: StepName, reason: string): void {
+    summary.steps.push(skippedStep(name, reason, now()));
   }
 
   /** Renews the target lease until the release ends; slower while it only waits at the gate. */
@@ -452,7 +454,7 @@ async function compensateSchema(
   try {
     const out = await acts('compensate', `Downgrade to ${setText(before)}`).downgradeMigrations({ toRevisions: before });
     recordSchema(summary, out.revisions ?? before);
-    return { records: [{ name: 'migrations', status: 'success', detail: `downgraded to ${setText(before)} (${out.command})`, manual_action: null }], stayedAt: null };
+    return { records: [downgraded(setText(before), out.command)], stayedAt: null };
   } catch (error) {
     const after = revisionsOf(error) ?? (await check.captureAlembicRevision().then((r) => r.revisions ?? revisionSetOf(r.revision)).catch(() => at));
     recordSchema(summary, after);

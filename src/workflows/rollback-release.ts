@@ -13,7 +13,7 @@ import { downgradeBlocker, revisionSetOf, sameRevisionSet, setText, summaryRevis
 import { COMPENSATIONS } from '../release/steps';
 import type { AlembicRevisionResult, ApprovalDecision, ApprovalPolicy, CompensationRecord, ReleaseSummary } from '../release/types';
 import { installApprovalGate, type ApprovalGate } from './approval-gate';
-import { activitiesFor, messageOf, revisionsOf, runCompensations, type Compensation, type SchemaOutcome } from './saga';
+import { activitiesFor, downgraded, messageOf, revisionsOf, runCompensations, type Compensation, type SchemaOutcome } from './saga';
 
 export interface RollbackInput {
   release: ReleaseSummary;
@@ -175,7 +175,7 @@ async function undoRelease(input: RollbackInput, view: RollbackView): Promise<Ro
       name: COMPENSATIONS.migrations.name,
       run: async () => {
         const out = await acts.downgradeMigrations({ toRevision: release.pre_release_revision });
-        return [{ name: 'migrations', status: 'success', detail: `downgraded to ${release.pre_release_revision ?? 'base'} (${out.command})`, manual_action: null }];
+        return [downgraded(release.pre_release_revision ?? 'base', out.command)];
       },
       ...(revisionSet ? { schema: () => downgradeSchema(release, sets.before) } : {}),
     });
@@ -204,7 +204,7 @@ async function undoRelease(input: RollbackInput, view: RollbackView): Promise<Ro
 async function downgradeSchema(release: ReleaseSummary, before: string[]): Promise<SchemaOutcome> {
   try {
     const out = await acts.downgradeMigrations({ toRevisions: before });
-    return { records: [{ name: 'migrations', status: 'success', detail: `downgraded to ${setText(before)} (${out.command})`, manual_action: null }], stayedAt: null };
+    return { records: [downgraded(setText(before), out.command)], stayedAt: null };
   } catch (error) {
     const at = revisionsOf(error) ?? (await acts.captureAlembicRevision().then((r) => r.revisions ?? revisionSetOf(r.revision)).catch(() => revisionSetOf(release.alembic_revision)));
     return {

@@ -173,3 +173,8 @@ export async function runCompensations(newestFirst: readonly Compensation[], bef
   }
   return allOk && !records.some((r) => r.status === 'failed');
 }
+
+/** The record of a schema compensation that got there: `target` is a revision, a set's text or `base`. */
+export function downgraded(target: string, command: string): CompensationRecord {
+  return { name: 'migrations', status: 'success', detail: `downgraded to ${target} (${command})`, manual_action: null };
+}
