@@ -109,13 +109,15 @@ export const COMPENSATIONS: Record<CompensationName, CompensationDefinition> = {
     name: 'stripe',
     step: 'stripe_setup',
     title: 'Archive Stripe objects created by this release',
-    manualAction: () => 'archive the prices listed under stripe.plans in the Stripe dashboard and move their lookup keys back',
+    manualAction: () =>
+      'archive the prices listed under stripe.plans in the Stripe dashboard and move their lookup keys back',
   },
   price_ids: {
     name: 'price_ids',
     step: 'stripe_setup',
     title: 'Restore .env.local and billing_plans.stripe_price_id',
-    manualAction: () => 'restore STRIPE_PRODUCT_PRICE_MAP / ENABLE_BILLING in .env.local and billing_plans.stripe_price_id from the previous release summary',
+    manualAction: () =>
+      'restore STRIPE_PRODUCT_PRICE_MAP / ENABLE_BILLING in .env.local and billing_plans.stripe_price_id from the previous release summary',
   },
 };
 

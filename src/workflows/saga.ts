@@ -4,7 +4,12 @@
  * compensation runner (newest first, the schema first when the release recorded a revision set).
  * Every failure type a workflow raises or records is in ErrorType.
  */
-import { isCancellation, proxyActivities, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
+import {
+  isCancellation,
+  proxyActivities,
+  type ActivityOptions,
+  type RetryPolicy,
+} from '@temporalio/workflow';
 import type { ReleaseActivities } from '../activities';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../release/errors';
 import { setText } from '../release/revisions';
@@ -36,15 +41,33 @@ export const OUTAGE_BUDGET_SECONDS = { step: 150, compensation: 300 } as const;
 
 /** The rollback and `stripe setup` workflows' policy: a fixed number of attempts, backoff to 30 s. */
 function attempts(maximumAttempts: number): RetryPolicy {
-  return { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES };
+  return {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts,
+    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+  };
 }
 
 /** Each kind of activity gets its own timeouts and retries; deterministic failures are never retried. */
 export const ACTIVITY_OPTIONS = {
   checks: { startToCloseTimeout: '2 minutes', retry: retryFor(OUTAGE_BUDGET_SECONDS.step) },
-  migrate: { startToCloseTimeout: '30 minutes', heartbeatTimeout: '30 seconds', retry: retryFor(OUTAGE_BUDGET_SECONDS.step) },
-  stripe: { startToCloseTimeout: '5 minutes', heartbeatTimeout: '1 minute', retry: retryFor(OUTAGE_BUDGET_SECONDS.step) },
-  compensate: { startToCloseTimeout: '15 minutes', heartbeatTimeout: '1 minute', retry: retryFor(OUTAGE_BUDGET_SECONDS.compensation) },
+  migrate: {
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout: '30 seconds',
+    retry: retryFor(OUTAGE_BUDGET_SECONDS.step),
+  },
+  stripe: {
+    startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: '1 minute',
+    retry: retryFor(OUTAGE_BUDGET_SECONDS.step),
+  },
+  compensate: {
+    startToCloseTimeout: '15 minutes',
+    heartbeatTimeout: '1 minute',
+    retry: retryFor(OUTAGE_BUDGET_SECONDS.compensation),
+  },
   lease: { startToCloseTimeout: '30 seconds', retry: retryFor(OUTAGE_BUDGET_SECONDS.step) },
   /** Every activity of `release rollback`. */
   rollback: { startToCloseTimeout: '15 minutes', heartbeatTimeout: '1 minute', retry: attempts(10) },
@@ -56,7 +79,9 @@ export type ActivityKind = keyof typeof ACTIVITY_OPTIONS;
 
 /** The activities with one kind's options; `summary` is what the Web UI's timeline shows for the call. */
 export function activitiesFor(kind: ActivityKind, summary?: string) {
-  return proxyActivities<ReleaseActivities>(summary === undefined ? ACTIVITY_OPTIONS[kind] : { ...ACTIVITY_OPTIONS[kind], summary });
+  return proxyActivities<ReleaseActivities>(
+    summary === undefined ? ACTIVITY_OPTIONS[kind] : { ...ACTIVITY_OPTIONS[kind], summary },
+  );
 }
 
 // ---- Failure unwrapping: activity failures wrap the activity's own ApplicationFailure in `cause`.
@@ -95,7 +120,9 @@ export function holderOf(error: unknown): LeaseHolder | null {
 /** The revision set a DowngradeFailed names in its details (read back by the activity). */
 export function revisionsOf(error: unknown): string[] | null {
   const detail = detailOf(error) as { revisions?: unknown } | undefined;
-  return Array.isArray(detail?.revisions) && detail.revisions.every((r) => typeof r === 'string') ? detail.revisions : null;
+  return Array.isArray(detail?.revisions) && detail.revisions.every((r) => typeof r === 'string')
+    ? detail.revisions
+    : null;
 }
 
 // ---- The compensation runner.
@@ -116,7 +143,8 @@ export interface Compensation {
   schema?: () => Promise<SchemaOutcome>;
 }
 
-export const NO_PLAN_COLUMN_BEFORE = 'billing_plans.stripe_price_id does not exist at the revision set before the release: nothing to restore there';
+export const NO_PLAN_COLUMN_BEFORE =
+  'billing_plans.stripe_price_id does not exist at the revision set before the release: nothing to restore there';
 
 /**
  * Runs compensations given newest first, pushing each record to `records` as it is known (status
@@ -125,7 +153,11 @@ export const NO_PLAN_COLUMN_BEFORE = 'billing_plans.stripe_price_id does not exi
  * from `before` the rest are skipped (old price ids over a schema that stayed new break the
  * backend). Returns whether everything was undone.
  */
-export async function runCompensations(newestFirst: readonly Compensation[], before: SchemaBefore, records: CompensationRecord[]): Promise<boolean> {
+export async function runCompensations(
+  newestFirst: readonly Compensation[],
+  before: SchemaBefore,
+  records: CompensationRecord[],
+): Promise<boolean> {
   let allOk = true;
   const schemaFirst = newestFirst.find((c) => c.schema);
   let remaining = [...newestFirst];
@@ -138,7 +170,14 @@ export async function runCompensations(newestFirst: readonly Compensation[], bef
       // The database itself is gone (the retries ran out): where the schema is cannot be read, so
       // nothing that depends on it is undone either; the summary says so.
       outcome = {
-        records: [{ name: schemaFirst.name, status: 'failed', detail: messageOf(error), manual_action: manualActionFor(schemaFirst.name, before) }],
+        records: [
+          {
+            name: schemaFirst.name,
+            status: 'failed',
+            detail: messageOf(error),
+            manual_action: manualActionFor(schemaFirst.name, before),
+          },
+        ],
         stayedAt: ['unknown (the database could not be read)'],
       };
     }
@@ -161,14 +200,28 @@ export async function runCompensations(newestFirst: readonly Compensation[], bef
     try {
       records.push(...(await c.run()));
     } catch (error) {
-      if (schemaFirst?.schema && c.name === 'price_ids' && typeOf(error) === ErrorType.BillingPlansTableInvalid) {
+      if (
+        schemaFirst?.schema &&
+        c.name === 'price_ids' &&
+        typeOf(error) === ErrorType.BillingPlansTableInvalid
+      ) {
         // The schema is back where billing_plans (or its price id column) did not exist yet: the
         // env file was restored before that was found, and there is no column to restore.
-        records.push({ name: c.name, status: 'success', detail: `.env.local restored; ${NO_PLAN_COLUMN_BEFORE}`, manual_action: null });
+        records.push({
+          name: c.name,
+          status: 'success',
+          detail: `.env.local restored; ${NO_PLAN_COLUMN_BEFORE}`,
+          manual_action: null,
+        });
         continue;
       }
       allOk = false;
-      records.push({ name: c.name, status: 'failed', detail: messageOf(error), manual_action: manualActionFor(c.name, before) });
+      records.push({
+        name: c.name,
+        status: 'failed',
+        detail: messageOf(error),
+        manual_action: manualActionFor(c.name, before),
+      });
     }
   }
   return allOk && !records.some((r) => r.status === 'failed');
@@ -176,5 +229,10 @@ export async function runCompensations(newestFirst: readonly Compensation[], bef
 
 /** The record of a schema compensation that got there: `target` is a revision, a set's text or `base`. */
 export function downgraded(target: string, command: string): CompensationRecord {
-  return { name: 'migrations', status: 'success', detail: `downgraded to ${target} (${command})`, manual_action: null };
+  return {
+    name: 'migrations',
+    status: 'success',
+    detail: `downgraded to ${target} (${command})`,
+    manual_action: null,
+  };
 }

@@ -6,14 +6,27 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../../src/release/errors';
 import type { CompensationRecord } from '../../src/release/types';
-import { holderOf, messageOf, NO_PLAN_COLUMN_BEFORE, revisionsOf, runCompensations, typeOf, type Compensation } from '../../src/workflows/saga';
+import {
+  holderOf,
+  messageOf,
+  NO_PLAN_COLUMN_BEFORE,
+  revisionsOf,
+  runCompensations,
+  typeOf,
+  type Compensation,
+} from '../../src/workflows/saga';
 
 const BEFORE = { revisions: ['a1', 'b1'], revision: 'a1' };
 
 /** An activity failure as the workflow sees it: the activity's ApplicationFailure in `cause`. */
 function activityFailure(type: string, message: string, details: unknown[] = []): Error {
   const error = new Error('Activity task failed');
-  (error as Error & { cause: unknown }).cause = ApplicationFailure.create({ type, message, nonRetryable: true, details });
+  (error as Error & { cause: unknown }).cause = ApplicationFailure.create({
+    type,
+    message,
+    nonRetryable: true,
+    details,
+  });
   return error;
 }
 
@@ -30,8 +43,15 @@ function ok(name: Compensation['name'], ran: string[]): Compensation {
 test('newest first; a failing compensation is recorded with its manual action and the rest still run', async () => {
   const ran: string[] = [];
   const records: CompensationRecord[] = [];
-  const failing: Compensation = { name: 'stripe', run: () => Promise.reject(activityFailure(ErrorType.StripeUnavailable, 'Stripe answered 503')) };
-  const allOk = await runCompensations([ok('price_ids', ran), failing, ok('migrations', ran)], BEFORE, records);
+  const failing: Compensation = {
+    name: 'stripe',
+    run: () => Promise.reject(activityFailure(ErrorType.StripeUnavailable, 'Stripe answered 503')),
+  };
+  const allOk = await runCompensations(
+    [ok('price_ids', ran), failing, ok('migrations', ran)],
+    BEFORE,
+    records,
+  );
   expect(allOk).toBe(false);
   expect(ran).toEqual(['price_ids', 'migrations']);
   expect(records.map((r) => [r.name, r.status])).toEqual([
@@ -46,7 +66,9 @@ test('newest first; a failing compensation is recorded with its manual action an
 test('everything undone: true, and the records are pushed as they come', async () => {
   const ran: string[] = [];
   const records: CompensationRecord[] = [];
-  await expect(runCompensations([ok('price_ids', ran), ok('stripe', ran)], BEFORE, records)).resolves.toBe(true);
+  await expect(runCompensations([ok('price_ids', ran), ok('stripe', ran)], BEFORE, records)).resolves.toBe(
+    true,
+  );
   expect(records).toHaveLength(2);
 });
 
@@ -56,7 +78,12 @@ test('the schema goes first; when it stays away from the recorded set nothing th
   const schema: Compensation = {
     ...ok('migrations', ran),
     schema: () =>
-      Promise.resolve({ records: [{ name: 'migrations', status: 'skipped', detail: 'refused', manual_action: 'write a downgrade' }], stayedAt: ['m1'] }),
+      Promise.resolve({
+        records: [
+          { name: 'migrations', status: 'skipped', detail: 'refused', manual_action: 'write a downgrade' },
+        ],
+        stayedAt: ['m1'],
+      }),
   };
   const allOk = await runCompensations([ok('price_ids', ran), ok('stripe', ran), schema], BEFORE, records);
   expect(allOk).toBe(false);
@@ -73,13 +100,17 @@ test('the schema goes first; when it stays away from the recorded set nothing th
 test('a schema compensation that cannot reach the database is recorded failed and the rest skipped', async () => {
   const ran: string[] = [];
   const records: CompensationRecord[] = [];
-  const schema: Compensation = { ...ok('migrations', ran), schema: () => Promise.reject(activityFailure(ErrorType.DatabaseUnreachable, 'connection refused')) };
+  const schema: Compensation = {
+    ...ok('migrations', ran),
+    schema: () => Promise.reject(activityFailure(ErrorType.DatabaseUnreachable, 'connection refused')),
+  };
   await expect(runCompensations([ok('price_ids', ran), schema], BEFORE, records)).resolves.toBe(false);
   expect(records[0]).toEqual({
     name: 'migrations',
     status: 'failed',
     detail: 'connection refused',
-    manual_action: 'bring the schema back to exactly {a1, b1} by hand (alembic downgrade a1, then alembic downgrade b1, or restore from backup)',
+    manual_action:
+      'bring the schema back to exactly {a1, b1} by hand (alembic downgrade a1, then alembic downgrade b1, or restore from backup)',
   });
   expect(records[1]?.detail).toContain('the schema stayed at unknown (the database could not be read)');
   expect(ran).toEqual([]);
@@ -87,14 +118,26 @@ test('a schema compensation that cannot reach the database is recorded failed an
 
 test('price ids over a schema back before billing_plans existed: the env file was restored, nothing else to do', async () => {
   const ran: string[] = [];
-  const noTable: Compensation = { name: 'price_ids', run: () => Promise.reject(activityFailure(ErrorType.BillingPlansTableInvalid, 'no billing_plans')) };
+  const noTable: Compensation = {
+    name: 'price_ids',
+    run: () => Promise.reject(activityFailure(ErrorType.BillingPlansTableInvalid, 'no billing_plans')),
+  };
   const schema: Compensation = {
     ...ok('migrations', ran),
-    schema: () => Promise.resolve({ records: [{ name: 'migrations', status: 'success', detail: 'downgraded', manual_action: null }], stayedAt: null }),
+    schema: () =>
+      Promise.resolve({
+        records: [{ name: 'migrations', status: 'success', detail: 'downgraded', manual_action: null }],
+        stayedAt: null,
+      }),
   };
   const records: CompensationRecord[] = [];
   await expect(runCompensations([noTable, schema], BEFORE, records)).resolves.toBe(true);
-  expect(records[1]).toEqual({ name: 'price_ids', status: 'success', detail: `.env.local restored; ${NO_PLAN_COLUMN_BEFORE}`, manual_action: null });
+  expect(records[1]).toEqual({
+    name: 'price_ids',
+    status: 'success',
+    detail: `.env.local restored; ${NO_PLAN_COLUMN_BEFORE}`,
+    manual_action: null,
+  });
   // Without a schema compensation first, the same failure is a failure.
   const alone: CompensationRecord[] = [];
   await expect(runCompensations([noTable], BEFORE, alone)).resolves.toBe(false);
@@ -102,7 +145,9 @@ test('price ids over a schema back before billing_plans existed: the env file wa
 });
 
 test('failure unwrapping reads the activity failure inside the wrapper', () => {
-  const busy = activityFailure(ErrorType.TargetBusy, 'held by db-release-x', [{ workflowId: 'db-release-x', runId: 'r1' }]);
+  const busy = activityFailure(ErrorType.TargetBusy, 'held by db-release-x', [
+    { workflowId: 'db-release-x', runId: 'r1' },
+  ]);
   expect(typeOf(busy)).toBe(ErrorType.TargetBusy);
   expect(messageOf(busy)).toBe('held by db-release-x');
   expect(holderOf(busy)?.workflowId).toBe('db-release-x');

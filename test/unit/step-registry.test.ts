@@ -3,7 +3,14 @@
  * view and the mocks read: these tests hold them to it, so a step added there shows everywhere.
  */
 import { renderReleaseReport } from '../../src/release/report';
-import { COMPENSATIONS, FIRST_GATED_STEP, manualActionFor, STEP_NAMES, STEPS, stepDefinition } from '../../src/release/steps';
+import {
+  COMPENSATIONS,
+  FIRST_GATED_STEP,
+  manualActionFor,
+  STEP_NAMES,
+  STEPS,
+  stepDefinition,
+} from '../../src/release/steps';
 import { initialSummary, skippedStep, STEP_ORDER } from '../../src/release/summary';
 import type { ReleaseInput, StepName } from '../../src/release/types';
 import { renderLiveView } from '../../src/cli/live-view';
@@ -31,7 +38,7 @@ test('StepName is the registry (one entry per name), and STEP_ORDER is the regis
   expect(STEP_NAMES).toContain(FIRST_GATED_STEP);
 });
 
-test("every activity a step names is one the workers run, and the mocks record each of them", async () => {
+test('every activity a step names is one the workers run, and the mocks record each of them', async () => {
   const mocks = mockActivities();
   const names = Object.keys(mocks.activities);
   for (const step of STEPS) for (const activity of step.activities) expect(names).toContain(activity);
@@ -56,14 +63,23 @@ test('the schema manual action names the exact set, or the single revision (base
   expect(manualActionFor('migrations', { revisions: ['b1', 'a1'], revision: null })).toBe(
     'bring the schema back to exactly {a1, b1} by hand (alembic downgrade b1, then alembic downgrade a1, or restore from backup)',
   );
-  expect(manualActionFor('migrations', { revisions: [], revision: null })).toBe('bring the schema back to base by hand (alembic downgrade base, or restore from backup)');
+  expect(manualActionFor('migrations', { revisions: [], revision: null })).toBe(
+    'bring the schema back to base by hand (alembic downgrade base, or restore from backup)',
+  );
   expect(manualActionFor('stripe', { revisions: [], revision: null })).toContain('Stripe dashboard');
 });
 
 test('the report lists the registry steps an ended release never started, with their titles', () => {
-  const summary = initialSummary(input, { workflowId: 'db-release-staging', runId: 'run-1' }, new Date('2025-11-24T10:00:00Z'));
+  const summary = initialSummary(
+    input,
+    { workflowId: 'db-release-staging', runId: 'run-1' },
+    new Date('2025-11-24T10:00:00Z'),
+  );
   summary.status = 'failed';
-  summary.steps.push({ ...skippedStep('preflight', 'x', new Date('2025-11-24T10:00:01Z')), status: 'failed' });
+  summary.steps.push({
+    ...skippedStep('preflight', 'x', new Date('2025-11-24T10:00:01Z')),
+    status: 'failed',
+  });
   const md = renderReleaseReport(summary);
   const rest = STEPS.filter((s) => s.name !== 'preflight');
   expect(md).toContain(`Not started: ${rest.map((s) => `\`${s.name}\` (${s.title})`).join(', ')}.`);
@@ -73,9 +89,20 @@ test('the report lists the registry steps an ended release never started, with t
 });
 
 test('the live view draws one row per registry step, in order, with the gate before the first gated step', () => {
-  const summary = initialSummary(input, { workflowId: 'db-release-staging', runId: 'run-1' }, new Date('2025-11-24T10:00:00Z'));
+  const summary = initialSummary(
+    input,
+    { workflowId: 'db-release-staging', runId: 'run-1' },
+    new Date('2025-11-24T10:00:00Z'),
+  );
   const lines = renderLiveView(
-    { currentStep: 'preflight', waitingForApproval: false, policy: { ...input.approval, required: true }, plan: null, ignoredDecisions: [], summary },
+    {
+      currentStep: 'preflight',
+      waitingForApproval: false,
+      policy: { ...input.approval, required: true },
+      plan: null,
+      ignoredDecisions: [],
+      summary,
+    },
     new Date('2025-11-24T10:00:02Z'),
   );
   const rows = lines.filter((l) => /^ {2}\[/.test(l)).map((l) => l.replace(/^ {2}\[..\] (\S+).*$/, '$1'));
