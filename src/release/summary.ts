@@ -6,6 +6,7 @@ import type {
   StepName,
   StepRecord,
 } from './types';
+import { ErrorType } from './errors';
 import { STEP_NAMES } from './steps';
 
 /** The runbook's steps in order (from the registry, src/release/steps.ts); a step absent from a summary never started. */
@@ -93,8 +94,8 @@ export function exitCodeFor(status: ReleaseStatus): number {
  * was aimed at another backend (TargetMismatch) and 3 when another release holds the target (TargetBusy).
  */
 export function exitCodeForSummary(summary: Pick<ReleaseSummary, 'status' | 'error'>): number {
-  if (summary.error?.step === 'preflight' && summary.error.type === 'TargetMismatch') return EXIT_CODES.badInput;
-  if (summary.error?.step === 'preflight' && summary.error.type === 'TargetBusy') return EXIT_CODES.alreadyRunning;
+  if (summary.error?.step === 'preflight' && summary.error.type === ErrorType.TargetMismatch) return EXIT_CODES.badInput;
+  if (summary.error?.step === 'preflight' && summary.error.type === ErrorType.TargetBusy) return EXIT_CODES.alreadyRunning;
   return exitCodeFor(summary.status);
 }
 

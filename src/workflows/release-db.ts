@@ -55,9 +55,8 @@ export const BILLING_PATCH = 'billing-off-skips-checks';
  */
 export const REVISION_SET_PATCH = 'revision-set';
 
-function acts(kind: ActivityKind, summary: string) {
-  return activitiesFor(kind, summary);
-}
+/** The activities with one kind's options (saga.ts), under the summary the Web UI's timeline shows. */
+const acts = (kind: ActivityKind, summary: string) => activitiesFor(kind, summary);
 
 /** Where a manual action brings the schema back to: the set (and single revision) recorded in preflight. */
 function schemaBefore(summary: ReleaseSummary): SchemaBefore {
