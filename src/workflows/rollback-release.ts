@@ -43,7 +43,7 @@ const acts = activitiesFor('rollback');
 
 /**
  * Patch marker: the rollback compares and restores the revision SET, refuses a downgrade known to
- * stop half-way, and puts price ids back only once the schema is back (see undoSchemaFirst).
+ * stop half-way, and puts price ids back only once the schema is back (see downgradeSchema, and runCompensations in saga.ts).
  */
 export const REVISION_SET_PATCH = 'revision-set';
 
