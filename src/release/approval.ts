@@ -15,6 +15,8 @@ export interface DecisionPayload {
   digest?: string | null;
   /** ISO time after which the decision must not be taken (the CLI sets now + 60 s). */
   expiresAt?: string | null;
+  /** Acknowledges the plan's promotion override (required to approve a plan that has one). */
+  overridePromotion?: boolean | null;
 }
 
 /** Sizes a decision may have; longer ones are refused, and what is recorded is cut to them. */
@@ -37,6 +39,8 @@ export interface Decision {
   comment: string | null;
   digest: string | null;
   expiresAt: string | null;
+  /** The approver acknowledged the plan's promotion override. */
+  overridePromotion: boolean;
 }
 
 /** The gate as a decision meets it. `policy` null: the plan is not computed yet (gate not open). */
@@ -51,6 +55,8 @@ export interface GateState {
    * decision before the plan was kept), so such histories replay as they ran.
    */
   legacy?: boolean;
+  /** The plan overrides promotion (--override-promotion): an approval must acknowledge it. */
+  overridePromotion?: { missing: string[]; reason: string } | null;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -73,7 +79,7 @@ export function boundedText(value: unknown, max: number = DECISION_LIMITS.record
 export function readDecision(kind: unknown, payload: unknown): Decision | { refused: string } {
   if (kind !== 'approve' && kind !== 'reject') return { refused: 'decision must be "approve" or "reject"' };
   if (!isRecord(payload)) return { refused: `the payload must be a JSON object, e.g. ${EXAMPLE}` };
-  const { approver, comment, digest, expiresAt } = payload;
+  const { approver, comment, digest, expiresAt, overridePromotion } = payload;
   if (typeof approver !== 'string') return { refused: `the payload needs "approver" as text, e.g. ${EXAMPLE}` };
   if (approver.length > DECISION_LIMITS.approver * 4) return { refused: `"approver" is longer than ${DECISION_LIMITS.approver} characters` };
   const name = displayIdentity(approver);
@@ -87,6 +93,9 @@ export function readDecision(kind: unknown, payload: unknown): Decision | { refu
   if (expiresAt !== undefined && expiresAt !== null && (typeof expiresAt !== 'string' || expiresAt.length > 40 || Number.isNaN(Date.parse(expiresAt)))) {
     return { refused: '"expiresAt" must be an ISO time such as 2025-01-01T12:00:00Z' };
   }
+  if (overridePromotion !== undefined && overridePromotion !== null && typeof overridePromotion !== 'boolean') {
+    return { refused: '"overridePromotion" must be true (to acknowledge the promotion override) or absent' };
+  }
   const text = typeof comment === 'string' ? comment.replace(/\s+/gu, ' ').trim() : '';
   return {
     kind,
@@ -94,6 +103,7 @@ export function readDecision(kind: unknown, payload: unknown): Decision | { refu
     comment: text || null,
     digest: typeof digest === 'string' ? digest.trim().toLowerCase() : null,
     expiresAt: typeof expiresAt === 'string' ? expiresAt : null,
+    overridePromotion: overridePromotion === true,
   };
 }
 
@@ -122,6 +132,13 @@ export function decisionRefusal(decision: Decision, gate: GateState): string | n
       return `an approval needs the plan's "digest" (${gate.digest}): {"approver": "${decision.approver}", "digest": "${gate.digest}"}`;
     }
     if (decision.digest !== gate.digest) return digestMismatch(decision.digest, gate.digest);
+  }
+  if (gate.overridePromotion && !decision.overridePromotion) {
+    const o = gate.overridePromotion;
+    return (
+      `this release overrides promotion (missing: ${o.missing.join(', ')}; reason: ${o.reason}): a plain approval is refused, ` +
+      `the approval must acknowledge the override with "overridePromotion": true (CLI: db-release release approve --override-promotion)`
+    );
   }
   const key = normalizeIdentity(decision.approver);
   if (policy.approvers.length > 0 && !policy.approvers.some((a) => normalizeIdentity(a) === key)) {

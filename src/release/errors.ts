@@ -29,6 +29,11 @@ export const ErrorType = {
   TargetBusy: 'TargetBusy',
   /** The lease expired and another release took it while this one ran: nothing more is started. */
   TargetLeaseLost: 'TargetLeaseLost',
+  /**
+   * The environment's promotion policy names an environment with no successful, not rolled back
+   * release of the same git SHA and revision set within maxAge: refused at preflight, exit 1.
+   */
+  PromotionRequired: 'PromotionRequired',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -50,4 +55,5 @@ export const NON_RETRYABLE_ERROR_TYPES: string[] = [
   ErrorType.TargetMismatch,
   ErrorType.TargetBusy,
   ErrorType.TargetLeaseLost,
+  ErrorType.PromotionRequired,
 ];

@@ -25,6 +25,7 @@ import { planProblems } from '../release/plans';
 import { appliedOf, downgradeBlocker, downgradeCommands, revisionSetOf, revisionSetText, sameRevisionSet, setText, unready } from '../release/revisions';
 import type { ApprovalPolicy, CompensationRecord, LeaseHolder, PendingRevision, ReleaseInput, ReleaseSummary, StepName } from '../release/types';
 import { installApprovalGate } from './approval-gate';
+import { gatePromotionOf } from '../release/promotion';
 import { statusQuery, summaryQuery, type GatePlan, type ReleasePlan, type ReleaseStatusView } from './messages';
 import { retryFor, OUTAGE_BUDGET_SECONDS } from './saga';
 import { releaseGitShaAttribute, releaseStatusAttribute, type IndexedReleaseStatus } from './search-attributes';
@@ -167,6 +168,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
             ...(input.claims ? { catalog: input.claims.catalog, billingEnabled: input.claims.billingEnabled } : {}),
           },
           lease: { startedBy: input.startedBy, ttlMs: LEASE_TIMING.running.ttlMs },
+          ...(input.overridePromotion ? { overridePromotion: true } : {}),
         }),
       (r) => `git ${r.gitSha?.slice(0, 12) ?? 'unknown'}, database at ${r.currentRevision ?? 'base'}, ${r.pendingRevisions.length} pending revision(s)`,
       (r) => ({
@@ -192,7 +194,13 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
     if (input.indexed && pre.gitSha) upsertSearchAttributes([{ key: releaseGitShaAttribute, value: pre.gitSha }]);
     const billingOff = pre.billingEnabled ? null : (pre.billingOffReason ?? 'ENABLE_BILLING is not true');
     const stripeSkipReason = input.options.skip_stripe ? '--skip-stripe' : billingOff;
+    // Promotion (issue 17): judged by the worker; a release that reached here with something missing
+    // was started with --override-promotion, so it waits at the gate even where approval is off.
+    const promotionGate = gatePromotionOf(pre.promotion, input.overridePromotion, input.startedBy);
+    if (pre.promotion) summary.promotion = pre.promotion;
+    if (promotionGate) policy = { ...policy, required: true };
     const gatePlan: GatePlan = {
+      ...(promotionGate ? { promotion: promotionGate } : {}),
       action: 'release',
       environment: input.environment,
       startedBy: input.startedBy,
@@ -216,6 +224,9 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
     }
     const decision = await gate.decide(policy, gatePlan);
     if (decision?.decision === 'approved') indexStatus('running');
+    if (decision?.decision === 'approved' && promotionGate && summary.promotion) {
+      summary.promotion.override = { by: decision.approver, reason: promotionGate.overrideReason, requested_by: promotionGate.requestedBy };
+    }
     if (decision?.decision === 'rejected') {
       summary.status = 'rejected';
       summary.error = { step: null, type: 'Rejected', message: `rejected by ${decision.approver}: ${decision.comment ?? ''}` };
