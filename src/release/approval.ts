@@ -39,8 +39,8 @@ export interface Decision {
   comment: string | null;
   digest: string | null;
   expiresAt: string | null;
-  /** The approver acknowledged the plan's promotion override. */
-  overridePromotion: boolean;
+  /** The approver acknowledged the plan's promotion override (absent when not). */
+  overridePromotion?: true;
 }
 
 /** The gate as a decision meets it. `policy` null: the plan is not computed yet (gate not open). */
@@ -103,7 +103,7 @@ export function readDecision(kind: unknown, payload: unknown): Decision | { refu
     comment: text || null,
     digest: typeof digest === 'string' ? digest.trim().toLowerCase() : null,
     expiresAt: typeof expiresAt === 'string' ? expiresAt : null,
-    overridePromotion: overridePromotion === true,
+    ...(overridePromotion === true ? { overridePromotion: true as const } : {}),
   };
 }
 
