@@ -121,9 +121,14 @@ test('refused before any change without a staging release; accepted after one of
 
 test('--override-promotion: the release waits at the gate although approval is off; a plain approval is refused; one that acknowledges it goes ahead and is recorded', async () => {
   // Staging's only release was rolled back by the previous test (or never happened when run alone).
-  const bad = await runCli((await release(prod, prodEnv, ['--override-promotion', '   '])).args);
-  expect(bad.code).toBe(2);
-  expect(bad.stderr).toContain('--override-promotion needs a reason');
+  for (const [reason, message] of [
+    ['   ', /--override-promotion (is empty|needs a reason)/],
+    ['x'.repeat(501), /--override-promotion: the reason is longer than 500 characters/],
+  ] as const) {
+    const bad = await runCli((await release(prod, prodEnv, ['--override-promotion', reason])).args);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(message);
+  }
 
   const { args, summaryPath } = await release(prod, prodEnv, ['--override-promotion', 'staging is down (INC-42)']);
   const run = startCli(args);
