@@ -165,3 +165,19 @@ export function gatePromotionOf(record: PromotionRecord | undefined, reason: str
   if (!record || record.missing.length === 0 || !reason) return null;
   return { required: [...record.required], missing: record.missing.map((m) => ({ ...m })), overrideReason: reason, requestedBy: startedBy };
 }
+
+/** `release status` lines about promotion, from the summary: what satisfied it, what was missing, the override. */
+export function promotionLines(record: PromotionRecord): string[] {
+  const lines = [`promotion: requires ${record.required.join(', ')} (git ${short(record.git_sha)}, revision set ${setText(record.revisions)}, within ${record.max_age})`];
+  for (const s of record.satisfied_by) lines.push(`promotion: ${s.environment} satisfied by run ${s.run_id} (finished ${s.finished_at})`);
+  for (const m of record.missing) lines.push(`promotion: ${m.environment} missing: ${m.found}`);
+  if (record.override) lines.push(`promotion: overridden, approved by ${record.override.by} (requested by ${record.override.requested_by}: ${record.override.reason})`);
+  return lines;
+}
+
+/** The PromotionRecord a PromotionRequired failure carries in its details, or null. */
+export function promotionOfFailure(cause: unknown): PromotionRecord | null {
+  const details = (cause as { details?: unknown[] } | null)?.details;
+  const record = Array.isArray(details) ? (details[0] as Partial<PromotionRecord> | undefined) : undefined;
+  return record && Array.isArray(record.required) && Array.isArray(record.missing) && Array.isArray(record.satisfied_by) ? (record as PromotionRecord) : null;
+}

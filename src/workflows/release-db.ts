@@ -25,7 +25,7 @@ import { planProblems } from '../release/plans';
 import { appliedOf, downgradeBlocker, downgradeCommands, revisionSetOf, revisionSetText, sameRevisionSet, setText, unready } from '../release/revisions';
 import type { ApprovalPolicy, CompensationRecord, LeaseHolder, PendingRevision, ReleaseInput, ReleaseSummary, StepName } from '../release/types';
 import { installApprovalGate } from './approval-gate';
-import { gatePromotionOf } from '../release/promotion';
+import { gatePromotionOf, promotionOfFailure } from '../release/promotion';
 import { statusQuery, summaryQuery, type GatePlan, type ReleasePlan, type ReleaseStatusView } from './messages';
 import { retryFor, OUTAGE_BUDGET_SECONDS } from './saga';
 import { releaseGitShaAttribute, releaseStatusAttribute, type IndexedReleaseStatus } from './search-attributes';
@@ -147,6 +147,11 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       summary.error = { step: name, type: typeOf(error), message: messageOf(error) };
       const holder = typeOf(error) === ErrorType.TargetBusy ? holderOf(error) : null;
       if (holder) summary.error.holder = holder;
+      // A promotion refusal carries what the worker found: the summary keeps it (issue 17).
+      if (typeOf(error) === ErrorType.PromotionRequired) {
+        const found = promotionOfFailure(causeOf(error));
+        if (found) summary.promotion = found;
+      }
       throw error;
     }
   }

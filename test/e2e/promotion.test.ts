@@ -42,7 +42,7 @@ afterAll(async () => {
 
 const sha = () => execFileSync('git', ['rev-parse', 'HEAD'], { cwd: prod.stack.backendDir }).toString().trim();
 
-async function release(stack: E2eStack, environment: string, extra: string[] = []) {
+function release(stack: E2eStack, environment: string, extra: string[] = []) {
   const summaryPath = path.join(stack.stack.backendDir, 'var', 'reports', `${uniqueName('promo')}.json`);
   const args = [
     'release', 'db',
@@ -58,7 +58,7 @@ async function release(stack: E2eStack, environment: string, extra: string[] = [
 }
 
 async function runRelease(stack: E2eStack, environment: string, extra: string[] = []) {
-  const { args, summaryPath } = await release(stack, environment, extra);
+  const { args, summaryPath } = release(stack, environment, extra);
   const result = await runCli(args);
   const summary = JSON.parse(await readFile(summaryPath, 'utf8')) as ReleaseSummary;
   return { ...result, summary };
@@ -89,6 +89,7 @@ test('refused before any change without a staging release; accepted after one of
   expect(refused.stderr).toContain(`${stgEnv} has no completed release in Temporal`);
   expect(refused.stderr).toContain(`to satisfy it: db-release release db --environment ${stgEnv}`);
   expect(refused.summary.steps.map((s) => s.name)).toEqual(['preflight']);
+  expect(refused.summary.promotion).toMatchObject({ required: [stgEnv], satisfied_by: [], override: null, missing: [{ environment: stgEnv }] });
   expect(await revisions(prod)).toEqual([]);
 
   // 2. Staging releases the same commit: production goes ahead, naming the staging run.
@@ -125,12 +126,12 @@ test('--override-promotion: the release waits at the gate although approval is o
     ['   ', /--override-promotion (is empty|needs a reason)/],
     ['x'.repeat(501), /--override-promotion: the reason is longer than 500 characters/],
   ] as const) {
-    const bad = await runCli((await release(prod, prodEnv, ['--override-promotion', reason])).args);
+    const bad = await runCli(release(prod, prodEnv, ['--override-promotion', reason]).args);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(message);
   }
 
-  const { args, summaryPath } = await release(prod, prodEnv, ['--override-promotion', 'staging is down (INC-42)']);
+  const { args, summaryPath } = release(prod, prodEnv, ['--override-promotion', 'staging is down (INC-42)']);
   const run = startCli(args);
   const workflowId = `db-release-${prodEnv}`;
   const gate = await waitingGate(workflowId);
@@ -138,8 +139,11 @@ test('--override-promotion: the release waits at the gate although approval is o
   expect(gate.plan?.promotion).toMatchObject({ required: [stgEnv], overrideReason: 'staging is down (INC-42)', requestedBy: 'alice' });
   expect(gate.plan?.promotion?.missing.map((m) => m.environment)).toEqual([stgEnv]);
 
+  const status = await runCli(['release', 'status', prodEnv, ...prod.temporalArgs]);
+  expect(status.stdout).toContain(`promotion: ${stgEnv} missing: `);
   const plain = await runCli(['release', 'approve', prodEnv, '--approver', 'bob', ...prod.temporalArgs]);
   expect(plain.code).toBe(1);
+  expect(plain.stderr).toContain('promotion overridden by alice: "staging is down (INC-42)"; approving needs --override-promotion');
   expect(plain.stderr).toMatch(/a plain approval is refused.*--override-promotion/);
 
   const ok = await runCli(['release', 'approve', prodEnv, '--approver', 'bob', '--override-promotion', ...prod.temporalArgs]);
