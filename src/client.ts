@@ -55,6 +55,7 @@ export function buildProgram(): Command {
       .option('--currency <code>', 'price currency (default usd)')
       .option('--trial-days <days>', 'trial days on the prices (default 14)')
       .option('--operator <name>', 'who starts the release (default DB_RELEASE_OPERATOR or the OS user)')
+      .option('--override-promotion <reason>', 'go ahead although a required environment has not released this git SHA and revision set (README: Promotion); waits for an approval that acknowledges it')
       .addHelpText('after', EXIT_HELP),
   ).action(
     action((flags: ReleaseDbFlags & { rollback?: boolean }) => {
@@ -111,11 +112,16 @@ export function buildProgram(): Command {
       .description('approve a release, stripe setup or rollback waiting at the gate: shows the plan and its digest, then approves that plan')
       .requiredOption('--approver <name>', 'who approves')
       .option('--comment <text>', 'why')
-      .option('--digest <hex>', 'approve only this plan digest (as shown by release status); refused when the plan differs'),
+      .option('--digest <hex>', 'approve only this plan digest (as shown by release status); refused when the plan differs')
+      .option('--override-promotion', 'acknowledge the promotion override the plan shows (required to approve such a plan)'),
   ).action(
-    action(async (id: string, flags: TemporalFlags & { approver: string; comment?: string; digest?: string }) =>
+    action(async (id: string, flags: TemporalFlags & { approver: string; comment?: string; digest?: string; overridePromotion?: boolean }) =>
       withClient(flags, async (client) => {
-        const decision = await decide(client, id, 'approve', flags.approver, flags.comment, { digest: flags.digest, show: err });
+        const decision = await decide(client, id, 'approve', flags.approver, flags.comment, {
+          digest: flags.digest,
+          show: err,
+          ...(flags.overridePromotion ? { overridePromotion: true } : {}),
+        });
         err(`approved by ${decision.approver} at ${decision.at}`);
         return 0;
       }),

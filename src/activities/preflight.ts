@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { billingOffReason, billingSwitch } from '../config/env-files';
-import { approvalPolicyFor, catalogKey, catalogOf, workerEnvironment, type ReleaseConfig } from '../config/release-config';
+import { Context } from '@temporalio/activity';
+import { approvalPolicyFor, promotionPolicyFor, catalogKey, catalogOf, workerEnvironment, type ReleaseConfig } from '../config/release-config';
 import { maskSecret } from '../masking';
 import { ErrorType } from '../release/errors';
 import { MAX_AMOUNT } from '../release/plans';
@@ -11,6 +12,8 @@ import { inspectorScript, parseHeads, parseHistory, parseInspection, pendingRevi
 import type { ActivityDeps } from './deps';
 import { commandFailure, failure, readScope, runBackendCommand, withDb, type SecretScope } from './support';
 import { takeLeaseOrRefuse } from './target-lease';
+import { checkPromotion } from './promotion';
+import { promotionRefusal } from '../release/promotion';
 
 /** What the caller says about the release's target; the worker checks every one against its own backend. */
 export interface PreflightClaims {
@@ -28,6 +31,8 @@ export interface PreflightInput {
   claims: PreflightClaims;
   /** The lease this release takes on its target database before anything changes. */
   lease: { startedBy: string; ttlMs: number };
+  /** `--override-promotion` was given: missing promotions do not refuse, the workflow gates them instead. */
+  overridePromotion?: boolean;
 }
 
 /** What the worker knows about the backend it serves, read from its own files. */
@@ -285,6 +290,14 @@ export function createPreflightActivities(deps: ActivityDeps) {
             : `alembic has ${heads.length} heads (${heads.join(', ')}): merge them (alembic merge heads) before releasing`,
         );
       }
+      // Promotion, from the release history in Temporal, before anything changes (issue 17).
+      const promotionPolicy = promotionPolicyFor(config, worker.environment);
+      const promotion = promotionPolicy
+        ? await checkPromotion(Context.current().client, { policy: promotionPolicy, gitSha: git.sha, revisions: heads })
+        : null;
+      if (promotion && promotion.missing.length > 0 && !input.overridePromotion) {
+        throw failure(ErrorType.PromotionRequired, promotionRefusal(worker.environment, promotion), scope, promotion);
+      }
       if (stripeWanted) await checkStripeKey(deps, scope);
       return {
         gitSha: git.sha,
@@ -303,6 +316,7 @@ export function createPreflightActivities(deps: ActivityDeps) {
         stripeWebhookSecretMasked: maskSecret(values.STRIPE_WEBHOOK_SECRET),
         approval: worker.approval,
         lease,
+        ...(promotion ? { promotion } : {}),
       };
     },
   };

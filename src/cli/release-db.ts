@@ -27,6 +27,7 @@ import { startAttributes } from './search-attributes';
 import { identityFlag } from './identity-flag';
 import { requireWorker } from './worker-presence';
 import { checkDatabaseUrl, readBackendConfig, readBackendEnv, sourceOf } from './backend-input';
+import { overrideReasonProblem } from '../release/promotion';
 import { classifyKey, type ProviderKeyName } from './providers';
 import { askPlanAmounts, askSecret, writeSecretsToEnvLocal, type Prompter, type SecretUpdates } from './prompts';
 
@@ -43,6 +44,8 @@ export interface ReleaseDbFlags extends TemporalFlags {
   currency?: string;
   trialDays?: string;
   operator?: string;
+  /** `--override-promotion "<reason>"` (README: Promotion). */
+  overridePromotion?: string;
 }
 
 export interface PreparedRelease {
@@ -126,6 +129,13 @@ export function priceCurrency(flag: string | undefined, fallback: string): strin
   return currency;
 }
 
+/** `--override-promotion <reason>`: a reason is required and bounded (it goes into history and the summary). */
+export function overrideReasonOf(flag: string): string {
+  const problem = overrideReasonProblem(flag);
+  if (problem) throw new CliError(problem);
+  return flag.replace(/\s+/gu, ' ').trim();
+}
+
 /** `--trial-days`: whole days from 0 to 730, or the given default. */
 export function trialDaysOf(flag: string | undefined, fallback: number): number {
   if (flag === undefined) return fallback;
@@ -203,6 +213,7 @@ export async function prepareRelease(
       // Claims: the worker checks them against the backend it serves and uses its own policy.
       approval: approvalPolicyFor(config, environment),
       claims: { catalog, billingEnabled: billing.enabled },
+      ...(flags.overridePromotion !== undefined ? { overridePromotion: overrideReasonOf(flags.overridePromotion) } : {}),
     },
     workflowId: releaseWorkflowId(environment),
     projectRoot,
@@ -317,6 +328,7 @@ export async function writeSummary(file: string, summary: ReleaseSummary): Promi
 export function refusalLine(summary: ReleaseSummary): string | null {
   const error = summary.error;
   if (error?.type === ErrorType.TargetMismatch) return `refused by the worker (${error.type}): ${error.message}`;
+  if (error?.type === ErrorType.PromotionRequired) return `refused by the worker (${error.type}): ${error.message}`;
   if (error?.type === ErrorType.TargetBusy) {
     const h = error.holder;
     if (!h) return `refused (${error.type}): ${error.message}`;
@@ -364,9 +376,9 @@ export async function releaseDbCommand(flags: ReleaseDbFlags, io: ReleaseDbIo): 
     io.stderr(`Started release ${prepared.workflowId} (run ${runId}) on task queue ${prepared.target.taskQueue}`);
     const url = workflowUrl(prepared.target, prepared.workflowId, runId);
     if (url) io.stderr(`Web UI: ${url}`);
-    if (prepared.input.approval.required) {
+    if (prepared.input.approval.required || prepared.input.overridePromotion) {
       io.stderr(
-        `Approval required for ${prepared.input.environment}: db-release release approve ${prepared.workflowId} --approver NAME ` +
+        `${prepared.input.approval.required ? 'Approval required' : 'With --override-promotion, approval (acknowledging the override) is required if a promotion is missing'} for ${prepared.input.environment}: db-release release approve ${prepared.workflowId} --approver NAME ` +
           `(it shows the plan and its digest first; from the Web UI send the signal "approve" with the JSON, digest included, shown in the workflow's current details)`,
       );
     }

@@ -167,6 +167,8 @@ export interface DecideOptions {
   show?: (line: string) => void;
   /** How long to wait for a worker's answer about its presence. */
   presenceTimeoutMs?: number;
+  /** `--override-promotion`: the approval acknowledges the plan's promotion override. */
+  overridePromotion?: boolean;
 }
 
 /** The gate of a running workflow (release, stripe setup or rollback), read through its worker. */
@@ -231,7 +233,16 @@ export async function decide(
   try {
     return await client.withDeadline(expiresAt, () =>
       handle.executeUpdate(decideUpdate, {
-        args: [{ decision, approver: name, comment: comment ?? null, digest: pinned ?? gate.planDigest, expiresAt: expiresAt.toISOString() }],
+        args: [
+          {
+            decision,
+            approver: name,
+            comment: comment ?? null,
+            digest: pinned ?? gate.planDigest,
+            expiresAt: expiresAt.toISOString(),
+            ...(options.overridePromotion ? { overridePromotion: true } : {}),
+          },
+        ],
       }),
     );
   } catch (error) {

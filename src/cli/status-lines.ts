@@ -1,4 +1,5 @@
 import { approvalInstructions, approveCommand, policyLines } from '../release/approval';
+import { promotionLines } from '../release/promotion';
 import { planPriceLine } from '../release/money';
 import type { GateView, ReleaseStatusView, RollbackNote, RollbackStatusView } from '../workflows/messages';
 import type { ReleaseListRow } from './release-manage';
@@ -17,6 +18,7 @@ export function describeStatus(view: ReleaseStatusView): string[] {
       for (const p of view.plan.plans) lines.push(`approval: plan ${planPriceLine(p, view.plan.stripeChanges?.find((c) => c.code === p.code))}`);
     }
   }
+  if (view.summary.promotion) lines.push(...promotionLines(view.summary.promotion));
   if (view.summary.approval) lines.push(`approval: ${view.summary.approval.decision} by ${view.summary.approval.approver} via ${view.summary.approval.via}`);
   const ignoredCount = view.ignoredCount ?? view.ignoredDecisions.length;
   if (ignoredCount > view.ignoredDecisions.length) lines.push(`ignored decisions: ${ignoredCount} in all, the last ${view.ignoredDecisions.length} listed`);
@@ -97,12 +99,17 @@ export function gateLines(gate: GateView, workflowId: string): string[] {
       for (const p of plan.plans) lines.push(`  stripe ${planPriceLine(p, plan.stripeChanges?.find((c) => c.code === p.code))}`);
     }
   }
+  if (plan?.promotion) {
+    // The override an approval must acknowledge (README: Promotion).
+    lines.push(`  promotion overridden by ${plan.promotion.requestedBy}: "${plan.promotion.overrideReason}"; approving needs --override-promotion`);
+    for (const m of plan.promotion.missing) lines.push(`    missing ${m.environment}: ${m.found}`);
+  }
   if (gate.policy) for (const line of policyLines(gate.policy, gate.startedBy, gate.deadline)) lines.push(`  ${line}`);
   const ignoredCount = gate.ignoredCount ?? gate.ignoredDecisions.length;
   if (ignoredCount > 0) lines.push(`  ignored decisions: ${ignoredCount}${ignoredCount > gate.ignoredDecisions.length ? `, the last ${gate.ignoredDecisions.length} listed` : ''}`);
   for (const ignored of gate.ignoredDecisions.slice(-5)) lines.push(`    ${ignored.at} ${ignored.kind} from ${ignored.approver}: ${ignored.reason}`);
   if (gate.waitingForApproval) {
-    lines.push(...approvalInstructions(workflowId, digest, 'terminal'));
+    lines.push(...approvalInstructions(workflowId, digest, 'terminal', Boolean(plan?.promotion)));
   }
   return lines;
 }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_CATALOG } from '../release/plans';
-import type { ApprovalPolicy, CatalogPlan } from '../release/types';
+import type { ApprovalPolicy, CatalogPlan, PromotionPolicy } from '../release/types';
 
 /**
  * The backend's env files, in the order the original tool gave them precedence:
@@ -25,6 +25,21 @@ const approvalSchema = z
       .string()
       .regex(durationPattern, 'use a duration such as "24 hours" or "30 minutes"')
       .default('24 hours'),
+  })
+  .strict();
+
+/**
+ * Promotion (issue 17): the environments that must have released the same git SHA to the same
+ * revision set first, successfully and not rolled back, within maxAge (src/release/promotion.ts).
+ */
+const environmentNamePattern = /^[A-Za-z0-9_.:-]+$/;
+const promotionSchema = z
+  .object({
+    requires: z
+      .array(z.string().regex(environmentNamePattern, 'name an environment (letters, digits, "_", "-", "." or ":"), e.g. ["staging"]'))
+      .min(1, 'name at least one environment that must release first, e.g. ["staging"]')
+      .refine((list) => new Set(list).size === list.length, 'an environment is listed twice'),
+    maxAge: z.string().regex(durationPattern, 'use a duration such as "7 days" or "48 hours"').default('7 days'),
   })
   .strict();
 
@@ -70,7 +85,9 @@ const configSchema = z
     currency: z.string().default('usd'),
     trialDays: z.number().int().min(0).max(730).default(14),
     rollbackWindow: z.string().regex(durationPattern, 'use a duration such as "24 hours"').default('24 hours'),
-    environments: z.record(z.string(), z.object({ approval: approvalSchema.optional() }).strict()).default({}),
+    environments: z
+      .record(z.string(), z.object({ approval: approvalSchema.optional(), promotion: promotionSchema.optional() }).strict())
+      .default({}),
     // Billing: how this backend keeps plan codes in Stripe metadata and price ids in billing_plans.
     stripe: z
       .object({
@@ -154,6 +171,11 @@ export function parseReleaseConfig(text: string, file = CONFIG_FILE_NAME): Relea
   const codes = parsed.data.catalog.map((p) => p.code);
   const dup = codes.find((c, i) => codes.indexOf(c) !== i);
   if (dup) throw new ConfigError(`${file}: catalog: plan code "${dup}" appears twice`);
+  for (const [name, env] of Object.entries(parsed.data.environments)) {
+    if (env.promotion?.requires.includes(name)) {
+      throw new ConfigError(`${file}: environments.${name}.promotion.requires: ${name} cannot require itself; name the environment released before it, e.g. ["staging"]`);
+    }
+  }
   return parsed.data;
 }
 
@@ -166,6 +188,12 @@ export function approvalPolicyFor(config: ReleaseConfig, environment: string): A
     fourEyes: approval?.fourEyes ?? false,
     timeout: approval?.timeout ?? '24 hours',
   };
+}
+
+/** The promotion policy of an environment: which environments must release the same thing first; null when none. */
+export function promotionPolicyFor(config: ReleaseConfig, environment: string): PromotionPolicy | null {
+  const promotion = config.environments[environment]?.promotion;
+  return promotion ? { requires: [...promotion.requires], maxAge: promotion.maxAge } : null;
 }
 
 export function catalogOf(config: ReleaseConfig): CatalogPlan[] {

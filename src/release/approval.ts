@@ -15,6 +15,8 @@ export interface DecisionPayload {
   digest?: string | null;
   /** ISO time after which the decision must not be taken (the CLI sets now + 60 s). */
   expiresAt?: string | null;
+  /** Acknowledges the plan's promotion override (required to approve a plan that has one). */
+  overridePromotion?: boolean | null;
 }
 
 /** Sizes a decision may have; longer ones are refused, and what is recorded is cut to them. */
@@ -37,6 +39,8 @@ export interface Decision {
   comment: string | null;
   digest: string | null;
   expiresAt: string | null;
+  /** The approver acknowledged the plan's promotion override (absent when not). */
+  overridePromotion?: true;
 }
 
 /** The gate as a decision meets it. `policy` null: the plan is not computed yet (gate not open). */
@@ -51,6 +55,8 @@ export interface GateState {
    * decision before the plan was kept), so such histories replay as they ran.
    */
   legacy?: boolean;
+  /** The plan overrides promotion (--override-promotion): an approval must acknowledge it. */
+  overridePromotion?: { missing: string[]; reason: string } | null;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -73,7 +79,7 @@ export function boundedText(value: unknown, max: number = DECISION_LIMITS.record
 export function readDecision(kind: unknown, payload: unknown): Decision | { refused: string } {
   if (kind !== 'approve' && kind !== 'reject') return { refused: 'decision must be "approve" or "reject"' };
   if (!isRecord(payload)) return { refused: `the payload must be a JSON object, e.g. ${EXAMPLE}` };
-  const { approver, comment, digest, expiresAt } = payload;
+  const { approver, comment, digest, expiresAt, overridePromotion } = payload;
   if (typeof approver !== 'string') return { refused: `the payload needs "approver" as text, e.g. ${EXAMPLE}` };
   if (approver.length > DECISION_LIMITS.approver * 4) return { refused: `"approver" is longer than ${DECISION_LIMITS.approver} characters` };
   const name = displayIdentity(approver);
@@ -87,6 +93,9 @@ export function readDecision(kind: unknown, payload: unknown): Decision | { refu
   if (expiresAt !== undefined && expiresAt !== null && (typeof expiresAt !== 'string' || expiresAt.length > 40 || Number.isNaN(Date.parse(expiresAt)))) {
     return { refused: '"expiresAt" must be an ISO time such as 2025-01-01T12:00:00Z' };
   }
+  if (overridePromotion !== undefined && overridePromotion !== null && typeof overridePromotion !== 'boolean') {
+    return { refused: '"overridePromotion" must be true (to acknowledge the promotion override) or absent' };
+  }
   const text = typeof comment === 'string' ? comment.replace(/\s+/gu, ' ').trim() : '';
   return {
     kind,
@@ -94,6 +103,7 @@ export function readDecision(kind: unknown, payload: unknown): Decision | { refu
     comment: text || null,
     digest: typeof digest === 'string' ? digest.trim().toLowerCase() : null,
     expiresAt: typeof expiresAt === 'string' ? expiresAt : null,
+    ...(overridePromotion === true ? { overridePromotion: true as const } : {}),
   };
 }
 
@@ -122,6 +132,13 @@ export function decisionRefusal(decision: Decision, gate: GateState): string | n
       return `an approval needs the plan's "digest" (${gate.digest}): {"approver": "${decision.approver}", "digest": "${gate.digest}"}`;
     }
     if (decision.digest !== gate.digest) return digestMismatch(decision.digest, gate.digest);
+  }
+  if (gate.overridePromotion && !decision.overridePromotion) {
+    const o = gate.overridePromotion;
+    return (
+      `this release overrides promotion (missing: ${o.missing.join(', ')}; reason: ${o.reason}): a plain approval is refused, ` +
+      `the approval must acknowledge the override with "overridePromotion": true (CLI: db-release release approve --override-promotion)`
+    );
   }
   const key = normalizeIdentity(decision.approver);
   if (policy.approvers.length > 0 && !policy.approvers.some((a) => normalizeIdentity(a) === key)) {
@@ -180,8 +197,8 @@ export function gateTimerSummary(policy: ApprovalPolicy, startedBy: string, dead
 }
 
 /** The command an approver runs; the digest is left out where it is not known yet (the CLI then shows the plan first). */
-export function approveCommand(workflowId: string, digest: string | null): string {
-  return `db-release release approve ${workflowId} --approver NAME${digest ? ` --digest ${digest}` : ''}`;
+export function approveCommand(workflowId: string, digest: string | null, overridePromotion = false): string {
+  return `db-release release approve ${workflowId} --approver NAME${digest ? ` --digest ${digest}` : ''}${overridePromotion ? ' --override-promotion' : ''}`;
 }
 
 /**
@@ -189,17 +206,19 @@ export function approveCommand(workflowId: string, digest: string | null): strin
  * `release status` and `release approve` (one line each: approve, reject, Web UI signal);
  * `markdown` for the workflow's current details in the Web UI (the signals first, then the CLI).
  */
-export function approvalInstructions(workflowId: string, digest: string | null, form: 'terminal' | 'markdown'): string[] {
+export function approvalInstructions(workflowId: string, digest: string | null, form: 'terminal' | 'markdown', overridePromotion = false): string[] {
+  // A promotion override must be acknowledged by the approval itself (issue 17).
+  const ack = overridePromotion ? ', "overridePromotion": true' : '';
   if (form === 'markdown') {
     return [
-      `To approve, Send a Signal named \`approve\` with input \`{"approver": "your-name", "comment": "...", "digest": "${digest ?? '<plan digest>'}"}\``,
+      `To approve, Send a Signal named \`approve\` with input \`{"approver": "your-name", "comment": "...", "digest": "${digest ?? '<plan digest>'}"${ack}}\``,
       'To reject, Send a Signal named `reject` with input `{"approver": "your-name", "comment": "the reason"}`.',
-      `CLI: \`${approveCommand(workflowId, digest)}\``,
+      `CLI: \`${approveCommand(workflowId, digest, overridePromotion)}\``,
     ];
   }
   return [
-    `approve: ${approveCommand(workflowId, digest)} [--comment TEXT]`,
+    `approve: ${approveCommand(workflowId, digest, overridePromotion)} [--comment TEXT]`,
     `reject:  db-release release reject ${workflowId} --approver NAME --reason TEXT`,
-    `Web UI:  Send a Signal "approve" with {"approver": "NAME", "comment": "..."${digest ? `, "digest": "${digest}"` : ''}}`,
+    `Web UI:  Send a Signal "approve" with {"approver": "NAME", "comment": "..."${digest ? `, "digest": "${digest}"` : ''}${ack}}`,
   ];
 }

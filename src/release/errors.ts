@@ -37,6 +37,11 @@ export const ErrorType = {
   RollbackRefused: 'RollbackRefused',
   /** `stripe setup` failed and undoing what it had done failed too: fix by hand. */
   StripeSetupRollbackFailed: 'StripeSetupRollbackFailed',
+  /**
+   * The environment's promotion policy names an environment with no successful, not rolled back
+   * release of the same git SHA and revision set within maxAge: refused at preflight, exit 1.
+   */
+  PromotionRequired: 'PromotionRequired',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -58,4 +63,5 @@ export const NON_RETRYABLE_ERROR_TYPES: string[] = [
   ErrorType.TargetMismatch,
   ErrorType.TargetBusy,
   ErrorType.TargetLeaseLost,
+  ErrorType.PromotionRequired,
 ];

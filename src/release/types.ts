@@ -30,6 +30,45 @@ export interface ApprovalPolicy {
   timeout: string;
 }
 
+/** release.config.json `environments.<env>.promotion`: what must have been released elsewhere first. */
+export interface PromotionPolicy {
+  /** Environments that must have released the same git SHA to the same revision set first. */
+  requires: string[];
+  /** How long ago such a release may have finished, a duration such as "7 days". */
+  maxAge: string;
+}
+
+/** A release of a required environment that satisfies promotion, read from Temporal. */
+export interface PromotionEvidence {
+  environment: string;
+  workflow_id: string;
+  run_id: string;
+  finished_at: string;
+}
+
+/** A required environment with no qualifying release: what was found instead and what would satisfy it. */
+export interface PromotionMissing {
+  environment: string;
+  found: string;
+  command: string;
+}
+
+/**
+ * Promotion as the worker judged it in preflight, from the release history in Temporal, and
+ * (when the release went ahead without a required environment) the approval that overrode it.
+ */
+export interface PromotionRecord {
+  required: string[];
+  max_age: string;
+  /** What this release would promote: its git SHA and the revision set it reaches (the script heads). */
+  git_sha: string | null;
+  revisions: string[];
+  satisfied_by: PromotionEvidence[];
+  missing: PromotionMissing[];
+  /** Set once an approver acknowledged the override; null: not overridden (or nothing was missing). */
+  override: { by: string; reason: string; requested_by: string } | null;
+}
+
 export interface ReleaseOptions {
   non_interactive: boolean;
   skip_stripe: boolean;
@@ -58,6 +97,11 @@ export interface ReleaseInput {
    * upsert them, because upserting an unregistered attribute fails every workflow task.
    */
   indexed?: boolean;
+  /**
+   * `--override-promotion "<reason>"`: go ahead without a required environment's release, but only
+   * through an approval that acknowledges it (the gate opens even where approval is otherwise off).
+   */
+  overridePromotion?: string;
 }
 
 /** The caller's view of the backend, sent so the worker can refuse a release aimed elsewhere. */
@@ -134,6 +178,8 @@ export interface PreflightResult {
   approval: ApprovalPolicy;
   /** The target lease this release now holds, taken before anything changes. */
   lease: LeaseHolder;
+  /** Promotion as the worker judged it (only where its config has a promotion policy). */
+  promotion?: PromotionRecord;
 }
 
 export interface CommandOutcome {
@@ -256,6 +302,8 @@ export interface ApprovalDecision {
   comment: string | null;
   via: 'signal' | 'update' | 'timeout';
   at: string;
+  /** The approver acknowledged the promotion override the plan shows (absent otherwise). */
+  override_promotion?: true;
 }
 
 /** The release summary: every key of the original file, then what this tool adds. */
@@ -286,6 +334,8 @@ export interface ReleaseSummary {
   alembic_revisions: string[];
   stripe: { currency: string; trial_days: number; plans: ProvisionedPlan[] } | null;
   approval: ApprovalDecision | null;
+  /** Promotion checked by the worker (absent where no promotion policy applies, and in older summaries). */
+  promotion?: PromotionRecord;
   compensations: CompensationRecord[];
   error: {
     step: StepName | null;

@@ -95,6 +95,7 @@ export function installApprovalGate(subject: GateSubject, options: GateOptions =
     current: decision,
     now: new Date(),
     legacy,
+    overridePromotion: plan?.promotion ? { missing: plan.promotion.missing.map((m) => m.environment), reason: plan.promotion.overrideReason } : null,
   });
 
   const take = (d: Decision, via: 'signal' | 'update'): ApprovalDecision => {
@@ -104,6 +105,7 @@ export function installApprovalGate(subject: GateSubject, options: GateOptions =
       comment: d.comment,
       via,
       at: new Date().toISOString(),
+      ...(d.kind === 'approve' && d.overridePromotion && plan?.promotion ? { override_promotion: true as const } : {}),
     };
     onDecision(decision);
     return decision;
@@ -256,14 +258,22 @@ export function approvalDetails(
           ...shown.map((d) => `- ${d.at} ${d.kind} from ${d.approver || '(no name)'}: ${d.reason}`),
         ].join('\n')
       : null;
+  const promotion = plan.promotion
+    ? [
+        `**Promotion overridden** by ${plan.promotion.requestedBy}: "${plan.promotion.overrideReason}". Required first: ${plan.promotion.required.join(', ')}; missing:`,
+        ...plan.promotion.missing.map((m) => `- ${m.environment}: ${m.found}`),
+        'An approval must acknowledge it: add `"overridePromotion": true` to the approve input (CLI: `--override-promotion`).',
+      ].join('\n')
+    : null;
   return [
     `## Waiting for approval: ${ACTION_TEXT[plan.action]} of \`${plan.environment}\` by ${plan.startedBy}`,
     who,
     ignoredText,
+    promotion,
     `Plan digest: \`${digest}\`${plan.gitSha ? ` (git ${plan.gitSha.slice(0, 12)})` : ''}${plan.rollbackOf ? ` (rolls back release run ${plan.rollbackOf})` : ''}`,
     schema,
     `Stripe prices${plan.action === 'rollback' ? ' restored' : ''}:\n${prices}`,
-    ...approvalInstructions(id, digest, 'markdown'),
+    ...approvalInstructions(id, digest, 'markdown', Boolean(plan.promotion)),
   ]
     .filter((part): part is string => part !== null)
     .join('\n\n');

@@ -5,7 +5,16 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { DecisionPayload } from '../release/approval';
-import type { ApprovalDecision, ApprovalPolicy, CompensationRecord, PendingRevision, ReleaseSummary, StepName, StripeChange } from '../release/types';
+import type {
+  ApprovalDecision,
+  ApprovalPolicy,
+  CompensationRecord,
+  PendingRevision,
+  PromotionMissing,
+  ReleaseSummary,
+  StepName,
+  StripeChange,
+} from '../release/types';
 
 export const RELEASE_WORKFLOW_TYPE = 'releaseDb';
 export const ROLLBACK_WORKFLOW_TYPE = 'rollbackRelease';
@@ -53,6 +62,19 @@ export interface GatePlan extends ReleasePlan {
   downgradeToRevisions?: string[];
   /** Rollback only: the run of the release undone. */
   rollbackOf?: string;
+  /**
+   * Release only, when it goes ahead with --override-promotion while a required environment has
+   * not released the same thing: what is missing and why. An approval must acknowledge it.
+   */
+  promotion?: GatePromotion;
+}
+
+/** The promotion override an approver is asked to acknowledge (part of the plan and its digest). */
+export interface GatePromotion {
+  required: string[];
+  missing: PromotionMissing[];
+  overrideReason: string;
+  requestedBy: string;
 }
 
 export interface IgnoredDecision {

@@ -19,12 +19,13 @@ import {
 import { ErrorType } from '../release/errors';
 import { describePlans, endStep, initialSummary, skippedStep, startStep } from '../release/summary';
 import { planProblems } from '../release/plans';
+import { gatePromotionOf, promotionOfFailure } from '../release/promotion';
 import { appliedOf, downgradeBlocker, downgradeCommands, revisionSetOf, revisionSetText, sameRevisionSet, setText, unready } from '../release/revisions';
 import { COMPENSATIONS, manualActionFor, stepDefinition, type SchemaBefore } from '../release/steps';
 import type { ApprovalPolicy, LeaseHolder, PendingRevision, ReleaseInput, ReleaseSummary, StepName } from '../release/types';
 import { installApprovalGate, type ApprovalGate } from './approval-gate';
 import { statusQuery, summaryQuery, type GatePlan, type ReleasePlan, type ReleaseStatusView } from './messages';
-import { activitiesFor, downgraded, holderOf, messageOf, revisionsOf, runCompensations, typeOf, type ActivityKind, type Compensation, type SchemaOutcome } from './saga';
+import { activitiesFor, causeOf, downgraded, holderOf, messageOf, revisionsOf, runCompensations, typeOf, type ActivityKind, type Compensation, type SchemaOutcome } from './saga';
 import { releaseGitShaAttribute, releaseStatusAttribute, type IndexedReleaseStatus } from './search-attributes';
 
 /**
@@ -102,6 +103,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
             ...(input.claims ? { catalog: input.claims.catalog, billingEnabled: input.claims.billingEnabled } : {}),
           },
           lease: { startedBy: input.startedBy, ttlMs: LEASE_TIMING.running.ttlMs },
+          ...(input.overridePromotion ? { overridePromotion: true } : {}),
         }),
       (r) => `git ${r.gitSha?.slice(0, 12) ?? 'unknown'}, database at ${r.currentRevision ?? 'base'}, ${r.pendingRevisions.length} pending revision(s)`,
       (r) => ({
@@ -127,7 +129,13 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
     if (input.indexed && pre.gitSha) upsertSearchAttributes([{ key: releaseGitShaAttribute, value: pre.gitSha }]);
     const billingOff = pre.billingEnabled ? null : (pre.billingOffReason ?? 'ENABLE_BILLING is not true');
     const stripeSkipReason = input.options.skip_stripe ? '--skip-stripe' : billingOff;
+    // Promotion (issue 17): judged by the worker; a release that reached here with something missing
+    // was started with --override-promotion, so it waits at the gate even where approval is off.
+    const promotionGate = gatePromotionOf(pre.promotion, input.overridePromotion, input.startedBy);
+    if (pre.promotion) summary.promotion = pre.promotion;
+    if (promotionGate) policy = { ...policy, required: true };
     const gatePlan: GatePlan = {
+      ...(promotionGate ? { promotion: promotionGate } : {}),
       action: 'release',
       environment: input.environment,
       startedBy: input.startedBy,
@@ -151,6 +159,9 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
     }
     const decision = await gate.decide(policy, gatePlan);
     if (decision?.decision === 'approved') indexStatus('running');
+    if (decision?.decision === 'approved' && promotionGate && summary.promotion) {
+      summary.promotion.override = { by: decision.approver, reason: promotionGate.overrideReason, requested_by: promotionGate.requestedBy };
+    }
     if (decision?.decision === 'rejected') {
       summary.status = 'rejected';
       summary.error = { step: null, type: ErrorType.Rejected, message: `rejected by ${decision.approver}: ${decision.comment ?? ''}` };
@@ -312,6 +323,11 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       summary.error = { step: name, type: typeOf(error), message: messageOf(error) };
       const holder = typeOf(error) === ErrorType.TargetBusy ? holderOf(error) : null;
       if (holder) summary.error.holder = holder;
+      // A promotion refusal carries what the worker found: the summary keeps it (issue 17).
+      if (typeOf(error) === ErrorType.PromotionRequired) {
+        const found = promotionOfFailure(causeOf(error));
+        if (found) summary.promotion = found;
+      }
       throw error;
     }
   }
