@@ -1,7 +1,7 @@
 import { policyLines } from '../release/approval';
 import { planPriceLine } from '../release/money';
 import type { GateView, ReleaseStatusView, RollbackNote, RollbackStatusView } from '../workflows/messages';
-import type { ReleaseListRow } from './release-manage';
+import type { ReleaseListRow } from './release-runs';
 import { revisionNotes } from '../release/revisions';
 
 /** One line per change of state, until the release ends; works the same on a TTY and in a log. */
