@@ -14,7 +14,7 @@ import { renderReleaseReport } from '../release/report';
 import { RELEASE_WORKFLOW_TYPE } from '../workflows/messages';
 import { CliError } from './errors';
 import type { EvidenceFiles, ShownRelease } from './release-output';
-import { releaseIdOf, releaseSummary, rollbackNoteOf, rollbackOfRun } from './release-runs';
+import { describeRelease, releaseIdOf, releaseSummary, rollbackNoteOf, rollbackOfRun } from './release-runs';
 
 /** Finds the run (the latest unless one is named) and checks it is a release. */
 export async function findRelease(
@@ -23,19 +23,7 @@ export async function findRelease(
   runId?: string,
 ): Promise<ShownRelease> {
   const workflowId = releaseIdOf(idOrEnvironment);
-  let description;
-  try {
-    description = await client.workflow.getHandle(workflowId, runId).describe();
-  } catch (error) {
-    const e = error as Error;
-    if (e.name === 'WorkflowNotFoundError' || /not found/i.test(e.message)) {
-      throw new CliError(
-        `no release ${workflowId}${runId ? ` run ${runId}` : ''}: check the id or environment (db-release release list)`,
-        2,
-      );
-    }
-    throw error;
-  }
+  const description = await describeRelease(client, workflowId, runId);
   const undone = runId ? null : rollbackOfRun(description);
   if (undone) {
     // The latest run is a rollback (done, refused or running): show the release it is about.
