@@ -44,8 +44,12 @@ export function buildProgram(): Command {
   releaseRollback.register(release);
   releaseShow.register(release);
 
-  temporalRegisterSearchAttributes.register(program.command('temporal').description('prepare a Temporal namespace for releases'));
-  stripeSetup.register(program.command('stripe').description("Stripe plan seeding (the runbook's Option B step 2)"));
+  temporalRegisterSearchAttributes.register(
+    program.command('temporal').description('prepare a Temporal namespace for releases'),
+  );
+  stripeSetup.register(
+    program.command('stripe').description("Stripe plan seeding (the runbook's Option B step 2)"),
+  );
   providersValidate.register(program.command('providers').description('provider keys of the backend'));
   statusSummary.register(program.command('status').description('release readiness'));
   configDumpSchema.register(program.command('config').description('settings of this tool'));
@@ -58,7 +62,10 @@ export async function main(argv: string[]): Promise<void> {
     await buildProgram().parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {
-      process.exitCode = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0 ? 0 : EXIT_CODES.badInput;
+      process.exitCode =
+        error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0
+          ? 0
+          : EXIT_CODES.badInput;
       return;
     }
     for (const line of unexpectedErrorLines(error)) err(line);

@@ -42,23 +42,37 @@ export async function decide(
   const name = identityFlag('--approver', approver);
   const pinned = options.digest?.trim().toLowerCase();
   if (pinned !== undefined && !/^[0-9a-f]{16}$/.test(pinned)) {
-    throw new CliError(`--digest "${options.digest ?? ''}": the 16 hex digits of the plan digest shown by db-release release status`);
+    throw new CliError(
+      `--digest "${options.digest ?? ''}": the 16 hex digits of the plan digest shown by db-release release status`,
+    );
   }
-  if (comment !== undefined && comment.length > 2000) throw new CliError('--comment/--reason: at most 2000 characters');
+  if (comment !== undefined && comment.length > 2000)
+    throw new CliError('--comment/--reason: at most 2000 characters');
   const ttl = options.ttlSeconds ?? DECISION_TTL_SECONDS;
   const id = releaseIdOf(idOrEnvironment);
   const handle = client.workflow.getHandle(id);
   const description = await describeRelease(client, id);
   if (description.status.name !== 'RUNNING') {
-    throw new CliError(`${id} is not running (${description.status.name}): there is nothing to ${decision}`, EXIT_CODES.failed);
+    throw new CliError(
+      `${id} is not running (${description.status.name}): there is nothing to ${decision}`,
+      EXIT_CODES.failed,
+    );
   }
   const what = decision === 'approve' ? 'the approval' : 'the rejection';
   await requireWorker(client, description.taskQueue, what, { timeoutMs: options.presenceTimeoutMs });
-  const gate = await client.withDeadline(Date.now() + 10_000, () => handle.query(gateQuery)).catch((error: Error) => {
-    throw new CliError(`could not read the gate of ${id} (${error.message.split('\n')[0]}); nothing was sent`, EXIT_CODES.failed);
-  });
+  const gate = await client
+    .withDeadline(Date.now() + 10_000, () => handle.query(gateQuery))
+    .catch((error: Error) => {
+      throw new CliError(
+        `could not read the gate of ${id} (${error.message.split('\n')[0]}); nothing was sent`,
+        EXIT_CODES.failed,
+      );
+    });
   if (gate.decision) {
-    throw new CliError(`${decision} refused: already ${gate.decision.decision} by ${gate.decision.approver} at ${gate.decision.at}`, EXIT_CODES.failed);
+    throw new CliError(
+      `${decision} refused: already ${gate.decision.decision} by ${gate.decision.approver} at ${gate.decision.at}`,
+      EXIT_CODES.failed,
+    );
   }
   if (!gate.open || !gate.planDigest) {
     throw new CliError(
@@ -66,7 +80,8 @@ export async function decide(
       EXIT_CODES.failed,
     );
   }
-  if (gate.policy && !gate.policy.required) throw new CliError(`${decision} refused: ${id} does not require approval`, EXIT_CODES.failed);
+  if (gate.policy && !gate.policy.required)
+    throw new CliError(`${decision} refused: ${id} does not require approval`, EXIT_CODES.failed);
   for (const line of gateLines(gate, id)) options.show?.(line);
   if (pinned !== undefined && pinned !== gate.planDigest) {
     throw new CliError(
@@ -78,7 +93,15 @@ export async function decide(
   try {
     return await client.withDeadline(expiresAt, () =>
       handle.executeUpdate(decideUpdate, {
-        args: [{ decision, approver: name, comment: comment ?? null, digest: pinned ?? gate.planDigest, expiresAt: expiresAt.toISOString() }],
+        args: [
+          {
+            decision,
+            approver: name,
+            comment: comment ?? null,
+            digest: pinned ?? gate.planDigest,
+            expiresAt: expiresAt.toISOString(),
+          },
+        ],
       }),
     );
   } catch (error) {
@@ -94,12 +117,16 @@ export async function decide(
   }
 }
 
-
 /**
  * Waits (bounded, about a minute) until a gated workflow has computed its plan and opened its
  * gate; null when it ended first or did not open in time.
  */
-export async function openGate(client: Client, workflowId: string, ended: Promise<void>, timeoutMs = 60_000): Promise<GateView | null> {
+export async function openGate(
+  client: Client,
+  workflowId: string,
+  ended: Promise<void>,
+  timeoutMs = 60_000,
+): Promise<GateView | null> {
   const handle = client.workflow.getHandle(workflowId);
   let done = false;
   void ended.then(() => (done = true));

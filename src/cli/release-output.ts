@@ -16,10 +16,23 @@ export interface Output {
 
 /** `release status`: the JSON view (`--json`) or a heading and the status lines. */
 export function statusOutput(workflowId: string, status: LatestStatus, json: boolean): Output {
-  if (json) return { stdout: [JSON.stringify(status.kind === 'release' ? status.view : { kind: 'rollback', ...status.view }, null, 2)], stderr: [] };
+  if (json)
+    return {
+      stdout: [
+        JSON.stringify(
+          status.kind === 'release' ? status.view : { kind: 'rollback', ...status.view },
+          null,
+          2,
+        ),
+      ],
+      stderr: [],
+    };
   if (status.kind === 'rollback') return { stdout: describeRollback(status.view), stderr: [] };
   return {
-    stdout: [`${workflowId}: ${status.view.summary.status}, current step ${status.view.currentStep ?? 'none'}`, ...describeStatus(status.view).map((line) => `  ${line}`)],
+    stdout: [
+      `${workflowId}: ${status.view.summary.status}, current step ${status.view.currentStep ?? 'none'}`,
+      ...describeStatus(status.view).map((line) => `  ${line}`),
+    ],
     stderr: [],
   };
 }

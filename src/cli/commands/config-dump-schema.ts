@@ -8,7 +8,9 @@ import { action, out, projectRootOption, REPORT_EXIT_HELP } from '../program';
 export function releaseDbFlags(command: Command): FlagOption[] {
   let root = command;
   while (root.parent) root = root.parent;
-  const releaseDb = root.commands.find((c) => c.name() === 'release')?.commands.find((c) => c.name() === 'db');
+  const releaseDb = root.commands
+    .find((c) => c.name() === 'release')
+    ?.commands.find((c) => c.name() === 'db');
   return (releaseDb?.options ?? []).map((o) => ({
     flags: o.flags,
     long: o.long,
@@ -19,7 +21,10 @@ export function releaseDbFlags(command: Command): FlagOption[] {
 }
 
 /** 0 dumped; 2 no project root or env file. Secrets masked, URL passwords redacted. */
-export async function configDumpSchemaCommand(flags: { projectRoot?: string; json?: boolean }, command: Command): Promise<number> {
+export async function configDumpSchemaCommand(
+  flags: { projectRoot?: string; json?: boolean },
+  command: Command,
+): Promise<number> {
   const { projectRoot, scope } = await requireBackendScope(flags.projectRoot);
   const dump = await dumpSchema(projectRoot, scope, releaseDbFlags(command));
   if (flags.json) out(JSON.stringify(dump, null, 2));

@@ -11,7 +11,10 @@ export interface ProvidersFlags {
 }
 
 /** 0 when every required provider is ok (optional ones absent are notes), 1 when one is missing or invalid, 2 on bad input. */
-export async function providersValidateCommand(flags: ProvidersFlags, io: { stdout: (t: string) => void } = { stdout: out }): Promise<number> {
+export async function providersValidateCommand(
+  flags: ProvidersFlags,
+  io: { stdout: (t: string) => void } = { stdout: out },
+): Promise<number> {
   const { projectRoot, scope } = await requireBackendScope(flags.projectRoot);
   const result = await validateProviders(scope, projectRoot, { offline: flags.offline });
   if (flags.json) io.stdout(JSON.stringify(result, null, 2));

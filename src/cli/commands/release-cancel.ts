@@ -37,21 +37,34 @@ export async function cancelRelease(client: Client, idOrEnvironment: string): Pr
     const ended = description.closeTime ? ` at ${description.closeTime.toISOString()}` : '';
     throw new CliError(
       `${workflowId} already ended (${description.status.name}${status ? `, release ${status}` : ''}${ended}): there is nothing to cancel and nothing was changed` +
-        (description.type === RELEASE_WORKFLOW_TYPE && status === 'success' ? `; to undo it: db-release release rollback ${workflowId}` : ''),
+        (description.type === RELEASE_WORKFLOW_TYPE && status === 'success'
+          ? `; to undo it: db-release release rollback ${workflowId}`
+          : ''),
       EXIT_CODES.failed,
     );
   }
   const presence = await workerPresence(client, description.taskQueue).catch(() => null);
   await client.workflow.getHandle(workflowId, description.runId).cancel();
-  return { workflowId, runId: description.runId, type: description.type, workerPolling: presence?.pollers.length !== 0, taskQueue: description.taskQueue };
+  return {
+    workflowId,
+    runId: description.runId,
+    type: description.type,
+    workerPolling: presence?.pollers.length !== 0,
+    taskQueue: description.taskQueue,
+  };
 }
 
 /** How a release that ended ended, from its index or its summary; null when neither says. */
-async function endedReleaseStatus(client: Client, description: WorkflowExecutionDescription): Promise<string | null> {
+async function endedReleaseStatus(
+  client: Client,
+  description: WorkflowExecutionDescription,
+): Promise<string | null> {
   const indexed = description.typedSearchAttributes.get(releaseStatusAttribute);
   if (indexed) return indexed;
   if (description.type !== RELEASE_WORKFLOW_TYPE) return null;
-  return summaryOfResult(client.workflow.getHandle<typeof releaseDb>(description.workflowId, description.runId)).then(
+  return summaryOfResult(
+    client.workflow.getHandle<typeof releaseDb>(description.workflowId, description.runId),
+  ).then(
     (summary) => summary.status,
     () => null,
   );
@@ -61,7 +74,12 @@ async function endedReleaseStatus(client: Client, description: WorkflowExecution
 export async function releaseCancelCommand(id: string, flags: TemporalFlags): Promise<number> {
   return withClient(flags, async (client) => {
     const cancel = await cancelRelease(client, id);
-    const what = cancel.type === ROLLBACK_WORKFLOW_TYPE ? 'rollback' : cancel.type === RELEASE_WORKFLOW_TYPE ? 'release' : 'run';
+    const what =
+      cancel.type === ROLLBACK_WORKFLOW_TYPE
+        ? 'rollback'
+        : cancel.type === RELEASE_WORKFLOW_TYPE
+          ? 'release'
+          : 'run';
     if (!cancel.workerPolling) {
       err(
         `cancellation of ${cancel.workflowId} (run ${cancel.runId}) recorded, but no worker polls task queue ${cancel.taskQueue}: ` +
@@ -78,7 +96,9 @@ export async function releaseCancelCommand(id: string, flags: TemporalFlags): Pr
 }
 
 export function register(release: Command): Command {
-  return temporalOptions(release.command('cancel <id-or-environment>').description('cancel a running release; its compensations run')).action(
-    action(releaseCancelCommand),
-  );
+  return temporalOptions(
+    release
+      .command('cancel <id-or-environment>')
+      .description('cancel a running release; its compensations run'),
+  ).action(action(releaseCancelCommand));
 }

@@ -12,31 +12,47 @@ import type { TemporalFlags } from '../connection';
 import { CliError } from '../errors';
 import { action, err, out, temporalOptions, withClient } from '../program';
 import { rollbackNoteOf, type ReleaseList, type ReleaseListRow } from '../release-runs';
-import { checkListFilter, releaseAttributesRegistered, releaseListQuery, type ListFilter } from '../search-attributes';
+import {
+  checkListFilter,
+  releaseAttributesRegistered,
+  releaseListQuery,
+  type ListFilter,
+} from '../search-attributes';
 import { releaseListLines } from '../status-lines';
 
-export async function listReleases(client: Client, filter: ListFilter = {}, limit = 20): Promise<ReleaseList> {
+export async function listReleases(
+  client: Client,
+  filter: ListFilter = {},
+  limit = 20,
+): Promise<ReleaseList> {
   const indexed = await releaseAttributesRegistered(client);
   // A release undone by a later rollback is still indexed `success` (a closed run's attributes
   // cannot change): asking for rolled_back / rollback_failed also reads successful releases and
   // keeps those whose rollback says so.
-  const undone = filter.status === 'rolled_back' || filter.status === 'rollback_failed' ? filter.status : null;
-  const query = undone && indexed
-    ? `${releaseListQuery({ ...filter, status: undefined }, indexed)} AND DbReleaseStatus IN ('${undone}', 'success')`
-    : releaseListQuery(filter, indexed);
+  const undone =
+    filter.status === 'rolled_back' || filter.status === 'rollback_failed' ? filter.status : null;
+  const query =
+    undone && indexed
+      ? `${releaseListQuery({ ...filter, status: undefined }, indexed)} AND DbReleaseStatus IN ('${undone}', 'success')`
+      : releaseListQuery(filter, indexed);
   const fetchLimit = undone ? Math.min(limit * 5, 500) : limit;
   const rows: ReleaseListRow[] = [];
-  const executions: AsyncIterable<WorkflowExecutionInfo> = client.workflow.list({ query, pageSize: Math.min(fetchLimit, 100) });
+  const executions: AsyncIterable<WorkflowExecutionInfo> = client.workflow.list({
+    query,
+    pageSize: Math.min(fetchLimit, 100),
+  });
   for await (const info of executions) {
     const attributes = info.typedSearchAttributes;
     rows.push({
       workflowId: info.workflowId,
       runId: info.runId,
-      environment: attributes.get(releaseEnvironmentAttribute) ?? (info.memo?.environment as string | undefined) ?? null,
+      environment:
+        attributes.get(releaseEnvironmentAttribute) ?? (info.memo?.environment as string | undefined) ?? null,
       status: attributes.get(releaseStatusAttribute) ?? info.status.name,
       executionStatus: info.status.name,
       gitSha: attributes.get(releaseGitShaAttribute) ?? ((info.memo?.gitSha as string | undefined) || null),
-      startedBy: attributes.get(releaseStartedByAttribute) ?? (info.memo?.startedBy as string | undefined) ?? null,
+      startedBy:
+        attributes.get(releaseStartedByAttribute) ?? (info.memo?.startedBy as string | undefined) ?? null,
       startTime: info.startTime.toISOString(),
       closeTime: info.closeTime?.toISOString() ?? null,
     });
@@ -86,7 +102,8 @@ export interface ListFlags extends TemporalFlags {
 /** 0 listed (also when nothing matches, said on stderr); 2 bad filter or limit. */
 export async function releaseListCommand(flags: ListFlags): Promise<number> {
   const limit = Number(flags.limit);
-  if (!/^\d+$/.test(flags.limit.trim()) || !Number.isInteger(limit) || limit < 1) throw new CliError(`--limit "${flags.limit}": use a whole number of at least 1`);
+  if (!/^\d+$/.test(flags.limit.trim()) || !Number.isInteger(limit) || limit < 1)
+    throw new CliError(`--limit "${flags.limit}": use a whole number of at least 1`);
   checkListFilter({ environment: flags.environment, status: flags.status });
   return withClient(flags, async (client) => {
     const list = await listReleases(client, { environment: flags.environment, status: flags.status }, limit);
@@ -94,7 +111,10 @@ export async function releaseListCommand(flags: ListFlags): Promise<number> {
       out(JSON.stringify(list, null, 2));
       return 0;
     }
-    if (!list.indexed) err('note: the DbRelease* search attributes are not registered; run `db-release temporal register-search-attributes` to index new releases');
+    if (!list.indexed)
+      err(
+        'note: the DbRelease* search attributes are not registered; run `db-release temporal register-search-attributes` to index new releases',
+      );
     for (const line of releaseListLines(list.rows)) out(line);
     if (list.rows.length === 0) err(`no releases match ${list.query}`);
     return 0;
@@ -107,7 +127,10 @@ export function register(release: Command): Command {
       .command('list')
       .description('recent releases from Temporal visibility: environment, status, git SHA, who, when')
       .option('--environment <name>', 'only this environment')
-      .option('--status <status>', 'only this release status: running, awaiting_approval, success, rolled_back, rejected...')
+      .option(
+        '--status <status>',
+        'only this release status: running, awaiting_approval, success, rolled_back, rejected...',
+      )
       .option('--limit <n>', 'how many', '20')
       .option('--json', 'print JSON'),
   ).action(action(releaseListCommand));

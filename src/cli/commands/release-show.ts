@@ -26,7 +26,9 @@ export async function releaseShowCommand(id: string, flags: ShowFlags): Promise<
   const runId = runIdFlag(flags.runId);
   return withClient(flags, async (client) => {
     const shown = await findRelease(client, id, runId);
-    const files = flags.evidence ? await writeEvidence(client, shown, path.resolve(flags.evidence)) : undefined;
+    const files = flags.evidence
+      ? await writeEvidence(client, shown, path.resolve(flags.evidence))
+      : undefined;
     const output = showOutput(shown, files);
     for (const line of output.stderr) err(line);
     for (const line of output.stdout) out(line);

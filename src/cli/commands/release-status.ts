@@ -6,7 +6,10 @@ import { statusOutput } from '../release-output';
 import { latestStatus, releaseIdOf } from '../release-runs';
 
 /** 0 shown (whatever the release's own status); 2 no such release, or running with no worker to read it. */
-export async function releaseStatusCommand(id: string, flags: TemporalFlags & { json?: boolean }): Promise<number> {
+export async function releaseStatusCommand(
+  id: string,
+  flags: TemporalFlags & { json?: boolean },
+): Promise<number> {
   return withClient(flags, async (client) => {
     const output = statusOutput(releaseIdOf(id), await latestStatus(client, id), Boolean(flags.json));
     for (const line of output.stderr) err(line);
@@ -16,7 +19,10 @@ export async function releaseStatusCommand(id: string, flags: TemporalFlags & { 
 }
 
 export function register(release: Command): Command {
-  return temporalOptions(release.command('status <id-or-environment>').description('current step, steps, plan and decision').option('--json', 'print JSON')).action(
-    action(releaseStatusCommand),
-  );
+  return temporalOptions(
+    release
+      .command('status <id-or-environment>')
+      .description('current step, steps, plan and decision')
+      .option('--json', 'print JSON'),
+  ).action(action(releaseStatusCommand));
 }

@@ -17,7 +17,10 @@ export function register(status: Command): Command {
           'billing_plans rows, and the latest release of the environment with its status',
       )
       .addOption(projectRootOption())
-      .option('--environment <name>', 'whose latest release to show (default ENVIRONMENT from the env files, else local)')
+      .option(
+        '--environment <name>',
+        'whose latest release to show (default ENVIRONMENT from the env files, else local)',
+      )
       .option('--json', 'print the result as JSON (and nothing else)')
       .addHelpText('after', REPORT_EXIT_HELP),
   ).action(action((flags: StatusFlags) => statusSummaryCommand(flags, { stdout: out })));

@@ -8,7 +8,11 @@ import { registerSearchAttributes } from '../search-attributes';
 export async function registerSearchAttributesCommand(flags: TemporalFlags): Promise<number> {
   return withClient(flags, async (client) => {
     const added = await registerSearchAttributes(client);
-    err(added.length > 0 ? `registered ${added.join(', ')} in namespace ${client.options.namespace}` : `all DbRelease* search attributes already registered in ${client.options.namespace}`);
+    err(
+      added.length > 0
+        ? `registered ${added.join(', ')} in namespace ${client.options.namespace}`
+        : `all DbRelease* search attributes already registered in ${client.options.namespace}`,
+    );
     return 0;
   });
 }
@@ -17,6 +21,8 @@ export function register(temporal: Command): Command {
   return temporalOptions(
     temporal
       .command('register-search-attributes')
-      .description('register the DbRelease* Keyword search attributes release list filters on (the embedded dev server has them already)'),
+      .description(
+        'register the DbRelease* Keyword search attributes release list filters on (the embedded dev server has them already)',
+      ),
   ).action(action(registerSearchAttributesCommand));
 }
