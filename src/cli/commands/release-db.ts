@@ -2,8 +2,7 @@
  * `db-release release db`: validates every flag and the backend's input into the workflow input,
  * starts the release, follows it (live on a terminal) and writes the summary when it ends.
  */
-import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { Option, type Command } from 'commander';
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, stat, writeFile } from 'node:fs/promises';
@@ -24,6 +23,7 @@ import { action, err, EXIT_HELP, liveTerminal, onInterrupt, out, repeatable, tem
 import { askPlanAmounts, askSecret, terminalPrompter, writeSecretsToEnvLocal, type Prompter, type SecretUpdates } from '../prompts';
 import { summaryOfResult } from '../release-runs';
 import { startAttributes } from '../search-attributes';
+import { startOnePerId } from '../start-run';
 import { requireWorker } from '../worker-presence';
 
 export interface ReleaseDbFlags extends TemporalFlags {
@@ -167,30 +167,28 @@ export async function startRelease(client: Client, prepared: PreparedRelease): P
   // Indexed for `release list` and the Web UI when the namespace has the DbRelease* attributes.
   const { environment, startedBy } = prepared.input;
   const typedSearchAttributes = await startAttributes(client, { environment, startedBy, status: 'running' });
-  try {
-    return await client.workflow.start<typeof releaseDb>(RELEASE_WORKFLOW_TYPE, {
+  return startOnePerId<typeof releaseDb>(
+    client,
+    RELEASE_WORKFLOW_TYPE,
+    {
       taskQueue: prepared.target.taskQueue,
       workflowId: prepared.workflowId,
       args: [{ ...prepared.input, indexed: typedSearchAttributes !== undefined }],
       typedSearchAttributes,
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       memo: { environment: prepared.input.environment, startedBy: prepared.input.startedBy },
       staticSummary: `db release of ${prepared.input.environment} by ${prepared.input.startedBy}`,
-    });
-  } catch (error) {
-    if (error instanceof WorkflowExecutionAlreadyStartedError || (error as Error).name === 'WorkflowExecutionAlreadyStartedError') {
+    },
+    async () => {
       const running = await client.workflow.getHandle(prepared.workflowId).describe().catch(() => null);
       const who = (running?.memo?.startedBy as string | undefined) ?? 'someone';
-      throw new CliError(
+      return new CliError(
         `a release of environment "${prepared.input.environment}" is already running: workflow ${prepared.workflowId}` +
           `${running ? ` (run ${running.runId}, started ${running.startTime.toISOString()} by ${who})` : ''}; ` +
           `watch it with \`db-release release watch ${prepared.workflowId}\` or stop it with \`db-release release cancel ${prepared.workflowId}\``,
         EXIT_CODES.alreadyRunning,
       );
-    }
-    throw error;
-  }
+    },
+  );
 }
 
 export async function writeSummary(file: string, summary: ReleaseSummary): Promise<void> {

@@ -3,7 +3,7 @@
  * rollback window by starting the rollbackRelease workflow under the release's workflow id.
  */
 import type { Client } from '@temporalio/client';
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Duration } from '@temporalio/common';
+import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { Option, type Command } from 'commander';
 import path from 'node:path';
@@ -19,6 +19,7 @@ import { identityFlag, readBackendConfig, runIdFlag } from '../input';
 import { action, err, out, temporalOptions, withClient } from '../program';
 import { describeRelease, releaseIdOf, releaseSummary, rollbackNoteOf, rollbackOfRun } from '../release-runs';
 import { startAttributes } from '../search-attributes';
+import { startOnePerId } from '../start-run';
 import { gateLines } from '../status-lines';
 import { requireWorker } from '../worker-presence';
 
@@ -108,27 +109,23 @@ export async function rollbackCommand(
     ? approvalPolicyFor(config, environment)
     : { required: environment === 'production', approvers: [], fourEyes: true, timeout: '24 hours' };
   await requireWorker(client, taskQueue, 'the rollback', { exitCode: EXIT_CODES.badInput });
-  let run;
-  try {
-    run = await client.workflow.start<typeof rollbackRelease>(ROLLBACK_WORKFLOW_TYPE, {
+  const run = await startOnePerId<typeof rollbackRelease>(
+    client,
+    ROLLBACK_WORKFLOW_TYPE,
+    {
       taskQueue,
       workflowId,
       args: [{ release, requestedBy, window, approval }],
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       memo: { environment, startedBy: requestedBy, rollbackOf: release.run_id },
       typedSearchAttributes: await startAttributes(client, { environment, startedBy: requestedBy }),
       staticSummary: `rollback of release ${release.run_id}`,
-    });
-  } catch (error) {
-    if ((error as Error).name === 'WorkflowExecutionAlreadyStartedError') {
-      throw new CliError(
+    },
+    () =>
+      new CliError(
         `a release or rollback of ${workflowId} is running; wait for it`,
         EXIT_CODES.alreadyRunning,
-      );
-    }
-    throw error;
-  }
+      ),
+  );
   if (approval.required) {
     const gate = await openGate(
       client,

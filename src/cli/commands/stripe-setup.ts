@@ -9,7 +9,6 @@
  * (every other line kept) before the workflow starts, and the worker reads them from there, as the
  * original tool read them. So give secrets on the machine that holds the worker's checkout.
  */
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import path from 'node:path';
@@ -30,6 +29,7 @@ import { action, err, out, projectRootOption, repeatable, temporalOptions } from
 import { askPlanAmounts, askSecret, terminalPrompter, writeSecretsToEnvLocal, type Prompter, type SecretUpdates } from '../prompts';
 import { classifyKey, type ProviderKeyName } from '../providers';
 import { startAttributes } from '../search-attributes';
+import { startOnePerId } from '../start-run';
 import { gateLines } from '../status-lines';
 import { requireWorker } from '../worker-presence';
 
@@ -248,27 +248,23 @@ export async function stripeSetupCommand(flags: StripeSetupFlags, io: StripeSetu
         `wrote ${Object.keys(prepared.envUpdates).join(', ')} to ${path.join(prepared.projectRoot, '.env.local')}`,
       );
 
-    let handle;
-    try {
-      handle = await client.workflow.start<typeof stripeSetup>(STRIPE_SETUP_WORKFLOW_TYPE, {
+    const handle = await startOnePerId<typeof stripeSetup>(
+      client,
+      STRIPE_SETUP_WORKFLOW_TYPE,
+      {
         taskQueue: prepared.target.taskQueue,
         workflowId: prepared.workflowId,
         args: [prepared.input],
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         memo: { environment: prepared.environment, startedBy: prepared.input.startedBy },
         typedSearchAttributes: await startAttributes(client, { environment: prepared.environment, startedBy: prepared.input.startedBy }),
         staticSummary: `stripe setup of ${prepared.environment} by ${prepared.input.startedBy}`,
-      });
-    } catch (error) {
-      if ((error as Error).name === 'WorkflowExecutionAlreadyStartedError') {
-        throw new CliError(
+      },
+      () =>
+        new CliError(
           `a stripe setup of environment "${prepared.environment}" is already running: workflow ${prepared.workflowId}; wait for it`,
           EXIT_CODES.alreadyRunning,
-        );
-      }
-      throw error;
-    }
+        ),
+    );
     const runId = handle.firstExecutionRunId;
     io.stderr(
       `Started stripe setup ${prepared.workflowId} (run ${runId}) on task queue ${prepared.target.taskQueue}; Ctrl-C detaches, the setup goes on`,
