@@ -7,6 +7,12 @@ import { CliError, isCliError } from './errors';
 export const out = (text: string) => process.stdout.write(`${text}\n`);
 export const err = (text: string) => process.stderr.write(`${text}\n`);
 
+/** Prints what a command rendered: notes on stderr first, then the result on stdout. */
+export function print(output: { stdout: readonly string[]; stderr: readonly string[] }): void {
+  for (const line of output.stderr) err(line);
+  for (const line of output.stdout) out(line);
+}
+
 export const EXIT_HELP = `
 Exit codes:
   0    success

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { TemporalFlags } from '../connection';
 import { findRelease, writeEvidence } from '../evidence';
 import { runIdFlag } from '../input';
-import { action, err, out, temporalOptions, withClient } from '../program';
+import { action, print, temporalOptions, withClient } from '../program';
 import { showOutput } from '../release-output';
 
 const SHOW_EXIT_HELP = `
@@ -29,9 +29,7 @@ export async function releaseShowCommand(id: string, flags: ShowFlags): Promise<
     const files = flags.evidence
       ? await writeEvidence(client, shown, path.resolve(flags.evidence))
       : undefined;
-    const output = showOutput(shown, files);
-    for (const line of output.stderr) err(line);
-    for (const line of output.stdout) out(line);
+    print(showOutput(shown, files));
     return 0;
   });
 }

@@ -1,7 +1,7 @@
 /** `db-release release status <id-or-environment>`: current step, steps, plan and decision. */
 import type { Command } from 'commander';
 import type { TemporalFlags } from '../connection';
-import { action, err, out, temporalOptions, withClient } from '../program';
+import { action, print, temporalOptions, withClient } from '../program';
 import { statusOutput } from '../release-output';
 import { latestStatus, releaseIdOf } from '../release-runs';
 
@@ -11,9 +11,7 @@ export async function releaseStatusCommand(
   flags: TemporalFlags & { json?: boolean },
 ): Promise<number> {
   return withClient(flags, async (client) => {
-    const output = statusOutput(releaseIdOf(id), await latestStatus(client, id), Boolean(flags.json));
-    for (const line of output.stderr) err(line);
-    for (const line of output.stdout) out(line);
+    print(statusOutput(releaseIdOf(id), await latestStatus(client, id), Boolean(flags.json)));
     return 0;
   });
 }
