@@ -21,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { createActivities } from '../../src/activities';
 import { createStripeGateway } from '../../src/activities/stripe-gateway';
-import { prepareRelease, type PreparedRelease } from '../../src/cli/release-db';
+import { prepareRelease, type PreparedRelease } from '../../src/cli/commands/release-db';
 import { loadEnvScope } from '../../src/config/env-files';
 import { loadReleaseConfig } from '../../src/config/release-config';
 import { adminUrl, createDatabase, dropDatabase } from '../../src/devstack/postgres';

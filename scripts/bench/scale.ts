@@ -12,12 +12,8 @@
 import type { Client } from '@temporalio/client';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import {
-  prepareRelease,
-  startRelease,
-  summaryOfResult,
-  type PreparedRelease,
-} from '../../src/cli/release-db';
+import { prepareRelease, startRelease, type PreparedRelease } from '../../src/cli/commands/release-db';
+import { summaryOfResult } from '../../src/cli/release-runs';
 import { adminUrl } from '../../src/devstack/postgres';
 import type { ReleaseSummary } from '../../src/release/types';
 import { countScheduledActivities } from './release-runs';

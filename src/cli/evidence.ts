@@ -1,7 +1,7 @@
 /**
- * `release show`: the summary of any release, running or long finished (also one that ended
- * while no CLI was attached), and with `--evidence DIR` the three artifacts the runbook's
- * "Evidence Capture" asks for: the summary, a Markdown report, and the full Temporal history.
+ * Finding the release `release show` shows (any release, running or long finished, also one that
+ * ended while no CLI was attached), and the three artifacts the runbook's "Evidence Capture" asks
+ * for: the summary, a Markdown report, and the full Temporal history (replayable).
  */
 import type { Client } from '@temporalio/client';
 import { historyToJSON, type History } from '@temporalio/common/lib/proto-utils';
@@ -11,25 +11,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { renderReleaseReport } from '../release/report';
-import type { ReleaseSummary } from '../release/types';
-import { RELEASE_WORKFLOW_TYPE, type RollbackNote } from '../workflows/messages';
+import { RELEASE_WORKFLOW_TYPE } from '../workflows/messages';
 import { CliError } from './errors';
-import { releaseIdOf, releaseSummary, rollbackNoteOf, rollbackOfRun } from './release-manage';
-import { rollbackNoteLine } from './status-lines';
-
-export interface EvidenceFiles {
-  summary: string;
-  report: string;
-  history: string;
-}
-
-export interface ShownRelease {
-  summary: ReleaseSummary;
-  workflowId: string;
-  runId: string;
-  /** When the latest run is a rollback of this release (no --run-id given): that rollback. */
-  rollback?: RollbackNote;
-}
+import type { EvidenceFiles, ShownRelease } from './release-output';
+import { describeRelease, releaseIdOf, releaseSummary, rollbackNoteOf, rollbackOfRun } from './release-runs';
 
 /** Finds the run (the latest unless one is named) and checks it is a release. */
 export async function findRelease(
@@ -38,19 +23,7 @@ export async function findRelease(
   runId?: string,
 ): Promise<ShownRelease> {
   const workflowId = releaseIdOf(idOrEnvironment);
-  let description;
-  try {
-    description = await client.workflow.getHandle(workflowId, runId).describe();
-  } catch (error) {
-    const e = error as Error;
-    if (e.name === 'WorkflowNotFoundError' || /not found/i.test(e.message)) {
-      throw new CliError(
-        `no release ${workflowId}${runId ? ` run ${runId}` : ''}: check the id or environment (db-release release list)`,
-        2,
-      );
-    }
-    throw error;
-  }
+  const description = await describeRelease(client, workflowId, runId);
   const undone = runId ? null : rollbackOfRun(description);
   if (undone) {
     // The latest run is a rollback (done, refused or running): show the release it is about.
@@ -120,28 +93,4 @@ export async function writeEvidence(
   await writeFile(files.report, renderReleaseReport(shown.summary));
   await writeFile(files.history, `${historyJson(history)}\n`);
   return files;
-}
-
-export interface ShowFlags {
-  runId?: string;
-  evidence?: string;
-}
-
-/** `release show`: the summary JSON on stdout, or with --evidence the paths of the files written. */
-export async function releaseShowCommand(
-  client: Client,
-  idOrEnvironment: string,
-  flags: ShowFlags,
-  io: { stdout: (t: string) => void; stderr: (t: string) => void },
-): Promise<number> {
-  const shown = await findRelease(client, idOrEnvironment, flags.runId);
-  if (shown.rollback) io.stderr(rollbackNoteLine(shown.runId, shown.rollback));
-  if (!flags.evidence) {
-    io.stdout(JSON.stringify(shown.summary, null, 2));
-    return 0;
-  }
-  const files = await writeEvidence(client, shown, path.resolve(flags.evidence));
-  io.stderr(`evidence of ${shown.workflowId} run ${shown.runId} (${shown.summary.status}):`);
-  for (const file of [files.summary, files.report, files.history]) io.stdout(file);
-  return 0;
 }

@@ -7,6 +7,12 @@ import { CliError, isCliError } from './errors';
 export const out = (text: string) => process.stdout.write(`${text}\n`);
 export const err = (text: string) => process.stderr.write(`${text}\n`);
 
+/** Prints what a command rendered: notes on stderr first, then the result on stdout. */
+export function print(output: { stdout: readonly string[]; stderr: readonly string[] }): void {
+  for (const line of output.stderr) err(line);
+  for (const line of output.stdout) out(line);
+}
+
 export const EXIT_HELP = `
 Exit codes:
   0    success
@@ -15,6 +21,41 @@ Exit codes:
   3    a release of this environment is already running: nothing was started
   4    rollback_failed: an operator must finish the rollback by hand (see the summary)
   130  detached with Ctrl-C: the release goes on`;
+
+/** The exit codes of the report commands (providers validate, status summary, config dump-schema). */
+export const REPORT_EXIT_HELP = `
+Exit codes:
+  0    everything checked is ok
+  1    something is missing, invalid or not reachable (see the report)
+  2    bad input: no project root, no env file, invalid flags`;
+
+/** `--project-root` of the commands that read a backend checkout without starting anything. */
+export const projectRootOption = (): Option => new Option('--project-root <dir>', 'backend checkout (default .)').env('DB_RELEASE_PROJECT_ROOT');
+
+/** A repeatable flag's parser: `--plan a=1 --plan b=2` gives ['a=1', 'b=2']. */
+export const repeatable = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** Where a command redraws its live view, when `stream` is a terminal; undefined in a log or pipe. */
+export function liveTerminal(stream: NodeJS.WriteStream): { write: (text: string) => void; columns: () => number; rows: () => number } | undefined {
+  if (!stream.isTTY) return undefined;
+  return { write: (text) => stream.write(text), columns: () => stream.columns || 120, rows: () => stream.rows || 0 };
+}
+
+/**
+ * Runs `body` with a promise and a signal that settle on the first Ctrl-C (SIGINT), which then
+ * detaches instead of killing the process; the handler is removed when the body ends.
+ */
+export async function onInterrupt<T>(body: (interrupted: Promise<void>, signal: AbortSignal) => Promise<T>): Promise<T> {
+  const stop = new AbortController();
+  const interrupted = new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
+  const interrupt = () => stop.abort();
+  process.once('SIGINT', interrupt);
+  try {
+    return await body(interrupted, stop.signal);
+  } finally {
+    process.removeListener('SIGINT', interrupt);
+  }
+}
 
 export function temporalOptions(command: Command): Command {
   return command

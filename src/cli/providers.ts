@@ -1,15 +1,12 @@
 /**
- * `providers validate` (the runbook's pre-flight "Validate provider inputs ... so
- * Stripe/Resend/OpenAI keys exist before billing is enabled"): every provider key the backend
- * needs, read from its env files, checked for presence and shape, and the Stripe key proven with
- * one authenticated read. Keys are only ever shown masked.
+ * The provider keys a backend needs (the runbook's pre-flight "Validate provider inputs ... so
+ * Stripe/Resend/OpenAI keys exist before billing is enabled"): each key's shape, the Stripe key
+ * proven with one authenticated read, and the report `providers validate`
+ * (commands/providers-validate.ts) prints. `release db`, `stripe setup` and the prompts check
+ * Stripe secrets with `classifyKey`. Keys are only ever shown masked.
  */
-import { stat } from 'node:fs/promises';
-import path from 'node:path';
-import { ENV_FILES_BY_PRECEDENCE, type EnvScope } from '../config/env-files';
-import { readBackendEnv } from './backend-input';
+import type { EnvScope } from '../config/env-files';
 import { maskSecret, redact } from '../masking';
-import { CliError } from './errors';
 
 export type ProviderStatus = 'ok' | 'missing' | 'invalid';
 export type ProviderName = 'stripe' | 'resend' | 'openai';
@@ -237,34 +234,6 @@ export async function validateProviders(
   };
 }
 
-/** The backend's env scope, or exit 2 when there is no checkout or no env file to read. */
-export async function requireBackendScope(
-  projectRootFlag: string | undefined,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<{ projectRoot: string; scope: EnvScope }> {
-  const projectRoot = path.resolve(projectRootFlag ?? env.DB_RELEASE_PROJECT_ROOT ?? '.');
-  const rootStat = await stat(projectRoot).catch(() => null);
-  if (!rootStat?.isDirectory()) {
-    throw new CliError(
-      `--project-root "${projectRoot}" is not a directory; point it at the backend checkout (or set DB_RELEASE_PROJECT_ROOT)`,
-    );
-  }
-  const scope = await readBackendEnv(projectRoot, env);
-  if (scope.filesFound.length === 0) {
-    throw new CliError(
-      `no env file in ${projectRoot} (looked for ${ENV_FILES_BY_PRECEDENCE.join(', ')}); ` +
-        'point --project-root at the backend checkout, or create .env.local from .env.local.example',
-    );
-  }
-  return { projectRoot, scope };
-}
-
-export interface ProvidersFlags {
-  projectRoot?: string;
-  json?: boolean;
-  offline?: boolean;
-}
-
 export function describeProviders(result: ProvidersResult): string[] {
   const lines = [`providers of ${result.project_root} (env files: ${result.env_files.join(', ')})`];
   const notes: string[] = [];
@@ -281,16 +250,4 @@ export function describeProviders(result: ProvidersResult): string[] {
   if (!result.ok) lines.push('providers not ready: fix the lines above that are not ok');
   else lines.push(notes.length > 0 ? `required providers ok; optional ones not set: ${notes.join(', ')}` : 'all providers ok');
   return lines;
-}
-
-/** `providers validate`: 0 when every required provider is ok (optional ones absent are notes), 1 when one is missing or invalid, 2 on bad input. */
-export async function providersValidateCommand(
-  flags: ProvidersFlags,
-  io: { stdout: (t: string) => void; stderr: (t: string) => void },
-): Promise<number> {
-  const { projectRoot, scope } = await requireBackendScope(flags.projectRoot);
-  const result = await validateProviders(scope, projectRoot, { offline: flags.offline });
-  if (flags.json) io.stdout(JSON.stringify(result, null, 2));
-  else for (const line of describeProviders(result)) io.stdout(line);
-  return result.ok ? 0 : 1;
 }

@@ -2,7 +2,7 @@ import { approvalInstructions, approveCommand, policyLines } from '../release/ap
 import { promotionLines } from '../release/promotion';
 import { planPriceLine } from '../release/money';
 import type { GateView, ReleaseStatusView, RollbackNote, RollbackStatusView } from '../workflows/messages';
-import type { ReleaseListRow } from './release-manage';
+import type { ReleaseListRow } from './release-runs';
 import { revisionNotes } from '../release/revisions';
 
 /** One line per change of state, until the release ends; works the same on a TTY and in a log. */

@@ -17,9 +17,8 @@ import { connectDb } from '../runtime/db';
 import { RELEASE_WORKFLOW_TYPE, releaseWorkflowId } from '../workflows/messages';
 import type { DbClient } from '../activities/deps';
 import { connectClient, resolveTemporalTarget, type TemporalFlags, type TemporalTarget } from './connection';
-import { CliError } from './errors';
-import { requireBackendScope } from './providers';
-import { releaseSummary } from './release-manage';
+import { environmentName, requireBackendScope } from './input';
+import { releaseSummary } from './release-runs';
 
 export interface PollerView {
   identity: string;
@@ -422,9 +421,7 @@ export async function statusSummaryCommand(
   flags: StatusFlags,
   io: { stdout: (t: string) => void },
 ): Promise<number> {
-  if (flags.environment !== undefined && !/^[a-z0-9][a-z0-9_-]{0,62}$/i.test(flags.environment)) {
-    throw new CliError(`--environment "${flags.environment}": use letters, digits, - and _`);
-  }
+  if (flags.environment !== undefined) environmentName(flags.environment);
   const summary = await statusSummary(flags);
   if (flags.json) io.stdout(JSON.stringify(summary, null, 2));
   else for (const line of describeStatusSummary(summary)) io.stdout(line);

@@ -9,7 +9,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { ReleaseSummary } from '../../src/release/types';
-import { summaryFromFailure } from '../../src/cli/release-db';
+import { summaryFromFailure } from '../../src/cli/release-runs';
 import { statusQuery } from '../../src/workflows/messages';
 import { runCli, startCli, type CliRun } from '../support/cli';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';

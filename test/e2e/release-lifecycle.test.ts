@@ -5,8 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ReleaseSummary } from '../../src/release/types';
-import { summaryFromFailure } from '../../src/cli/release-db';
-import type { ReleaseListRow } from '../../src/cli/release-manage';
+import { summaryFromFailure, type ReleaseListRow } from '../../src/cli/release-runs';
 import { statusQuery } from '../../src/workflows/messages';
 import { runCli, startCli, startCliOnTerminal, type TerminalRun } from '../support/cli';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';

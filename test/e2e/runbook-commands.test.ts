@@ -13,7 +13,8 @@ import { PEER_SECRET_KEY, PEER_WEBHOOK_SECRET, SAMPLE_DB_PASSWORD } from '../../
 import type { ProvidersResult } from '../../src/cli/providers';
 import type { SchemaDump, SettingView } from '../../src/cli/config-schema';
 import type { StatusSummary } from '../../src/cli/status-summary';
-import { prepareStripeSetup, type Prompter, type StripeSetupSummary } from '../../src/cli/stripe-setup';
+import { prepareStripeSetup, type StripeSetupSummary } from '../../src/cli/commands/stripe-setup';
+import type { Prompter } from '../../src/cli/prompts';
 import type { ReleaseSummary } from '../../src/release/types';
 import { runCli } from '../support/cli';
 import { historyFromFile, historyText } from '../support/history';

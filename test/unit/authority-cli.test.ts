@@ -5,8 +5,8 @@
  */
 import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { prepareRelease, refusalLine, requireWritableSummaryPath } from '../../src/cli/release-db';
-import { workerCommand } from '../../src/cli/worker-command';
+import { prepareRelease, refusalLine, requireWritableSummaryPath } from '../../src/cli/commands/release-db';
+import { workerCommand } from '../../src/cli/commands/worker';
 import { workerEnvironment } from '../../src/config/release-config';
 import { initialSummary, exitCodeForSummary } from '../../src/release/summary';
 import type { ReleaseInput, ReleaseSummary } from '../../src/release/types';

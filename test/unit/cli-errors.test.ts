@@ -7,9 +7,8 @@ import { Command, Option } from 'commander';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { checkDatabaseUrl, readBackendConfig, readBackendEnv } from '../../src/cli/backend-input';
+import { checkDatabaseUrl, checkStripeSecrets, readBackendConfig, readBackendEnv } from '../../src/cli/input';
 import { requireNoBlankValues, unexpectedErrorLines } from '../../src/cli/program';
-import { checkStripeSecrets } from '../../src/cli/release-db';
 import { checkListFilter, RELEASE_LIST_STATUSES } from '../../src/cli/search-attributes';
 import type { EnvScope } from '../../src/config/env-files';
 

@@ -1,5 +1,5 @@
 import { displayIdentity, normalizeIdentity, sameIdentity } from '../../src/release/identity';
-import { identityFlag } from '../../src/cli/identity-flag';
+import { identityFlag } from '../../src/cli/input';
 
 describe('normalizeIdentity', () => {
   test.each([

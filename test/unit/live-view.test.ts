@@ -4,7 +4,7 @@
  */
 import { LiveDisplay, displayWidth, followLive, pause, renderLiveView } from '../../src/cli/live-view';
 import { getEventListeners } from 'node:events';
-import type { ReleaseListRow } from '../../src/cli/release-manage';
+import type { ReleaseListRow } from '../../src/cli/release-runs';
 import { releaseListQuery } from '../../src/cli/search-attributes';
 import { releaseListLines } from '../../src/cli/status-lines';
 import { endStep, initialSummary, startStep } from '../../src/release/summary';

@@ -5,13 +5,13 @@ import type { EnvScope } from '../../src/config/env-files';
 import {
   classifyKey,
   describeProviders,
-  requireBackendScope,
   validateProviders,
   verifyStripeKey,
   worstStatus,
   type ProviderKeyName,
   type StripeAuthProbe,
 } from '../../src/cli/providers';
+import { requireBackendScope } from '../../src/cli/input';
 
 const STRIPE_KEY = 'sk_test_51AbCdEfGhIjKlMnOp1234';
 const WEBHOOK = 'whsec_0123456789abcdefWXYZ';

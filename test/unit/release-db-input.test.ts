@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { prepareRelease, utcStamp, type ReleaseDbFlags } from '../../src/cli/release-db';
+import { prepareRelease, utcStamp, type ReleaseDbFlags } from '../../src/cli/commands/release-db';
 import type { Prompter } from '../../src/cli/prompts';
 import { removeTempDirs, tempDir } from '../support/fakes';
 

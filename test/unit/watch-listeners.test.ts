@@ -5,7 +5,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { getEventListeners } from 'node:events';
-import { watchRelease } from '../../src/cli/watch';
+import { watchRelease } from '../../src/cli/commands/release-watch';
 import { initialSummary } from '../../src/release/summary';
 import type { ReleaseInput } from '../../src/release/types';
 import type { ReleaseStatusView } from '../../src/workflows/messages';

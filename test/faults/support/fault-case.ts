@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { summaryFromFailure } from '../../../src/cli/release-db';
+import { summaryFromFailure } from '../../../src/cli/release-runs';
 import { PEER_SECRET_KEY, PEER_WEBHOOK_SECRET, SAMPLE_DB_PASSWORD, startStack, type DevStack } from '../../../src/devstack/stack';
 import { lookupKeyFor, PLAN_CODE_METADATA_KEY } from '../../../src/release/plans';
 import { exitCodeFor } from '../../../src/release/summary';

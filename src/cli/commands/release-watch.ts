@@ -1,9 +1,14 @@
+/** `db-release release watch <id-or-environment>`: follows a release (or a rollback) until it ends; Ctrl-C detaches. */
 import type { Client } from '@temporalio/client';
-import { describeRollback, describeStatus, rollbackNoteLine } from './status-lines';
-import { finishedView, followLive, LiveDisplay, pause, renderLiveView } from './live-view';
-import { latestStatus, releaseIdOf, releaseSummary } from './release-manage';
-import type { ReleaseSummary } from '../release/types';
-import type { ReleaseStatusView, RollbackStatusView } from '../workflows/messages';
+import type { Command } from 'commander';
+import { EXIT_CODES, exitCodeFor } from '../../release/summary';
+import type { ReleaseSummary } from '../../release/types';
+import type { ReleaseStatusView, RollbackStatusView } from '../../workflows/messages';
+import type { TemporalFlags } from '../connection';
+import { finishedView, followLive, LiveDisplay, pause, renderLiveView } from '../live-view';
+import { action, err, liveTerminal, onInterrupt, out, temporalOptions, withClient } from '../program';
+import { latestStatus, releaseIdOf, releaseSummary } from '../release-runs';
+import { describeRollback, describeStatus, rollbackNoteLine } from '../status-lines';
 
 export interface WatchOutput {
   /** Plain lines (a log, a pipe): one per change of state. */
@@ -102,4 +107,23 @@ async function watchRollback(client: Client, id: string, output: WatchOutput, si
     if (signal.aborted) return { kind: 'detached' };
     await pause(pollMs, signal);
   }
+}
+
+/** The release's exit code once it ends (0, 1, 4), 130 when detached with Ctrl-C, 2 when there is no such release. */
+export async function releaseWatchCommand(id: string, flags: TemporalFlags): Promise<number> {
+  return withClient(flags, (client) =>
+    onInterrupt(async (_interrupted, signal) => {
+      const outcome = await watchRelease(client, id, { print: out, live: liveTerminal(process.stdout) }, signal);
+      if (outcome.kind === 'detached') {
+        err(`stopped watching; the release goes on (db-release release status ${releaseIdOf(id)})`);
+        return EXIT_CODES.detached;
+      }
+      if (outcome.kind === 'rollback') return outcome.status === 'rollback_failed' ? EXIT_CODES.rollbackFailed : EXIT_CODES.success;
+      return exitCodeFor(outcome.summary.status);
+    }),
+  );
+}
+
+export function register(release: Command): Command {
+  return temporalOptions(release.command('watch <id-or-environment>').description('follow a release until it ends')).action(action(releaseWatchCommand));
 }

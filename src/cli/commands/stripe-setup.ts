@@ -9,36 +9,29 @@
  * (every other line kept) before the workflow starts, and the worker reads them from there, as the
  * original tool read them. So give secrets on the machine that holds the worker's checkout.
  */
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
-import os from 'node:os';
+import type { Command } from 'commander';
 import path from 'node:path';
-import { loadEnvScope, parseBillingFlag, type EnvScope } from '../config/env-files';
-import { approvalPolicyFor, catalogOf, configuredEnvFiles } from '../config/release-config';
-import { maskSecret } from '../masking';
-import { parsePriceMap, resolvePlans } from '../release/plans';
-import { EXIT_CODES } from '../release/summary';
-import type { ProvisionedPlan } from '../release/types';
-import type { stripeSetup } from '../workflows';
-import type { StripeSetupInput, StripeSetupResult } from '../workflows/stripe-setup';
-import { releaseWorkflowId } from '../workflows/messages';
-import {
-  connectClient,
-  resolveTemporalTarget,
-  workflowUrl,
-  type TemporalFlags,
-  type TemporalTarget,
-} from './connection';
-import { startAttributes } from './search-attributes';
-import { CliError } from './errors';
-import { askPlanAmounts, askSecret, type Prompter, type SecretUpdates, writeSecretsToEnvLocal } from './prompts';
-export { terminalPrompter, writeSecretsToEnvLocal, type Prompter } from './prompts';
-import { billingOf, loadBackendContext, planAmounts, priceCurrency, trialDaysOf } from './release-db';
-import { classifyKey, type ProviderKeyName } from './providers';
-import { requireWorker } from './worker-presence';
-import { identityFlag } from './identity-flag';
-import { openGate } from './release-manage';
-import { gateLines } from './status-lines';
+import { loadEnvScope, parseBillingFlag, type EnvScope } from '../../config/env-files';
+import { approvalPolicyFor, catalogOf, configuredEnvFiles } from '../../config/release-config';
+import { maskSecret } from '../../masking';
+import { parsePriceMap, resolvePlans } from '../../release/plans';
+import { EXIT_CODES } from '../../release/summary';
+import type { ProvisionedPlan } from '../../release/types';
+import type { stripeSetup } from '../../workflows';
+import type { StripeSetupInput, StripeSetupResult } from '../../workflows/stripe-setup';
+import { releaseWorkflowId } from '../../workflows/messages';
+import { connectClient, resolveTemporalTarget, workflowUrl, type TemporalFlags, type TemporalTarget } from '../connection';
+import { CliError } from '../errors';
+import { openGate } from '../gate';
+import { billingOf, defaultOperator, identityFlag, loadBackendContext, planAmounts, priceCurrency, trialDaysOf } from '../input';
+import { action, err, out, projectRootOption, repeatable, temporalOptions } from '../program';
+import { askPlanAmounts, askSecret, terminalPrompter, writeSecretsToEnvLocal, type Prompter, type SecretUpdates } from '../prompts';
+import { classifyKey, type ProviderKeyName } from '../providers';
+import { startAttributes } from '../search-attributes';
+import { startOnePerId } from '../start-run';
+import { gateLines } from '../status-lines';
+import { requireWorker } from '../worker-presence';
 
 export const STRIPE_SETUP_WORKFLOW_TYPE = 'stripeSetup';
 /** The original's standalone default; `release db` uses 14 (release.config.json trialDays). */
@@ -121,7 +114,7 @@ export async function prepareStripeSetup(
   if (webhookSecret !== undefined && webhookSecret !== scope.values.STRIPE_WEBHOOK_SECRET)
     envUpdates.STRIPE_WEBHOOK_SECRET = webhookSecret;
   const approval = approvalPolicyFor(config, environment);
-  const startedBy = identityFlag('--operator', flags.operator ?? env.DB_RELEASE_OPERATOR ?? safeUsername());
+  const startedBy = identityFlag('--operator', flags.operator ?? defaultOperator(env));
   if (approval.required && Object.keys(envUpdates).length > 0) {
     // Writing keys is a change too, and it would happen before anyone approved the setup.
     throw new CliError(
@@ -145,14 +138,6 @@ export async function prepareStripeSetup(
     envUpdates,
     target: resolveTemporalTarget(flags, env),
   };
-}
-
-function safeUsername(): string {
-  try {
-    return os.userInfo().username;
-  } catch {
-    return 'unknown';
-  }
 }
 
 /** The deepest message of a workflow failure (workflow → activity → application failure), with its type. */
@@ -263,27 +248,23 @@ export async function stripeSetupCommand(flags: StripeSetupFlags, io: StripeSetu
         `wrote ${Object.keys(prepared.envUpdates).join(', ')} to ${path.join(prepared.projectRoot, '.env.local')}`,
       );
 
-    let handle;
-    try {
-      handle = await client.workflow.start<typeof stripeSetup>(STRIPE_SETUP_WORKFLOW_TYPE, {
+    const handle = await startOnePerId<typeof stripeSetup>(
+      client,
+      STRIPE_SETUP_WORKFLOW_TYPE,
+      {
         taskQueue: prepared.target.taskQueue,
         workflowId: prepared.workflowId,
         args: [prepared.input],
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         memo: { environment: prepared.environment, startedBy: prepared.input.startedBy },
         typedSearchAttributes: await startAttributes(client, { environment: prepared.environment, startedBy: prepared.input.startedBy }),
         staticSummary: `stripe setup of ${prepared.environment} by ${prepared.input.startedBy}`,
-      });
-    } catch (error) {
-      if ((error as Error).name === 'WorkflowExecutionAlreadyStartedError') {
-        throw new CliError(
+      },
+      () =>
+        new CliError(
           `a stripe setup of environment "${prepared.environment}" is already running: workflow ${prepared.workflowId}; wait for it`,
           EXIT_CODES.alreadyRunning,
-        );
-      }
-      throw error;
-    }
+        ),
+    );
     const runId = handle.firstExecutionRunId;
     io.stderr(
       `Started stripe setup ${prepared.workflowId} (run ${runId}) on task queue ${prepared.target.taskQueue}; Ctrl-C detaches, the setup goes on`,
@@ -322,4 +303,40 @@ export async function stripeSetupCommand(flags: StripeSetupFlags, io: StripeSetu
   } finally {
     await connection.close().catch(() => undefined);
   }
+}
+
+const STRIPE_SETUP_EXIT_HELP = `
+Exit codes:
+  0    provisioned; the summary JSON is on stdout
+  1    the stripeSetup workflow failed (the reason on stderr, the run in Temporal)
+  2    bad input or Temporal unreachable: nothing was changed or started
+  3    a release or stripe setup of this environment is running: nothing was started
+  130  interrupted at a prompt: nothing was changed`;
+
+export function register(stripe: Command): Command {
+  return temporalOptions(
+    stripe
+      .command('setup')
+      .description(
+        "provision the catalog's Stripe products and monthly prices and write the price ids into .env.local and billing_plans. " +
+          'Runs the stripeSetup workflow on the release worker: the same provisionStripePlans and syncPriceIds activities as release db, ' +
+          'recorded in Temporal. Secrets never enter the workflow: --secret-key/--webhook-secret are written into <project root>/.env.local ' +
+          "(other lines kept) before it starts, so run this where the worker's checkout is. Prints the summary JSON (secrets masked) on stdout.",
+      )
+      .addOption(projectRootOption())
+      .option('--non-interactive', 'never prompt; plans without --plan keep their catalog amount')
+      .option('--secret-key <key>', 'STRIPE_SECRET_KEY to write into .env.local (default: the one already there)')
+      .option('--webhook-secret <secret>', 'STRIPE_WEBHOOK_SECRET to write into .env.local (default: the one already there)')
+      .option('--currency <code>', 'price currency (default usd, or currency in release.config.json)')
+      .option('--trial-days <days>', `trial days on the prices (default ${STRIPE_SETUP_DEFAULT_TRIAL_DAYS}, the original's standalone default; release db uses 14)`)
+      .option('--plan <code=cents>', 'plan amount in minor units, repeatable: --plan starter=0 --plan pro=9900', repeatable)
+      .option(
+        '--environment <name>',
+        'environment (default ENVIRONMENT from the env files, else local); the workflow id is db-release-stripe-setup-<environment>',
+      )
+      .option('--operator <name>', 'who runs it (default DB_RELEASE_OPERATOR or the OS user)')
+      .addHelpText('after', STRIPE_SETUP_EXIT_HELP),
+  ).action(
+    action((flags: StripeSetupFlags) => stripeSetupCommand(flags, { stdout: out, stderr: err, prompter: flags.nonInteractive ? null : terminalPrompter() })),
+  );
 }

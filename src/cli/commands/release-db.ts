@@ -1,35 +1,32 @@
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowFailedError,
-  type Client,
-  type WorkflowHandle,
-  type WorkflowHandleWithFirstExecutionRunId,
-} from '@temporalio/client';
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+/**
+ * `db-release release db`: validates every flag and the backend's input into the workflow input,
+ * starts the release, follows it (live on a terminal) and writes the summary when it ends.
+ */
+import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { Option, type Command } from 'commander';
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { billingSwitch, type BillingSwitch, type EnvScope } from '../config/env-files';
-import { approvalPolicyFor, catalogOf, type ReleaseConfig } from '../config/release-config';
-import { isKnownCurrency } from '../release/currencies';
-import { renderReleaseReport, reportPathFor } from '../release/report';
-import { parsePlanFlags, PlanFlagError, plansWithoutFlag, resolvePlans } from '../release/plans';
-import { EXIT_CODES, exitCodeForSummary } from '../release/summary';
-import { ErrorType } from '../release/errors';
-import type { CatalogPlan, ReleaseInput, ReleaseSummary } from '../release/types';
-import { RELEASE_WORKFLOW_TYPE, releaseWorkflowId, statusQuery, summaryQuery } from '../workflows/messages';
-import { finishedView, followLive, LiveDisplay, renderLiveView } from './live-view';
-import type { releaseDb } from '../workflows';
-import { connectClient, resolveTemporalTarget, workflowUrl, type TemporalFlags, type TemporalTarget } from './connection';
-import { CliError } from './errors';
-import { startAttributes } from './search-attributes';
-import { identityFlag } from './identity-flag';
-import { requireWorker } from './worker-presence';
-import { checkDatabaseUrl, readBackendConfig, readBackendEnv, sourceOf } from './backend-input';
-import { overrideReasonProblem } from '../release/promotion';
-import { classifyKey, type ProviderKeyName } from './providers';
-import { askPlanAmounts, askSecret, writeSecretsToEnvLocal, type Prompter, type SecretUpdates } from './prompts';
+import { approvalPolicyFor, catalogOf } from '../../config/release-config';
+import { renderReleaseReport, reportPathFor } from '../../release/report';
+import { plansWithoutFlag, resolvePlans } from '../../release/plans';
+import { EXIT_CODES, exitCodeForSummary } from '../../release/summary';
+import { approveCommand } from '../../release/approval';
+import { ErrorType } from '../../release/errors';
+import { overrideReasonProblem } from '../../release/promotion';
+import type { ReleaseInput, ReleaseSummary } from '../../release/types';
+import { RELEASE_WORKFLOW_TYPE, releaseWorkflowId, statusQuery, summaryQuery } from '../../workflows/messages';
+import type { releaseDb } from '../../workflows';
+import { connectClient, resolveTemporalTarget, workflowUrl, type TemporalFlags, type TemporalTarget } from '../connection';
+import { CliError } from '../errors';
+import { billingOf, checkStripeSecrets, defaultOperator, identityFlag, loadBackendContext, planAmounts, priceCurrency, trialDaysOf } from '../input';
+import { finishedView, followLive, LiveDisplay, renderLiveView } from '../live-view';
+import { action, err, EXIT_HELP, liveTerminal, onInterrupt, out, repeatable, temporalOptions } from '../program';
+import { askPlanAmounts, askSecret, terminalPrompter, writeSecretsToEnvLocal, type Prompter, type SecretUpdates } from '../prompts';
+import { summaryOfResult } from '../release-runs';
+import { startAttributes } from '../search-attributes';
+import { startOnePerId } from '../start-run';
+import { requireWorker } from '../worker-presence';
 
 export interface ReleaseDbFlags extends TemporalFlags {
   projectRoot?: string;
@@ -58,77 +55,6 @@ export interface PreparedRelease {
   envUpdates: SecretUpdates;
 }
 
-const ENVIRONMENT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
-
-/** UTC stamp as the original wrote it in report names: %Y%m%dT%H%M%SZ. */
-export function utcStamp(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
-}
-
-/** The backend checkout a command acts on: its root, config, env scope and environment name, validated. */
-export async function loadBackendContext(
-  flags: { projectRoot?: string; environment?: string },
-  env: NodeJS.ProcessEnv,
-): Promise<{ projectRoot: string; config: ReleaseConfig; scope: EnvScope; environment: string }> {
-  const projectRoot = path.resolve(flags.projectRoot ?? env.DB_RELEASE_PROJECT_ROOT ?? '.');
-  const rootStat = await stat(projectRoot).catch(() => null);
-  if (!rootStat?.isDirectory()) {
-    throw new CliError(`--project-root "${projectRoot}" is not a directory; point it at the backend checkout`);
-  }
-  const config = await readBackendConfig(projectRoot);
-  const scope = await readBackendEnv(projectRoot, env);
-  // Both commands that use this context migrate or write billing_plans through DATABASE_URL.
-  checkDatabaseUrl(scope, projectRoot);
-  const environment = flags.environment ?? scope.values.ENVIRONMENT ?? scope.values.APP_ENV ?? 'local';
-  if (!ENVIRONMENT_PATTERN.test(environment)) {
-    throw new CliError(`--environment "${environment}": use letters, digits, - and _ (it names the workflow id)`);
-  }
-  return { projectRoot, config, scope, environment };
-}
-
-/** ENABLE_BILLING of the backend's env files; a value that is neither true nor false is bad input (exit 2). */
-export function billingOf(scope: EnvScope, projectRoot: string): BillingSwitch {
-  const billing = billingSwitch(scope);
-  if ('error' in billing) throw new CliError(`${billing.error} (backend ${projectRoot}); nothing was started`);
-  return billing;
-}
-
-/**
- * The Stripe secrets a release will use, when they are set: a publishable key, a webhook secret in
- * the wrong variable, stray quotes or spaces are refused before the release starts (the worker
- * would fail its preflight, or worse, after migrating). Missing ones are the caller's concern.
- */
-export function checkStripeSecrets(scope: EnvScope, projectRoot: string): void {
-  for (const name of ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'] as const satisfies readonly ProviderKeyName[]) {
-    const value = scope.values[name];
-    if (!value) continue;
-    const verdict = classifyKey(name, value);
-    if (verdict.status === 'invalid') {
-      const file = sourceOf(scope, name, projectRoot);
-      throw new CliError(`${name} (from ${file}): ${verdict.reason}; fix it in ${file}, or pass --skip-stripe`);
-    }
-  }
-}
-
-/** `--plan` flags against the catalog; a bad one is a CliError naming it. */
-export function planAmounts(flags: readonly string[] | undefined, catalog: readonly CatalogPlan[]): Map<string, number> {
-  try {
-    return parsePlanFlags(flags ?? [], catalog);
-  } catch (error) {
-    if (error instanceof PlanFlagError) throw new CliError(error.message);
-    throw error;
-  }
-}
-
-/** `--currency`, lower-cased as Stripe stores it, or the config's default. */
-export function priceCurrency(flag: string | undefined, fallback: string): string {
-  const currency = (flag ?? fallback).toLowerCase();
-  if (!isKnownCurrency(currency)) {
-    throw new CliError(`--currency "${flag ?? fallback}": not a currency Stripe accepts; use an ISO code such as usd or eur`);
-  }
-  return currency;
-}
-
 /** `--override-promotion <reason>`: a reason is required and bounded (it goes into history and the summary). */
 export function overrideReasonOf(flag: string): string {
   const problem = overrideReasonProblem(flag);
@@ -136,13 +62,9 @@ export function overrideReasonOf(flag: string): string {
   return flag.replace(/\s+/gu, ' ').trim();
 }
 
-/** `--trial-days`: whole days from 0 to 730, or the given default. */
-export function trialDaysOf(flag: string | undefined, fallback: number): number {
-  if (flag === undefined) return fallback;
-  if (!/^\d+$/.test(flag) || Number(flag) > 730) {
-    throw new CliError(`--trial-days "${flag}": use a whole number of days from 0 to 730`);
-  }
-  return Number(flag);
+/** UTC stamp as the original wrote it in report names: %Y%m%dT%H%M%SZ. */
+export function utcStamp(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
 }
 
 /**
@@ -201,7 +123,7 @@ export async function prepareRelease(
   const summaryPath = path.resolve(projectRoot, flags.summaryPath ?? path.join('var', 'reports', `db-release-${summaryStamp}.json`));
   await requireWritableSummaryPath(summaryPath, flags.summaryPath !== undefined);
   const target = resolveTemporalTarget(flags, env);
-  const startedBy = identityFlag('--operator', flags.operator ?? env.DB_RELEASE_OPERATOR ?? safeUsername());
+  const startedBy = identityFlag('--operator', flags.operator ?? defaultOperator(env));
   return {
     input: {
       environment,
@@ -252,69 +174,33 @@ export async function requireWritableSummaryPath(file: string, fromFlag: boolean
   }
 }
 
-function safeUsername(): string {
-  try {
-    return os.userInfo().username;
-  } catch {
-    return 'unknown';
-  }
-}
-
 /** Starts the release; an environment with a running release is refused by Temporal itself. */
 export async function startRelease(client: Client, prepared: PreparedRelease): Promise<WorkflowHandleWithFirstExecutionRunId<typeof releaseDb>> {
   // Indexed for `release list` and the Web UI when the namespace has the DbRelease* attributes.
   const { environment, startedBy } = prepared.input;
   const typedSearchAttributes = await startAttributes(client, { environment, startedBy, status: 'running' });
-  try {
-    return await client.workflow.start<typeof releaseDb>(RELEASE_WORKFLOW_TYPE, {
+  return startOnePerId<typeof releaseDb>(
+    client,
+    RELEASE_WORKFLOW_TYPE,
+    {
       taskQueue: prepared.target.taskQueue,
       workflowId: prepared.workflowId,
       args: [{ ...prepared.input, indexed: typedSearchAttributes !== undefined }],
       typedSearchAttributes,
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       memo: { environment: prepared.input.environment, startedBy: prepared.input.startedBy },
       staticSummary: `db release of ${prepared.input.environment} by ${prepared.input.startedBy}`,
-    });
-  } catch (error) {
-    if (error instanceof WorkflowExecutionAlreadyStartedError || (error as Error).name === 'WorkflowExecutionAlreadyStartedError') {
+    },
+    async () => {
       const running = await client.workflow.getHandle(prepared.workflowId).describe().catch(() => null);
       const who = (running?.memo?.startedBy as string | undefined) ?? 'someone';
-      throw new CliError(
+      return new CliError(
         `a release of environment "${prepared.input.environment}" is already running: workflow ${prepared.workflowId}` +
           `${running ? ` (run ${running.runId}, started ${running.startTime.toISOString()} by ${who})` : ''}; ` +
           `watch it with \`db-release release watch ${prepared.workflowId}\` or stop it with \`db-release release cancel ${prepared.workflowId}\``,
         EXIT_CODES.alreadyRunning,
       );
-    }
-    throw error;
-  }
-}
-
-/** The summary from a finished release: its result, or the details of its failure. */
-export async function summaryOfResult(handle: WorkflowHandle<typeof releaseDb>): Promise<ReleaseSummary> {
-  try {
-    return await handle.result();
-  } catch (error) {
-    const summary = summaryFromFailure(error);
-    if (summary) return summary;
-    if (error instanceof WorkflowFailedError || (error as Error).name === 'WorkflowFailedError') {
-      // Terminated or timed out from outside the workflow: no summary was written.
-      const cause = (error as WorkflowFailedError).cause;
-      throw new CliError(
-        `release ${handle.workflowId} ended without a summary (${cause?.message ?? (error as Error).message}); its history in the Web UI shows why`,
-        EXIT_CODES.failed,
-      );
-    }
-    throw error;
-  }
-}
-
-export function summaryFromFailure(error: unknown): ReleaseSummary | null {
-  if (!(error instanceof WorkflowFailedError) && (error as Error)?.name !== 'WorkflowFailedError') return null;
-  const cause = (error as WorkflowFailedError).cause as { details?: unknown[] } | undefined;
-  const details = cause?.details?.[0];
-  return details && typeof details === 'object' && 'steps' in details ? (details as ReleaseSummary) : null;
+    },
+  );
 }
 
 export async function writeSummary(file: string, summary: ReleaseSummary): Promise<void> {
@@ -378,7 +264,7 @@ export async function releaseDbCommand(flags: ReleaseDbFlags, io: ReleaseDbIo): 
     if (url) io.stderr(`Web UI: ${url}`);
     if (prepared.input.approval.required || prepared.input.overridePromotion) {
       io.stderr(
-        `${prepared.input.approval.required ? 'Approval required' : 'With --override-promotion, approval (acknowledging the override) is required if a promotion is missing'} for ${prepared.input.environment}: db-release release approve ${prepared.workflowId} --approver NAME ` +
+        `${prepared.input.approval.required ? 'Approval required' : 'With --override-promotion, approval (acknowledging the override) is required if a promotion is missing'} for ${prepared.input.environment}: ${approveCommand(prepared.workflowId, null)} ` +
           `(it shows the plan and its digest first; from the Web UI send the signal "approve" with the JSON, digest included, shown in the workflow's current details)`,
       );
     }
@@ -429,4 +315,35 @@ export async function releaseDbCommand(flags: ReleaseDbFlags, io: ReleaseDbIo): 
   } finally {
     await connection.close().catch(() => undefined);
   }
+}
+
+export function register(release: Command): Command {
+  return temporalOptions(
+    release
+      .command('db')
+      .description('run the database release: migrations, alembic revision, Stripe setup, billing plan checks, summary')
+      .addOption(new Option('--project-root <dir>', 'backend checkout (for config, env checks and the summary)').env('DB_RELEASE_PROJECT_ROOT'))
+      .option('--environment <name>', 'deployment environment; one release per environment at a time (default ENVIRONMENT from the env files, else local)')
+      .option('--non-interactive', 'fail instead of prompting; needs a --plan for every catalog plan and both Stripe secrets')
+      .option('--skip-stripe', 'skip Stripe provisioning')
+      .option('--skip-db-checks', 'skip the billing_plans verification')
+      .option('--no-rollback', 'on failure keep the partial state for diagnosis instead of compensating')
+      .option('--summary-path <path>', 'summary file (default var/reports/db-release-<UTC>.json under the project root)')
+      .option('--json', 'also print the summary JSON to stdout (and nothing else)')
+      .option('--plan <code=cents>', 'plan amount in minor units, repeatable: --plan starter=0 --plan pro=9900', repeatable)
+      .option('--currency <code>', 'price currency (default usd)')
+      .option('--trial-days <days>', 'trial days on the prices (default 14)')
+      .option('--operator <name>', 'who starts the release (default DB_RELEASE_OPERATOR or the OS user)')
+      .option('--override-promotion <reason>', 'go ahead although a required environment has not released this git SHA and revision set (README: Promotion); waits for an approval that acknowledges it')
+      .addHelpText('after', EXIT_HELP),
+  ).action(
+    action((flags: ReleaseDbFlags & { rollback?: boolean }) =>
+      onInterrupt((interrupted) =>
+        releaseDbCommand(
+          { ...flags, noRollback: flags.rollback === false },
+          { stdout: out, stderr: err, interrupted, prompter: terminalPrompter(), live: liveTerminal(process.stderr) },
+        ),
+      ),
+    ),
+  );
 }

@@ -1,13 +1,16 @@
-import { NativeConnection } from '@temporalio/worker';
-import { stat } from 'node:fs/promises';
-import path from 'node:path';
-import { describeLayout, resolveBackendLayout } from '../config/backend-layout';
-import { loadEnvScope, type EnvFileError, type EnvScope } from '../config/env-files';
-import { ConfigError, envFilesOf, loadReleaseConfig, workerEnvironment, type ReleaseConfig } from '../config/release-config';
-import { createReleaseWorker } from '../worker';
-import { installWorkerLogger } from '../worker-log';
-import { requireNamespace, resolveTemporalTarget, type TemporalFlags } from './connection';
-import { CliError } from './errors';
+/**
+ * `db-release worker`: polls the task queue for releases of one backend checkout. The worker SDK
+ * (its native bridge, webpack, the activities) is loaded only when this command runs, never for
+ * `--help` or another command: those modules are imported inside `workerCommand`.
+ */
+import type { NativeConnection } from '@temporalio/worker';
+import { Option, type Command } from 'commander';
+import { describeLayout, resolveBackendLayout } from '../../config/backend-layout';
+import { envFilesOf, workerEnvironment } from '../../config/release-config';
+import { requireNamespace, resolveTemporalTarget, type TemporalFlags } from '../connection';
+import { CliError } from '../errors';
+import { environmentName, positiveInt, projectRootDir, readBackendConfig, readBackendEnv } from '../input';
+import { action, err, temporalOptions } from '../program';
 
 export interface WorkerFlags extends TemporalFlags {
   projectRoot?: string;
@@ -17,22 +20,11 @@ export interface WorkerFlags extends TemporalFlags {
   maxConcurrentWorkflowTasks?: string;
 }
 
-function positiveInt(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new CliError(`${flag} "${value}": use a whole number of at least 1`);
-  return Number(value);
-}
-
 /** `worker`: polls the task queue for releases of one backend checkout until SIGINT/SIGTERM. */
 export async function workerCommand(flags: WorkerFlags, log: (line: string) => void): Promise<number> {
-  const projectRoot = path.resolve(flags.projectRoot ?? process.env.DB_RELEASE_PROJECT_ROOT ?? '.');
-  if (!(await stat(projectRoot).catch(() => null))?.isDirectory()) {
-    throw new CliError(`--project-root "${projectRoot}" is not a directory; point it at the backend checkout`);
-  }
+  const projectRoot = await projectRootDir(flags.projectRoot);
   // The worker is the authority on what it serves: refuse to start when it cannot say (exit 2).
-  if (flags.environment !== undefined && !/^[a-z0-9][a-z0-9_-]{0,62}$/i.test(flags.environment)) {
-    throw new CliError(`--environment "${flags.environment}": use letters, digits, - and _`);
-  }
+  if (flags.environment !== undefined) environmentName(flags.environment);
   // The flags first: a bad one is refused before the backend is even looked at.
   const target = resolveTemporalTarget(flags);
   const maxActivities = positiveInt('--max-concurrent-activities', flags.maxConcurrentActivities ?? process.env.DB_RELEASE_MAX_CONCURRENT_ACTIVITIES);
@@ -40,20 +32,8 @@ export async function workerCommand(flags: WorkerFlags, log: (line: string) => v
     '--max-concurrent-workflow-tasks',
     flags.maxConcurrentWorkflowTasks ?? process.env.DB_RELEASE_MAX_CONCURRENT_WORKFLOW_TASKS,
   );
-  let config: ReleaseConfig;
-  try {
-    config = await loadReleaseConfig(projectRoot);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message);
-    throw error;
-  }
-  let scope: EnvScope;
-  try {
-    scope = await loadEnvScope(projectRoot, process.env, envFilesOf(config).files);
-  } catch (error) {
-    if ((error as { type?: unknown }).type === 'EnvFileError') throw new CliError(`${projectRoot}: ${(error as EnvFileError).message}`);
-    throw error;
-  }
+  const config = await readBackendConfig(projectRoot);
+  const scope = await readBackendEnv(projectRoot, process.env, { files: envFilesOf(config).files, parseErrorStyle: 'under-project-root' });
   // Checked once here rather than found out by the first release: which environment it serves, a
   // missing alembic.ini, a program not installed, an env file that is not there (issue 12 item 7,
   // issue 14). Every problem is listed at once, so one restart fixes them all.
@@ -65,6 +45,11 @@ export async function workerCommand(flags: WorkerFlags, log: (line: string) => v
     throw new CliError(`the worker cannot release ${projectRoot}:\n${list}`);
   }
   log(describeLayout(layout, config.alembicCommand));
+  const [{ NativeConnection }, { installWorkerLogger }, { createReleaseWorker }] = await Promise.all([
+    import('@temporalio/worker'),
+    import('../../worker-log.js'),
+    import('../../worker.js'),
+  ]);
   installWorkerLogger(); // before the first connection creates the runtime
   let connection: NativeConnection;
   try {
@@ -97,4 +82,16 @@ export async function workerCommand(flags: WorkerFlags, log: (line: string) => v
   } finally {
     await connection.close();
   }
+}
+
+export function register(program: Command): Command {
+  return temporalOptions(
+    program
+      .command('worker')
+      .description('run the worker for one backend checkout (holds its env files and secrets)')
+      .addOption(new Option('--project-root <dir>', 'backend checkout').env('DB_RELEASE_PROJECT_ROOT'))
+      .option('--environment <name>', 'environment this worker serves (default ENVIRONMENT/APP_ENV from the env files; must agree with them)')
+      .option('--max-concurrent-activities <n>', 'activities run at once (default 20)')
+      .option('--max-concurrent-workflow-tasks <n>', 'workflow tasks run at once (default 40)'),
+  ).action(action((flags: WorkerFlags) => workerCommand(flags, err)));
 }

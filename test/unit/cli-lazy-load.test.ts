@@ -1,0 +1,50 @@
+/**
+ * `db-release --help` and every command but `worker` must not load the worker SDK (its native
+ * bridge and webpack) nor the activities: building the program and rendering every command's help
+ * loads none of them. The modules are replaced by factories that record being loaded.
+ */
+import type { Command } from 'commander';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+
+const src = path.join(__dirname, '..', '..', 'src');
+const activitiesDir = path.join(src, 'activities');
+
+function recordLoads(): string[] {
+  const loaded: string[] = [];
+  const record = (name: string) => () => {
+    loaded.push(name);
+    return {};
+  };
+  jest.doMock('@temporalio/worker', record('@temporalio/worker'));
+  jest.doMock(path.join(src, 'worker'), record('src/worker'));
+  for (const file of readdirSync(activitiesDir).filter((f) => f.endsWith('.ts'))) {
+    jest.doMock(path.join(activitiesDir, file.replace(/\.ts$/, '')), record(`src/activities/${file}`));
+  }
+  return loaded;
+}
+
+function everyHelp(command: Command): string[] {
+  return [command.helpInformation(), ...command.commands.flatMap(everyHelp)];
+}
+
+afterEach(() => jest.resetModules());
+
+test('building the program and every help text loads neither the worker SDK nor the activities', () => {
+  const loaded = recordLoads();
+  jest.isolateModules(() => {
+    const { buildProgram } = jest.requireActual<{ buildProgram: () => Command }>('../../src/client');
+    const help = everyHelp(buildProgram());
+    expect(help.join('\n')).toContain('register-search-attributes');
+  });
+  expect(loaded).toEqual([]);
+});
+
+test('the recorder sees a load: the worker module brings in the SDK and the activities', () => {
+  const loaded = recordLoads();
+  jest.isolateModules(() => {
+    jest.requireActual(path.join(src, 'worker'));
+  });
+  // requireActual bypasses the mock of src/worker itself, so its own imports are what is recorded.
+  expect(loaded).toEqual(expect.arrayContaining(['@temporalio/worker', 'src/activities/index.ts']));
+});
