@@ -16,6 +16,7 @@ import { checkListFilter, registerSearchAttributes } from './cli/search-attribut
 import { terminalPrompter } from './cli/prompts';
 import { CliError } from './cli/errors';
 import { describeRollback, describeStatus, releaseListLines } from './cli/status-lines';
+import { statusSqlReviewLines } from './cli/sql-review-view';
 // The worker SDK (core bridge, webpack, the activities) loads only for `db-release worker`.
 import type { WorkerFlags } from './cli/worker-command';
 import { registerRunbookCommands } from './cli/runbook-commands';
@@ -77,6 +78,7 @@ export function buildProgram(): Command {
         } else {
           out(`${releaseIdOf(id)}: ${status.view.summary.status}, current step ${status.view.currentStep ?? 'none'}`);
           for (const line of describeStatus(status.view)) out(`  ${line}`);
+          for (const line of statusSqlReviewLines(status.view)) out(`  ${line}`);
         }
         return 0;
       }),

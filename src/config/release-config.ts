@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_CATALOG } from '../release/plans';
+import { DEFAULT_SQL_REVIEW_POLICY, SQL_FLAG_KINDS, type SqlReviewPolicy } from '../release/sql-review';
 import type { ApprovalPolicy, CatalogPlan } from '../release/types';
 
 /**
@@ -25,6 +26,18 @@ const approvalSchema = z
       .string()
       .regex(durationPattern, 'use a duration such as "24 hours" or "30 minutes"')
       .default('24 hours'),
+  })
+  .strict();
+
+// The SQL review's policy for an environment (issue 17): what a risk flag of the rendered SQL does.
+const sqlReviewActionSchema = z.enum(['allow', 'require-approval', 'refuse'], {
+  message: 'use "allow", "require-approval" or "refuse"',
+});
+const sqlReviewSchema = z
+  .object({
+    flags: sqlReviewActionSchema.optional(),
+    /** Per flag kind (drop, type-change, ...): overrides `flags` for that kind. */
+    rules: z.partialRecord(z.enum(SQL_FLAG_KINDS, { message: `use one of ${SQL_FLAG_KINDS.join(', ')}` }), sqlReviewActionSchema).default({}),
   })
   .strict();
 
@@ -70,7 +83,7 @@ const configSchema = z
     currency: z.string().default('usd'),
     trialDays: z.number().int().min(0).max(730).default(14),
     rollbackWindow: z.string().regex(durationPattern, 'use a duration such as "24 hours"').default('24 hours'),
-    environments: z.record(z.string(), z.object({ approval: approvalSchema.optional() }).strict()).default({}),
+    environments: z.record(z.string(), z.object({ approval: approvalSchema.optional(), sqlReview: sqlReviewSchema.optional() }).strict()).default({}),
     // Billing: how this backend keeps plan codes in Stripe metadata and price ids in billing_plans.
     stripe: z
       .object({
@@ -166,6 +179,13 @@ export function approvalPolicyFor(config: ReleaseConfig, environment: string): A
     fourEyes: approval?.fourEyes ?? false,
     timeout: approval?.timeout ?? '24 hours',
   };
+}
+
+/** The SQL review policy for an environment: flags need approval in `production`, are shown elsewhere. */
+export function sqlReviewPolicyFor(config: ReleaseConfig, environment: string): SqlReviewPolicy {
+  const own = config.environments[environment]?.sqlReview;
+  const fallback = DEFAULT_SQL_REVIEW_POLICY(environment);
+  return { flags: own?.flags ?? fallback.flags, rules: { ...(own?.rules ?? {}) } };
 }
 
 export function catalogOf(config: ReleaseConfig): CatalogPlan[] {

@@ -3,6 +3,8 @@
  * workflow history, so none of it ever holds a secret value: only ids, options and masked values.
  */
 
+import type { SqlReview } from './sql-review';
+
 export type StepName = 'preflight' | 'migrations' | 'alembic_revision' | 'stripe_setup' | 'billing_plan_verification';
 export type StepStatus = 'pending' | 'running' | 'success' | 'failed' | 'skipped';
 /**
@@ -132,6 +134,8 @@ export interface PreflightResult {
   approval: ApprovalPolicy;
   /** The target lease this release now holds, taken before anything changes. */
   lease: LeaseHolder;
+  /** The SQL under review: each pending revision's rendered SQL, its risk flags, the policy's decision. Absent from older workers. */
+  sqlReview?: SqlReview;
 }
 
 export interface CommandOutcome {
@@ -285,6 +289,8 @@ export interface ReleaseSummary {
   stripe: { currency: string; trial_days: number; plans: ProvisionedPlan[] } | null;
   approval: ApprovalDecision | null;
   compensations: CompensationRecord[];
+  /** The SQL review preflight read (issue 17); absent from older summaries. */
+  sql_review?: SqlReview;
   error: {
     step: StepName | null;
     type: string | null;

@@ -20,6 +20,7 @@ import { boundedText, DECISION_LIMITS, decisionRefusal, gateTimerSummary, policy
 import { planPriceLine } from '../release/money';
 import { planDigest } from '../release/plan-digest';
 import { describeRevision, downgradeBlocker, setText } from '../release/revisions';
+import { sqlReviewDetails } from '../release/sql-review';
 import type { ApprovalDecision, ApprovalPolicy } from '../release/types';
 import {
   approveSignal,
@@ -262,6 +263,7 @@ export function approvalDetails(
     ignoredText,
     `Plan digest: \`${digest}\`${plan.gitSha ? ` (git ${plan.gitSha.slice(0, 12)})` : ''}${plan.rollbackOf ? ` (rolls back release run ${plan.rollbackOf})` : ''}`,
     schema,
+    plan.sqlReview ? sqlReviewDetails(plan.sqlReview, id) : null,
     `Stripe prices${plan.action === 'rollback' ? ' restored' : ''}:\n${prices}`,
     `To approve, Send a Signal named \`approve\` with input \`{"approver": "your-name", "comment": "...", "digest": "${digest}"}\``,
     'To reject, Send a Signal named `reject` with input `{"approver": "your-name", "comment": "the reason"}`.',

@@ -5,6 +5,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { DecisionPayload } from '../release/approval';
+import type { SqlReview } from '../release/sql-review';
 import type { ApprovalDecision, ApprovalPolicy, CompensationRecord, PendingRevision, ReleaseSummary, StepName, StripeChange } from '../release/types';
 
 export const RELEASE_WORKFLOW_TYPE = 'releaseDb';
@@ -53,6 +54,8 @@ export interface GatePlan extends ReleasePlan {
   downgradeToRevisions?: string[];
   /** Rollback only: the run of the release undone. */
   rollbackOf?: string;
+  /** Release only: the SQL under review with its risk flags (absent from older workers). */
+  sqlReview?: SqlReview;
 }
 
 export interface IgnoredDecision {
