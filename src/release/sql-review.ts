@@ -172,7 +172,7 @@ export function sqlReviewHeadline(review: SqlReview): string {
   const rendered = review.revisions.filter((r) => r.upgrade !== null).length;
   const sql = review.unavailable
     ? `SQL unavailable: ${review.unavailable}`
-    : `SQL of ${rendered}/${review.revisions.length} pending revision(s) rendered offline`;
+    : `SQL of ${rendered} of ${review.revisions.length} pending revision(s) rendered offline`;
   const lint = review.lint.unavailable ? `not linted: ${review.lint.unavailable}` : `${review.flags.length} risk flag(s) (${flagCounts(review.flags)})`;
   return `${sql}; ${lint}; policy: ${review.decision.action}`;
 }
@@ -195,7 +195,8 @@ export function sqlReviewDetails(review: SqlReview, workflowId: string): string 
   for (const r of review.revisions) {
     if (r.upgrade === null) lines.push(`- \`${r.revision}\`: SQL unavailable: ${r.upgradeUnavailable ?? 'not rendered'}`);
   }
-  if (review.decision.reason) lines.push(`Policy: ${review.decision.reason.length > 300 ? `${review.decision.reason.slice(0, 299)}…` : review.decision.reason}`);
+  // The flags are listed above; a reason without flags (the SQL could not be reviewed) is said.
+  if (review.decision.reason && review.flags.length === 0) lines.push(`Policy: ${review.decision.reason}`);
   lines.push(`The whole SQL (upgrade and downgrade of every pending revision): \`${sqlReviewCommand(workflowId)}\``);
   return lines.join('\n');
 }

@@ -118,7 +118,7 @@ test('require-approval: a release of an environment without approval waits; rele
 
   const status = await runCli(['release', 'status', releaseId, ...e2e.temporalArgs]);
   expect(status.code).toBe(0);
-  expect(status.stdout).toMatch(/sql review: SQL of 3\/3 pending revision\(s\) rendered offline; \d+ risk flag\(s\) \(.*drop.*\); policy: require-approval/);
+  expect(status.stdout).toMatch(/sql review: SQL of 3 of 3 pending revision\(s\) rendered offline; \d+ risk flag\(s\) \(.*drop.*\); policy: require-approval/);
   expect(status.stdout).toContain('flag drop (ban-drop-column) in 20251201_000000: ALTER TABLE billing_plans DROP COLUMN seat_included;');
   expect(status.stdout).toContain('flag rename (renaming-table) in 20251201_000000: ALTER TABLE tenant_subscriptions RENAME TO subscriptions;');
   expect(status.stdout).toContain('sql upgrade 20251201_000000:');

@@ -133,6 +133,12 @@ test('the approve signal sent from the Web UI form completes a waiting release',
   expect(details).toMatch(/pro: 99\.00 USD\/month/);
   // who may decide comes before the plan
   expect(details.indexOf('Who may approve')).toBeLessThan(details.indexOf('Plan digest'));
+  // The SQL under review, summarised (issue 17): the sample's second revision builds an index
+  // without CONCURRENTLY; the approver sees the counts, the flag with its revision and statement,
+  // and the command that prints the SQL whole.
+  expect(details).toContain('SQL review: SQL of 2 of 2 pending revision(s) rendered offline; 1 risk flag(s) (1 non-concurrent-index); policy: require-approval');
+  expect(details).toMatch(/non-concurrent-index \(require-concurrent-index-creation\) in 20251107_090000: CREATE INDEX ix_billing_plans_stripe_price_id ON billing_plans \(stripe_price_id\);/);
+  expect(details).toContain('db-release release status db-release-production');
   await page.screenshot({ path: path.join(OUTPUT, 'waiting-release-details.png'), fullPage: true });
 
   await page.getByRole('button', { name: 'More Actions' }).first().click();
@@ -155,4 +161,5 @@ test('the approve signal sent from the Web UI form completes a waiting release',
   const summary = JSON.parse(await readFile(summaryPath, 'utf8')) as ReleaseSummary;
   expect(summary.approval).toMatchObject({ decision: 'approved', approver: 'bob', comment: 'approved from the Web UI', via: 'signal' });
   expect(summary.steps.map((s) => s.status)).toEqual(['success', 'success', 'success', 'success', 'success']);
+  expect(summary.sql_review?.flags.map((f) => `${f.revision} ${f.kind}`)).toEqual(['20251107_090000 non-concurrent-index']);
 });

@@ -199,7 +199,7 @@ describe('reading the inspector and showing the review', () => {
 
   test('Web UI details: counts, each flag, and the command that prints the SQL whole', () => {
     const text = sqlReviewDetails(review, 'db-release-production');
-    expect(text).toContain('SQL review: SQL of 1/1 pending revision(s) rendered offline; 2 risk flag(s) (1 drop, 1 non-concurrent-index); policy: require-approval');
+    expect(text).toContain('SQL review: SQL of 1 of 1 pending revision(s) rendered offline; 2 risk flag(s) (1 drop, 1 non-concurrent-index); policy: require-approval');
     expect(text).toContain('- **drop** (ban-drop-column) in `b2`: `ALTER TABLE users DROP COLUMN legacy_flag;`');
     expect(text).toContain('`db-release release status db-release-production`');
     expect(text).not.toContain('ALTER TABLE users RENAME COLUMN'); // summarised, not the whole SQL
