@@ -142,7 +142,7 @@ test('require-approval: a release of an environment without approval waits; rele
 test('refuse: the release is refused before any change, naming the flags', async () => {
   await setPolicy('refuse');
   const run = await runCli(releaseArgs(path.join('var', 'reports', 'sql-refused.json')));
-  expect(run.code).not.toBe(0);
+  expect(run.code).toBe(1);
   expect(run.stderr).toMatch(/release refused, nothing was changed: refused by the SQL review policy: .*drop \(ban-drop-column\) in 20251201_000000: ALTER TABLE billing_plans DROP COLUMN seat_included;/);
   expect(run.stderr).toContain(`set environments.${environment}.sqlReview in release.config.json`);
   expect(await revisionTable()).toEqual([]);
