@@ -56,12 +56,26 @@ export function revisionsSql(pending: readonly string[], rendered: RenderedSql |
     const missing = why ?? rendered?.unavailable ?? 'not in the rendered document';
     return {
       revision,
-      upgrade: boundSql(r?.upgrade ?? null),
+      upgrade: r?.upgrade ?? null,
       upgradeUnavailable: r ? r.upgrade_unavailable : missing,
-      downgrade: boundSql(r?.downgrade ?? null),
+      downgrade: r?.downgrade ?? null,
       downgradeUnavailable: r ? r.downgrade_unavailable : missing,
     };
   });
+}
+
+/**
+ * The SQL as kept in the plan and the summary (both travel in workflow history): each text bounded,
+ * and past a total budget the rest cut to its first lines. Linting happens before, on the whole SQL.
+ */
+export function keptSql(revisions: readonly RevisionSql[], perText = 32_000, total = 400_000): RevisionSql[] {
+  let used = 0;
+  const keep = (sql: string | null): string | null => {
+    const bounded = boundSql(sql, Math.max(2_000, Math.min(perText, total - used)));
+    used += bounded?.length ?? 0;
+    return bounded;
+  };
+  return revisions.map((r) => ({ ...r, upgrade: keep(r.upgrade), downgrade: keep(r.downgrade) }));
 }
 
 /** Squawk: DB_RELEASE_SQUAWK, else the tool venv's (scripts/install-tools.sh), else `squawk` on PATH. */
@@ -132,7 +146,7 @@ export async function reviewSql(
     why: unavailable ?? (missing.length ? `no SQL for ${missing.map((r) => r.revision).join(', ')}` : lint.unavailable),
   };
   return {
-    revisions,
+    revisions: keptSql(revisions),
     unavailable,
     flags: lint.flags,
     lint: { tool: 'squawk', version: lint.version, unavailable: lint.unavailable },

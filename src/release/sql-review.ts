@@ -180,7 +180,7 @@ export function sqlReviewHeadline(review: SqlReview): string {
 /** Bounds a revision's SQL for the plan (it travels in workflow history); the full text stays in the worker's log. */
 export function boundSql(sql: string | null, max = 32_000): string | null {
   if (sql === null || sql.length <= max) return sql;
-  return `${sql.slice(0, max)}\n-- … ${sql.length - max} more characters not kept here; the whole SQL: alembic upgrade --sql on the worker`;
+  return `${sql.slice(0, max)}\n-- … ${sql.length - max} more characters not kept here (history size); the whole SQL: alembic upgrade/downgrade <range> --sql in the backend`;
 }
 
 /** Where the whole review is printed: the CLI command for a release's workflow id. */

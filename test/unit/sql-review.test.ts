@@ -1,4 +1,4 @@
-import { lintWithSquawk, parseRenderedSql, revisionsSql, reviewSql, squawkExecutable } from '../../src/activities/sql-review';
+import { keptSql, lintWithSquawk, parseRenderedSql, revisionsSql, reviewSql, squawkExecutable } from '../../src/activities/sql-review';
 import { parseReleaseConfig, sqlReviewPolicyFor } from '../../src/config/release-config';
 import { canonicalJson, planDigest } from '../../src/release/plan-digest';
 import {
@@ -225,5 +225,16 @@ describe('reading the inspector and showing the review', () => {
     expect(planDigest(flagged)).not.toBe(planDigest(fewer));
     // A plan without a review (older workers) keeps its digest: undefined is dropped.
     expect(canonicalJson({ ...plan, sqlReview: undefined })).toBe(canonicalJson(plan));
+  });
+});
+
+describe('keptSql (what travels in history)', () => {
+  test('each text is bounded and the total stays within budget; the cut says so', () => {
+    const big = `${'SELECT 1;\n'.repeat(10_000)}`; // 100 000 characters
+    const kept = keptSql([revision('a1', big), revision('b2', big), revision('c3', 'SELECT 2;\n')], 32_000, 40_000);
+    expect(kept[0]?.upgrade?.length).toBeLessThan(33_000);
+    expect(kept[0]?.upgrade).toMatch(/-- … \d+ more characters not kept here/);
+    expect(kept.reduce((n, r) => n + (r.upgrade?.length ?? 0), 0)).toBeLessThan(50_000);
+    expect(kept[2]?.upgrade).toBe('SELECT 2;\n');
   });
 });
