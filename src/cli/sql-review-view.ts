@@ -36,3 +36,13 @@ export function sqlReviewLines(review: SqlReview | null): string[] {
 export function statusSqlReviewLines(view: Pick<ReleaseStatusView, 'summary'>): string[] {
   return sqlReviewLines(sqlReviewOf(view));
 }
+
+/** `release approve` / the gate lines: the headline and each flag (the whole SQL is in `release status`). */
+export function gateSqlReviewLines(review: SqlReview | undefined, workflowId: string): string[] {
+  if (!review) return [];
+  return [
+    `sql review: ${sqlReviewHeadline(review)}`,
+    ...review.flags.map((f) => `  flag ${f.kind} (${f.rule}) in ${f.revision}: ${f.statement}`),
+    `  the SQL whole: db-release release status ${workflowId}`,
+  ];
+}

@@ -13,6 +13,7 @@ import {
 } from '../../src/release/sql-review';
 import { runCommand } from '../../src/runtime/command-runner';
 import { sqlReviewLines } from '../../src/cli/sql-review-view';
+import { gateLines } from '../../src/cli/status-lines';
 import { fakeDeps } from '../support/fakes';
 
 /** One statement per flag kind, as Alembic's offline mode renders them (statement per paragraph). */
@@ -236,5 +237,32 @@ describe('keptSql (what travels in history)', () => {
     expect(kept[0]?.upgrade).toMatch(/-- … \d+ more characters not kept here/);
     expect(kept.reduce((n, r) => n + (r.upgrade?.length ?? 0), 0)).toBeLessThan(50_000);
     expect(kept[2]?.upgrade).toBe('SELECT 2;\n');
+  });
+});
+
+describe('release approve (gate lines)', () => {
+  test('the approver sees the headline and every flag before approving, and where the whole SQL is', () => {
+    const plan = {
+      action: 'release' as const,
+      environment: 'production',
+      startedBy: 'alice',
+      gitSha: null,
+      pendingRevisions: [{ revision: 'b2', message: 'risky' }],
+      plans: [],
+      skipStripe: true,
+      stripeChanges: null,
+      sqlReview: {
+        revisions: [revision('b2', RISKY_SQL)],
+        unavailable: null,
+        flags: FLAGS,
+        lint: { tool: 'squawk' as const, version: 'squawk 2.70.0', unavailable: null },
+        policy: { flags: 'require-approval' as const, rules: {} },
+        decision: { action: 'require-approval' as const, reason: 'x' },
+      },
+    };
+    const lines = gateLines({ action: 'release', environment: 'production', startedBy: 'alice', open: true, waitingForApproval: true, policy: null, plan, planDigest: '0123456789abcdef', decision: null, ignoredDecisions: [], ignoredCount: 0 }, 'db-release-production');
+    expect(lines).toContain('  sql review: SQL of 1 of 1 pending revision(s) rendered offline; 2 risk flag(s) (1 drop, 1 non-concurrent-index); policy: require-approval');
+    expect(lines).toContain('    flag drop (ban-drop-column) in b2: ALTER TABLE users DROP COLUMN legacy_flag;');
+    expect(lines).toContain('    the SQL whole: db-release release status db-release-production');
   });
 });
