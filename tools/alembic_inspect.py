@@ -1,13 +1,22 @@
 #!/usr/bin/env python3
 """One Alembic inspection for db-release, in one interpreter.
 
-    python3 alembic_inspect.py --config alembic.ini [--current rev,rev] [--sql]
+    python3 alembic_inspect.py --config alembic.ini [--current rev,rev] [--sql] [--upgrade-sql]
 
 Prints ONE JSON document on stdout: the script heads, every revision of the script directory
 (ids, down revisions, depends_on, branch labels, merge/branch points, message, what its
 downgrade body is), the revisions pending between the given current set and the heads in apply
 order and, with --sql, each pending revision's downgrade readiness (its downgrade() rendered
-offline; upgrade() is never called here: it is the migrate command's to run, once).
+offline; upgrade() is never called by that part: it is the migrate command's to run, once).
+
+With --upgrade-sql, AFTER that document, a second line: the SQL of the pending range rendered
+by Alembic's own offline mode (`upgrade --sql` and `downgrade --sql` over exactly the pending
+range) through the backend's env.py, attributed to each revision. It is printed after the
+inspection, so a revision whose offline render hangs (its upgrade() sleeps even offline) leaves
+the inspection usable: the caller stops this process at its own deadline and reports the SQL
+unavailable (timed out). Rendering offline does not run a migration: nothing reaches the
+database, the statements are written to a buffer. An env.py without offline mode (it never
+asks context.is_offline_mode()) is not run: its SQL is reported unavailable, never guessed.
 
 Why one process: every Alembic CLI call starts Python and imports SQLAlchemy (and, through
 env.py, often the whole application); preflight used to make three of them.
@@ -226,11 +235,119 @@ def inspect_script(config_path: str, current: list[str], sql: bool) -> dict[str,
     return document
 
 
+SQL_FORMAT = "db-release-alembic-sql/1"
+MARKER = "-- db-release-revision: "
+
+
+def _env_py_of(script: Any) -> str:
+    return os.path.join(script.dir, "env.py")
+
+
+def _offline_reason(script: Any) -> str | None:
+    """Why env.py cannot render offline (None: it has an offline mode)."""
+    path = _env_py_of(script)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as error:
+        return f"env.py is not readable ({error.strerror})"
+    if "is_offline_mode" not in text:
+        return "env.py has no offline mode (it never checks context.is_offline_mode()), so Alembic cannot render SQL without a database"
+    return None
+
+
+def _run_offline(config_path: str, direction: str, start: list[str], destination: str) -> tuple[dict[str, str], dict[str, str]]:
+    """One offline run of env.py; returns ({revision: sql}, {revision or "*": why unavailable})."""
+    from alembic.config import Config
+    from alembic.runtime.environment import EnvironmentContext
+    from alembic.script import ScriptDirectory
+
+    buffer = io.StringIO()
+    config = Config(config_path, output_buffer=buffer)
+    script = ScriptDirectory.from_config(config)
+
+    def steps(rev: Any, context: Any) -> Any:
+        listed = script._upgrade_revs(destination, rev) if direction == "upgrade" else script._downgrade_revs(destination, rev)
+        for step in listed:
+            # Printed into the same output as the statements, just before the step's own: each
+            # statement is attributed to exactly the revision that emits it.
+            context.impl.static_output(MARKER + step.revision.revision)
+            yield step
+
+    error_text: str | None = None
+    try:
+        with EnvironmentContext(config, script, fn=steps, as_sql=True, starting_rev=start or "base", destination_rev=destination):
+            script.run_env()
+    except BaseException as error:  # noqa: BLE001 - SystemExit from an env.py that gives up offline too
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        traceback.print_exc(file=sys.stderr)
+        error_text = f"exit {error.code}" if isinstance(error, SystemExit) else _exception_line(error)
+    preamble: list[str] = []
+    by_rev: dict[str, list[str]] = {}
+    target = preamble
+    last: str | None = None
+    for line in buffer.getvalue().splitlines():
+        if line.startswith(MARKER):
+            last = line[len(MARKER):].strip()
+            target = by_rev.setdefault(last, [])
+            continue
+        target.append(line)
+    rendered = {rev: "\n".join(lines).strip() + "\n" for rev, lines in by_rev.items()}
+    if error_text is None:
+        return rendered, {}
+    # What was rendered before the failure stands; the revision being rendered and every later one
+    # are unavailable, each saying why.
+    failed: dict[str, str] = {}
+    if last is not None:
+        rendered.pop(last, None)
+        failed[last] = f"its {direction}() failed offline: {error_text}"
+        rest = f"not rendered: the offline {direction} stopped at {last}"
+    else:
+        rest = f"env.py failed in offline mode before any revision ({error_text}; its stderr is in the step's log)"
+    failed["*"] = rest
+    return rendered, failed
+
+
+def render_pending_sql(config_path: str, current: list[str], pending: list[str]) -> dict[str, Any]:
+    """The pending range's SQL per revision, upgrade and downgrade, from Alembic's offline mode."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    document: dict[str, Any] = {"format": SQL_FORMAT, "unavailable": None, "revisions": {}}
+    if not pending:
+        return document
+    script = ScriptDirectory.from_config(Config(config_path))
+    reason = _offline_reason(script)
+    if reason:
+        document["unavailable"] = reason
+        return document
+    heads = list(script.get_heads())
+    missing = "not in Alembic's offline output for the pending range"
+    upgrades, up_failed = _run_offline(config_path, "upgrade", current, "heads")
+    if len(current) <= 1:
+        downgrades, down_failed = _run_offline(config_path, "downgrade", heads, current[0] if current else "base")
+    else:
+        downgrades = {}
+        down_failed = {"*": f"the database is at several heads ({', '.join(current)}): Alembic renders a downgrade to one target only"}
+    for rev in pending:
+        up = upgrades.get(rev)
+        down = downgrades.get(rev)
+        document["revisions"][rev] = {
+            "upgrade": up,
+            "upgrade_unavailable": None if up is not None else up_failed.get(rev, up_failed.get("*", missing)),
+            "downgrade": down,
+            "downgrade_unavailable": None if down is not None else down_failed.get(rev, down_failed.get("*", missing)),
+        }
+    return document
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--config", required=True, help="the backend's alembic.ini")
     parser.add_argument("--current", default="", help="the database's revision set, comma separated (empty: base)")
-    parser.add_argument("--sql", action="store_true", help="render the pending upgrades and their downgrades offline")
+    parser.add_argument("--sql", action="store_true", help="render the pending revisions' downgrade() offline (readiness)")
+    parser.add_argument("--upgrade-sql", action="store_true", help="then print the pending range's upgrade and downgrade SQL (Alembic offline mode through env.py)")
     args = parser.parse_args(argv)
     out = sys.stdout
     # Revision modules and the application they import may print: only the JSON goes to stdout.
@@ -248,6 +365,13 @@ def main(argv: list[str]) -> int:
         _emit(out, {"format": FORMAT, "error": "script_unusable", "detail": _exception_line(error)})
         return 4
     _emit(out, document)
+    if args.upgrade_sql:
+        try:
+            review = render_pending_sql(args.config, current, document["pending"])
+        except Exception as error:  # noqa: BLE001 - the inspection above stands; the SQL is unavailable
+            traceback.print_exc(file=sys.stderr)
+            review = {"format": SQL_FORMAT, "unavailable": f"the render failed: {_exception_line(error)}", "revisions": {}}
+        _emit(out, review)
     return 0
 
 

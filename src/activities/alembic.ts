@@ -56,16 +56,22 @@ const inspectionSchema = z.object({
 });
 export type AlembicInspection = z.infer<typeof inspectionSchema>;
 
+/** How the inspector's SQL document line starts (json.dumps with sort_keys: "format" comes first). */
+const SQL_DOCUMENT_START = /^\{"format":\s*"db-release-alembic-sql\//;
+
 const inspectorErrorSchema = z.object({ error: z.enum(['alembic_not_importable', 'script_unusable']), detail: z.string() });
 
 export type InspectorOutput = { ok: true; inspection: AlembicInspection } | { ok: false; error: 'alembic_not_importable' | 'script_unusable' | 'unreadable'; detail: string };
 
-/** Reads the inspector's stdout (one JSON document, possibly after noise a broken env printed). */
+/**
+ * Reads the inspector's stdout (one JSON document, possibly after noise a broken env printed).
+ * With --upgrade-sql the SQL document follows it on its own line: that one is read elsewhere.
+ */
 export function parseInspection(stdout: string): InspectorOutput {
   const line = stdout
     .split(/\r?\n/)
     .map((l) => l.trim())
-    .filter((l) => l.startsWith('{'))
+    .filter((l) => l.startsWith('{') && !SQL_DOCUMENT_START.test(l))
     .at(-1);
   let json: unknown;
   try {

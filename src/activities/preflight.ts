@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { billingOffReason, billingSwitch } from '../config/env-files';
 import { Context } from '@temporalio/activity';
-import { approvalPolicyFor, promotionPolicyFor, catalogKey, catalogOf, workerEnvironment, type ReleaseConfig } from '../config/release-config';
+import { approvalPolicyFor, promotionPolicyFor, catalogKey, catalogOf, sqlReviewPolicyFor, workerEnvironment, type ReleaseConfig } from '../config/release-config';
 import { maskSecret } from '../masking';
 import { ErrorType } from '../release/errors';
 import { MAX_AMOUNT } from '../release/plans';
@@ -14,6 +14,13 @@ import { commandFailure, failure, readScope, runBackendCommand, withDb, type Sec
 import { takeLeaseOrRefuse } from './target-lease';
 import { checkPromotion } from './promotion';
 import { promotionRefusal } from '../release/promotion';
+import { reviewSql } from './sql-review';
+
+/** How long the offline SQL render may take after the inspection (DB_RELEASE_SQL_RENDER_TIMEOUT_MS, default 120 s). */
+function sqlRenderTimeoutMs(): number {
+  const raw = Number(process.env.DB_RELEASE_SQL_RENDER_TIMEOUT_MS);
+  return Number.isFinite(raw) && raw > 0 ? raw : 120_000;
+}
 
 /** What the caller says about the release's target; the worker checks every one against its own backend. */
 export interface PreflightClaims {
@@ -175,6 +182,8 @@ interface Inspected {
   heads: string[];
   pending: PendingRevision[];
   inspection: 'python' | 'cli-fallback';
+  /** What the inspector printed (its SQL document follows the inspection), and why it has no SQL. */
+  sql: { stdout: string | null; why: string | null };
 }
 
 /**
@@ -184,10 +193,12 @@ interface Inspected {
  * CLI (heads and history, no readiness), labelled as such.
  */
 async function inspectRevisions(deps: ActivityDeps, scope: SecretScope, config: ReleaseConfig, current: string[]): Promise<Inspected> {
-  const command = [...config.pythonCommand, inspectorScript(), '--config', alembicConfigFile(config), '--current', current.join(','), '--sql'];
-  const result = await runBackendCommand(deps, scope, command);
+  const command = [...config.pythonCommand, inspectorScript(), '--config', alembicConfigFile(config), '--current', current.join(','), '--sql', '--upgrade-sql'];
+  // The SQL render runs revision code offline after the inspection is printed: bounded on its own,
+  // so a render that hangs costs the SQL (reported unavailable), not the release.
+  const result = await runBackendCommand(deps, scope, command, { ownTimeoutMs: sqlRenderTimeoutMs() });
   const read = parseInspection(result.stdout);
-  if (read.ok && result.exitCode === 0) {
+  if (read.ok && (result.exitCode === 0 || result.timedOut)) {
     const { inspection } = read;
     if (inspection.unknown_current.length > 0) {
       throw failure(
@@ -197,7 +208,10 @@ async function inspectRevisions(deps: ActivityDeps, scope: SecretScope, config: 
         scope,
       );
     }
-    return { heads: inspection.heads, pending: pendingRevisionsOf(inspection), inspection: 'python' };
+    const why = result.timedOut
+      ? `timed out: the offline render ran past ${Math.round(sqlRenderTimeoutMs() / 1000)} s and was stopped (a revision's upgrade() or downgrade() hangs even offline; DB_RELEASE_SQL_RENDER_TIMEOUT_MS)`
+      : null;
+    return { heads: inspection.heads, pending: pendingRevisionsOf(inspection), inspection: 'python', sql: { stdout: result.stdout, why } };
   }
   if (!read.ok && read.error === 'alembic_not_importable') return cliFallback(deps, scope, current, read.detail);
   const detail = read.ok ? `exited with ${result.exitCode}` : read.detail;
@@ -223,7 +237,12 @@ async function cliFallback(deps: ActivityDeps, scope: SecretScope, current: stri
     }
   }
   const unknown = { status: 'unknown' as const, detail: `not inspected (CLI fallback: the configured python cannot import alembic: ${why})` };
-  return { heads, pending: pending.map((r) => ({ ...r, downgrade: unknown })), inspection: 'cli-fallback' };
+  return {
+    heads,
+    pending: pending.map((r) => ({ ...r, downgrade: unknown })),
+    inspection: 'cli-fallback',
+    sql: { stdout: null, why: `not rendered (CLI fallback: the configured python cannot import alembic: ${why})` },
+  };
 }
 
 export function createPreflightActivities(deps: ActivityDeps) {
@@ -298,6 +317,20 @@ export function createPreflightActivities(deps: ActivityDeps) {
       if (promotion && promotion.missing.length > 0 && !input.overridePromotion) {
         throw failure(ErrorType.PromotionRequired, promotionRefusal(worker.environment, promotion), scope, promotion);
       }
+      // The SQL under review (issue 17): rendered above, linted here; `refuse` stops before any change.
+      const sqlReview = await reviewSql(deps, {
+        pending: inspected.pending.map((r) => r.revision),
+        ...inspected.sql,
+        policy: sqlReviewPolicyFor(config, worker.environment),
+      });
+      if (sqlReview.decision.action === 'refuse') {
+        throw failure(
+          ErrorType.InvalidInput,
+          `release refused, nothing was changed: ${sqlReview.decision.reason ?? 'refused by the SQL review policy'}; ` +
+            `change the migration, or set environments.${worker.environment}.sqlReview in release.config.json`,
+          scope,
+        );
+      }
       if (stripeWanted) await checkStripeKey(deps, scope);
       return {
         gitSha: git.sha,
@@ -317,6 +350,7 @@ export function createPreflightActivities(deps: ActivityDeps) {
         approval: worker.approval,
         lease,
         ...(promotion ? { promotion } : {}),
+        sqlReview,
       };
     },
   };

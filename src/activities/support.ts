@@ -188,6 +188,8 @@ export interface BackendCommandOptions {
   exclusiveLock?: string;
   /** The failure type when the command runs past the step's time limit; default CommandFailed. */
   timeoutFailureType?: string;
+  /** A shorter limit than the step's (never longer); with it, a command stopped there is returned (timedOut), not thrown. */
+  ownTimeoutMs?: number;
 }
 
 /** What the step is doing now, for heartbeat details and the activity log. */
@@ -216,7 +218,7 @@ export async function runBackendCommand(
   const ctx = Context.current();
   const commandLine = command.join(' ');
   const logFile = attemptLogFile(deps);
-  const timeoutMs = commandTimeoutMs();
+  const timeoutMs = Math.min(commandTimeoutMs(), options.ownTimeoutMs ?? Number.POSITIVE_INFINITY);
   if (options.exclusiveLock) requireDatabaseUrl(scope);
   const layout = await resolveBackendLayout(deps.projectRoot, await deps.loadConfig(), scope.env.values);
   const progress: CommandProgress = { command: scope.clean(commandLine), logFile, waitingFor: null, pid: null };
@@ -268,6 +270,8 @@ export async function runBackendCommand(
   const last = (kind: GuardEvent['kind']) => [...events].reverse().find((e) => e.kind === kind);
   const waiting = last('waiting');
   const started = events.some((e) => e.kind === 'started');
+  // The caller set its own deadline and reads what the command printed before it was stopped.
+  if (result.timedOut && options.ownTimeoutMs !== undefined && !ctx.cancellationSignal.aborted) return cleaned;
   if (result.timedOut) {
     if (options.exclusiveLock && !started && waiting) {
       // The lock is still held by an earlier run (an orphan of a dead worker): its own guard stops

@@ -119,7 +119,7 @@ const FILE_DESCRIPTIONS: Readonly<Record<string, string>> = {
   catalog: 'plans [{code, name, amount (minor units)}] provisioned and verified',
   currency: 'price currency (lower-cased)',
   trialDays: 'trial days on the prices inside release db',
-  environments: 'per environment: approval {required, approvers, fourEyes, timeout}; promotion {requires: environments that release the same SHA and revision set first, maxAge (default 7 days)}',
+  environments: 'per environment: approval {required, approvers, fourEyes, timeout}; promotion {requires: environments that release the same SHA and revision set first, maxAge (default 7 days)}; sqlReview {flags: allow|require-approval|refuse (default require-approval in production, allow elsewhere), rules: {<flag kind>: action}}',
   rollbackWindow: 'how old a release may be for release rollback',
   stripe: 'planCodeMetadataKeys: Stripe metadata keys that name a plan code (default starter_console_plan_code, starter_cli_plan_code; the tool writes starter_cli_plan_code)',
   billingPlans: 'priceIdColumn: billing_plans column holding price ids: "auto" (stripe_price_id if present), a column name, or null (ids only in STRIPE_PRODUCT_PRICE_MAP)',

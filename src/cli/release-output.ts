@@ -6,6 +6,7 @@
 import type { RollbackNote } from '../workflows/messages';
 import type { ReleaseSummary } from '../release/types';
 import type { LatestStatus } from './release-runs';
+import { statusSqlReviewLines } from './sql-review-view';
 import { describeRollback, describeStatus, rollbackNoteLine } from './status-lines';
 
 /** Lines to print, split by stream: results on stdout, notes about them on stderr. */
@@ -32,6 +33,7 @@ export function statusOutput(workflowId: string, status: LatestStatus, json: boo
     stdout: [
       `${workflowId}: ${status.view.summary.status}, current step ${status.view.currentStep ?? 'none'}`,
       ...describeStatus(status.view).map((line) => `  ${line}`),
+      ...statusSqlReviewLines(status.view).map((line) => `  ${line}`),
     ],
     stderr: [],
   };

@@ -4,6 +4,7 @@ import { planPriceLine } from '../release/money';
 import type { GateView, ReleaseStatusView, RollbackNote, RollbackStatusView } from '../workflows/messages';
 import type { ReleaseListRow } from './release-runs';
 import { revisionNotes } from '../release/revisions';
+import { gateSqlReviewLines } from './sql-review-view';
 
 /** One line per change of state, until the release ends; works the same on a TTY and in a log. */
 export function describeStatus(view: ReleaseStatusView): string[] {
@@ -94,6 +95,7 @@ export function gateLines(gate: GateView, workflowId: string): string[] {
       lines.push(`  ${plan.pendingRevisions.length} pending revision(s)`);
     }
     for (const r of plan.pendingRevisions) lines.push(`    ${r.revision}  ${r.message}${revisionNotes(r)}`);
+    for (const line of gateSqlReviewLines(plan.sqlReview, workflowId)) lines.push(`  ${line}`);
     if (plan.skipStripe) lines.push('  stripe: no change');
     else {
       for (const p of plan.plans) lines.push(`  stripe ${planPriceLine(p, plan.stripeChanges?.find((c) => c.code === p.code))}`);

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_CATALOG } from '../release/plans';
+import { DEFAULT_SQL_REVIEW_POLICY, SQL_FLAG_KINDS, type SqlReviewPolicy } from '../release/sql-review';
 import type { ApprovalPolicy, CatalogPlan, PromotionPolicy } from '../release/types';
 
 /**
@@ -40,6 +41,18 @@ const promotionSchema = z
       .min(1, 'name at least one environment that must release first, e.g. ["staging"]')
       .refine((list) => new Set(list).size === list.length, 'an environment is listed twice'),
     maxAge: z.string().regex(durationPattern, 'use a duration such as "7 days" or "48 hours"').default('7 days'),
+  })
+  .strict();
+
+// The SQL review's policy for an environment (issue 17): what a risk flag of the rendered SQL does.
+const sqlReviewActionSchema = z.enum(['allow', 'require-approval', 'refuse'], {
+  message: 'use "allow", "require-approval" or "refuse"',
+});
+const sqlReviewSchema = z
+  .object({
+    flags: sqlReviewActionSchema.optional(),
+    /** Per flag kind (drop, type-change, ...): overrides `flags` for that kind. */
+    rules: z.partialRecord(z.enum(SQL_FLAG_KINDS, { message: `use one of ${SQL_FLAG_KINDS.join(', ')}` }), sqlReviewActionSchema).default({}),
   })
   .strict();
 
@@ -86,7 +99,10 @@ const configSchema = z
     trialDays: z.number().int().min(0).max(730).default(14),
     rollbackWindow: z.string().regex(durationPattern, 'use a duration such as "24 hours"').default('24 hours'),
     environments: z
-      .record(z.string(), z.object({ approval: approvalSchema.optional(), promotion: promotionSchema.optional() }).strict())
+      .record(
+        z.string(),
+        z.object({ approval: approvalSchema.optional(), promotion: promotionSchema.optional(), sqlReview: sqlReviewSchema.optional() }).strict(),
+      )
       .default({}),
     // Billing: how this backend keeps plan codes in Stripe metadata and price ids in billing_plans.
     stripe: z
@@ -194,6 +210,13 @@ export function approvalPolicyFor(config: ReleaseConfig, environment: string): A
 export function promotionPolicyFor(config: ReleaseConfig, environment: string): PromotionPolicy | null {
   const promotion = config.environments[environment]?.promotion;
   return promotion ? { requires: [...promotion.requires], maxAge: promotion.maxAge } : null;
+}
+
+/** The SQL review policy for an environment: flags need approval in `production`, are shown elsewhere. */
+export function sqlReviewPolicyFor(config: ReleaseConfig, environment: string): SqlReviewPolicy {
+  const own = config.environments[environment]?.sqlReview;
+  const fallback = DEFAULT_SQL_REVIEW_POLICY(environment);
+  return { flags: own?.flags ?? fallback.flags, rules: { ...(own?.rules ?? {}) } };
 }
 
 export function catalogOf(config: ReleaseConfig): CatalogPlan[] {

@@ -6,6 +6,7 @@
 import { downgradeBlocker, summaryRevisionSets } from './revisions';
 import { formatMoney } from './money';
 import { STEPS, type StepDefinition } from './steps';
+import { sqlReviewReportLines } from './sql-review';
 import type { PendingRevision, ProvisionedPlan, ReleaseSummary, StepRecord } from './types';
 
 /** The report that goes next to a summary file: `db-release-x.json` → `db-release-x.md`. */
@@ -139,6 +140,8 @@ export function renderReleaseReport(summary: ReleaseSummary): string {
     const blocker = downgradeBlocker(summary.pending_revisions);
     if (blocker) push(`**Rollback readiness: not ready.** ${blocker}: its schema cannot be undone automatically.`, '');
   }
+
+  if (summary.sql_review) push(...sqlReviewReportLines(summary.sql_review));
 
   push('## Approval', '');
   if (!summary.approval) push('No decision recorded (approval not required, or not reached).', '');

@@ -3,6 +3,7 @@
  * workflow history, so none of it ever holds a secret value: only ids, options and masked values.
  */
 
+import type { SqlReview } from './sql-review';
 /** The runbook's step names, from the step registry (src/release/steps.ts). */
 import type { StepName } from './steps';
 export type { StepName };
@@ -180,6 +181,8 @@ export interface PreflightResult {
   lease: LeaseHolder;
   /** Promotion as the worker judged it (only where its config has a promotion policy). */
   promotion?: PromotionRecord;
+  /** The SQL under review: each pending revision's rendered SQL, its risk flags, the policy's decision. Absent from older workers. */
+  sqlReview?: SqlReview;
 }
 
 export interface CommandOutcome {
@@ -337,6 +340,8 @@ export interface ReleaseSummary {
   /** Promotion checked by the worker (absent where no promotion policy applies, and in older summaries). */
   promotion?: PromotionRecord;
   compensations: CompensationRecord[];
+  /** The SQL review preflight read (issue 17); absent from older summaries. */
+  sql_review?: SqlReview;
   error: {
     step: StepName | null;
     type: string | null;

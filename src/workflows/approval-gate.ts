@@ -20,6 +20,7 @@ import { approvalInstructions, boundedText, DECISION_LIMITS, decisionRefusal, ga
 import { planPriceLine } from '../release/money';
 import { planDigest } from '../release/plan-digest';
 import { describeRevision, downgradeBlocker, setText } from '../release/revisions';
+import { sqlReviewDetails } from '../release/sql-review';
 import type { ApprovalDecision, ApprovalPolicy } from '../release/types';
 import {
   approveSignal,
@@ -272,6 +273,7 @@ export function approvalDetails(
     promotion,
     `Plan digest: \`${digest}\`${plan.gitSha ? ` (git ${plan.gitSha.slice(0, 12)})` : ''}${plan.rollbackOf ? ` (rolls back release run ${plan.rollbackOf})` : ''}`,
     schema,
+    plan.sqlReview ? sqlReviewDetails(plan.sqlReview, id) : null,
     `Stripe prices${plan.action === 'rollback' ? ' restored' : ''}:\n${prices}`,
     ...approvalInstructions(id, digest, 'markdown', Boolean(plan.promotion)),
   ]

@@ -5,6 +5,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { DecisionPayload } from '../release/approval';
+import type { SqlReview } from '../release/sql-review';
 import type {
   ApprovalDecision,
   ApprovalPolicy,
@@ -62,6 +63,8 @@ export interface GatePlan extends ReleasePlan {
   downgradeToRevisions?: string[];
   /** Rollback only: the run of the release undone. */
   rollbackOf?: string;
+  /** Release only: the SQL under review with its risk flags (absent from older workers). */
+  sqlReview?: SqlReview;
   /**
    * Release only, when it goes ahead with --override-promotion while a required environment has
    * not released the same thing: what is missing and why. An approval must acknowledge it.

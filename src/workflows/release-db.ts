@@ -146,6 +146,13 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       stripeChanges: null,
     };
     plan = gatePlan;
+    // The SQL under review (issue 17): in the plan (so in its digest) and the summary; its policy
+    // may require approval where approval is otherwise off. Older workers send none: nothing changes.
+    if (pre.sqlReview) {
+      gatePlan.sqlReview = pre.sqlReview;
+      summary.sql_review = pre.sqlReview;
+      if (pre.sqlReview.decision.action === 'require-approval' && !policy.required) policy = { ...policy, required: true };
+    }
 
     if (policy.required && !stripeSkipReason) {
       // Read-only preview for the approver; a Stripe outage here must not block the gate.

@@ -11,7 +11,7 @@ import { addressOf, startDevServer } from '../../src/devstack/temporal';
 import { repoRoot } from '../../src/devstack/paths';
 import type { ReleaseSummary } from '../../src/release/types';
 import { statusQuery } from '../../src/workflows/messages';
-import { startCli } from '../support/cli';
+import { runCli, startCli } from '../support/cli';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';
 import { quietLogs } from '../support/temporal';
 
@@ -133,6 +133,18 @@ test('the approve signal sent from the Web UI form completes a waiting release',
   expect(details).toMatch(/pro: 99\.00 USD\/month/);
   // who may decide comes before the plan
   expect(details.indexOf('Who may approve')).toBeLessThan(details.indexOf('Plan digest'));
+  // The SQL under review, summarised (issue 17): the sample's second revision builds an index
+  // without CONCURRENTLY; the approver sees the counts, the flag with its revision and statement,
+  // and the command that prints the SQL whole.
+  expect(details).toContain('SQL review: SQL of 2 of 2 pending revision(s) rendered offline; 1 risk flag(s) (1 non-concurrent-index); policy: require-approval');
+  expect(details).toMatch(/non-concurrent-index \(require-concurrent-index-creation\) in 20251107_090000: CREATE INDEX ix_billing_plans_stripe_price_id ON billing_plans \(stripe_price_id\);/);
+  expect(details).toContain('db-release release status db-release-production');
+  // ... and that command prints it whole: the flag, and each revision's SQL.
+  const status = await runCli(['release', 'status', 'db-release-production', ...e2e.temporalArgs]);
+  expect(status.stdout).toContain('flag non-concurrent-index (require-concurrent-index-creation) in 20251107_090000: CREATE INDEX ix_billing_plans_stripe_price_id ON billing_plans (stripe_price_id);');
+  expect(status.stdout).toContain('sql upgrade 20251106_120000:');
+  expect(status.stdout).toContain('      ALTER TABLE billing_plans ADD COLUMN stripe_price_id VARCHAR(128);');
+  expect(status.stdout).toContain('sql downgrade 20251107_090000:');
   await page.screenshot({ path: path.join(OUTPUT, 'waiting-release-details.png'), fullPage: true });
 
   await page.getByRole('button', { name: 'More Actions' }).first().click();
@@ -155,4 +167,5 @@ test('the approve signal sent from the Web UI form completes a waiting release',
   const summary = JSON.parse(await readFile(summaryPath, 'utf8')) as ReleaseSummary;
   expect(summary.approval).toMatchObject({ decision: 'approved', approver: 'bob', comment: 'approved from the Web UI', via: 'signal' });
   expect(summary.steps.map((s) => s.status)).toEqual(['success', 'success', 'success', 'success', 'success']);
+  expect(summary.sql_review?.flags.map((f) => `${f.revision} ${f.kind}`)).toEqual(['20251107_090000 non-concurrent-index']);
 });

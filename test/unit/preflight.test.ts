@@ -86,7 +86,36 @@ function inspection(current: string, heads: string[]) {
   };
 }
 
-const INSPECT = /^python3 \S*tools\/alembic_inspect\.py --config alembic\.ini --current (\S*) --sql$/;
+/** The SQL document the inspector prints after the inspection (--upgrade-sql): each pending revision's SQL. */
+const UPGRADE_SQL: Record<string, string> = {
+  '20251106_120000': 'BEGIN;\n\nCREATE TABLE billing_plans (id UUID NOT NULL, PRIMARY KEY (id));\n\nCOMMIT;\n',
+  '20251107_090000': 'BEGIN;\n\nALTER TABLE billing_plans ADD COLUMN stripe_price_id VARCHAR(128);\n\nCREATE INDEX ix_billing_plans_stripe_price_id ON billing_plans (stripe_price_id);\n\nCOMMIT;\n',
+};
+function renderedSql(pending: string[]) {
+  return {
+    format: 'db-release-alembic-sql/1',
+    unavailable: null,
+    revisions: Object.fromEntries(
+      pending.map((r) => [r, { upgrade: UPGRADE_SQL[r] ?? null, upgrade_unavailable: null, downgrade: `DROP TABLE t_${r};\n`, downgrade_unavailable: null }]),
+    ),
+  };
+}
+/** Squawk's JSON for the files preflight writes (001_<rev>.sql ...): the CREATE INDEX of 20251107_090000 (0-based line 4). */
+function squawkAnswer(line: string): RunResult | undefined {
+  if (/squawk --version$/.test(line)) return runResult({ stdout: 'squawk 2.70.0\n' });
+  const lint = /squawk --reporter json (.*)$/.exec(line);
+  if (!lint) return undefined;
+  const file = (lint[1] ?? '').split(' ').find((f) => f.endsWith('_20251107_090000.sql'));
+  const violations = file
+    ? [
+        { file, line: 4, column: 0, line_end: 4, column_end: 80, level: 'Warning', message: 'During normal index creation, table updates are blocked', rule_name: 'require-concurrent-index-creation' },
+        { file, line: 4, column: 0, line_end: 4, column_end: 80, level: 'Warning', message: 'Missing IF NOT EXISTS', rule_name: 'prefer-robust-stmts' },
+      ]
+    : [];
+  return runResult({ exitCode: violations.length ? 1 : 0, stdout: JSON.stringify(violations) });
+}
+
+const INSPECT = /^python3 \S*tools\/alembic_inspect\.py --config alembic\.ini --current (\S*) --sql --upgrade-sql$/;
 
 /** Answers the commands preflight runs as a backend checkout with Alembic would. */
 function backend({ heads = ['20251107_090000'], tag = 'v1.4.0', gitRepo = true, override }: Backend = {}) {
@@ -96,7 +125,12 @@ function backend({ heads = ['20251107_090000'], tag = 'v1.4.0', gitRepo = true, 
     if (line === 'git rev-parse HEAD') return gitRepo ? runResult({ stdout: `${SHA}\n` }) : runResult({ exitCode: 128, stderr: 'fatal: not a git repository' });
     if (line === 'git describe --tags --exact-match HEAD') return tag ? runResult({ stdout: `${tag}\n` }) : runResult({ exitCode: 128, stderr: 'fatal: no tag exactly matches' });
     const inspect = INSPECT.exec(line);
-    if (inspect) return runResult({ stdout: `${JSON.stringify(inspection(inspect[1] ?? '', heads))}\n`, stderr: ALEMBIC_INFO });
+    if (inspect) {
+      const document = inspection(inspect[1] ?? '', heads);
+      return runResult({ stdout: `${JSON.stringify(document)}\n${JSON.stringify(renderedSql(document.pending))}\n`, stderr: ALEMBIC_INFO });
+    }
+    const squawk = squawkAnswer(line);
+    if (squawk) return squawk;
     if (line === 'alembic -c alembic.ini heads') return runResult({ stdout: heads.map((h) => `${h} (head)`).join('\n'), stderr: ALEMBIC_INFO });
     if (line.startsWith('alembic -c alembic.ini history -r ')) return runResult({ stdout: HISTORY, stderr: ALEMBIC_INFO });
     return undefined;
@@ -236,6 +270,30 @@ describe('preflight', () => {
       stripeWebhookSecretMasked: 'whse…W9zz',
       approval: NO_APPROVAL,
       lease: { workflowId: 'wf', runId: 'run1', environment: 'staging', startedBy: 'alice', acquiredAt: '2026-01-01T00:00:00.000Z', expiresAt: '2026-01-01T00:05:00.000Z' },
+      sqlReview: {
+        revisions: [
+          {
+            revision: '20251107_090000',
+            upgrade: UPGRADE_SQL['20251107_090000'],
+            upgradeUnavailable: null,
+            downgrade: 'DROP TABLE t_20251107_090000;\n',
+            downgradeUnavailable: null,
+          },
+        ],
+        unavailable: null,
+        flags: [
+          {
+            revision: '20251107_090000',
+            kind: 'non-concurrent-index',
+            rule: 'require-concurrent-index-creation',
+            statement: 'CREATE INDEX ix_billing_plans_stripe_price_id ON billing_plans (stripe_price_id);',
+            message: 'During normal index creation, table updates are blocked',
+          },
+        ],
+        lint: { tool: 'squawk', version: 'squawk 2.70.0', unavailable: null },
+        policy: { flags: 'allow', rules: {} },
+        decision: { action: 'allow', reason: null },
+      },
     });
     expect(urls).toEqual([DATABASE_URL]);
     expect(db.queries.filter((q) => q.startsWith('insert into db_release.lease'))).toHaveLength(1);
@@ -250,8 +308,9 @@ describe('preflight', () => {
     const { run, runner } = preflightWith();
     await run();
     const commands = runner.commands();
-    expect(commands.filter((c) => !c.startsWith('git '))).toHaveLength(1);
-    expect(commands.find((c) => c.startsWith('python3 '))).toMatch(/alembic_inspect\.py --config alembic\.ini --current 20251106_120000 --sql$/);
+    // Squawk (the SQL review's linter) is a native binary, not a Python process.
+    expect(commands.filter((c) => !c.startsWith('git ') && !/\bsquawk /.test(c))).toHaveLength(1);
+    expect(commands.find((c) => c.startsWith('python3 '))).toMatch(/alembic_inspect\.py --config alembic\.ini --current 20251106_120000 --sql --upgrade-sql$/);
     expect(commands.some((c) => c.startsWith('alembic '))).toBe(false);
   });
 
@@ -269,7 +328,7 @@ describe('preflight', () => {
     expect(result.currentRevision).toBeNull();
     expect(result.currentRevisions).toEqual([]);
     expect(result.pendingRevisions.map((r) => r.revision)).toEqual(['20251106_120000', '20251107_090000']);
-    expect(runner.commands().find((c) => c.startsWith('python3 '))).toMatch(/--current  --sql$/);
+    expect(runner.commands().find((c) => c.startsWith('python3 '))).toMatch(/--current  --sql --upgrade-sql$/);
   });
 
   test('a database at head has nothing pending', async () => {
@@ -517,5 +576,28 @@ describe('targetMismatches', () => {
     const out = targetMismatches(worker, { ...CLAIMS, environment: 'production', plans }, false);
     expect(out.join('\n')).toContain('given twice: pro');
     expect(out.join('\n')).toContain('pro amount -1 is not a whole number of cents');
+  });
+});
+
+describe('preflight: the SQL review policy', () => {
+  const config = (action: string) => JSON.stringify({ environments: { staging: { sqlReview: { flags: action } } } });
+
+  test('refuse: the release is refused before any change, naming the revision, rule and statement; the Stripe key is not even checked', async () => {
+    const stripe = new FakeStripe();
+    const { run } = preflightWith(ENV, {}, { config: config('refuse'), stripe });
+    const failure = await failureOf(run());
+    expect(failure.type).toBe('InvalidInput');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toBe(
+      'release refused, nothing was changed: refused by the SQL review policy: non-concurrent-index (require-concurrent-index-creation) in 20251107_090000: ' +
+        'CREATE INDEX ix_billing_plans_stripe_price_id ON billing_plans (stripe_price_id);; change the migration, or set environments.staging.sqlReview in release.config.json',
+    );
+    expect(stripe.checkAuthCalls()).toBe(0);
+  });
+
+  test('require-approval: the decision travels in the result for the workflow to gate on', async () => {
+    const result = await preflightWith(ENV, {}, { config: config('require-approval') }).run();
+    expect(result.sqlReview?.decision.action).toBe('require-approval');
+    expect(result.sqlReview?.flags.map((f) => f.kind)).toEqual(['non-concurrent-index']);
   });
 });
