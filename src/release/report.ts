@@ -6,6 +6,7 @@
 import { downgradeBlocker, summaryRevisionSets } from './revisions';
 import { formatMoney } from './money';
 import { STEPS, type StepDefinition } from './steps';
+import { promotionLines } from './promotion';
 import { sqlReviewReportLines } from './sql-review';
 import type { PendingRevision, ProvisionedPlan, ReleaseSummary, StepRecord } from './types';
 
@@ -142,6 +143,13 @@ export function renderReleaseReport(summary: ReleaseSummary): string {
   }
 
   if (summary.sql_review) push(...sqlReviewReportLines(summary.sql_review));
+
+  if (summary.promotion) {
+    // Issue 17: which releases of the required environments let this one through, or the override.
+    push('## Promotion', '');
+    for (const line of promotionLines(summary.promotion)) push(`- ${line.replace(/^promotion: /, '')}`);
+    push('');
+  }
 
   push('## Approval', '');
   if (!summary.approval) push('No decision recorded (approval not required, or not reached).', '');

@@ -230,6 +230,25 @@ describe('renderReleaseReport', () => {
     expect(md).toContain('**Rollback readiness: not ready.** m1 (downgrade raises: RuntimeError: merge cannot be undone)');
   });
 
+  test('promotion: the staging release that satisfied it, and an approved override, are in the report', () => {
+    const summary = successSummary();
+    summary.promotion = {
+      required: ['staging', 'qa'],
+      max_age: '7 days',
+      git_sha: 'abcdef1234567890',
+      revisions: ['20251107_090000'],
+      satisfied_by: [{ environment: 'staging', workflow_id: 'db-release-staging', run_id: 'run-staging-1', finished_at: '2025-11-07T10:00:00.000Z' }],
+      missing: [{ environment: 'qa', found: 'qa has no completed release', command: 'db-release release db --environment qa' }],
+      override: { by: 'bob', reason: 'hotfix for incident 42', requested_by: 'alice' },
+    };
+    const md = renderReleaseReport(summary);
+    expect(md).toContain('## Promotion');
+    expect(md).toContain('- staging satisfied by run run-staging-1');
+    expect(md).toContain('- qa missing: qa has no completed release');
+    expect(md).toContain('overridden, approved by bob (requested by alice: hotfix for incident 42)');
+    expect(renderReleaseReport(successSummary())).not.toContain('## Promotion');
+  });
+
   test('a running release with no step yet', () => {
     const summary = {
       ...successSummary(),
