@@ -52,25 +52,26 @@ function inspection(heads: string[], unknownCurrent: string[] = []): string {
 /** A database whose version table holds `rows` (null: no table), or one that cannot be reached. */
 function database(rows: string[] | null | Error) {
   const queries: string[] = [];
-  const connectDb = async (): Promise<DbClient> => {
-    if (rows instanceof Error) throw rows;
-    return {
-      async query<R extends object>(sql: string) {
+  const connectDb = (): Promise<DbClient> => {
+    if (rows instanceof Error) return Promise.reject(rows);
+    return Promise.resolve({
+      query<R extends object>(sql: string) {
         queries.push(sql);
-        if (sql.includes('to_regclass')) return { rows: [{ found: rows === null ? null : 'alembic_version' }] as unknown as R[], rowCount: 1 };
-        return { rows: (rows ?? []).map((version_num) => ({ version_num })) as unknown as R[], rowCount: rows?.length ?? 0 };
+        if (sql.includes('to_regclass'))
+          return Promise.resolve({ rows: [{ found: rows === null ? null : 'alembic_version' }] as unknown as R[], rowCount: 1 });
+        return Promise.resolve({ rows: (rows ?? []).map((version_num) => ({ version_num })) as unknown as R[], rowCount: rows?.length ?? 0 });
       },
-      async end() {},
-    };
+      end: () => Promise.resolve(),
+    });
   };
   return { connectDb, queries };
 }
 
 function runner(answer: (command: readonly string[]) => RunResult) {
   const commands: string[][] = [];
-  const run = async (request: RunRequest) => {
+  const run = (request: RunRequest) => {
     commands.push([...request.command]);
-    return answer(request.command);
+    return Promise.resolve(answer(request.command));
   };
   return { run, commands };
 }
