@@ -22,24 +22,28 @@ describe('AdmissionLimiter', () => {
     expect(limiter.stats.peakWaiting).toBe(2);
   });
 
-  test('a release further along goes before one that has not started, whatever the arrival order', async () => {
+  test('a release further along goes first, even one seen later', async () => {
     const limiter = new AdmissionLimiter(1);
+    // "a" is seen first and finishes one step; "b", seen later, finishes two meanwhile.
+    await limiter.acquire('a');
+    limiter.release('a');
+    for (let i = 0; i < 2; i++) {
+      await limiter.acquire('b');
+      limiter.release('b');
+    }
+    await limiter.acquire('hog');
     const order: string[] = [];
-    // Release "old" runs its first step; meanwhile three new releases ask for their first step.
-    await limiter.acquire('old');
-    for (const id of ['new1', 'new2', 'new3']) void limiter.acquire(id).then(() => order.push(id));
+    void limiter.acquire('a').then(() => order.push('a'));
+    void limiter.acquire('b').then(() => order.push('b'));
+    void limiter.acquire('new').then(() => order.push('new'));
     await flush();
-    limiter.release('old'); // old has one step behind it now: new1 is admitted
-    await flush();
-    expect(order).toEqual(['new1']);
-    // old's second step asks while new2 and new3 still wait for their first: old goes first.
-    void limiter.acquire('old').then(() => order.push('old'));
-    limiter.release('new1');
-    await flush();
-    expect(order).toEqual(['new1', 'old']);
-    limiter.release('old');
-    await flush();
-    expect(order).toEqual(['new1', 'old', 'new2']);
+    expect(order).toEqual([]);
+    for (const id of ['hog', 'b', 'a']) {
+      limiter.release(id);
+      await flush();
+    }
+    // b (2 steps done) before a (1 step) before new (none), whatever the order they asked in.
+    expect(order).toEqual(['b', 'a', 'new']);
   });
 
   test('between releases equally far along, the one seen first goes first', async () => {
