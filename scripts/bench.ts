@@ -741,6 +741,7 @@ function renderTables(
         'CPU busy (others)',
         'CPU s / release: worker + commands + server',
         'python / release',
+        'retried attempts (gave up waiting)',
       ],
       scale.map((r) => [
         String(r.n),
@@ -757,6 +758,7 @@ function renderTables(
         `${Math.round(r.machineCpuBusyPct)}%${r.othersCpuPct === null ? '' : ` (${Math.round(r.othersCpuPct)}%)`}`,
         perRelease(r),
         r.pythonPerRelease === null ? 'n/a' : r.pythonPerRelease.toFixed(1),
+        r.retriedAttempts === null ? 'n/a' : `${r.retriedAttempts} (${r.abandonedWaits ?? 0})`,
       ]),
     ),
   );

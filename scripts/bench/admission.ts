@@ -31,6 +31,10 @@ export interface AdmissionStats {
   admitted: number;
   /** The most that ever waited at once. */
   peakWaiting: number;
+  /** Attempts that gave up waiting: cancelled or timed out meanwhile (the step's start-to-close limit). */
+  abandoned: number;
+  /** Attempts after the first (a retry, e.g. of an attempt that timed out while waiting). */
+  retries: number;
 }
 
 /** Priority queue of waiters by (progress desc, arrival asc, seq asc); small N, a sorted insert is enough. */
@@ -41,7 +45,7 @@ export class AdmissionLimiter {
   private readonly arrivalOf = new Map<string, number>();
   private nextArrival = 0;
   private nextSeq = 0;
-  readonly stats: AdmissionStats = { admitted: 0, peakWaiting: 0 };
+  readonly stats: AdmissionStats = { admitted: 0, peakWaiting: 0, abandoned: 0, retries: 0 };
 
   constructor(readonly limit: number) {
     if (!Number.isInteger(limit) || limit < 1) throw new Error(`admission limit ${limit}: use a whole number ≥ 1`);
@@ -56,16 +60,40 @@ export class AdmissionLimiter {
     return { progress: this.progressOf.get(workflowId) ?? 0, arrival };
   }
 
-  /** Resolves when the activity of this workflow may run; `release` must be called once it has ended. */
-  acquire(workflowId: string): Promise<void> {
+  /**
+   * Resolves when the activity of this workflow may run; `release` must be called once it has
+   * ended. Rejects (and leaves the queue) when `signal` aborts first; no `release` then.
+   */
+  acquire(workflowId: string, signal?: AbortSignal): Promise<void> {
     const { progress, arrival } = this.rankOf(workflowId);
     if (this.running < this.limit && this.waiting.length === 0) {
       this.running++;
       this.stats.admitted++;
       return Promise.resolve();
     }
-    return new Promise<void>((resolve) => {
-      const waiter: Waiter = { progress, arrival, seq: this.nextSeq++, admit: resolve };
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        const at = this.waiting.indexOf(waiter);
+        if (at < 0) return;
+        this.waiting.splice(at, 1);
+        this.stats.abandoned++;
+        reject(signal?.reason instanceof Error ? signal.reason : new Error('gave up waiting for admission'));
+      };
+      const waiter: Waiter = {
+        progress,
+        arrival,
+        seq: this.nextSeq++,
+        admit: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      if (signal?.aborted) {
+        this.stats.abandoned++;
+        reject(signal.reason instanceof Error ? signal.reason : new Error('gave up waiting for admission'));
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
       const before = (w: Waiter) =>
         waiter.progress > w.progress ||
         (waiter.progress === w.progress && (waiter.arrival < w.arrival || (waiter.arrival === w.arrival && waiter.seq < w.seq)));
@@ -105,9 +133,11 @@ export function admissionInterceptor(limiter: AdmissionLimiter, options: { heart
     inbound: {
       async execute(input, next) {
         const workflowId = ctx.info.workflowExecution?.workflowId ?? ctx.info.activityId;
+        if (ctx.info.attempt > 1) limiter.stats.retries++;
         const timer = setInterval(() => ctx.heartbeat(ctx.info.heartbeatDetails), every);
         try {
-          await limiter.acquire(workflowId);
+          // An attempt that times out or is cancelled while it waits leaves the queue (no work done twice).
+          await limiter.acquire(workflowId, ctx.cancellationSignal);
         } finally {
           clearInterval(timer);
         }

@@ -57,6 +57,9 @@ export interface ScaleResult extends ScaleCase {
   latencyMaxMs: number;
   /** Median completion time over the wall time: 1 is lock step (all finish together), about 0.5 one after another. */
   medianOverWall: number;
+  /** Activity attempts after the first, and attempts that gave up waiting for admission (worker totals during the case). */
+  retriedAttempts: number | null;
+  abandonedWaits: number | null;
   /** Python interpreters started per release (from the counter; the whole case / N). */
   pythonPerRelease: number | null;
   /** Median over releases of each step's own duration (scheduled → completed, so queueing included). */
@@ -224,6 +227,8 @@ export async function runScaleCase(ctx: ScaleContext, scaleCase: ScaleCase): Pro
     latencyP95Ms: percentile(latencies, 95),
     latencyMaxMs: Math.max(...latencies),
     medianOverWall: median(latencies) / wallMs,
+    retriedAttempts: after.admission && before.admission ? after.admission.retries - before.admission.retries : null,
+    abandonedWaits: after.admission && before.admission ? after.admission.abandoned - before.admission.abandoned : null,
     pythonPerRelease:
       pythonBefore !== null && pythonAfter !== null ? (pythonAfter - pythonBefore) / scaleCase.n : null,
     stepMedianMs: Object.fromEntries([...stepDurations].map(([name, values]) => [name, median(values)])),

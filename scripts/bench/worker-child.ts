@@ -32,7 +32,7 @@ export interface MemoryEvent {
   rss: number;
   peakRss: number;
   heapUsed: number;
-  admission: { admitted: number; peakWaiting: number } | null;
+  admission: { admitted: number; peakWaiting: number; abandoned: number; retries: number } | null;
 }
 
 type WorkerEvent = ReadyEvent | MemoryEvent | { event: 'stopped' };

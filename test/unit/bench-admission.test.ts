@@ -60,6 +60,24 @@ describe('AdmissionLimiter', () => {
     expect(order).toEqual(['x', 'y']);
   });
 
+  test('an attempt cancelled or timed out while it waits leaves the queue and never runs', async () => {
+    const limiter = new AdmissionLimiter(1);
+    await limiter.acquire('hog');
+    const stop = new AbortController();
+    const order: string[] = [];
+    const gaveUp = limiter.acquire('stale', stop.signal).then(
+      () => order.push('stale'),
+      (error: Error) => error.message,
+    );
+    void limiter.acquire('next').then(() => order.push('next'));
+    stop.abort(new Error('activity timed out'));
+    await expect(gaveUp).resolves.toBe('activity timed out');
+    limiter.release('hog');
+    await flush();
+    expect(order).toEqual(['next']);
+    expect(limiter.stats.abandoned).toBe(1);
+  });
+
   test('a limit that is not a whole number ≥ 1 is refused', () => {
     expect(() => new AdmissionLimiter(0)).toThrow('admission limit 0: use a whole number ≥ 1');
   });
