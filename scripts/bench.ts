@@ -9,7 +9,7 @@
  * 3. Scale: N releases started at once against one dev server and one worker process.
  *
  * Progress goes to stderr, the tables to stdout, everything measured to var/bench/bench-<UTC>.json.
- * Knobs: BENCH_REPS (default 5), BENCH_SCALE (default 1,2,10,50,200), BENCH_BUDGET_S (default 840).
+ * Knobs: BENCH_REPS (default 5), BENCH_SCALE (default 1,2,10,50,200), BENCH_BUDGET_S (default 1500).
  * Everything started here (dev server, Stripe peer, worker process, databases, temp dirs) is
  * stopped or dropped on the way out, also on failure and on Ctrl-C.
  */
@@ -40,19 +40,28 @@ import { runCommand } from '../src/runtime/command-runner';
 import { createReleaseWorker } from '../src/worker';
 import { Cleanup } from './bench/cleanup';
 import { cpuShare, cpuSnapshot, type CpuShare, type CpuSnapshot } from './bench/cpu';
+import { installPythonCounter } from './bench/proc-count';
 import {
   DIRECT_ACTIVITIES,
+  projectRootOf,
   setMigrateCommand,
+  type Sample,
   timedRelease,
   type MigrateMode,
   type RunContext,
   type RunResult,
   type Variant,
 } from './bench/release-runs';
-import { runScaleCase, type ScaleCase, type ScaleContext, type ScaleResult } from './bench/scale';
+import { runScaleCase, type ScaleBackend, type ScaleCase, type ScaleContext, type ScaleResult } from './bench/scale';
 import { markdownTable, median, mib, ms, ratio } from './bench/stats';
 import {
+  bareClientScript,
+  CLI_COMMAND_NAMES,
+  cliScript,
   timeCli,
+  timeSpawn,
+  type CliCommandName,
+  type SpawnTiming,
   timeWorkerCreate,
   timeWorkerProcess,
   type BundleMode,
@@ -77,7 +86,12 @@ function rotated<T>(items: readonly T[], by: number): T[] {
 }
 
 interface ReleaseRow {
+  sample: Sample;
   mode: MigrateMode;
+  /** Python interpreters one release started (median over the timed runs), per variant. */
+  python: Record<Variant, number>;
+  /** Commands the activities started through deps.run (direct variant, median). */
+  commands: number | null;
   medians: Record<Variant, number>;
   samples: Record<Variant, number[]>;
   /** Activities a workflow run scheduled (median over the timed runs, from their histories). */
@@ -99,12 +113,16 @@ interface StartupResult {
   bundleOnceMs: number;
   cli: CliTiming[];
   inProcessStartMs: number[];
+  /** `db-release --help`, `release status` and the bare-client baseline, spawn → exit. */
+  commands: Record<CliCommandName, SpawnTiming[]>;
 }
 
 async function main(): Promise<number> {
   const benchStarted = performance.now();
   const reps = intEnv('BENCH_REPS', 5);
-  const budgetMs = intEnv('BENCH_BUDGET_S', 840) * 1000;
+  // Activities the scale worker process runs at once; 2 per core keeps the cores busy while one waits on I/O.
+  const admissionLimit = intEnv('BENCH_ADMISSION', 2 * os.cpus().length);
+  const budgetMs = intEnv('BENCH_BUDGET_S', 1500) * 1000;
   const scaleNs = (process.env.BENCH_SCALE ?? '1,2,10,50,200')
     .split(',')
     .map((s) => Number(s.trim()))
@@ -158,6 +176,8 @@ async function main(): Promise<number> {
       for (const name of [...databases]) await dropDatabase(name);
     });
 
+    // Every Python interpreter started from here on is counted, whoever starts it.
+    const python = await installPythonCounter(work, process.env);
     log('starting the Temporal dev server and the Stripe peer');
     const server = await startDevServer();
     cleanup.add('stop the Temporal dev server', () => server.teardown());
@@ -197,76 +217,106 @@ async function main(): Promise<number> {
     // ---- 1. release overhead ----------------------------------------------------------------
     phaseCpuStart = await cpuSnapshot();
     let phaseStarted = performance.now();
-    const releaseQueue = 'bench-release';
-    const releaseBackend = path.join(work, 'backend-release');
-    const workerA: Worker = await createReleaseWorker({
-      projectRoot: releaseBackend,
-      taskQueue: releaseQueue,
-      namespace: 'default',
-      connection: native,
-      workflowBundle: { code: bundle.code },
-    });
-    const runningA = workerA.run();
-    const stopWorkerA = cleanup.add('stop the release worker', async () => {
-      if (workerA.getState() === 'RUNNING') workerA.shutdown();
-      await runningA;
-    });
-    const ctx: RunContext = {
-      client,
-      address,
-      taskQueue: releaseQueue,
-      peer,
-      backendDir: releaseBackend,
-      tag,
-      databases,
-      env,
-    };
     const variants: Variant[] = ['workflow', 'manual', 'direct'];
     const runs: RunResult[] = [];
     const releaseRows: ReleaseRow[] = [];
     let seq = 0;
-    for (const mode of ['real', 'noop'] as const) {
-      log(`release overhead, ${mode} migrations: 1 warm-up + ${reps} timed runs of ${variants.join(' / ')}`);
-      for (const variant of variants) runs.push(await timedRelease(ctx, variant, mode, ++seq, true));
-      for (let i = 0; i < reps; i++) {
-        for (const variant of rotated(variants, i)) {
-          const r = await timedRelease(ctx, variant, mode, ++seq, false);
-          runs.push(r);
-          log(`  ${mode} #${i + 1} ${variant}: ${Math.round(r.ms)} ms${r.ok ? '' : ` NOT OK (${r.detail})`}`);
-        }
-      }
-      const timed = runs.filter((r) => r.mode === mode && !r.warmup);
-      const samples = Object.fromEntries(
-        variants.map((v) => [v, timed.filter((r) => r.variant === v).map((r) => r.ms)]),
-      ) as Record<Variant, number[]>;
-      const medians = Object.fromEntries(variants.map((v) => [v, median(samples[v])])) as Record<
-        Variant,
-        number
-      >;
-      const counted = timed
-        .filter((r) => r.variant === 'workflow' && r.activities !== null)
-        .map((r) => r.activities as number);
-      const activities = counted.length > 0 ? median(counted) : DIRECT_ACTIVITIES;
-      if (activities !== DIRECT_ACTIVITIES) {
-        notes.push(
-          `${mode}: the workflow scheduled ${activities} activities, the direct variant calls ${DIRECT_ACTIVITIES}; update scripts/bench/release-runs.ts`,
-        );
-      }
-      releaseRows.push({
-        mode,
-        samples,
-        medians,
-        activities,
-        derived: {
-          workflowOverManual: medians.workflow / medians.manual,
-          workflowOverDirect: medians.workflow / medians.direct,
-          perActivityVsManualMs: (medians.workflow - medians.manual) / activities,
-          perActivityVsDirectMs: (medians.workflow - medians.direct) / activities,
-        },
-        allOk: timed.every((r) => r.ok),
+    const releaseBackend = path.join(work, 'backend-release');
+    const workerStops: Array<() => Promise<void>> = [];
+    for (const sample of ['saas', 'starter'] as const) {
+      const sampleDir = path.join(work, `backend-release-${sample}`);
+      const releaseQueue = `bench-release-${sample}`;
+      const sampleWorker: Worker = await createReleaseWorker({
+        projectRoot: projectRootOf(sample, sampleDir),
+        taskQueue: releaseQueue,
+        namespace: 'default',
+        connection: native,
+        workflowBundle: { code: bundle.code },
       });
+      const running = sampleWorker.run();
+      const stop = cleanup.add(`stop the ${sample} release worker`, async () => {
+        if (sampleWorker.getState() === 'RUNNING') sampleWorker.shutdown();
+        await running;
+      });
+      workerStops.push(stop);
+      const ctx: RunContext = {
+        client,
+        address,
+        taskQueue: releaseQueue,
+        peer,
+        sample,
+        backendDir: sampleDir,
+        python,
+        tag,
+        databases,
+        env,
+      };
+      for (const mode of ['real', 'noop'] as const) {
+        log(`release overhead, ${sample} sample, ${mode} migrations: 1 warm-up + ${reps} timed runs of ${variants.join(' / ')}`);
+        for (const variant of variants) runs.push(await timedRelease(ctx, variant, mode, ++seq, true));
+        for (let i = 0; i < reps; i++) {
+          for (const variant of rotated(variants, i)) {
+            const r = await timedRelease(ctx, variant, mode, ++seq, false);
+            runs.push(r);
+            log(
+              `  ${sample} ${mode} #${i + 1} ${variant}: ${Math.round(r.ms)} ms, ${r.pythonProcesses} python${r.ok ? '' : ` NOT OK (${r.detail})`}`,
+            );
+          }
+        }
+        const timed = runs.filter((r) => r.sample === sample && r.mode === mode && !r.warmup);
+        const of = (v: Variant) => timed.filter((r) => r.variant === v);
+        const samples = Object.fromEntries(variants.map((v) => [v, of(v).map((r) => r.ms)])) as Record<
+          Variant,
+          number[]
+        >;
+        const medians = Object.fromEntries(variants.map((v) => [v, median(samples[v])])) as Record<
+          Variant,
+          number
+        >;
+        const pythonPer = Object.fromEntries(
+          variants.map((v) => [v, median(of(v).map((r) => r.pythonProcesses))]),
+        ) as Record<Variant, number>;
+        const commandCounts = of('direct')
+          .map((r) => r.commands)
+          .filter((c): c is number => c !== null);
+        const counted = of('workflow')
+          .filter((r) => r.activities !== null)
+          .map((r) => r.activities as number);
+        const activities = counted.length > 0 ? median(counted) : DIRECT_ACTIVITIES;
+        if (activities !== DIRECT_ACTIVITIES) {
+          notes.push(
+            `${sample} ${mode}: the workflow scheduled ${activities} activities, the direct variant calls ${DIRECT_ACTIVITIES}; update scripts/bench/release-runs.ts`,
+          );
+        }
+        releaseRows.push({
+          sample,
+          mode,
+          samples,
+          medians,
+          python: pythonPer,
+          commands: commandCounts.length > 0 ? median(commandCounts) : null,
+          activities,
+          derived: {
+            workflowOverManual: medians.workflow / medians.manual,
+            workflowOverDirect: medians.workflow / medians.direct,
+            perActivityVsManualMs: (medians.workflow - medians.manual) / activities,
+            perActivityVsDirectMs: (medians.workflow - medians.direct) / activities,
+          },
+          allOk: timed.every((r) => r.ok),
+        });
+      }
     }
-    await stopWorkerA();
+    // Part 2 times Worker.create against the saas copy.
+    await prepareSampleBackend({
+      dir: releaseBackend,
+      databaseName: `dbr_bench_${tag}_unused`,
+      serverUrl: adminUrl(),
+      stripeApiBase: peer.url,
+      stripeSecretKey: PEER_SECRET_KEY,
+      stripeWebhookSecret: PEER_WEBHOOK_SECRET,
+      environment: 'bench-startup',
+    });
+    for (const stop of workerStops) await stop();
     await endPhase('release', phaseStarted);
 
     // ---- 2. start-up ------------------------------------------------------------------------
@@ -281,6 +331,7 @@ async function main(): Promise<number> {
       processCreateMs: { 'at-start': [], prebuilt: [] },
       cli: [],
       inProcessStartMs: [],
+      commands: Object.fromEntries(CLI_COMMAND_NAMES.map((n) => [n, []])) as unknown as Record<CliCommandName, SpawnTiming[]>,
     };
     const modes: BundleMode[] = ['at-start', 'prebuilt'];
     for (let i = 0; i < reps; i++) {
@@ -309,47 +360,70 @@ async function main(): Promise<number> {
         `fresh process spawn→ready: ${Math.round(median(startup.processSpawnToReadyMs['at-start']))} / ${Math.round(median(startup.processSpawnToReadyMs.prebuilt))} ms`,
     );
 
-    // The scale backend: one shared database migrated once, price ids set, migrate command `true`.
-    const scaleBackend = path.join(work, 'backend-scale');
-    const sharedDb = `dbr_bench_${tag}_shared`;
-    databases.add(sharedDb);
-    await createDatabase(sharedDb);
+    // The scale backends: N copies of the sample, each with its own environment, its own database
+    // (cloned from one template migrated once, price ids set) and its own task queue; migrate `true`.
+    const maxScale = Math.max(1, ...scaleNs);
+    const templateDb = `dbr_bench_${tag}_tpl`;
+    databases.add(templateDb);
+    await createDatabase(templateDb);
+    const templateDir = path.join(work, 'backend-scale-template');
     await prepareSampleBackend({
-      dir: scaleBackend,
-      databaseName: sharedDb,
+      dir: templateDir,
+      databaseName: templateDb,
       serverUrl: adminUrl(),
       stripeApiBase: peer.url,
       stripeSecretKey: PEER_SECRET_KEY,
       stripeWebhookSecret: PEER_WEBHOOK_SECRET,
-      environment: 'bench-scale',
+      environment: 'bench-scale-template',
     });
-    await setMigrateCommand(scaleBackend, ['true']);
-    const scaleEnv = (await loadEnvScope(scaleBackend, env)).values;
-    const migrated = await runCommand({ command: ['just', 'migrate'], cwd: scaleBackend, env: scaleEnv });
+    const templateEnv = (await loadEnvScope(templateDir, env)).values;
+    const migrated = await runCommand({ command: ['just', 'migrate'], cwd: templateDir, env: templateEnv });
     if (migrated.exitCode !== 0)
-      throw new Error(`just migrate on the shared database failed: ${migrated.all.slice(-1000)}`);
-    await withDb(sharedDb, (db) =>
-      db.query("update billing_plans set stripe_price_id = 'price_bench_' || code"),
-    );
+      throw new Error(`just migrate on the template database failed: ${migrated.all.slice(-1000)}`);
+    await withDb(templateDb, (db) => db.query("update billing_plans set stripe_price_id = 'price_bench_' || code"));
+    log(`scale: preparing ${maxScale} backend copies, databases and task queues`);
+    const scaleBackends: ScaleBackend[] = [];
+    for (let i = 0; i < maxScale; i++) {
+      const database = `dbr_bench_${tag}_s${i}`;
+      databases.add(database);
+      await withDb(new URL(adminUrl()).pathname.slice(1) || 'postgres', (db) =>
+        db.query(`create database "${database}" template "${templateDb}"`),
+      );
+      const dir = path.join(work, `backend-scale-${i}`);
+      const environment = `bench-scale-${i}`;
+      await prepareSampleBackend({
+        dir,
+        databaseName: database,
+        serverUrl: adminUrl(),
+        stripeApiBase: peer.url,
+        stripeSecretKey: PEER_SECRET_KEY,
+        stripeWebhookSecret: PEER_WEBHOOK_SECRET,
+        environment,
+      });
+      await setMigrateCommand(dir, ['true']);
+      scaleBackends.push({ projectRoot: dir, environment, taskQueue: `bench-scale-${i}` });
+    }
+    const backendsFile = path.join(work, 'scale-backends.json');
+    await writeFile(backendsFile, JSON.stringify(scaleBackends.map(({ projectRoot, taskQueue }) => ({ projectRoot, taskQueue }))));
+    const first = scaleBackends[0] as ScaleBackend;
 
-    const scaleQueue = 'bench-scale';
     let scaleWorker: WorkerChild = await startWorkerChild(
-      { projectRoot: scaleBackend, address, taskQueue: scaleQueue, bundlePath },
+      { backendsFile, address, bundlePath, admission: admissionLimit },
       log,
     );
     let stopScaleWorker = cleanup.add('stop the worker process', () => scaleWorker.stop());
 
     log(
-      `start-up: the CLI's time to "Started release", ${reps} runs (--skip-stripe, no-op migrate, shared database)`,
+      `start-up: the CLI's time to "Started release", ${reps} runs (--skip-stripe, no-op migrate)`,
     );
     for (let i = 0; i < reps; i++) {
       const t = await timeCli([
         'release',
         'db',
         '--project-root',
-        scaleBackend,
+        first.projectRoot,
         '--environment',
-        `bench-cli-${i}`,
+        first.environment,
         '--non-interactive',
         '--skip-stripe',
         '--summary-path',
@@ -357,7 +431,7 @@ async function main(): Promise<number> {
         '--address',
         address,
         '--task-queue',
-        scaleQueue,
+        first.taskQueue,
       ]);
       startup.cli.push(t);
       if (t.exitCode !== 0) notes.push(`CLI run ${i} exited ${t.exitCode}`);
@@ -365,12 +439,12 @@ async function main(): Promise<number> {
     for (let i = 0; i < reps; i++) {
       const prepared = await prepareRelease(
         {
-          projectRoot: scaleBackend,
-          environment: `bench-start-${i}`,
+          projectRoot: first.projectRoot,
+          environment: first.environment,
           nonInteractive: true,
           skipStripe: true,
           address,
-          taskQueue: scaleQueue,
+          taskQueue: first.taskQueue,
         },
         env,
       );
@@ -378,6 +452,19 @@ async function main(): Promise<number> {
       const handle = await startRelease(client, prepared);
       startup.inProcessStartMs.push(performance.now() - t0);
       await summaryOfResult(handle);
+    }
+    log(`start-up: CLI commands vs a bare node that loads @temporalio/client and makes one RPC, ${reps} runs each`);
+    const commandRuns: Array<[CliCommandName, string[]]> = [
+      ['bare client + 1 RPC', [bareClientScript(), address]],
+      ['db-release --help', [cliScript(), '--help']],
+      ['release status', [cliScript(), 'release', 'status', first.environment, '--address', address, '--task-queue', first.taskQueue]],
+    ];
+    for (let i = 0; i < reps; i++) {
+      for (const [name, args] of rotated(commandRuns, i)) {
+        const t = await timeSpawn(args, work);
+        startup.commands[name].push(t);
+        if (t.exitCode !== 0) notes.push(`${name} run ${i} exited ${t.exitCode}: ${t.stderrTail}`);
+      }
     }
     await endPhase('startup', phaseStarted);
 
@@ -389,8 +476,8 @@ async function main(): Promise<number> {
     const scaleCtx = (): ScaleContext => ({
       client,
       address,
-      taskQueue: scaleQueue,
-      backendDir: scaleBackend,
+      backends: scaleBackends,
+      pythonCount: () => python.count(),
       env,
       worker: scaleWorker,
       log,
@@ -398,36 +485,32 @@ async function main(): Promise<number> {
     });
     let lastCaseMs = 0;
     let lastCaseN = 1;
+    // Every N with the admission limit, then the largest N again without it (the lock step it removes).
     const cases: ScaleCase[] = [
-      ...scaleNs.map((n) => ({ n, maxConcurrentActivities: 20, maxConcurrentWorkflowTasks: 40 })),
-      { n: Math.max(...scaleNs), maxConcurrentActivities: 100, maxConcurrentWorkflowTasks: 40 },
+      ...scaleNs.map((n) => ({ n, admission: admissionLimit })),
+      { n: maxScale, admission: 0 },
     ];
+    let workerAdmission = admissionLimit;
     for (const scaleCase of cases) {
       // Skip what would not fit in the budget (estimated from the last case, per release).
       const estimate = (lastCaseMs / lastCaseN) * scaleCase.n * 1.3 + 15_000;
       if (estimate > left() - 60_000) {
-        const note = `scale case n=${scaleCase.n} activities=${scaleCase.maxConcurrentActivities} skipped: ~${Math.round(estimate / 1000)} s estimated, ${Math.round((left() - 60_000) / 1000)} s of the budget left for it`;
+        const note = `scale case n=${scaleCase.n} admission=${scaleCase.admission} skipped: ~${Math.round(estimate / 1000)} s estimated, ${Math.round((left() - 60_000) / 1000)} s of the budget left for it`;
         notes.push(note);
         log(note);
         continue;
       }
-      if (scaleCase.maxConcurrentActivities !== 20) {
+      if (scaleCase.admission !== workerAdmission) {
         await stopScaleWorker();
         scaleWorker = await startWorkerChild(
-          {
-            projectRoot: scaleBackend,
-            address,
-            taskQueue: scaleQueue,
-            bundlePath,
-            maxConcurrentActivities: scaleCase.maxConcurrentActivities,
-            maxConcurrentWorkflowTasks: scaleCase.maxConcurrentWorkflowTasks,
-          },
+          { backendsFile, address, bundlePath, admission: scaleCase.admission },
           log,
         );
+        workerAdmission = scaleCase.admission;
         stopScaleWorker = cleanup.add('stop the worker process', () => scaleWorker.stop());
       }
       log(
-        `scale: ${scaleCase.n} releases at once, worker limits ${scaleCase.maxConcurrentActivities} activities / ${scaleCase.maxConcurrentWorkflowTasks} workflow tasks`,
+        `scale: ${scaleCase.n} releases at once, ${scaleCase.admission > 0 ? `at most ${scaleCase.admission} activities at once` : 'no admission limit'}`,
       );
       const result = await runScaleCase(scaleCtx(), scaleCase);
       scaleResults.push(result);
@@ -435,10 +518,11 @@ async function main(): Promise<number> {
         notes.push(
           `scale case ${result.label}: ${result.terminatedAtDeadline} releases were still running at the time budget and were terminated (counted as failed)`,
         );
+      if (result.failures.length > 0) notes.push(`scale case ${result.label} failures: ${result.failures.join(' | ')}`);
       lastCaseMs = result.wallMs;
       lastCaseN = result.n;
       log(
-        `  ${result.n} releases in ${(result.wallMs / 1000).toFixed(1)} s (${result.releasesPerSecond.toFixed(2)}/s), ` +
+        `  ${result.n} releases in ${(result.wallMs / 1000).toFixed(1)} s (${result.releasesPerSecond.toFixed(2)}/s), median done at ${(result.latencyP50Ms / 1000).toFixed(1)} s (${(100 * result.medianOverWall).toFixed(0)}% of the wall), ` +
           `${result.failed} failed, worker peak RSS ${mib(result.workerPeakRssBytes)}, peak ${result.peakPgConnections} Postgres connections, CPU ${Math.round(result.machineCpuBusyPct)}% busy`,
       );
     }
@@ -551,12 +635,13 @@ function renderTables(
   );
   out.push(
     '',
-    `1. Full release of the sample backend (fresh database + fresh Stripe peer per run; n = activities per workflow run, from its history)`,
+    `1. Full release of each sample backend (fresh database + fresh Stripe peer per run; n = activities per workflow run, from its history)`,
     '',
   );
   out.push(
     markdownTable(
       [
+        'sample',
         'migrate',
         'workflow',
         'by hand',
@@ -566,9 +651,12 @@ function renderTables(
         'n',
         '(workflow − by hand) / n',
         '(workflow − direct) / n',
+        'python / release: workflow, by hand, direct',
+        'commands / release (direct)',
         'all ok',
       ],
       rows.map((r) => [
+        r.sample === 'saas' ? 'saas-backend' : 'starter-monorepo (1 s import)',
         r.mode === 'real' ? 'real (just migrate)' : 'no-op (`true`)',
         ms(r.medians.workflow),
         ms(r.medians.manual),
@@ -578,6 +666,8 @@ function renderTables(
         String(r.activities),
         ms(r.derived.perActivityVsManualMs),
         ms(r.derived.perActivityVsDirectMs),
+        `${r.python.workflow}, ${r.python.manual}, ${r.python.direct}`,
+        r.commands === null ? 'n/a' : String(r.commands),
         r.allOk ? 'yes' : 'NO',
       ]),
     ),
@@ -615,19 +705,35 @@ function renderTables(
       ],
     ),
   );
+  const bare = m(startup.commands['bare client + 1 RPC'].map((t) => t.ms));
+  const modulesOf = (ts: SpawnTiming[]) => {
+    const counts = ts.map((t) => t.modules).filter((c): c is number => c !== null);
+    return counts.length > 0 ? String(median(counts)) : 'n/a';
+  };
+  out.push('', 'CLI commands, spawn → exit, against a bare `node` that loads @temporalio/client and makes one RPC (goal ≤ 1.30×)', '');
+  out.push(
+    markdownTable(
+      ['command', 'median', 'vs bare client', 'modules loaded'],
+      CLI_COMMAND_NAMES.map((name) => {
+        const t = m(startup.commands[name].map((x) => x.ms));
+        return [name, ms(t), ratio(t, bare), modulesOf(startup.commands[name])];
+      }),
+    ),
+  );
   out.push(
     '',
-    `3. Scale: N releases at once, one dev server, one worker process, shared database, no-op migrate, --skip-stripe (${scale[0]?.activitiesPerRelease ?? '?'} activities each)`,
+    `3. Scale: N releases of N environments at once, one dev server, one worker process hosting one release worker per backend copy (own database, own task queue), no-op migrate, --skip-stripe (${scale[0]?.activitiesPerRelease ?? '?'} activities each)`,
     '',
   );
   out.push(
     markdownTable(
       [
         'N',
-        'activity / wf-task slots',
+        'admission',
         'wall',
         'releases/s',
         'latency p50',
+        'p50 / wall',
         'p95',
         'preflight step p50',
         'failed',
@@ -635,13 +741,16 @@ function renderTables(
         'peak PG conns',
         'CPU busy (others)',
         'CPU s / release: worker + commands + server',
+        'python / release',
+        'retried attempts (gave up waiting)',
       ],
       scale.map((r) => [
         String(r.n),
-        `${r.maxConcurrentActivities} / ${r.maxConcurrentWorkflowTasks}`,
+        r.admission > 0 ? `${r.admission} at once` : 'none',
         ms(r.wallMs),
         r.releasesPerSecond.toFixed(2),
         ms(r.latencyP50Ms),
+        r.medianOverWall.toFixed(2),
         ms(r.latencyP95Ms),
         ms(r.stepMedianMs.preflight ?? Number.NaN),
         String(r.failed),
@@ -649,6 +758,8 @@ function renderTables(
         String(r.peakPgConnections),
         `${Math.round(r.machineCpuBusyPct)}%${r.othersCpuPct === null ? '' : ` (${Math.round(r.othersCpuPct)}%)`}`,
         perRelease(r),
+        r.pythonPerRelease === null ? 'n/a' : r.pythonPerRelease.toFixed(1),
+        r.retriedAttempts === null ? 'n/a' : `${r.retriedAttempts} (${r.abandonedWaits ?? 0})`,
       ]),
     ),
   );

@@ -25,6 +25,14 @@ export interface WorkerSettings {
   /** Where journals for idempotent retries live; default `<project root>/var/db-release/state`. */
   stateDir?: string;
   identity?: string;
+  /**
+   * Tuning for a process that hosts many workers (one per backend checkout, e.g. the scale
+   * benchmark): fewer pollers each, workflows on the main thread, a shared activity interceptor.
+   */
+  tuning?: Pick<
+    WorkerOptions,
+    'maxConcurrentWorkflowTaskPolls' | 'maxConcurrentActivityTaskPolls' | 'maxCachedWorkflows' | 'debugMode' | 'interceptors'
+  >;
   /** The environment this worker serves (`--environment`); must agree with the env files' ENVIRONMENT/APP_ENV. */
   environment?: string;
 }
@@ -62,5 +70,6 @@ export async function createReleaseWorker(settings: WorkerSettings): Promise<Wor
     maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivityTaskExecutions ?? 20,
     maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTaskExecutions ?? 40,
     ...(settings.identity ? { identity: settings.identity } : {}),
+    ...settings.tuning,
   });
 }

@@ -26,6 +26,8 @@ import { loadEnvScope } from '../../src/config/env-files';
 import { loadReleaseConfig } from '../../src/config/release-config';
 import { adminUrl, createDatabase, dropDatabase } from '../../src/devstack/postgres';
 import { prepareSampleBackend } from '../../src/devstack/sample-backend';
+import { prepareStarterBackend, STARTER_BACKEND_SUBDIR } from '../../src/devstack/starter-monorepo';
+import type { PythonCounter } from './proc-count';
 import { PEER_SECRET_KEY, PEER_WEBHOOK_SECRET } from '../../src/devstack/stack';
 import type { StripePeer } from '../../dev/stripe-peer';
 import { lookupKeyFor, PLAN_CODE_METADATA_KEY } from '../../src/release/plans';
@@ -38,9 +40,20 @@ import { realActivityDeps } from '../../src/worker';
 export type Variant = 'workflow' | 'manual' | 'direct';
 /** `real`: fresh empty database, real Alembic migrations. `noop`: database migrated beforehand, migrate command `true`. */
 export type MigrateMode = 'real' | 'noop';
+/**
+ * `saas`: examples/saas-backend. `starter`: examples/starter-monorepo (backend in apps/api-service,
+ * its own venv, billing on), with STARTER_IMPORT_DELAY_S=1 so every import of its application (its
+ * env.py imports it) costs about 1 s, like a real backend's.
+ */
+export type Sample = 'saas' | 'starter';
 
-/** Activity calls the `direct` variant makes, as the workflow does without an approval gate (preflight, runMigrations, captureAlembicRevision, provisionStripePlans, syncPriceIds, verifyBillingPlans, readReleaseEvidence). */
-export const DIRECT_ACTIVITIES = 7;
+/** Activity calls the `direct` variant makes, as the workflow does without an approval gate (preflight, runMigrations, captureAlembicRevision, provisionStripePlans, syncPriceIds, verifyBillingPlans, readReleaseEvidence, releaseTargetLease). */
+export const DIRECT_ACTIVITIES = 8;
+
+/** The project root (where release.config.json is) of a sample copied to `dir`. */
+export function projectRootOf(sample: Sample, dir: string): string {
+  return sample === 'starter' ? path.join(dir, STARTER_BACKEND_SUBDIR) : dir;
+}
 
 /** Activities a finished workflow scheduled, counted in its history (so the per-activity figures follow the workflow as it changes). */
 export async function countScheduledActivities(client: Client, workflowId: string): Promise<number> {
@@ -53,8 +66,11 @@ export interface RunContext {
   address: string;
   taskQueue: string;
   peer: StripePeer;
-  /** The backend copy the in-process worker serves; rebuilt before every run. */
+  sample: Sample;
+  /** Where the sample is copied (the monorepo's root for `starter`); rebuilt before every run. */
   backendDir: string;
+  /** Counts Python interpreter starts (installed into `env` and process.env). */
+  python: PythonCounter;
   /** Unique per benchmark process, part of every database name. */
   tag: string;
   /** Databases still to drop (the caller drops leftovers on failure). */
@@ -77,6 +93,13 @@ export interface RunResult {
   revisionAfter: string | null;
   /** Activities the run executed: from the workflow's history, or the direct variant's calls; null by hand. */
   activities: number | null;
+  sample: Sample;
+  /** Python interpreters started during the timed window (every variant). */
+  pythonProcesses: number;
+  /** The Python command lines, for the JSON report. */
+  pythonCommands: string[];
+  /** Commands the activities started through deps.run (direct variant only; null otherwise). */
+  commands: number | null;
 }
 
 const PLAN_FLAGS = ['starter=0', 'pro=9900'];
@@ -92,7 +115,7 @@ async function prepareRun(
   ctx.databases.add(database);
   await createDatabase(database);
   ctx.peer.reset();
-  await prepareSampleBackend({
+  const common = {
     dir: ctx.backendDir,
     databaseName: database,
     serverUrl: adminUrl(),
@@ -101,26 +124,38 @@ async function prepareRun(
     stripeWebhookSecret: PEER_WEBHOOK_SECRET,
     // The worker refuses a release naming another environment than its backend's: name them alike.
     environment: `bench-${variant}-${seq}`,
-  });
+  };
+  if (ctx.sample === 'starter')
+    await prepareStarterBackend({ ...common, billing: true, extraEnv: { STARTER_IMPORT_DELAY_S: '1' } });
+  else await prepareSampleBackend(common);
+  const root = projectRootOf(ctx.sample, ctx.backendDir);
   if (mode === 'noop') {
-    await setMigrateCommand(ctx.backendDir, ['true']);
+    await setMigrateCommand(root, ['true']);
     // Bring the database to head beforehand, so the no-op release finds what a real one leaves.
-    const env = (await loadEnvScope(ctx.backendDir, ctx.env)).values;
-    const migrated = await runCommand({ command: ['just', 'migrate'], cwd: ctx.backendDir, env });
+    const env = (await loadEnvScope(root, ctx.env)).values;
+    const migrated = await runCommand({ command: ['just', 'migrate'], cwd: root, env });
     if (migrated.exitCode !== 0) throw new Error(`just migrate (setup) failed: ${migrated.all.slice(-1000)}`);
   }
   const prepared = await prepareRelease(
     {
-      projectRoot: ctx.backendDir,
+      projectRoot: root,
       environment: `bench-${variant}-${seq}`,
       nonInteractive: true,
-      plan: PLAN_FLAGS,
+      // The starter: every plan of its catalog at the catalog's price.
+      plan: ctx.sample === 'saas' ? PLAN_FLAGS : await catalogFlags(root),
       address: ctx.address,
       taskQueue: ctx.taskQueue,
     },
     ctx.env,
   );
   return { prepared, database };
+}
+
+async function catalogFlags(projectRoot: string): Promise<string[]> {
+  const config = JSON.parse(await readFile(path.join(projectRoot, 'release.config.json'), 'utf8')) as {
+    catalog?: Array<{ code: string; amount: number }>;
+  };
+  return (config.catalog ?? []).map((p) => `${p.code}=${p.amount}`);
 }
 
 export async function setMigrateCommand(backendDir: string, command: string[]): Promise<void> {
@@ -150,9 +185,9 @@ async function runManual(
   prepared: PreparedRelease,
 ): Promise<{ ok: boolean; detail: string }> {
   const root = prepared.projectRoot;
+  const config = await loadReleaseConfig(root);
   const scope = await loadEnvScope(root, ctx.env);
   const env = scope.values;
-  const config = await loadReleaseConfig(root);
   const migrate = await runCommand({ command: config.migrateCommand, cwd: root, env });
   if (migrate.exitCode !== 0)
     throw new Error(
@@ -208,9 +243,8 @@ async function runManual(
   const db = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
   await db.connect();
   try {
-    const { rows } = await db.query<{ code: string; stripe_price_id: string | null; is_active: boolean }>(
-      'select code, stripe_price_id, is_active from billing_plans order by code',
-    );
+    // Every column: the saas sample keeps price ids in a column, the starter in its env files.
+    const { rows } = await db.query<{ code: string }>('select * from billing_plans order by code');
     return {
       ok: rows.length >= prepared.input.plans.length,
       detail: `${current.stdout.trim()}; prices ${priceIds.join(',')}; ${rows.length} plan rows`,
@@ -223,15 +257,24 @@ async function runManual(
 async function runDirect(
   ctx: RunContext,
   prepared: PreparedRelease,
-): Promise<{ ok: boolean; detail: string }> {
-  const acts = createActivities(realActivityDeps(prepared.projectRoot));
+): Promise<{ ok: boolean; detail: string; commands: number }> {
+  const deps = realActivityDeps(prepared.projectRoot);
+  let commands = 0;
+  const acts = createActivities({
+    ...deps,
+    run: (request) => {
+      commands++;
+      return deps.run(request);
+    },
+  });
   const workflowExecution = {
     workflowId: `bench-direct-${ctx.tag}-${prepared.input.environment}`,
     runId: randomUUID(),
   };
   let n = 0;
   const inActivity = <R>(fn: () => Promise<R>): Promise<R> =>
-    new MockActivityEnvironment({ workflowExecution, activityId: String(++n) }).run(fn);
+    // The workflow's longest step limit (migrate: 30 minutes); the mock's default is 1 s.
+    new MockActivityEnvironment({ workflowExecution, activityId: String(++n), startToCloseTimeoutMs: 30 * 60_000 }).run(fn);
   const input = prepared.input;
   await inActivity(() =>
     acts.preflight({
@@ -252,6 +295,7 @@ async function runDirect(
   const ok = plans.every((p) => p.status === 'ok');
   return {
     ok,
+    commands,
     detail: `${revision.revision ?? 'no revision'}; ${plans.map((p) => `${p.code}=${p.status}`).join(' ')}`,
   };
 }
@@ -281,14 +325,16 @@ export async function timedRelease(
 ): Promise<RunResult> {
   const { prepared, database } = await prepareRun(ctx, variant, mode, seq);
   const run = variant === 'workflow' ? runWorkflow : variant === 'manual' ? runManual : runDirect;
+  const pythonBefore = ctx.python.count();
   const started = performance.now();
-  let outcome: { ok: boolean; detail: string };
+  let outcome: { ok: boolean; detail: string; commands?: number };
   try {
     outcome = await run(ctx, prepared);
   } catch (error) {
     outcome = { ok: false, detail: `error: ${error instanceof Error ? error.message : String(error)}` };
   }
   const elapsed = performance.now() - started;
+  const pythonCommands = ctx.python.linesFrom(pythonBefore);
   const activities =
     variant === 'workflow'
       ? await countScheduledActivities(ctx.client, prepared.workflowId).catch(() => null)
@@ -314,5 +360,9 @@ export async function timedRelease(
     pricesCreated: state.prices.length,
     revisionAfter,
     activities,
+    sample: ctx.sample,
+    pythonProcesses: pythonCommands.length,
+    pythonCommands,
+    commands: outcome.commands ?? null,
   };
 }

@@ -1,13 +1,18 @@
 /**
  * N independent releases started at once against one dev server and one worker process.
  *
- * One worker serves one backend checkout, and the checkout's env files name one DATABASE_URL, so
- * N releases through one worker cannot each have their own database. The honest setup is one
- * backend copy whose database is migrated once beforehand and whose migrate command is `true`:
- * every release still runs its pre-flight (git, `select version()`, `alembic heads`, `alembic
- * current`), the no-op migrate command, `alembic current` and the `billing_plans` query against
- * that shared database; Stripe is skipped (`--skip-stripe`). Each release has its own environment
- * name, hence its own workflow id.
+ * A release holds a lease row in its target database (src/activities/target-lease.ts), so N
+ * releases at once need N databases; and a worker serves one backend checkout, whose env files
+ * name one DATABASE_URL and one ENVIRONMENT (the worker refuses releases of other environments).
+ * So N environments are N backend copies, each with its own database (cloned from one migrated
+ * template) and its own task queue, served by N release workers hosted in ONE worker process
+ * (scripts/bench/worker-main.ts --backends), sharing one NativeConnection and one Runtime. That is
+ * what one host serving N checkouts would run, in one process instead of N.
+ *
+ * Every release is a real one: its pre-flight (git, `select version()`, the version table, the one
+ * Alembic inspection), the lease, the no-op migrate command (`true`: the databases are at head
+ * already), the revision read, the `billing_plans` check and the evidence; Stripe is skipped
+ * (`--skip-stripe`).
  */
 import type { Client } from '@temporalio/client';
 import { performance } from 'node:perf_hooks';
@@ -23,8 +28,15 @@ import type { WorkerChild } from './worker-child';
 
 export interface ScaleCase {
   n: number;
-  maxConcurrentActivities: number;
-  maxConcurrentWorkflowTasks: number;
+  /** Activities of the whole worker process running at once (scripts/bench/admission.ts); 0: no limit. */
+  admission: number;
+}
+
+/** One environment: a backend copy, its own database, its own task queue. */
+export interface ScaleBackend {
+  projectRoot: string;
+  environment: string;
+  taskQueue: string;
 }
 
 export interface ScaleResult extends ScaleCase {
@@ -39,6 +51,13 @@ export interface ScaleResult extends ScaleCase {
   latencyP50Ms: number;
   latencyP95Ms: number;
   latencyMaxMs: number;
+  /** Median completion time over the wall time: 1 is lock step (all finish together), about 0.5 one after another. */
+  medianOverWall: number;
+  /** Activity attempts after the first, and attempts that gave up waiting for admission (worker totals during the case). */
+  retriedAttempts: number | null;
+  abandonedWaits: number | null;
+  /** Python interpreters started per release (from the counter; the whole case / N). */
+  pythonPerRelease: number | null;
   /** Median over releases of each step's own duration (scheduled → completed, so queueing included). */
   stepMedianMs: Record<string, number>;
   succeeded: number;
@@ -89,8 +108,10 @@ async function startPgSampler(): Promise<{ stop: () => Promise<number> }> {
 export interface ScaleContext {
   client: Client;
   address: string;
-  taskQueue: string;
-  backendDir: string;
+  /** At least N of them. */
+  backends: ScaleBackend[];
+  /** Python interpreter starts so far (scripts/bench/proc-count.ts), or null. */
+  pythonCount: (() => number) | null;
   env: NodeJS.ProcessEnv;
   worker: WorkerChild;
   log: (line: string) => void;
@@ -99,23 +120,25 @@ export interface ScaleContext {
 }
 
 export async function runScaleCase(ctx: ScaleContext, scaleCase: ScaleCase): Promise<ScaleResult> {
-  const label = `n${scaleCase.n}-a${scaleCase.maxConcurrentActivities}-w${scaleCase.maxConcurrentWorkflowTasks}`;
+  const label = `n${scaleCase.n}-admission${scaleCase.admission}`;
+  if (ctx.backends.length < scaleCase.n) throw new Error(`${scaleCase.n} releases need ${scaleCase.n} backends, ${ctx.backends.length} prepared`);
   const prepared: PreparedRelease[] = [];
-  for (let i = 0; i < scaleCase.n; i++) {
+  for (const backend of ctx.backends.slice(0, scaleCase.n)) {
     prepared.push(
       await prepareRelease(
         {
-          projectRoot: ctx.backendDir,
-          environment: `bench-scale-${label}-${i}`,
+          projectRoot: backend.projectRoot,
+          environment: backend.environment,
           nonInteractive: true,
           skipStripe: true,
           address: ctx.address,
-          taskQueue: ctx.taskQueue,
+          taskQueue: backend.taskQueue,
         },
         ctx.env,
       ),
     );
   }
+  const pythonBefore = ctx.pythonCount?.() ?? null;
   const before = await ctx.worker.memory(true);
   const cpuBefore = await ctx.worker.cpu();
   const machineBefore = await cpuSnapshot();
@@ -164,6 +187,7 @@ export async function runScaleCase(ctx: ScaleContext, scaleCase: ScaleCase): Pro
   const outcomes = await Promise.all(pending);
   clearInterval(progress);
   const wallMs = performance.now() - started;
+  const pythonAfter = ctx.pythonCount?.() ?? null;
 
   const machineAfter = await cpuSnapshot();
   const serverAfter = await childCpuSeconds('temporal');
@@ -198,6 +222,11 @@ export async function runScaleCase(ctx: ScaleContext, scaleCase: ScaleCase): Pro
     latencyP50Ms: median(latencies),
     latencyP95Ms: percentile(latencies, 95),
     latencyMaxMs: Math.max(...latencies),
+    medianOverWall: median(latencies) / wallMs,
+    retriedAttempts: after.admission && before.admission ? after.admission.retries - before.admission.retries : null,
+    abandonedWaits: after.admission && before.admission ? after.admission.abandoned - before.admission.abandoned : null,
+    pythonPerRelease:
+      pythonBefore !== null && pythonAfter !== null ? (pythonAfter - pythonBefore) / scaleCase.n : null,
     stepMedianMs: Object.fromEntries([...stepDurations].map(([name, values]) => [name, median(values)])),
     succeeded: scaleCase.n - failures.length,
     failed: failures.length,

@@ -1,6 +1,7 @@
 /** Start-up costs: worker ready-to-poll with and without a prebuilt bundle, and the CLI's time to start a release. */
 import type { NativeConnection } from '@temporalio/worker';
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathWithTools, repoRoot } from '../../src/devstack/paths';
@@ -75,4 +76,49 @@ export async function timeCli(args: string[], timeoutMs = 120_000): Promise<CliT
   if (Number.isNaN(startedMs))
     throw new Error(`the CLI never printed "Started release" (exit ${exitCode}): ${stderr.slice(-1500)}`);
   return { startedMs, exitMs: performance.now() - started, exitCode };
+}
+
+export type CliCommandName = 'bare client + 1 RPC' | 'db-release --help' | 'release status';
+export const CLI_COMMAND_NAMES: readonly CliCommandName[] = ['bare client + 1 RPC', 'db-release --help', 'release status'];
+
+export interface SpawnTiming {
+  /** Spawn → exit. */
+  ms: number;
+  exitCode: number | null;
+  /** CommonJS modules the process had loaded when it exited (null if it did not say). */
+  modules: number | null;
+  stderrTail: string;
+}
+
+export function cliScript(): string {
+  return path.join(repoRoot(), 'dist', 'src', 'client.js');
+}
+
+export function bareClientScript(): string {
+  return path.join(__dirname, 'bare-client.js');
+}
+
+/** `node --require count-modules <args>`, spawn → exit, with the modules it loaded. */
+export async function timeSpawn(args: string[], workDir: string, timeoutMs = 60_000): Promise<SpawnTiming> {
+  const countFile = path.join(workDir, `modules-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.txt`);
+  const started = performance.now();
+  const child = spawn(process.execPath, ['--require', path.join(__dirname, 'count-modules.js'), ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, PATH: pathWithTools(), DB_RELEASE_BENCH_MODULES: countFile },
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-2000);
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const exitCode = await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const ms = performance.now() - started;
+  clearTimeout(timer);
+  let modules: number | null = null;
+  try {
+    modules = Number(await readFile(countFile, 'utf8'));
+  } catch {
+    modules = null;
+  }
+  return { ms, exitCode, modules, stderrTail: stderr.trim().slice(-300) };
 }

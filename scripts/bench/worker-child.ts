@@ -7,9 +7,13 @@ import { createInterface } from 'node:readline';
 import { pathWithTools } from '../../src/devstack/paths';
 
 export interface WorkerChildOptions {
-  projectRoot: string;
+  /** One backend (projectRoot + taskQueue), or a JSON file listing many (`backendsFile`). */
+  projectRoot?: string;
+  taskQueue?: string;
+  backendsFile?: string;
+  /** Activities of the whole process running at once (scripts/bench/admission.ts); absent: no limit. */
+  admission?: number;
   address: string;
-  taskQueue: string;
   bundlePath?: string;
   maxConcurrentActivities?: number;
   maxConcurrentWorkflowTasks?: number;
@@ -28,6 +32,7 @@ export interface MemoryEvent {
   rss: number;
   peakRss: number;
   heapUsed: number;
+  admission: { admitted: number; peakWaiting: number; abandoned: number; retries: number } | null;
 }
 
 type WorkerEvent = ReadyEvent | MemoryEvent | { event: 'stopped' };
@@ -52,12 +57,12 @@ export async function startWorkerChild(
 ): Promise<WorkerChild> {
   const args = [
     workerMain,
-    '--project-root',
-    options.projectRoot,
+    ...(options.projectRoot ? ['--project-root', options.projectRoot] : []),
+    ...(options.taskQueue ? ['--task-queue', options.taskQueue] : []),
+    ...(options.backendsFile ? ['--backends', options.backendsFile] : []),
+    ...(options.admission ? ['--admission', String(options.admission)] : []),
     '--address',
     options.address,
-    '--task-queue',
-    options.taskQueue,
     ...(options.bundlePath ? ['--bundle', options.bundlePath] : []),
     ...(options.maxConcurrentActivities
       ? ['--max-concurrent-activities', String(options.maxConcurrentActivities)]

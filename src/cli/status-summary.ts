@@ -9,7 +9,9 @@ import { backendCommandEnv, resolveBackendLayout } from '../config/backend-layou
 import { parseBillingFlag, type EnvScope } from '../config/env-files';
 import { catalogOf, loadReleaseConfig, type ReleaseConfig } from '../config/release-config';
 import { redact, redactUrlPassword, secretValuesOf } from '../masking';
-import { currentOutput, parseHeads, revisionId } from '../release/alembic-output';
+import { parseHeads } from '../release/alembic-output';
+import { inspectorScript, parseInspection, readRevisionSet } from '../activities/alembic';
+import { revisionSetText, sameRevisionSet } from '../release/revisions';
 import { evaluatePlans, plansAsKept, type PlanRowFields } from '../release/plans';
 import type { BillingPlanRow, ReleaseSummary } from '../release/types';
 import { runCommand, type CommandRunner } from '../runtime/command-runner';
@@ -33,7 +35,9 @@ export interface StatusSummary {
   worker: { task_queue: string; polling: boolean; pollers: PollerView[]; error: string | null };
   database: { url: string | null; reachable: boolean; version: string | null; error: string | null };
   alembic: {
+    /** The version table's revision set (comma separated when several), null at base. */
     current: string | null;
+    /** The version table's rows, one a line, as read with pg; null when empty. */
     current_raw: string | null;
     heads: string[];
     at_head: boolean;
@@ -180,7 +184,24 @@ export function errorLine(output: string): string {
   return (error ?? lines.at(-1) ?? 'no output').slice(0, 400);
 }
 
-async function alembicChecks(
+/** The Alembic config file the configured alembic command reads (its -c/--config), relative to the project root. */
+function alembicConfigFile(config: ReleaseConfig): string {
+  const args = config.alembicCommand;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if ((arg === '-c' || arg === '--config') && args[i + 1]) return args[i + 1] as string;
+    if (arg.startsWith('--config=')) return arg.slice('--config='.length);
+  }
+  return 'alembic.ini';
+}
+
+/**
+ * The revision set from the version table (pg, no Python, as preflight reads it) and the script
+ * heads from ONE run of the Alembic inspector (tools/alembic_inspect.py without --sql: it reads
+ * the migration scripts and never runs env.py, so the application is not imported). An
+ * interpreter that cannot import alembic falls back to `alembic heads`.
+ */
+export async function alembicChecks(
   deps: StatusDeps,
   projectRoot: string,
   scope: EnvScope,
@@ -197,30 +218,59 @@ async function alembicChecks(
   if (!config) return { ...result, error: 'not checked: release.config.json is invalid' };
   // The backend's own virtualenv first on PATH, as the worker runs it (src/config/backend-layout.ts).
   const env = backendCommandEnv(await resolveBackendLayout(projectRoot, config, scope.values), scope.values);
-  const run = async (args: string[]) => {
-    const command = [...config.alembicCommand, ...args];
+  const run = async (command: string[], configKey: 'alembicCommand' | 'pythonCommand') => {
     const out = await deps.run({ command, cwd: projectRoot, env, timeoutMs: 60_000 });
     if (out.notFound)
       throw new Error(
-        `\`${command.join(' ')}\`: "${command[0] ?? ''}" not found on PATH; install it or change alembicCommand in release.config.json`,
+        `\`${command.join(' ')}\`: "${command[0] ?? ''}" not found on PATH; install it or change ${configKey} in release.config.json`,
       );
-    if (out.exitCode !== 0)
-      throw new Error(`\`${command.join(' ')}\` exited with ${out.exitCode}: ${errorLine(clean(out.all))}`);
     return out;
   };
+  const failed = (command: string[], out: { exitCode: number; all: string }) =>
+    new Error(`\`${command.join(' ')}\` exited with ${out.exitCode}: ${errorLine(clean(out.all))}`);
+
+  // The revision set first, so the inspector can say when the database holds a revision this checkout lacks.
+  let current: string[] | null = null;
+  let currentError: string | null = null;
+  const url = scope.values.DATABASE_URL;
+  if (!url) currentError = `cannot read ${config.versionTable}: DATABASE_URL is not set in the backend env files`;
+  else {
+    try {
+      const db = await deps.connectDb(url);
+      try {
+        current = await readRevisionSet(db, config.versionTable);
+      } finally {
+        await db.end().catch(() => undefined);
+      }
+    } catch (error) {
+      currentError = clean(`cannot read ${config.versionTable}: ${firstLine(error)}`);
+    }
+  }
+
   try {
-    result.heads = parseHeads((await run(['heads'])).stdout);
+    const inspector = [...config.pythonCommand, inspectorScript(), '--config', alembicConfigFile(config), '--current', (current ?? []).join(',')];
+    const out = await run(inspector, 'pythonCommand');
+    const read = parseInspection(out.stdout);
+    if (read.ok && out.exitCode === 0) {
+      result.heads = read.inspection.heads;
+      if (current && read.inspection.unknown_current.length > 0)
+        currentError = `the database's ${config.versionTable} holds ${read.inspection.unknown_current.join(', ')}, which this checkout's migrations do not have`;
+    } else if (!read.ok && read.error === 'alembic_not_importable') {
+      const heads = [...config.alembicCommand, 'heads'];
+      const cli = await run(heads, 'alembicCommand');
+      if (cli.exitCode !== 0) throw failed(heads, cli);
+      result.heads = parseHeads(cli.stdout);
+    } else {
+      throw failed(inspector, out);
+    }
   } catch (error) {
     return { ...result, error: clean((error as Error).message) };
   }
-  try {
-    const out = await run(['current']);
-    result.current_raw = currentOutput(clean(out.stdout), clean(out.stderr));
-    result.current = revisionId(result.current_raw);
-  } catch (error) {
-    return { ...result, error: clean((error as Error).message) };
-  }
-  result.at_head = result.heads.length === 1 && result.current === result.heads[0];
+  if (current === null) return { ...result, error: currentError };
+  result.current = revisionSetText(current);
+  result.current_raw = current.length > 0 ? current.join('\n') : null;
+  if (currentError) return { ...result, error: currentError };
+  result.at_head = result.heads.length === 1 && sameRevisionSet(current, result.heads);
   if (result.heads.length !== 1)
     result.error = `${result.heads.length} heads (${result.heads.join(', ') || 'none'}): merge them before releasing`;
   else if (!result.at_head)
