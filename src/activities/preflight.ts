@@ -8,7 +8,7 @@ import { ErrorType } from '../release/errors';
 import { MAX_AMOUNT } from '../release/plans';
 import type { ApprovalPolicy, CatalogPlan, PendingRevision, PreflightResult } from '../release/types';
 import { revisionSetText } from '../release/revisions';
-import { inspectorScript, parseHeads, parseHistory, parseInspection, pendingRevisionsOf, readRevisionSet } from './alembic';
+import { inspectorScript, parseHeads, parseHistory, parseInspection, pendingRevisionsOf, readRevisionSet } from '../runtime/alembic-inspection';
 import type { ActivityDeps } from './deps';
 import { commandFailure, failure, readScope, runBackendCommand, withDb, type SecretScope } from './support';
 import { takeLeaseOrRefuse } from './target-lease';

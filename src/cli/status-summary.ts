@@ -10,7 +10,7 @@ import { parseBillingFlag, type EnvScope } from '../config/env-files';
 import { catalogOf, loadReleaseConfig, type ReleaseConfig } from '../config/release-config';
 import { redact, redactUrlPassword, secretValuesOf } from '../masking';
 import { parseHeads } from '../release/alembic-output';
-import { inspectorScript, parseInspection, readRevisionSet } from '../activities/alembic';
+import { inspectorScript, parseInspection, readRevisionSet } from '../runtime/alembic-inspection';
 import { revisionSetText, sameRevisionSet } from '../release/revisions';
 import { evaluatePlans, plansAsKept, type PlanRowFields } from '../release/plans';
 import type { BillingPlanRow, ReleaseSummary } from '../release/types';

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { parseRenderedSql, type RenderedSql } from '../../src/activities/sql-review';
-import { parseInspection } from '../../src/activities/alembic';
+import { parseInspection } from '../../src/runtime/alembic-inspection';
 import { venvBin } from '../../src/devstack/paths';
 
 const backend = path.join(__dirname, '..', '..', 'examples', 'starter-monorepo', 'apps', 'api-service');

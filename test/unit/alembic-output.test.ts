@@ -1,4 +1,4 @@
-import { currentOutput, parseHeads, parseHistory, revisionId } from '../../src/activities/alembic';
+import { currentOutput, parseHeads, parseHistory, revisionId } from '../../src/runtime/alembic-inspection';
 
 const ALEMBIC_INFO = [
   'INFO  [alembic.runtime.migration] Context impl PostgresqlImpl.',

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { venvBin } from '../../src/devstack/paths';
 import { planDigest } from '../../src/release/plan-digest';
-import { parseInspection, pendingRevisionsOf } from '../../src/activities/alembic';
+import { parseInspection, pendingRevisionsOf } from '../../src/runtime/alembic-inspection';
 import {
   appliedOf,
   describeRevision,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { DowngradeReadiness, PendingRevision } from '../release/types';
 import { meaningfulLines } from '../release/alembic-output';
-import type { DbClient } from './deps';
+import type { DbClient } from '../activities/deps';
 
 export { currentOutput, parseHeads, revisionId } from '../release/alembic-output';
 
