@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { billingOffReason, billingSwitch } from '../config/env-files';
 import { Context } from '@temporalio/activity';
-import { approvalPolicyFor, promotionPolicyFor, catalogKey, catalogOf, sqlReviewPolicyFor, workerEnvironment, type ReleaseConfig } from '../config/release-config';
+import { alembicConfigFile, approvalPolicyFor, promotionPolicyFor, catalogKey, catalogOf, sqlReviewPolicyFor, workerEnvironment, type ReleaseConfig } from '../config/release-config';
 import { maskSecret } from '../masking';
 import { ErrorType } from '../release/errors';
 import { MAX_AMOUNT } from '../release/plans';
@@ -99,17 +99,6 @@ export function targetMismatches(worker: WorkerTarget, claims: PreflightClaims, 
     );
   }
   return out;
-}
-
-/** The Alembic config file the configured alembic command reads, relative to the project root. */
-function alembicConfigFile(config: ReleaseConfig): string {
-  const args = config.alembicCommand;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    if ((arg === '-c' || arg === '--config') && args[i + 1]) return args[i + 1] as string;
-    if (arg.startsWith('--config=')) return arg.slice('--config='.length);
-  }
-  return 'alembic.ini';
 }
 
 async function loadWorkerConfig(deps: ActivityDeps): Promise<ReleaseConfig> {

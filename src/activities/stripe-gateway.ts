@@ -1,5 +1,6 @@
 import Stripe from 'stripe';
 import type { EnvScope } from '../config/env-files';
+import type { PriceView } from '../release/stripe-match';
 
 /**
  * The Stripe calls provisioning makes, as plain async functions over the official SDK. The same
@@ -14,18 +15,9 @@ export interface ProductLite {
   metadata: Record<string, string>;
 }
 
-export interface PriceLite {
-  id: string;
-  product: string;
-  active: boolean;
-  currency: string;
-  unit_amount: number | null;
-  lookup_key: string | null;
+/** A price as the gateway returns it: what the matching reads (PriceView) and its nickname. */
+export interface PriceLite extends PriceView {
   nickname: string | null;
-  interval: string | null;
-  interval_count: number | null;
-  trial_period_days: number | null;
-  metadata: Record<string, string>;
 }
 
 export interface NewPrice {

@@ -30,7 +30,7 @@ Exit codes:
   2    bad input: no project root, no env file, invalid flags`;
 
 /** `--project-root` of the commands that read a backend checkout without starting anything. */
-export const projectRootOption = (): Option => new Option('--project-root <dir>', 'backend checkout (default .)').env('DB_RELEASE_PROJECT_ROOT');
+export const projectRootOption = (description = 'backend checkout (default .)'): Option => new Option('--project-root <dir>', description).env('DB_RELEASE_PROJECT_ROOT');
 
 /** A repeatable flag's parser: `--plan a=1 --plan b=2` gives ['a=1', 'b=2']. */
 export const repeatable = (value: string, previous: string[] = []): string[] => [...previous, value];

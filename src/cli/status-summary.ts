@@ -7,7 +7,7 @@ import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { backendCommandEnv, resolveBackendLayout } from '../config/backend-layout';
 import { parseBillingFlag, type EnvScope } from '../config/env-files';
-import { catalogOf, loadReleaseConfig, type ReleaseConfig } from '../config/release-config';
+import { alembicConfigFile, catalogOf, loadReleaseConfig, type ReleaseConfig } from '../config/release-config';
 import { redact, redactUrlPassword, secretValuesOf } from '../masking';
 import { parseHeads } from '../release/alembic-output';
 import { inspectorScript, parseInspection, readRevisionSet } from '../runtime/alembic-inspection';
@@ -106,27 +106,19 @@ async function databaseChecks(
   const url = scope.values.DATABASE_URL;
   const catalogCodes = config ? catalogOf(config).map((p) => p.code) : [];
   const notChecked = (error: string) => ({ ok: false, plans: evaluatePlans(catalogCodes, []), error });
+  const unreachable = (url: string | null, error: string, why: string) => ({
+    database: { url, reachable: false, version: null, error },
+    billing_plans: notChecked(`not checked: ${why}`),
+  });
   if (!url) {
-    const error = 'DATABASE_URL is not set in the backend env files; add it to .env.local';
-    return {
-      database: { url: null, reachable: false, version: null, error },
-      billing_plans: notChecked('not checked: no database'),
-    };
+    return unreachable(null, 'DATABASE_URL is not set in the backend env files; add it to .env.local', 'no database');
   }
   const shownUrl = redactUrlPassword(url);
   let db: DbClient;
   try {
     db = await deps.connectDb(url);
   } catch (error) {
-    return {
-      database: {
-        url: shownUrl,
-        reachable: false,
-        version: null,
-        error: clean(`cannot connect: ${firstLine(error)}`),
-      },
-      billing_plans: notChecked('not checked: database not reachable'),
-    };
+    return unreachable(shownUrl, clean(`cannot connect: ${firstLine(error)}`), 'database not reachable');
   }
   try {
     let version: string | null = null;
@@ -134,15 +126,7 @@ async function databaseChecks(
       const { rows } = await db.query<{ version: string }>('select version() as version');
       version = rows[0]?.version ?? null;
     } catch (error) {
-      return {
-        database: {
-          url: shownUrl,
-          reachable: false,
-          version: null,
-          error: clean(`select version() failed: ${firstLine(error)}`),
-        },
-        billing_plans: notChecked('not checked: database not usable'),
-      };
+      return unreachable(shownUrl, clean(`select version() failed: ${firstLine(error)}`), 'database not usable');
     }
     const database = { url: shownUrl, reachable: true, version, error: null };
     try {
@@ -182,17 +166,6 @@ export function errorLine(output: string): string {
     .filter((l) => l && !l.startsWith('(Background on this error'));
   const error = [...lines].reverse().find((l) => /^[\w.]*(Error|Exception)\b[^:]*:/.test(l));
   return (error ?? lines.at(-1) ?? 'no output').slice(0, 400);
-}
-
-/** The Alembic config file the configured alembic command reads (its -c/--config), relative to the project root. */
-function alembicConfigFile(config: ReleaseConfig): string {
-  const args = config.alembicCommand;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    if ((arg === '-c' || arg === '--config') && args[i + 1]) return args[i + 1] as string;
-    if (arg.startsWith('--config=')) return arg.slice('--config='.length);
-  }
-  return 'alembic.ini';
 }
 
 /**

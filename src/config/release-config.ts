@@ -219,6 +219,17 @@ export function sqlReviewPolicyFor(config: ReleaseConfig, environment: string): 
   return { flags: own?.flags ?? fallback.flags, rules: { ...(own?.rules ?? {}) } };
 }
 
+/** The Alembic config file the configured alembic command reads (its -c/--config), relative to the project root. */
+export function alembicConfigFile(config: ReleaseConfig): string {
+  const args = config.alembicCommand;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if ((arg === '-c' || arg === '--config') && args[i + 1]) return args[i + 1] as string;
+    if (arg.startsWith('--config=')) return arg.slice('--config='.length);
+  }
+  return 'alembic.ini';
+}
+
 export function catalogOf(config: ReleaseConfig): CatalogPlan[] {
   return config.catalog.map((p) => ({ ...p }));
 }

@@ -25,32 +25,42 @@ export function sampleBackendSource(): string {
  * redaction of the password is exercised for real.
  */
 export async function prepareSampleBackend(options: SampleBackendOptions): Promise<string> {
-  await rm(options.dir, { recursive: true, force: true });
-  await mkdir(path.dirname(options.dir), { recursive: true });
-  await cp(sampleBackendSource(), options.dir, {
-    recursive: true,
-    filter: (src) => !/__pycache__|\.env\.local$/.test(src),
-  });
+  await copySample(sampleBackendSource(), options.dir, /__pycache__|\.env\.local$/);
+  await writeFile(path.join(options.dir, '.env.local'), [...devEnvLines(options), ''].join('\n'), { mode: 0o600 });
+  commitAll(options.dir, 'sample backend');
+  return options.dir;
+}
+
+/** Replaces `dir` with a copy of a sample, leaving out what `skip` matches (caches, env files, venvs). */
+export async function copySample(source: string, dir: string, skip: RegExp): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(path.dirname(dir), { recursive: true });
+  await cp(source, dir, { recursive: true, filter: (src) => !skip.test(src) });
+}
+
+/** The `.env.local` lines of a dev-stack copy: this database (password left as a placeholder) and this Stripe peer. */
+export function devEnvLines(options: Pick<SampleBackendOptions, 'environment' | 'serverUrl' | 'databaseName' | 'stripeSecretKey' | 'stripeWebhookSecret' | 'stripeApiBase'>): string[] {
   const server = new URL(options.serverUrl);
   const user = decodeURIComponent(server.username || 'postgres');
-  const envLocal = [
+  return [
     '# written by the db-release dev stack',
     `ENVIRONMENT=${options.environment ?? 'local'}`,
     `DATABASE_URL=postgresql://${user}:\${POSTGRES_PASSWORD}@${server.host}/${options.databaseName}`,
     `STRIPE_SECRET_KEY=${options.stripeSecretKey}`,
     `STRIPE_WEBHOOK_SECRET=${options.stripeWebhookSecret}`,
     `STRIPE_API_BASE=${options.stripeApiBase}`,
-    '',
-  ].join('\n');
-  await writeFile(path.join(options.dir, '.env.local'), envLocal, { mode: 0o600 });
+  ];
+}
+
+/** A git history with one commit of everything, the way an operator's checkout has one. */
+export function commitAll(dir: string, message: string): void {
   const git = (...args: string[]) =>
     execFileSync('git', args, {
-      cwd: options.dir,
+      cwd: dir,
       stdio: 'ignore',
       env: { ...process.env, GIT_AUTHOR_NAME: 'db-release', GIT_AUTHOR_EMAIL: 'dev@localhost', GIT_COMMITTER_NAME: 'db-release', GIT_COMMITTER_EMAIL: 'dev@localhost' },
     });
   git('init', '-q');
   git('add', '-A');
-  git('commit', '-q', '-m', 'sample backend');
-  return options.dir;
+  git('commit', '-q', '-m', message);
 }

@@ -4,23 +4,16 @@
  * repository root, and a branched Alembic history. See examples/starter-monorepo/README.md.
  */
 import { execFileSync } from 'node:child_process';
-import { chmod, cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { repoRoot, toolsDir } from './paths';
+import { commitAll, copySample, devEnvLines, type SampleBackendOptions } from './sample-backend';
 
 /** Where the backend sits inside the monorepo; the release tool's project root. */
 export const STARTER_BACKEND_SUBDIR = path.join('apps', 'api-service');
 
-export interface StarterBackendOptions {
-  /** Where the copy of the repository goes; it is replaced. */
-  dir: string;
-  databaseName: string;
-  /** Host part of the database URL, credentials included, e.g. postgresql://postgres@127.0.0.1:5432 */
-  serverUrl: string;
-  stripeApiBase: string;
-  stripeSecretKey: string;
-  stripeWebhookSecret: string;
-  environment?: string;
+/** Where the copy of the repository goes (`dir`, replaced), its database and Stripe peer, and: */
+export interface StarterBackendOptions extends SampleBackendOptions {
   /**
    * Written to `.env.local` as ENABLE_BILLING=true/false. Left out, the repository root's
    * `.env.compose` decides, and it says false (the upstream starter's default).
@@ -64,23 +57,8 @@ export function starterMonorepoSource(): string {
 export async function prepareStarterBackend(options: StarterBackendOptions): Promise<StarterBackend> {
   const root = options.dir;
   const backendDir = path.join(root, STARTER_BACKEND_SUBDIR);
-  await rm(root, { recursive: true, force: true });
-  await mkdir(path.dirname(root), { recursive: true });
-  await cp(starterMonorepoSource(), root, {
-    recursive: true,
-    filter: (src) => !/__pycache__|\.env\.local$|[\\/]\.venv$/.test(src),
-  });
-
-  const server = new URL(options.serverUrl);
-  const user = decodeURIComponent(server.username || 'postgres');
-  const lines = [
-    '# written by the db-release dev stack',
-    `ENVIRONMENT=${options.environment ?? 'local'}`,
-    `DATABASE_URL=postgresql://${user}:\${POSTGRES_PASSWORD}@${server.host}/${options.databaseName}`,
-    `STRIPE_SECRET_KEY=${options.stripeSecretKey}`,
-    `STRIPE_WEBHOOK_SECRET=${options.stripeWebhookSecret}`,
-    `STRIPE_API_BASE=${options.stripeApiBase}`,
-  ];
+  await copySample(starterMonorepoSource(), root, /__pycache__|\.env\.local$|[\\/]\.venv$/);
+  const lines = devEnvLines(options);
   if (options.billing !== undefined) lines.push(`ENABLE_BILLING=${options.billing ? 'true' : 'false'}`);
   if (options.priceMap) lines.push(`STRIPE_PRODUCT_PRICE_MAP=${JSON.stringify(options.priceMap)}`);
   for (const [key, value] of Object.entries(options.extraEnv ?? {})) lines.push(`${key}=${value}`);
@@ -88,15 +66,7 @@ export async function prepareStarterBackend(options: StarterBackendOptions): Pro
 
   if (options.configPatch) await patchReleaseConfig(backendDir, options.configPatch);
 
-  const git = (...args: string[]) =>
-    execFileSync('git', args, {
-      cwd: root,
-      stdio: 'ignore',
-      env: { ...process.env, GIT_AUTHOR_NAME: 'db-release', GIT_AUTHOR_EMAIL: 'dev@localhost', GIT_COMMITTER_NAME: 'db-release', GIT_COMMITTER_EMAIL: 'dev@localhost' },
-    });
-  git('init', '-q');
-  git('add', '-A');
-  git('commit', '-q', '-m', 'starter monorepo sample');
+  commitAll(root, 'starter monorepo sample');
 
   if (!options.withoutVenv) await makeBackendVenv(path.join(backendDir, '.venv'));
   return starterBackendOf(backendDir);

@@ -3,7 +3,7 @@
  * starts the release, follows it (live on a terminal) and writes the summary when it ends.
  */
 import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -21,7 +21,7 @@ import { connectClient, resolveTemporalTarget, workflowUrl, type TemporalFlags, 
 import { CliError } from '../errors';
 import { billingOf, checkStripeSecrets, defaultOperator, identityFlag, loadBackendContext, planAmounts, priceCurrency, trialDaysOf } from '../input';
 import { finishedView, followLive, LiveDisplay, renderLiveView } from '../live-view';
-import { action, err, EXIT_HELP, liveTerminal, onInterrupt, out, repeatable, temporalOptions } from '../program';
+import { action, err, EXIT_HELP, liveTerminal, onInterrupt, out, projectRootOption, repeatable, temporalOptions } from '../program';
 import { askPlanAmounts, askSecret, terminalPrompter, writeSecretsToEnvLocal, type Prompter, type SecretUpdates } from '../prompts';
 import { summaryOfResult } from '../release-runs';
 import { startAttributes } from '../search-attributes';
@@ -322,7 +322,7 @@ export function register(release: Command): Command {
     release
       .command('db')
       .description('run the database release: migrations, alembic revision, Stripe setup, billing plan checks, summary')
-      .addOption(new Option('--project-root <dir>', 'backend checkout (for config, env checks and the summary)').env('DB_RELEASE_PROJECT_ROOT'))
+      .addOption(projectRootOption('backend checkout (for config, env checks and the summary)'))
       .option('--environment <name>', 'deployment environment; one release per environment at a time (default ENVIRONMENT from the env files, else local)')
       .option('--non-interactive', 'fail instead of prompting; needs a --plan for every catalog plan and both Stripe secrets')
       .option('--skip-stripe', 'skip Stripe provisioning')

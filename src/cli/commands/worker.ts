@@ -4,13 +4,13 @@
  * `--help` or another command: those modules are imported inside `workerCommand`.
  */
 import type { NativeConnection } from '@temporalio/worker';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { describeLayout, resolveBackendLayout } from '../../config/backend-layout';
 import { envFilesOf, workerEnvironment } from '../../config/release-config';
 import { requireNamespace, resolveTemporalTarget, type TemporalFlags } from '../connection';
 import { CliError } from '../errors';
 import { environmentName, positiveInt, projectRootDir, readBackendConfig, readBackendEnv } from '../input';
-import { action, err, temporalOptions } from '../program';
+import { action, err, projectRootOption, temporalOptions } from '../program';
 
 export interface WorkerFlags extends TemporalFlags {
   projectRoot?: string;
@@ -89,7 +89,7 @@ export function register(program: Command): Command {
     program
       .command('worker')
       .description('run the worker for one backend checkout (holds its env files and secrets)')
-      .addOption(new Option('--project-root <dir>', 'backend checkout').env('DB_RELEASE_PROJECT_ROOT'))
+      .addOption(projectRootOption('backend checkout'))
       .option('--environment <name>', 'environment this worker serves (default ENVIRONMENT/APP_ENV from the env files; must agree with them)')
       .option('--max-concurrent-activities <n>', 'activities run at once (default 20)')
       .option('--max-concurrent-workflow-tasks <n>', 'workflow tasks run at once (default 40)'),
