@@ -4,6 +4,7 @@
  */
 import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { Command } from 'commander';
+import { setMaxListeners } from 'node:events';
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -270,6 +271,10 @@ export async function releaseDbCommand(flags: ReleaseDbFlags, io: ReleaseDbIo): 
     }
     // The result is a long poll; on Ctrl-C it is aborted so the CLI exits at once.
     const waiting = new AbortController();
+    // The SDK adds an abort listener to this signal for each long poll of the result and keeps it
+    // until the signal ends, so a release that waits at the gate for a while passes Node's default
+    // of 10 and prints MaxListenersExceededWarning over the live view. They all go when it aborts.
+    setMaxListeners(0, waiting.signal);
     let live: Promise<unknown> = Promise.resolve();
     let display: LiveDisplay | null = null;
     if (!prepared.input.options.non_interactive && io.live) {
