@@ -32,13 +32,14 @@ import {
 import { startAttributes } from './search-attributes';
 import { CliError } from './errors';
 import { askPlanAmounts, askSecret, type Prompter, type SecretUpdates, writeSecretsToEnvLocal } from './prompts';
-export { terminalPrompter, writeSecretsToEnvLocal, type Prompter } from './prompts';
 import { billingOf, loadBackendContext, planAmounts, priceCurrency, trialDaysOf } from './release-db';
 import { classifyKey, type ProviderKeyName } from './providers';
 import { requireWorker } from './worker-presence';
 import { identityFlag } from './identity-flag';
 import { openGate } from './release-manage';
 import { gateLines } from './status-lines';
+
+export { terminalPrompter, writeSecretsToEnvLocal, type Prompter } from './prompts';
 
 export const STRIPE_SETUP_WORKFLOW_TYPE = 'stripeSetup';
 /** The original's standalone default; `release db` uses 14 (release.config.json trialDays). */

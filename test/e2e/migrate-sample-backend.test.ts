@@ -16,6 +16,7 @@ import { prepareSampleBackend } from '../../src/devstack/sample-backend';
 import type { CommandOutcome } from '../../src/release/types';
 import { migrateGuardScript } from '../../src/runtime/command-runner';
 import { realActivityDeps } from '../../src/worker';
+import { eventually } from '../support/eventually';
 import { removeTempDirs, tempDir } from '../support/fakes';
 
 const DB_NAME = `dbr_test_migrate_sample_${randomUUID().slice(0, 8)}`;
@@ -47,7 +48,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP TABLE slow_marker")
 `;
-import { eventually } from '../support/eventually';
 
 beforeAll(async () => {
   migrateGuardScript();
