@@ -3,7 +3,19 @@ import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.tools/**', 'var/**', 'examples/**', 'test-output/**', 'bin/**', '*.js', '*.mjs'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      '.tools/**',
+      'var/**',
+      'examples/**',
+      'test-output/**',
+      'bin/**',
+      '*.js',
+      '*.mjs',
+    ],
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
@@ -32,7 +44,10 @@ export default tseslint.config(
       'import-x/order': [
         'error',
         {
-          groups: [['builtin', 'external'], ['internal', 'parent', 'sibling', 'index']],
+          groups: [
+            ['builtin', 'external'],
+            ['internal', 'parent', 'sibling', 'index'],
+          ],
           'newlines-between': 'never',
         },
       ],
@@ -46,9 +61,26 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'path', 'os', 'child_process', 'crypto', 'http', 'https', 'net'], message: 'Workflow code must not do I/O.' },
-            { group: ['pg', 'stripe', 'execa', '@temporalio/activity', '@temporalio/client', '@temporalio/worker'], message: 'Only activities talk to the outside world.' },
-            { group: ['../activities', '../activities/*'], message: 'Import activity types only (import type).', allowTypeImports: true },
+            {
+              group: ['node:*', 'fs', 'path', 'os', 'child_process', 'crypto', 'http', 'https', 'net'],
+              message: 'Workflow code must not do I/O.',
+            },
+            {
+              group: [
+                'pg',
+                'stripe',
+                'execa',
+                '@temporalio/activity',
+                '@temporalio/client',
+                '@temporalio/worker',
+              ],
+              message: 'Only activities talk to the outside world.',
+            },
+            {
+              group: ['../activities', '../activities/*'],
+              message: 'Import activity types only (import type).',
+              allowTypeImports: true,
+            },
           ],
         },
       ],

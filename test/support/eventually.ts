@@ -31,7 +31,9 @@ export async function eventually<T>(
       lastError = error;
     }
     if (Date.now() >= deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(interval, Math.max(0, deadline - Date.now()))));
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.min(interval, Math.max(0, deadline - Date.now()))),
+    );
   }
   let context = '';
   try {
@@ -39,6 +41,10 @@ export async function eventually<T>(
   } catch (error) {
     context = `\n(describing the state failed: ${String(error)})`;
   }
-  const cause = lastError ? `\nlast error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)}` : '';
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${options.what ?? 'the condition'}${cause}${context}`);
+  const cause = lastError
+    ? `\nlast error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)}`
+    : '';
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${options.what ?? 'the condition'}${cause}${context}`,
+  );
 }

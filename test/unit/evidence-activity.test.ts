@@ -30,9 +30,16 @@ test('absent or empty secrets are null, not a mask of nothing', async () => {
 });
 
 test('the price map is read as compact JSON or as code=price pairs; anything else is kept raw', async () => {
-  expect((await read({ STRIPE_PRODUCT_PRICE_MAP: '{"starter":"price_1","pro":"price_2"}' })).stripePriceMap).toEqual({ starter: 'price_1', pro: 'price_2' });
-  expect((await read({ STRIPE_PRODUCT_PRICE_MAP: 'starter=price_1, pro=price_2' })).stripePriceMap).toEqual({ starter: 'price_1', pro: 'price_2' });
-  expect((await read({ STRIPE_PRODUCT_PRICE_MAP: 'not a map' })).stripePriceMap).toEqual({ raw: 'not a map' });
+  expect(
+    (await read({ STRIPE_PRODUCT_PRICE_MAP: '{"starter":"price_1","pro":"price_2"}' })).stripePriceMap,
+  ).toEqual({ starter: 'price_1', pro: 'price_2' });
+  expect((await read({ STRIPE_PRODUCT_PRICE_MAP: 'starter=price_1, pro=price_2' })).stripePriceMap).toEqual({
+    starter: 'price_1',
+    pro: 'price_2',
+  });
+  expect((await read({ STRIPE_PRODUCT_PRICE_MAP: 'not a map' })).stripePriceMap).toEqual({
+    raw: 'not a map',
+  });
 });
 
 test('the environment name is ENVIRONMENT, else APP_ENV, else null', async () => {
@@ -43,9 +50,14 @@ test('the environment name is ENVIRONMENT, else APP_ENV, else null', async () =>
 
 test('an env file gone bad since the worker started is invalid input, not retried', async () => {
   const deps = fakeDeps({
-    loadEnv: () => Promise.reject(Object.assign(new Error('.env.local line 3: unterminated quote'), { name: 'EnvFileError' })),
+    loadEnv: () =>
+      Promise.reject(
+        Object.assign(new Error('.env.local line 3: unterminated quote'), { name: 'EnvFileError' }),
+      ),
   });
-  const failure = await failureOf(runActivity(activityEnv(), createEvidenceActivities(deps).readReleaseEvidence));
+  const failure = await failureOf(
+    runActivity(activityEnv(), createEvidenceActivities(deps).readReleaseEvidence),
+  );
   expect(failure.message).toContain('.env.local line 3: unterminated quote');
   expect(failure.nonRetryable).toBe(true);
 });

@@ -13,7 +13,8 @@ import { activityEnv, fakeDeps, removeTempDirs, runActivity, tempDir } from '../
 
 afterAll(removeTempDirs);
 
-const ORIGINAL_ENV = 'APP_NAME=shop\nexport STRIPE_PRODUCT_PRICE_MAP={"starter":"price_old_s","pro":"price_old_p"}\nENABLE_BILLING=false\nSTRIPE_SECRET_KEY=sk_test_51KeptByteForByte0001';
+const ORIGINAL_ENV =
+  'APP_NAME=shop\nexport STRIPE_PRODUCT_PRICE_MAP={"starter":"price_old_s","pro":"price_old_p"}\nENABLE_BILLING=false\nSTRIPE_SECRET_KEY=sk_test_51KeptByteForByte0001';
 const NEW_MAP = { starter: 'price_new_s', pro: 'price_new_p' };
 
 /** billing_plans in memory, honouring `is distinct from` so a repeated write updates no row. */
@@ -25,15 +26,27 @@ class Plans implements DbClient {
   ]);
   constructor(readonly columns: string[]) {}
 
-  query<R extends object>(sql: string, params: unknown[] = []): Promise<{ rows: R[]; rowCount: number | null }> {
+  query<R extends object>(
+    sql: string,
+    params: unknown[] = [],
+  ): Promise<{ rows: R[]; rowCount: number | null }> {
     const text = sql.replace(/\s+/g, ' ').trim();
-    const answer = (rows: object[], rowCount = rows.length) => Promise.resolve({ rows: rows as R[], rowCount });
-    if (text.includes('information_schema.columns')) return answer(this.columns.map((column_name) => ({ column_name })));
+    const answer = (rows: object[], rowCount = rows.length) =>
+      Promise.resolve({ rows: rows as R[], rowCount });
+    if (text.includes('information_schema.columns'))
+      return answer(this.columns.map((column_name) => ({ column_name })));
     if (text.startsWith('select code, "stripe_price_id"::text')) {
       const wanted = params[0] as string[];
-      return answer([...this.rows].filter(([code]) => wanted.includes(code)).map(([code, id]) => ({ code, stripe_price_id: id })));
+      return answer(
+        [...this.rows]
+          .filter(([code]) => wanted.includes(code))
+          .map(([code, id]) => ({ code, stripe_price_id: id })),
+      );
     }
-    const update = /^update billing_plans set "stripe_price_id" = \$2(, updated_at = now\(\))? where code = \$1( and "stripe_price_id" is distinct from \$2)?$/.exec(text);
+    const update =
+      /^update billing_plans set "stripe_price_id" = \$2(, updated_at = now\(\))? where code = \$1( and "stripe_price_id" is distinct from \$2)?$/.exec(
+        text,
+      );
     if (update) {
       this.writes.push(text);
       const [code, id] = params as [string, string | null];
@@ -66,7 +79,10 @@ function rig(db: Plans, envText: string | null = ORIGINAL_ENV) {
     envText: () => readFileSync(envFile, 'utf8'),
     /** One attempt of the same run (workflow wf, run run1), as a retry after a crash would be. */
     sync: (attempt: number, skipDbWrites = false) =>
-      runActivity(activityEnv('wf', 'run1', attempt), activities.syncPriceIds, { priceMap: NEW_MAP, ...(skipDbWrites ? { skipDbWrites } : {}) }),
+      runActivity(activityEnv('wf', 'run1', attempt), activities.syncPriceIds, {
+        priceMap: NEW_MAP,
+        ...(skipDbWrites ? { skipDbWrites } : {}),
+      }),
     restore: () => runActivity(activityEnv('wf', 'run1'), activities.restorePriceIds, {}),
   };
 }
@@ -80,7 +96,10 @@ test('a retry after the first attempt wrote everything reports the state before 
 
   // The first attempt's answer was lost; the retry sees its writes already there.
   const retry = await r.sync(2);
-  expect(retry.previousEnv).toEqual({ STRIPE_PRODUCT_PRICE_MAP: '{"starter":"price_old_s","pro":"price_old_p"}', ENABLE_BILLING: 'false' });
+  expect(retry.previousEnv).toEqual({
+    STRIPE_PRODUCT_PRICE_MAP: '{"starter":"price_old_s","pro":"price_old_p"}',
+    ENABLE_BILLING: 'false',
+  });
   expect(retry.previousPriceIds).toEqual({ starter: 'price_old_s', pro: 'price_old_p' });
   expect(retry.envFileChanged).toBe(true);
   expect(retry.rowsUpdated).toBe(0);
@@ -104,7 +123,12 @@ test('without a price id column the ids go only to the env file: billing_plans i
   expect(result.rowsUpdated).toBe(0);
   expect(result.previousPriceIds).toEqual({});
   const records = await r.restore();
-  expect(records[1]).toEqual({ name: 'billing_plans', status: 'skipped', detail: 'no price id column: the ids live only in .env.local', manual_action: null });
+  expect(records[1]).toEqual({
+    name: 'billing_plans',
+    status: 'skipped',
+    detail: 'no price id column: the ids live only in .env.local',
+    manual_action: null,
+  });
   expect(db.writes).toEqual([]);
   expect(r.envText()).toBe(ORIGINAL_ENV);
 });
@@ -136,8 +160,14 @@ test('an env file edited after the sync: the synced lines go back, the edit is k
   await r.sync(1);
   writeFileSync(r.envFile, `${r.envText()}\nEXTRA=added by an operator\n`);
   const records = await r.restore();
-  expect(records[0]).toMatchObject({ name: 'env_file', status: 'failed', detail: '.env.local changed since the release read it' });
+  expect(records[0]).toMatchObject({
+    name: 'env_file',
+    status: 'failed',
+    detail: '.env.local changed since the release read it',
+  });
   expect(records[0]?.manual_action).toContain('STRIPE_PRODUCT_PRICE_MAP and ENABLE_BILLING in .env.local');
   expect(r.envText()).toContain('EXTRA=added by an operator');
-  expect(r.envText()).toContain('export STRIPE_PRODUCT_PRICE_MAP={"starter":"price_old_s","pro":"price_old_p"}\nENABLE_BILLING=false\n');
+  expect(r.envText()).toContain(
+    'export STRIPE_PRODUCT_PRICE_MAP={"starter":"price_old_s","pro":"price_old_p"}\nENABLE_BILLING=false\n',
+  );
 });

@@ -10,7 +10,11 @@ import { ErrorType } from '../../src/release/errors';
 import { activityEnv, failureOf, fakeDeps, runActivity } from '../support/fakes';
 
 const SECRET_KEY = 'sk_test_51PlanChangesSecretNeverShown3';
-const INPUT: ProvisionInput = { plans: [{ code: 'pro', name: 'Pro', amount: 9900 }], currency: 'USD', trialDays: 14 };
+const INPUT: ProvisionInput = {
+  plans: [{ code: 'pro', name: 'Pro', amount: 9900 }],
+  currency: 'USD',
+  trialDays: 14,
+};
 const LOOKUP_KEY = 'db_release:pro:monthly';
 
 const product = (extra: Partial<ProductLite> = {}): ProductLite => ({
@@ -52,7 +56,11 @@ function account(products: ProductLite[], prices: PriceLite[]): StripeGateway {
   };
 }
 
-function preview(gateway: StripeGateway, env: Record<string, string> = { STRIPE_SECRET_KEY: SECRET_KEY }, input = INPUT) {
+function preview(
+  gateway: StripeGateway,
+  env: Record<string, string> = { STRIPE_SECRET_KEY: SECRET_KEY },
+  input = INPUT,
+) {
   const keys: string[] = [];
   const deps = fakeDeps({
     env,
@@ -61,18 +69,37 @@ function preview(gateway: StripeGateway, env: Record<string, string> = { STRIPE_
       return gateway;
     },
   });
-  return { keys, run: () => runActivity(activityEnv(), createStripeActivities(deps).planStripeChanges, input) };
+  return {
+    keys,
+    run: () => runActivity(activityEnv(), createStripeActivities(deps).planStripeChanges, input),
+  };
 }
 
 test('an empty account: product and price to create, no previous amount; the gateway gets the backend key', async () => {
   const p = preview(account([], []));
-  expect(await p.run()).toEqual([{ code: 'pro', product: 'create', price: 'create', lookupKey: LOOKUP_KEY, movesLookupKeyFrom: null, previousAmount: null }]);
+  expect(await p.run()).toEqual([
+    {
+      code: 'pro',
+      product: 'create',
+      price: 'create',
+      lookupKey: LOOKUP_KEY,
+      movesLookupKeyFrom: null,
+      previousAmount: null,
+    },
+  ]);
   expect(p.keys).toEqual([SECRET_KEY]);
 });
 
 test('the price holding the lookup key matches: both reused, its amount shown as the previous one', async () => {
   expect(await preview(account([product()], [price()])).run()).toEqual([
-    { code: 'pro', product: 'reuse', price: 'reuse', lookupKey: LOOKUP_KEY, movesLookupKeyFrom: null, previousAmount: 9900 },
+    {
+      code: 'pro',
+      product: 'reuse',
+      price: 'reuse',
+      lookupKey: LOOKUP_KEY,
+      movesLookupKeyFrom: null,
+      previousAmount: 9900,
+    },
   ]);
 });
 
@@ -83,17 +110,29 @@ test.each([
   ['every three months', { interval_count: 3 }],
   ['another trial', { trial_period_days: 7 }],
   ['an archived price', { active: false }],
-])('the holder has %s: a new price takes the lookup key from it', async (_what, extra: Partial<PriceLite>) => {
-  const holder = price({ id: 'price_holder', ...extra });
-  const [change] = await preview(account([product()], [holder])).run();
-  expect(change).toMatchObject({ product: 'reuse', price: 'create', movesLookupKeyFrom: 'price_holder', previousAmount: holder.unit_amount });
-});
+])(
+  'the holder has %s: a new price takes the lookup key from it',
+  async (_what, extra: Partial<PriceLite>) => {
+    const holder = price({ id: 'price_holder', ...extra });
+    const [change] = await preview(account([product()], [holder])).run();
+    expect(change).toMatchObject({
+      product: 'reuse',
+      price: 'create',
+      movesLookupKeyFrom: 'price_holder',
+      previousAmount: holder.unit_amount,
+    });
+  },
+);
 
 test('another price of the product matches: the lookup key moves to it instead of creating one', async () => {
   const holder = price({ id: 'price_holder', unit_amount: 12900 });
   const match = price({ id: 'price_match', lookup_key: null });
   const [change] = await preview(account([product()], [holder, match])).run();
-  expect(change).toMatchObject({ price: 'assign_lookup_key', movesLookupKeyFrom: 'price_holder', previousAmount: 12900 });
+  expect(change).toMatchObject({
+    price: 'assign_lookup_key',
+    movesLookupKeyFrom: 'price_holder',
+    previousAmount: 12900,
+  });
 });
 
 test('an archived or renamed product is renamed (and reactivated), not duplicated', async () => {
@@ -105,13 +144,20 @@ test('no STRIPE_SECRET_KEY: a clear final failure naming the key and the file, a
   const p = preview(account([], []), {});
   const failure = await failureOf(p.run());
   expect(failure.type).toBe(ErrorType.MissingStripeSecrets);
-  expect(failure.message).toBe('STRIPE_SECRET_KEY is missing from the backend env files: add it to .env.local');
+  expect(failure.message).toBe(
+    'STRIPE_SECRET_KEY is missing from the backend env files: add it to .env.local',
+  );
   expect(p.keys).toEqual([]);
 });
 
 test('a refused key fails final with the key masked out of the message', async () => {
   const gateway = account([], []);
-  gateway.listProducts = () => Promise.reject(Object.assign(new Error(`Invalid API Key provided: ${SECRET_KEY}`), { type: 'StripeAuthenticationError' }));
+  gateway.listProducts = () =>
+    Promise.reject(
+      Object.assign(new Error(`Invalid API Key provided: ${SECRET_KEY}`), {
+        type: 'StripeAuthenticationError',
+      }),
+    );
   const failure = await failureOf(preview(gateway).run());
   expect(failure.type).toBe(ErrorType.StripeAuthentication);
   expect(failure.nonRetryable).toBe(true);
@@ -121,7 +167,8 @@ test('a refused key fails final with the key masked out of the message', async (
 
 test('Stripe unavailable is retried (not final)', async () => {
   const gateway = account([], []);
-  gateway.listProducts = () => Promise.reject(Object.assign(new Error('the API is down'), { type: 'StripeAPIError' }));
+  gateway.listProducts = () =>
+    Promise.reject(Object.assign(new Error('the API is down'), { type: 'StripeAPIError' }));
   const failure = await failureOf(preview(gateway).run());
   expect(failure.type).toBe(ErrorType.StripeUnavailable);
   expect(failure.nonRetryable).toBe(false);

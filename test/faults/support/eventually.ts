@@ -2,11 +2,17 @@
  * The fault suite waits with the tests' shared `eventually()` (test/support/eventually.ts); its
  * cases always pass a deadline and what they wait for (the shared default interval is shorter).
  */
-import { eventually as sharedEventually, type EventuallyOptions as SharedOptions } from '../../support/eventually';
+import {
+  eventually as sharedEventually,
+  type EventuallyOptions as SharedOptions,
+} from '../../support/eventually';
 
 export type EventuallyOptions = SharedOptions & { timeoutMs: number; what: string };
 
-export function eventually<T>(condition: () => Promise<T | null | undefined | false> | T | null | undefined | false, options: EventuallyOptions): Promise<T> {
+export function eventually<T>(
+  condition: () => Promise<T | null | undefined | false> | T | null | undefined | false,
+  options: EventuallyOptions,
+): Promise<T> {
   return sharedEventually(condition, { intervalMs: 250, ...options });
 }
 
