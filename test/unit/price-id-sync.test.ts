@@ -4,12 +4,12 @@
  * column and no-column paths, and --skip-db-checks. (billing-plans.test.ts covers the column
  * settings against the plan check.)
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DbClient } from '../../src/activities/deps';
 import { createPriceIdSyncActivities } from '../../src/activities/price-id-sync';
 import { parseReleaseConfig } from '../../src/config/release-config';
-import { activityEnv, fakeDeps, removeTempDirs, runActivity, tempDir } from '../support/fakes';
+import { activityEnv, failureOf, fakeDeps, removeTempDirs, runActivity, tempDir } from '../support/fakes';
 
 afterAll(removeTempDirs);
 
@@ -65,17 +65,21 @@ class Plans implements DbClient {
 function rig(db: Plans, envText: string | null = ORIGINAL_ENV) {
   const root = tempDir('price-id-sync-');
   const envFile = path.join(root, '.env.local');
+  const stateDir = tempDir('price-id-sync-state-');
   if (envText !== null) writeFileSync(envFile, envText);
   const activities = createPriceIdSyncActivities(
     fakeDeps({
       env: { DATABASE_URL: 'postgresql://app@db/app' },
       projectRoot: root,
+      stateDir,
       loadConfig: () => Promise.resolve(parseReleaseConfig('{}')),
       connectDb: () => Promise.resolve(db),
     }),
   );
   return {
     envFile,
+    /** The run's journal file (one run here). */
+    journal: () => path.join(stateDir, readdirSync(stateDir).find((f) => f.endsWith('.json')) ?? 'none'),
     envText: () => readFileSync(envFile, 'utf8'),
     /** One attempt of the same run (workflow wf, run run1), as a retry after a crash would be. */
     sync: (attempt: number, skipDbWrites = false) =>
@@ -170,4 +174,48 @@ test('an env file edited after the sync: the synced lines go back, the edit is k
   expect(r.envText()).toContain(
     'export STRIPE_PRODUCT_PRICE_MAP={"starter":"price_old_s","pro":"price_old_p"}\nENABLE_BILLING=false\n',
   );
+});
+
+describe('a journal the restore cannot trust fails it, naming the file and what is wrong, instead of restoring nothing', () => {
+  test('not JSON (a truncated file)', async () => {
+    const r = rig(new Plans(['id', 'code', 'is_active', 'stripe_price_id']));
+    await r.sync(1);
+    writeFileSync(r.journal(), '{"env-local:before": {"existed": tr');
+    const failure = await failureOf(r.restore());
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain(`the run's journal ${r.journal()} is not JSON`);
+    expect(failure.message).toContain(
+      'restore the file from a backup, or undo the changes the release summary lists by hand',
+    );
+    expect(r.envText()).toContain('price_new_s');
+  });
+
+  test('an entry of the wrong shape names the entry and the field', async () => {
+    const r = rig(new Plans(['id', 'code', 'is_active', 'stripe_price_id']));
+    await r.sync(1);
+    const journal = JSON.parse(readFileSync(r.journal(), 'utf8')) as Record<string, Record<string, unknown>>;
+    journal['billing-plans:before'] = { starter: 'price_old_s', pro: 42 };
+    writeFileSync(r.journal(), JSON.stringify(journal));
+    const failure = await failureOf(r.restore());
+    expect(failure.message).toContain(
+      `the run's journal ${r.journal()} has an entry "billing-plans:before" that is not what the release wrote (pro: `,
+    );
+  });
+
+  test('a retry checks what it reads back too', async () => {
+    const r = rig(new Plans(['id', 'code', 'is_active', 'stripe_price_id']));
+    await r.sync(1);
+    writeFileSync(r.journal(), JSON.stringify({ 'env-local:before': { existed: 'yes' } }));
+    const failure = await failureOf(r.sync(2));
+    expect(failure.message).toMatch(
+      /has an entry "env-local:before" that is not what the release wrote \(existed: /,
+    );
+  });
+
+  test('an array is not a journal', async () => {
+    const r = rig(new Plans(['id', 'code', 'is_active']));
+    await r.sync(1);
+    writeFileSync(r.journal(), '[]');
+    expect((await failureOf(r.restore())).message).toContain('is not a JSON object of entries');
+  });
 });
