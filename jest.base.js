@@ -10,9 +10,10 @@ module.exports = {
   transform: {
     '^.+\\.(t|j|mj)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
-  // execa and its helpers ship only as ES modules; let swc turn them into CommonJS for Jest.
+  // execa, @inquirer/password (the hidden prompt) and their helpers ship only as ES modules; let swc turn
+  // them into CommonJS for Jest.
   transformIgnorePatterns: [
-    '/node_modules/(?!(execa|@sec-ant|@sindresorhus|figures|get-stream|human-signals|is-plain-obj|is-stream|is-unicode-supported|npm-run-path|parse-ms|path-key|pretty-ms|strip-final-newline|unicorn-magic|yoctocolors|@inquirer)/)',
+    '/node_modules/(?!(execa|@sec-ant|@sindresorhus|figures|get-stream|human-signals|is-plain-obj|is-stream|is-unicode-supported|npm-run-path|parse-ms|path-key|pretty-ms|strip-final-newline|unicorn-magic|yoctocolors|@inquirer|fast-wrap-ansi|fast-string-width|fast-string-truncated-width)/)',
   ],
   // unicorn-magic exports only an 'import' condition, which Jest's CommonJS resolver skips.
   moduleNameMapper: { '^unicorn-magic$': '<rootDir>/node_modules/unicorn-magic/node.js' },
