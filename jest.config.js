@@ -1,19 +1,26 @@
-/** @type {import('jest').Config} */
-module.exports = {
-  testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
-  // The fault suite kills real processes and takes minutes: it runs on its own (npm run test:faults).
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/'],
+/**
+ * Three tiers, each runnable alone (npm run test:unit / test:workflow / test:e2e; npm test runs
+ * all three):
+ * - unit: mocked dependencies, no server (no Temporal, no PostgreSQL): seconds.
+ * - workflow: workflows on a real Temporal dev server with recorded or mocked activities.
+ * - e2e: the built CLI against the real stack (Temporal, PostgreSQL, Alembic, the Stripe peer).
+ * Only the workflow and e2e tiers start the Temporal dev server (their global setup; Jest runs a
+ * project's global setup only when one of its tests is selected, and the second start is a no-op).
+ * The fault suite kills real processes and takes minutes: it runs on its own (npm run test:faults).
+ */
+const base = require('./jest.base.js');
+
+const withTemporal = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
   testTimeout: 120000,
-  transform: {
-    '^.+\\.(t|j|mj)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
-  },
-  // execa and its helpers ship only as ES modules; let swc turn them into CommonJS for Jest.
-  transformIgnorePatterns: ['/node_modules/(?!(execa|@sec-ant|@sindresorhus|figures|get-stream|human-signals|is-plain-obj|is-stream|is-unicode-supported|npm-run-path|parse-ms|path-key|pretty-ms|strip-final-newline|unicorn-magic|yoctocolors)/)'],
-  // unicorn-magic exports only an 'import' condition, which Jest's CommonJS resolver skips.
-  moduleNameMapper: { '^unicorn-magic$': '<rootDir>/node_modules/unicorn-magic/node.js' },
-  moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
+  projects: [
+    { ...base, displayName: 'unit', roots: ['<rootDir>/test/unit'] },
+    { ...base, ...withTemporal, displayName: 'workflow', roots: ['<rootDir>/test/workflow'] },
+    { ...base, ...withTemporal, displayName: 'e2e', roots: ['<rootDir>/test/e2e'] },
+  ],
 };

@@ -3,13 +3,12 @@
  * concurrently (they mostly wait on timeouts: heartbeat, retry backoff, outages), files in
  * parallel workers; the global teardown prints the closing table.
  */
-const base = require('./jest.config.js');
+const base = require('./jest.base.js');
 
 /** @type {import('jest').Config} */
 module.exports = {
   ...base,
   roots: ['<rootDir>/test/faults'],
-  testPathIgnorePatterns: ['/node_modules/'],
   globalSetup: '<rootDir>/test/faults/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/faults/support/global-teardown.ts',
   testTimeout: 14 * 60 * 1000,

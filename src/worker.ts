@@ -10,6 +10,7 @@ import { createStripeGateway } from './activities/stripe-gateway';
 import { loadEnvScope } from './config/env-files';
 import { envFilesOf, loadReleaseConfig } from './config/release-config';
 import { runCommand } from './runtime/command-runner';
+import { connectDb } from './runtime/db';
 
 export interface WorkerSettings {
   projectRoot: string;
@@ -36,8 +37,6 @@ export interface WorkerSettings {
   /** The environment this worker serves (`--environment`); must agree with the env files' ENVIRONMENT/APP_ENV. */
   environment?: string;
 }
-
-import { connectDb } from './runtime/db';
 
 export { connectDb };
 

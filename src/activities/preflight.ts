@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { billingOffReason, billingSwitch } from '../config/env-files';
 import { Context } from '@temporalio/activity';
+import { billingOffReason, billingSwitch } from '../config/env-files';
 import { alembicConfigFile, approvalPolicyFor, promotionPolicyFor, catalogKey, catalogOf, sqlReviewPolicyFor, workerEnvironment, type ReleaseConfig } from '../config/release-config';
 import { maskSecret } from '../masking';
 import { ErrorType } from '../release/errors';

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { z } from 'zod';
 import { rewriteEnvText } from '../config/env-local';
 import type { ReleaseConfig } from '../config/release-config';
 import type { CompensationRecord, PriceIdSyncResult } from '../release/types';
 import { billingPlansShape, planQuery, quoteIdent, type BillingPlansShape } from './billing-plans';
 import type { ActivityDeps } from './deps';
-import { readJournal, readScope, rememberOnce, withDb, type JournalRef } from './support';
+import { journalEntry, readJournal, readScope, rememberOnce, withDb, type JournalRef } from './support';
 
 const SYNCED_KEYS = ['STRIPE_PRODUCT_PRICE_MAP', 'ENABLE_BILLING'] as const;
 
@@ -39,13 +40,14 @@ function setPriceId(shape: ColumnJournal): string {
   return `update billing_plans set ${column} = $2${shape.hasUpdatedAt ? ', updated_at = now()' : ''}`;
 }
 
-interface EnvBefore {
-  existed: boolean;
-  lines: Record<string, string | null>;
-  hash: string | null;
+const envBeforeSchema = z.object({
+  existed: z.boolean(),
+  lines: z.record(z.string(), z.string().nullable()),
+  hash: z.string().nullable(),
   /** Whether the file ended without a newline (appending adds one). */
-  endedWithoutNewline: boolean;
-}
+  endedWithoutNewline: z.boolean(),
+});
+type EnvBefore = z.infer<typeof envBeforeSchema>;
 
 /**
  * The env file the sync writes: the backend's first env file (`envFiles[0]` once the config names
@@ -59,6 +61,9 @@ function syncedEnvFileName(config: ReleaseConfig): string {
 
 /** Where the ids went in billing_plans (journaled before the first write, so the restore writes the same column). */
 type ColumnJournal = BillingPlansShape;
+const columnSchema: z.ZodType<ColumnJournal> = z.object({ priceIdColumn: z.string().nullable(), hasUpdatedAt: z.boolean() });
+/** billing_plans' price id per plan code before the release (null: the row had none). */
+const previousPriceIdsSchema = z.record(z.string(), z.string().nullable());
 
 export interface SyncPriceIdsInput {
   priceMap: Record<string, string>;
@@ -87,13 +92,13 @@ export function createPriceIdSyncActivities(deps: ActivityDeps) {
           hash: sha256(text),
           endedWithoutNewline: text !== null && text !== '' && !text.endsWith('\n'),
         };
-      });
+      }, envBeforeSchema);
       const codes = Object.keys(input.priceMap);
       // Settled once per run: a retry writes (and the restore undoes) the same column.
       const shape: ColumnJournal | null = input.skipDbWrites
         ? null
         : await rememberOnce<ColumnJournal>(deps, 'billing-plans:column', () =>
-            withDb(deps, scope, (db) => billingPlansShape(db, scope, config.billingPlans.priceIdColumn)),
+            withDb(deps, scope, (db) => billingPlansShape(db, scope, config.billingPlans.priceIdColumn)), columnSchema,
           );
       const column = shape?.priceIdColumn ?? null;
       const previousPriceIds = column
@@ -106,7 +111,7 @@ export function createPriceIdSyncActivities(deps: ActivityDeps) {
                 [codes],
               );
               return Object.fromEntries(rows.map((r) => [r.code, r.stripe_price_id]));
-            }),
+            }), previousPriceIdsSchema,
           )
         : {};
 
@@ -148,10 +153,10 @@ export function createPriceIdSyncActivities(deps: ActivityDeps) {
       const envName = syncedEnvFileName(await deps.loadConfig());
       const envFile = path.resolve(deps.projectRoot, envName);
       const journal = await readJournal(deps, input.journal);
-      const before = (journal['env-local:before'] as EnvBefore | undefined) ?? null;
-      const previousPriceIds = journal['billing-plans:before'] as Record<string, string | null> | undefined;
+      const before = journalEntry(journal, 'env-local:before', envBeforeSchema) ?? null;
+      const previousPriceIds = journalEntry(journal, 'billing-plans:before', previousPriceIdsSchema);
       // Journals from before the column was configurable wrote stripe_price_id (and updated_at).
-      const shape = (journal['billing-plans:column'] as ColumnJournal | undefined) ?? { priceIdColumn: 'stripe_price_id', hasUpdatedAt: true };
+      const shape = journalEntry(journal, 'billing-plans:column', columnSchema) ?? { priceIdColumn: 'stripe_price_id', hasUpdatedAt: true };
       const records: CompensationRecord[] = [];
       if (before) {
         const current = await readIfExists(envFile);

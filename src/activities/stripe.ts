@@ -1,11 +1,12 @@
 import { Context } from '@temporalio/activity';
+import { z } from 'zod';
 import { ErrorType } from '../release/errors';
 import { lookupKeyFor, PLAN_CODE_METADATA_KEY, RELEASE_RUN_METADATA_KEY, releaseRunTag } from '../release/plans';
 import { choosePlanProduct, decidePrice, planCodeKeyOf, planCodeMetadataKeys, stripeChangeFor } from '../release/stripe-match';
 import type { CatalogPlan, CompensationRecord, ProvisionedPlan, StripeChange, StripeProvisionResult } from '../release/types';
 import type { ActivityDeps } from './deps';
 import type { PriceLite, ProductLite, StripeGateway } from './stripe-gateway';
-import { executionIds, failure, readJournal, readScope, rememberOnce, type JournalRef, type SecretScope } from './support';
+import { executionIds, failure, journalEntry, readJournal, readScope, rememberOnce, type JournalRef, type SecretScope } from './support';
 
 export interface ProvisionInput {
   plans: CatalogPlan[];
@@ -41,17 +42,36 @@ export async function stripeCall<T>(scope: SecretScope, doing: string, call: () 
 }
 
 /** What held a plan's lookup key and product before this release wrote anything: journaled first. */
-interface BeforeState {
-  priceId: string | null;
-  priceActive: boolean;
-  productId: string | null;
-  productName: string | null;
-  productActive: boolean;
+const beforeStateSchema = z.object({
+  priceId: z.string().nullable(),
+  priceActive: z.boolean(),
+  productId: z.string().nullable(),
+  productName: z.string().nullable(),
+  productActive: z.boolean(),
   /** Absent in journals written before default prices were handled. */
-  productDefaultPrice?: string | null;
+  productDefaultPrice: z.string().nullable().optional(),
   /** The metadata key that named the plan's code on that product; absent in older journals. */
-  productMatchedBy?: string | null;
-}
+  productMatchedBy: z.string().nullable().optional(),
+});
+type BeforeState = z.infer<typeof beforeStateSchema>;
+
+/** A plan's provisioning result as journaled: checked when read back; a field a later version adds is kept. */
+const provisionedSchema: z.ZodType<ProvisionedPlan> = z
+  .object({
+    code: z.string(),
+    amount: z.number(),
+    productId: z.string(),
+    productAction: z.enum(['created', 'reused', 'renamed']),
+    previousProductName: z.string().nullable(),
+    productMatchedBy: z.string().optional(),
+    priceId: z.string(),
+    priceAction: z.enum(['created', 'reused', 'lookup_key_assigned']),
+    lookupKey: z.string(),
+    previousPriceId: z.string().nullable(),
+    previousPriceArchived: z.boolean(),
+    previousDefaultPrice: z.string().nullable().optional(),
+  })
+  .loose();
 
 function createdBy(tag: string, code: string): (o: { metadata: Record<string, string> }) => boolean {
   return (o) => o.metadata[RELEASE_RUN_METADATA_KEY] === tag && o.metadata[PLAN_CODE_METADATA_KEY] === code;
@@ -181,7 +201,7 @@ export function createStripeActivities(deps: ActivityDeps) {
             productDefaultPrice: product?.default_price ?? null,
             productMatchedBy: chosen?.matchedBy ?? null,
           };
-        });
+        }, beforeStateSchema);
 
         let product: ProductLite;
         let productAction: ProvisionedPlan['productAction'];
@@ -289,7 +309,7 @@ export function createStripeActivities(deps: ActivityDeps) {
         };
         // Journaled per plan, so a rollback also undoes the plans done before a later one failed.
         // Journaled before the default move and the archive, so a failure there still leaves the rollback what to undo.
-        const journaled = await rememberOnce(deps, `stripe:${plan.code}:result`, () => Promise.resolve(record));
+        const journaled = await rememberOnce(deps, `stripe:${plan.code}:result`, () => Promise.resolve(record), provisionedSchema);
         if (previousDefaultPrice && product.default_price !== priceId) {
           await intend(deps, plan.code, 'product-default', { productId: product.id, priceId });
           await stripeCall(scope, `making ${priceId} the default price of ${product.id}`, () =>
@@ -350,8 +370,8 @@ export function createStripeActivities(deps: ActivityDeps) {
       }
       const records: CompensationRecord[] = [];
       for (const code of [...input.codes].reverse()) {
-        const result = journal[`stripe:${code}:result`] as ProvisionedPlan | undefined;
-        const before = journal[`stripe:${code}:before`] as BeforeState | undefined;
+        const result = journalEntry(journal, `stripe:${code}:result`, provisionedSchema);
+        const before = journalEntry(journal, `stripe:${code}:before`, beforeStateSchema);
         const mine = createdBy(tag, code);
         // Prices this release created may sit on a product it reused under another key.
         const productIds = new Set(products.filter((p) => planCodeKeyOf(p, code, keys) !== null).map((p) => p.id));

@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { z } from 'zod';
 import { backendCommandEnv, resolveBackendLayout } from '../config/backend-layout';
 import type { EnvScope } from '../config/env-files';
 import { redact, secretValuesOf } from '../masking';
@@ -334,19 +335,69 @@ function journalFile(deps: ActivityDeps, ref?: JournalRef): string {
   return path.join(deps.stateDir, `${workflowId}--${runId}.json`.replace(/[^A-Za-z0-9_.-]/g, '_'));
 }
 
-/** What this run's journal holds; compensations read it, so they also undo a step that failed half-way. */
-export async function readJournal(deps: ActivityDeps, ref?: JournalRef): Promise<Record<string, unknown>> {
-  try {
-    return JSON.parse(await readFile(journalFile(deps, ref), 'utf8')) as Record<string, unknown>;
-  } catch {
-    return {};
-  }
+const journalSchema = z.record(z.string(), z.unknown());
+/** Where each journal read came from, so an entry that is not what it should be names its file. */
+const journalFiles = new WeakMap<object, string>();
+
+/**
+ * A journal that is there but unreadable is never taken for an empty one: that would tell a
+ * compensation nothing was changed. It fails final, naming the file, with what to do.
+ */
+function journalUnreadable(file: string, what: string): ApplicationFailure {
+  return failure(
+    ErrorType.InvalidInput,
+    `the run's journal ${file} ${what}: it records what the release changed, for its compensations; ` +
+      'restore the file from a backup, or undo the changes the release summary lists by hand',
+  );
 }
 
-export async function rememberOnce<T>(deps: ActivityDeps, key: string, compute: () => Promise<T>): Promise<T> {
+/** What this run's journal holds (nothing yet when it has no file); compensations read it, so they also undo a step that failed half-way. */
+export async function readJournal(deps: ActivityDeps, ref?: JournalRef): Promise<Record<string, unknown>> {
+  const file = journalFile(deps, ref);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw error;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw journalUnreadable(file, `is not JSON (${(error as Error).message})`);
+  }
+  const parsed = journalSchema.safeParse(json);
+  if (!parsed.success) throw journalUnreadable(file, 'is not a JSON object of entries');
+  journalFiles.set(parsed.data, file);
+  return parsed.data;
+}
+
+/** Names the first problem zod found: `previousPriceIds.pro: expected string, received number`. */
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid';
+  return issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message;
+}
+
+/** One entry of a journal `readJournal` returned, checked against its schema; undefined when the run never wrote it. */
+export function journalEntry<S extends z.ZodType>(journal: Record<string, unknown>, key: string, schema: S): z.output<S> | undefined {
+  if (!(key in journal) || journal[key] === undefined) return undefined;
+  const parsed = schema.safeParse(journal[key]);
+  if (!parsed.success) {
+    throw journalUnreadable(journalFiles.get(journal) ?? 'file', `has an entry "${key}" that is not what the release wrote (${firstIssue(parsed.error)})`);
+  }
+  return parsed.data;
+}
+
+/**
+ * The value journaled under `key` by an earlier attempt of this run, or `compute()`'s, journaled
+ * before it is returned. With a schema, a journaled value is checked before it is trusted.
+ */
+export async function rememberOnce<T>(deps: ActivityDeps, key: string, compute: () => Promise<T>, schema?: z.ZodType<T>): Promise<T> {
   const file = journalFile(deps);
   const journal = await readJournal(deps);
-  if (key in journal) return journal[key] as T;
+  if (key in journal) return schema ? (journalEntry(journal, key, schema) as T) : (journal[key] as T);
   const value = await compute();
   journal[key] = value;
   await mkdir(deps.stateDir, { recursive: true });

@@ -3,6 +3,7 @@
  * the secrets they give into `.env.local` so they never enter a workflow's input or history.
  * Shared by `stripe setup` and an interactive `release db`.
  */
+import password from '@inquirer/password';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
@@ -122,35 +123,35 @@ export function terminalPrompter(): Prompter | null {
   };
 }
 
-function askHidden(question: string): Promise<string> {
-  const stdin = process.stdin;
-  return new Promise((resolve, reject) => {
-    let value = '';
-    const done = (finish: () => void) => {
-      stdin.removeListener('data', onData);
-      process.removeListener('SIGINT', onSignal);
-      stdin.setRawMode(false);
-      stdin.pause();
-      process.stderr.write('\n');
-      finish();
-    };
-    const onData = (chunk: Buffer) => {
-      for (const ch of chunk.toString('utf8')) {
-        if (ch === '\r' || ch === '\n') return done(() => resolve(value));
-        if (ch === '\u0003') return done(() => reject(promptInterrupted()));
-        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
-        else if (ch >= ' ') value += ch;
-      }
-    };
-    const onSignal = () => done(() => reject(promptInterrupted()));
-    process.once('SIGINT', onSignal);
-    // Echo off before the question shows: an answer typed (or pasted) the moment it appears
-    // must not be echoed by the terminal.
-    stdin.setRawMode(true);
-    process.stderr.write(question);
-    stdin.resume();
-    stdin.on('data', onData);
-  });
+/**
+ * A hidden question through @inquirer/password: nothing of the answer is drawn (no mask, no
+ * reveal toggle), and readline turns keys into edits, so an arrow key moves the cursor instead of
+ * putting its escape sequence into the secret. Ctrl-C (the key or the signal) aborts.
+ */
+async function askHidden(question: string): Promise<string> {
+  const interrupted = new AbortController();
+  const interrupt = () => interrupted.abort();
+  // `on`, not `once`: the prompt's exit hook re-raises a SIGINT that no other listener is left to
+  // handle, which would kill the CLI before it can say why it stopped.
+  process.on('SIGINT', interrupt);
+  try {
+    return await password(
+      {
+        message: question.trimEnd(),
+        mask: false,
+        toggleMask: false,
+        theme: { prefix: '', style: { message: (text: string) => text, answer: () => '', maskedText: '' } },
+      },
+      { input: process.stdin, output: process.stderr, signal: interrupted.signal },
+    );
+  } catch (error) {
+    const name = (error as { name?: unknown }).name;
+    if (interrupted.signal.aborted || name === 'ExitPromptError' || name === 'AbortPromptError') throw promptInterrupted();
+    throw error;
+  } finally {
+    process.removeListener('SIGINT', interrupt);
+    if (process.stdin.isTTY) process.stdin.pause();
+  }
 }
 
 /** Ctrl-C at a prompt: the command stops (exit 130) before it has changed anything. */

@@ -12,6 +12,7 @@ import type { ReleaseSummary } from '../../src/release/types';
 import { summaryFromFailure } from '../../src/cli/release-runs';
 import { statusQuery } from '../../src/workflows/messages';
 import { runCli, startCli, type CliRun } from '../support/cli';
+import { eventually } from '../support/eventually';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';
 import { addColumn, addMigration } from '../support/migrations';
 
@@ -83,12 +84,7 @@ function release(environment: string | null, extra: string[] = [], options: { ro
 
 async function atGate(workflowId: string): Promise<void> {
   const handle = e2e.ctx.client.workflow.getHandle(workflowId);
-  for (let i = 0; i < 600; i++) {
-    const view = await handle.query(statusQuery).catch(() => null);
-    if (view?.waitingForApproval) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${workflowId} never reached the approval gate`);
+  await eventually(async () => (await handle.query(statusQuery)).waitingForApproval, { what: `${workflowId} to reach the approval gate`, timeoutMs: 60_000, intervalMs: 100 });
 }
 
 async function resultOf(workflowId: string): Promise<ReleaseSummary> {

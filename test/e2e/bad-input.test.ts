@@ -16,6 +16,7 @@ import type { releaseDb } from '../../src/workflows';
 import { gateQuery } from '../../src/workflows/messages';
 import { repoRoot } from '../../src/devstack/paths';
 import { cliEnv, cliPath, runCli, startCli, type CliResult } from '../support/cli';
+import { eventually } from '../support/eventually';
 import { temporalTestContext, testAddress, uniqueName, type TemporalTestContext } from '../support/temporal';
 import { mockActivities } from '../workflow/mock-activities';
 import { releaseInput } from '../workflow/harness';
@@ -78,11 +79,7 @@ afterAll(async () => {
 
 /** Polls `check` until it holds (bounded: about 20 s), for state kept by the server. */
 async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+  await eventually(check, { what, timeoutMs: 20_000, intervalMs: 100 });
 }
 
 interface BackendSpec {

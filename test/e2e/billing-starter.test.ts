@@ -51,10 +51,36 @@ async function release(name: string, extra: string[] = []) {
   return { ...result, summary: result.stdout ? (JSON.parse(result.stdout) as ReleaseSummary) : null };
 }
 
-/** The summary of the billing-on release, which the rollback test undoes. */
-let billingOn: ReleaseSummary | null = null;
-/** .env.local just before that release. */
-let envBeforeBillingOn = '';
+interface BillingOnRelease {
+  result: Awaited<ReturnType<typeof release>>;
+  seeded: Awaited<ReturnType<typeof seedStarterStripe>>;
+  productsBefore: string[];
+  /** .env.local just before the release. */
+  envBefore: string;
+}
+let billingOffRun: ReturnType<typeof release> | null = null;
+/** The billing-off release (case 3), run once: it also brings the database to head for the later releases. */
+function billingOffRelease(): ReturnType<typeof release> {
+  billingOffRun ??= setEnv({ ENABLE_BILLING: 'false' }).then(() => release('billing-off'));
+  return billingOffRun;
+}
+let billingOnRun: Promise<BillingOnRelease> | null = null;
+/**
+ * The billing-on release (the backend's products seeded, ids only in .env.local), run once: by
+ * the test that checks it, or by the rollback test when that one runs alone (-t).
+ */
+function billingOnRelease(): Promise<BillingOnRelease> {
+  billingOnRun ??= (async () => {
+    await billingOffRelease(); // the migrations are applied: this release's rollback undoes only billing
+    const seeded = await seedStarterStripe({ apiBase: e2e.stack.stripe.url, secretKey: PEER_SECRET_KEY, plans: starterCatalog() });
+    await setEnv({ ENABLE_BILLING: 'true', STRIPE_PRODUCT_PRICE_MAP: JSON.stringify(seeded.priceMap) });
+    const productsBefore = e2e.stack.stripe.state().products.map((p) => p.id).sort();
+    const envBefore = await readFile(envFile(), 'utf8');
+    const result = await release('billing-on', starterCatalog().flatMap((p) => ['--plan', `${p.code}=${p.amount}`]));
+    return { result, seeded, productsBefore, envBefore };
+  })();
+  return billingOnRun;
+}
 
 const stepOf = (summary: ReleaseSummary | null, name: string) => summary?.steps.find((s) => s.name === name);
 const codes = starterCatalog().map((p) => p.code);
@@ -73,8 +99,7 @@ test('ENABLE_BILLING=maybe: exit 2 naming it, its file and the allowed values; n
 });
 
 test('case 3: billing off (the backend default) migrates and skips Stripe and the plan check with the reason: success, nothing rolled back', async () => {
-  await setEnv({ ENABLE_BILLING: 'false' });
-  const result = await release('billing-off');
+  const result = await billingOffRelease();
   expect(result.code).toBe(0);
   const summary = result.summary as ReleaseSummary;
   expect(summary.status).toBe('success');
@@ -86,17 +111,11 @@ test('case 3: billing off (the backend default) migrates and skips Stripe and th
 });
 
 test("cases 2 and 4: billing on, the backend's products reused (never a second), ids only in .env.local, each checked in Stripe", async () => {
-  const seeded = await seedStarterStripe({ apiBase: e2e.stack.stripe.url, secretKey: PEER_SECRET_KEY, plans: starterCatalog() });
-  await setEnv({ ENABLE_BILLING: 'true', STRIPE_PRODUCT_PRICE_MAP: JSON.stringify(seeded.priceMap) });
-  const productsBefore = e2e.stack.stripe.state().products.map((p) => p.id).sort();
-  envBeforeBillingOn = await readFile(envFile(), 'utf8');
-
-  const result = await release('billing-on', starterCatalog().flatMap((p) => ['--plan', `${p.code}=${p.amount}`]));
+  const { result, seeded, productsBefore } = await billingOnRelease();
   expect(result.stderr).not.toMatch(/run the backend migrations/);
   expect(result.code).toBe(0);
   const summary = result.summary as ReleaseSummary;
   expect(summary.status).toBe('success');
-  billingOn = summary;
 
   // No second product for any code: each plan reused the product the backend's setup made.
   expect(e2e.stack.stripe.state().products.map((p) => p.id).sort()).toEqual(productsBefore);
@@ -116,7 +135,9 @@ test("cases 2 and 4: billing on, the backend's products reused (never a second),
 });
 
 test('release rollback of that release restores .env.local byte for byte and archives what it created, writing no billing_plans row', async () => {
-  const summary = billingOn as ReleaseSummary;
+  const { result: billingOn, envBefore } = await billingOnRelease();
+  expect(billingOn.summary?.status).toBe('success');
+  const summary = billingOn.summary as ReleaseSummary;
   const rollback = await runCli(['release', 'rollback', 'e2e', '--json', '--operator', 'dave', ...e2e.temporalArgs]);
   expect(rollback.code).toBe(0);
   const result = JSON.parse(rollback.stdout) as { compensations: Array<{ name: string; status: string }> };
@@ -126,7 +147,7 @@ test('release rollback of that release restores .env.local byte for byte and arc
     ...[...codes].reverse().map((c) => [`stripe:${c}`, 'success']),
   ]);
   // The map the backend's setup wrote is back, every other line as it was.
-  expect(await readFile(envFile(), 'utf8')).toBe(envBeforeBillingOn);
+  expect(await readFile(envFile(), 'utf8')).toBe(envBefore);
   const state = e2e.stack.stripe.state();
   for (const plan of summary.stripe?.plans ?? []) {
     expect(state.prices.find((p) => p.id === plan.priceId)?.active).toBe(false);
@@ -135,6 +156,7 @@ test('release rollback of that release restores .env.local byte for byte and arc
 });
 
 test('status summary reads the plans as the backend keeps them: no stripe_price_id column, ids in .env.local', async () => {
+  await billingOnRelease(); // billing on, ids in .env.local (also when this test runs alone)
   const result = await runCli(['status', 'summary', '--project-root', backend, '--json', ...e2e.temporalArgs]);
   const status = JSON.parse(result.stdout) as { billing_plans: { ok: boolean; error: string | null; plans: Array<{ code: string; status: string }> } };
   expect(status.billing_plans.error).toBeNull();

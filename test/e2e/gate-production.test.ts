@@ -16,6 +16,7 @@ import type { releaseDb } from '../../src/workflows';
 import { gateQuery, statusQuery, type GateView } from '../../src/workflows/messages';
 import { requireWorker } from '../../src/cli/worker-presence';
 import { runCli, startCli } from '../support/cli';
+import { eventually } from '../support/eventually';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';
 import { uniqueName } from '../support/temporal';
 
@@ -78,12 +79,13 @@ function releaseArgs(operator: string, extra: string[] = []): string[] {
 async function waitingGate(workflowId: string): Promise<GateView> {
   const handle = e2e.ctx.client.workflow.getHandle(workflowId);
   let last: GateView | null = null;
-  for (let i = 0; i < 600; i++) {
-    last = await handle.query(gateQuery).catch(() => null);
-    if (last?.waitingForApproval && last.planDigest) return last;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${workflowId} never waited at the gate; last: ${JSON.stringify(last)}`);
+  return eventually(
+    async () => {
+      last = await handle.query(gateQuery);
+      return last.waitingForApproval && last.planDigest ? last : null;
+    },
+    { what: `${workflowId} to wait at the gate`, timeoutMs: 60_000, intervalMs: 100, describe: () => JSON.stringify(last) },
+  );
 }
 
 const approve = (id: string, approver: string, extra: string[] = []) => runCli(['release', 'approve', id, '--approver', approver, ...extra, ...e2e.temporalArgs]);

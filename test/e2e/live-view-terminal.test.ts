@@ -8,6 +8,7 @@ import path from 'node:path';
 import { statusQuery } from '../../src/workflows/messages';
 import { runCli, startCli, startCliOnTerminal, type TerminalRun } from '../support/cli';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';
+import { eventually } from '../support/eventually';
 import { TerminalScreen } from '../support/terminal-screen';
 
 const COLUMNS = 80;
@@ -53,12 +54,13 @@ test('release watch at 80 columns: one block, redrawn in place, the approve hint
     ...e2e.temporalArgs,
   ]);
   const handle = e2e.ctx.client.workflow.getHandle('db-release-production');
-  let digest = '';
-  for (let i = 0; i < 300 && !digest; i++) {
-    const view = await handle.query(statusQuery).catch(() => null);
-    if (view?.waitingForApproval) digest = view.planDigest ?? '';
-    else await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const digest = await eventually(
+    async () => {
+      const view = await handle.query(statusQuery);
+      return view.waitingForApproval ? view.planDigest : null;
+    },
+    { what: 'the release to wait at the gate with its plan digest', timeoutMs: 60_000, intervalMs: 100 },
+  );
   expect(digest).toMatch(/^[0-9a-f]{16}$/);
 
   const watch = startCliOnTerminal(

@@ -14,6 +14,7 @@ import { repoRoot } from '../../src/devstack/paths';
 import { migrateGuardScript, runCommand, type GuardEvent, type RunRequest } from '../../src/runtime/command-runner';
 import { advisoryLockKey } from '../../src/runtime/guard-protocol';
 import { removeTempDirs, tempDir } from '../support/fakes';
+import { eventually } from '../support/eventually';
 
 const DB_NAME = `dbr_test_migrate_guard_${randomUUID().slice(0, 8)}`;
 let databaseUrl = '';
@@ -45,15 +46,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-async function eventually(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  if (!(await condition())) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
 }
 
 const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '');
@@ -116,14 +108,14 @@ test('while guard A holds the lock with its worker SIGKILLed, guard B waits, the
     logFile: aLog,
     timeoutMs: 120_000,
   });
-  await eventually('A’s command to start', () => read(order) === 'A start\n');
+  await eventually(() => read(order) === 'A start\n', { what: 'A’s command to start', timeoutMs: 20_000 });
   const [guardA] = await guardPids();
   if (!guardA) throw new Error('no guard session in pg_stat_activity');
 
   await killed(parentA);
   // The worker is gone; its guard and the command live on, orphaned, with the lock.
   expect(alive(guardA)).toBe(true);
-  await eventually('guard A to notice its worker is gone', () => read(aLog).includes('the worker that started this guard is gone'));
+  await eventually(() => read(aLog).includes('the worker that started this guard is gone'), { what: 'guard A to notice its worker is gone', timeoutMs: 20_000 });
 
   const events: GuardEvent[] = [];
   const runB = runCommand({
@@ -134,7 +126,7 @@ test('while guard A holds the lock with its worker SIGKILLed, guard B waits, the
     timeoutMs: 120_000,
     onGuardEvent: (event) => events.push(event),
   });
-  await eventually('guard B to report it waits for A', () => events.some((e) => e.kind === 'waiting'));
+  await eventually(() => events.some((e) => e.kind === 'waiting'), { what: 'guard B to report it waits for A', timeoutMs: 20_000 });
   const waiting = events.find((e) => e.kind === 'waiting');
   expect(waiting?.text).toMatch(new RegExp(`^waiting for an earlier ${lock} still running, pid ${guardA} on `));
   expect(waiting?.holderPid).toBe(guardA);
@@ -145,7 +137,7 @@ test('while guard A holds the lock with its worker SIGKILLed, guard B waits, the
   expect(b.exitCode).toBe(0);
   expect(read(order)).toBe('A start\nA end\nB start\n');
   expect(events.map((e) => e.kind)).toEqual(['waiting', 'locked', 'started', 'finished']);
-  await eventually('guard A to exit', () => !alive(guardA));
+  await eventually(() => !alive(guardA), { what: 'guard A to exit', timeoutMs: 20_000 });
   expect(read(aLog)).toMatch(/\[migrate-guard:finished\] `sh -c .*` exited with code 0; releasing the test-[\w-]+ lock/);
 });
 
@@ -156,7 +148,7 @@ test('a hung command is stopped with its whole process tree on timeout, and the 
   const result = await runCommand({ command, cwd: dir, env: env(), exclusiveLock: lock, timeoutMs: 1_500, killGraceMs: 500, logFile: path.join(dir, 'log') });
   expect(result.timedOut).toBe(true);
   const [child, grandchild] = ['child.pid', 'grandchild.pid'].map((f) => Number(read(path.join(dir, f)).trim())) as [number, number];
-  await eventually('child and grandchild to be gone', () => !alive(child) && !alive(grandchild), 5_000);
+  await eventually(() => !alive(child) && !alive(grandchild), { what: 'child and grandchild to be gone', timeoutMs: 5_000 });
   expect((result.guardEvents ?? []).map((e) => e.kind)).toContain('stopping');
   expect(read(path.join(dir, 'log'))).toContain('[migrate-guard:stopping] SIGTERM: stopping');
   expect(await lockIsFree(lock)).toBe(true);
@@ -176,12 +168,12 @@ test('an orphaned guard enforces the step deadline itself: the hung command dies
     timeoutMs: 600,
     killGraceMs: 200,
   });
-  await eventually('the command to start', () => read(path.join(dir, 'grandchild.pid')).trim() !== '');
+  await eventually(() => read(path.join(dir, 'grandchild.pid')).trim() !== '', { what: 'the command to start', timeoutMs: 20_000 });
   await killed(parent);
   const [child, grandchild] = ['child.pid', 'grandchild.pid'].map((f) => Number(read(path.join(dir, f)).trim())) as [number, number];
-  await eventually('the orphan’s deadline to stop the tree', () => !alive(child) && !alive(grandchild), 30_000);
+  await eventually(() => !alive(child) && !alive(grandchild), { what: 'the orphan’s deadline to stop the tree', timeoutMs: 30_000 });
   expect(read(log)).toMatch(/\[migrate-guard:timeout\] `sh -c .*` ran past the step's deadline/);
-  await eventually('the lock to be released', () => lockIsFree(lock), 5_000);
+  await eventually(() => lockIsFree(lock), { what: 'the lock to be released', timeoutMs: 5_000 });
 });
 
 test('a guard still waiting when its worker dies gives up without running the command', async () => {
@@ -196,12 +188,12 @@ test('a guard still waiting when its worker dies gives up without running the co
     exclusiveLock: lock,
     timeoutMs: 120_000,
   });
-  await eventually('A’s command to start', () => read(order) === 'A start\n');
+  await eventually(() => read(order) === 'A start\n', { what: 'A’s command to start', timeoutMs: 20_000 });
   const bLog = path.join(dir, 'b.log');
   const parentB = workerStandIn({ command: ['sh', '-c', `echo "B start" >> ${order}`], cwd: dir, env: env(), exclusiveLock: lock, logFile: bLog, timeoutMs: 120_000 });
-  await eventually('B to wait', () => read(bLog).includes('[migrate-guard:waiting]'));
+  await eventually(() => read(bLog).includes('[migrate-guard:waiting]'), { what: 'B to wait', timeoutMs: 20_000 });
   await killed(parentB);
-  await eventually('B’s guard to give up', () => read(bLog).includes('[migrate-guard:parent-gone]'));
+  await eventually(() => read(bLog).includes('[migrate-guard:parent-gone]'), { what: 'B’s guard to give up', timeoutMs: 20_000 });
   writeFileSync(releaseA, '');
   expect((await runA).exitCode).toBe(0);
   expect(read(order)).toBe('A start\nA end\n');
@@ -229,7 +221,7 @@ test('the command never runs without the lock: when the connection holding it is
   const command = ['sh', '-c', `echo $$ > ${dir}/child.pid; sleep 300 & echo $! > ${dir}/grandchild.pid; wait`];
   const events: GuardEvent[] = [];
   const running = runCommand({ command, cwd: dir, env: env(), exclusiveLock: lock, killGraceMs: 500, timeoutMs: 120_000, onGuardEvent: (e) => events.push(e) });
-  await eventually('the command to start', () => read(path.join(dir, 'grandchild.pid')).trim() !== '');
+  await eventually(() => read(path.join(dir, 'grandchild.pid')).trim() !== '', { what: 'the command to start', timeoutMs: 20_000 });
   // What a database restart or an administrator does to the guard's session.
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -245,6 +237,6 @@ test('the command never runs without the lock: when the connection holding it is
   expect(result.exitCode).toBe(75);
   expect(events.find((e) => e.kind === 'lost-lock')?.text).toMatch(/^the database connection holding the test-[\w-]+ lock broke \(.*\); stopping `sh -c .*` so it never runs beside another$/);
   const [child, grandchild] = ['child.pid', 'grandchild.pid'].map((f) => Number(read(path.join(dir, f)).trim())) as [number, number];
-  await eventually('child and grandchild to be gone', () => !alive(child) && !alive(grandchild), 5_000);
+  await eventually(() => !alive(child) && !alive(grandchild), { what: 'child and grandchild to be gone', timeoutMs: 5_000 });
   expect(await lockIsFree(lock)).toBe(true);
 });

@@ -16,6 +16,7 @@ import { prepareSampleBackend } from '../../src/devstack/sample-backend';
 import type { CommandOutcome } from '../../src/release/types';
 import { migrateGuardScript } from '../../src/runtime/command-runner';
 import { realActivityDeps } from '../../src/worker';
+import { eventually } from '../support/eventually';
 import { removeTempDirs, tempDir } from '../support/fakes';
 
 const DB_NAME = `dbr_test_migrate_sample_${randomUUID().slice(0, 8)}`;
@@ -71,15 +72,6 @@ afterAll(async () => {
   removeTempDirs();
 });
 
-async function eventually(what: string, condition: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  if (!condition()) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-}
-
 function attempt(attemptNo: number) {
   return new MockActivityEnvironment(
     { workflowExecution: { workflowId: 'migrate-sample', runId: 'run1' }, activityId: '5', activityType: 'runMigrations', attempt: attemptNo, startToCloseTimeoutMs: 600_000 },
@@ -92,7 +84,7 @@ test('an attempt and its retry at once: the retry waits for the running migrate,
   const runs = path.join(dir, 'runs');
   const first = attempt(1);
   const running = first.run(activities.runMigrations);
-  await eventually('the first attempt to reach the slow migration', () => existsSync(runs));
+  await eventually(() => existsSync(runs), { what: 'the first attempt to reach the slow migration', timeoutMs: 60_000 });
 
   const retry = attempt(2);
   const beats: unknown[] = [];
@@ -100,7 +92,7 @@ test('an attempt and its retry at once: the retry waits for the running migrate,
   const retried = retry.run(activities.runMigrations);
   const waitingFor = () =>
     beats.map((b) => (b as { waitingFor?: string | null } | undefined)?.waitingFor).find((w): w is string => typeof w === 'string');
-  await eventually('the retry to report it waits for the earlier migrate', () => waitingFor() !== undefined);
+  await eventually(() => waitingFor() !== undefined, { what: 'the retry to report it waits for the earlier migrate', timeoutMs: 60_000 });
   expect(waitingFor()).toMatch(/^waiting for an earlier migrate still running, pid \d+ on /);
 
   writeFileSync(path.join(dir, 'release'), '');

@@ -9,6 +9,7 @@ import { summaryFromFailure, type ReleaseListRow } from '../../src/cli/release-r
 import { statusQuery } from '../../src/workflows/messages';
 import { runCli, startCli, startCliOnTerminal, type TerminalRun } from '../support/cli';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';
+import { eventually } from '../support/eventually';
 import { historyText } from '../support/history';
 
 let e2e: E2eStack;
@@ -38,12 +39,7 @@ function productionRelease(extra: string[] = []): string[] {
 /** Waits (bounded) until the release stands at the approval gate. */
 async function atGate(): Promise<void> {
   const handle = e2e.ctx.client.workflow.getHandle('db-release-production');
-  for (let i = 0; i < 300; i++) {
-    const view = await handle.query(statusQuery).catch(() => null);
-    if (view?.waitingForApproval) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('the release never reached the approval gate');
+  await eventually(async () => (await handle.query(statusQuery)).waitingForApproval, { what: 'the release to reach the approval gate', timeoutMs: 60_000, intervalMs: 100 });
 }
 
 /** Terminal runs of a failed test are interrupted (Ctrl-C detaches) so nothing outlives it. */
@@ -127,17 +123,17 @@ type ListedRelease = ReleaseListRow;
 /** `release list --json` with filters, polled (bounded) until the run appears: visibility lags a little. */
 async function listedRelease(filters: string[], runId: string): Promise<ListedRelease> {
   let last = '';
-  for (let i = 0; i < 100; i++) {
-    const list = await runCli(['release', 'list', '--json', ...filters, ...e2e.temporalArgs]);
-    expect(list.code).toBe(0);
-    const parsed = JSON.parse(list.stdout) as { rows: ListedRelease[]; indexed: boolean; query: string };
-    expect(parsed.indexed).toBe(true);
-    const row = parsed.rows.find((r) => r.runId === runId);
-    if (row) return row;
-    last = list.stdout;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`run ${runId} never appeared in release list ${filters.join(' ')}: ${last}`);
+  return eventually(
+    async () => {
+      const list = await runCli(['release', 'list', '--json', ...filters, ...e2e.temporalArgs]);
+      expect(list.code).toBe(0);
+      const parsed = JSON.parse(list.stdout) as { rows: ListedRelease[]; indexed: boolean; query: string };
+      expect(parsed.indexed).toBe(true);
+      last = list.stdout;
+      return parsed.rows.find((r) => r.runId === runId);
+    },
+    { what: `run ${runId} to appear in release list ${filters.join(' ')}`, timeoutMs: 90_000, intervalMs: 100, describe: () => last },
+  );
 }
 
 test('release list: filters answer only matching releases; bad filters are refused before connecting', async () => {

@@ -13,6 +13,7 @@ import type { ReleaseSummary } from '../../src/release/types';
 import { statusQuery } from '../../src/workflows/messages';
 import { runCli, startCli } from '../support/cli';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';
+import { eventually } from '../support/eventually';
 import { quietLogs } from '../support/temporal';
 
 /** Debian's chromium, the flags this machine needs (no network beyond loopback). */
@@ -67,25 +68,19 @@ test('the approve signal sent from the Web UI form completes a waiting release',
 
   // wait until the release stands at the gate
   const handle = e2e.ctx.client.workflow.getHandle('db-release-production');
-  let waiting = false;
-  let digest = '';
-  for (let i = 0; i < 300 && !waiting; i++) {
-    const status = await handle.query(statusQuery).catch(() => null);
-    waiting = Boolean(status?.waitingForApproval);
-    digest = status?.planDigest ?? '';
-    if (!waiting) await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  expect(waiting).toBe(true);
+  const status = await eventually(async () => {
+    const view = await handle.query(statusQuery);
+    return view.waitingForApproval ? view : null;
+  }, { what: 'the release to wait at the gate', timeoutMs: 60_000, intervalMs: 100 });
+  const digest = status.planDigest ?? '';
   expect(digest).toMatch(/^[0-9a-f]{16}$/);
 
   // releases waiting for a decision, by the search attributes the release is indexed under
   const waitingQuery = "DbReleaseEnvironment = 'production' AND DbReleaseStatus = 'awaiting_approval'";
-  let indexed = false;
-  for (let i = 0; i < 100 && !indexed; i++) {
-    for await (const info of e2e.ctx.client.workflow.list({ query: waitingQuery })) indexed ||= info.workflowId === 'db-release-production';
-    if (!indexed) await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  expect(indexed).toBe(true);
+  await eventually(async () => {
+    for await (const info of e2e.ctx.client.workflow.list({ query: waitingQuery })) if (info.workflowId === 'db-release-production') return true;
+    return false;
+  }, { what: `the release to be listed by ${waitingQuery}`, timeoutMs: 30_000, intervalMs: 100 });
 
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   // find the waiting release in the workflow list filtered by that query, as a person would
@@ -100,12 +95,7 @@ test('the approve signal sent from the Web UI form completes a waiting release',
 
   // An approval the gate ignores (alice started the release: four-eyes) leaves a trace.
   await handle.signal('approve', { approver: 'alice', comment: 'my own release', digest });
-  let traced = false;
-  for (let i = 0; i < 100 && !traced; i++) {
-    traced = ((await handle.query(statusQuery)).ignoredCount ?? 0) > 0;
-    if (!traced) await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  expect(traced).toBe(true);
+  await eventually(async () => ((await handle.query(statusQuery)).ignoredCount ?? 0) > 0, { what: 'the ignored approval to be traced', timeoutMs: 30_000, intervalMs: 100 });
   await page.reload();
   // The default view (the Timeline) is where an approver lands: the gate's wait says who may
   // approve and until when, and the ignored signal says why it was ignored, in timer summaries.
@@ -120,11 +110,14 @@ test('the approve signal sent from the Web UI form completes a waiting release',
   await page.getByText('Current Details').first().waitFor();
   // The UI renders the Markdown in a frame of its own: read the text of every frame.
   let details = '';
-  for (let i = 0; i < 100 && !details.includes('Ignored decisions (1)'); i++) {
-    const texts: string[] = await Promise.all(page.frames().map((f) => f.locator('body').innerText({ timeout: 1_000 }).catch(() => '')));
-    details = texts.find((t) => t.includes('Who may approve')) ?? '';
-    if (!details.includes('Ignored decisions (1)')) await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await eventually(
+    async () => {
+      const texts: string[] = await Promise.all(page.frames().map((f) => f.locator('body').innerText({ timeout: 1_000 }).catch(() => '')));
+      details = texts.find((t) => t.includes('Who may approve')) ?? '';
+      return details.includes('Ignored decisions (1)');
+    },
+    { what: 'the details to show the ignored decision', timeoutMs: 60_000, intervalMs: 100, describe: () => details },
+  );
   expect(details).toContain('Who may approve: anyone');
   expect(details).toContain('Four-eyes: alice started it and cannot approve it');
   expect(details).toMatch(/Decide by \d{4}-\d\d-\d\dT[\d:.]+Z \(timeout 24 hours/);
@@ -140,11 +133,11 @@ test('the approve signal sent from the Web UI form completes a waiting release',
   expect(details).toMatch(/non-concurrent-index \(require-concurrent-index-creation\) in 20251107_090000: CREATE INDEX ix_billing_plans_stripe_price_id ON billing_plans \(stripe_price_id\);/);
   expect(details).toContain('db-release release status db-release-production');
   // ... and that command prints it whole: the flag, and each revision's SQL.
-  const status = await runCli(['release', 'status', 'db-release-production', ...e2e.temporalArgs]);
-  expect(status.stdout).toContain('flag non-concurrent-index (require-concurrent-index-creation) in 20251107_090000: CREATE INDEX ix_billing_plans_stripe_price_id ON billing_plans (stripe_price_id);');
-  expect(status.stdout).toContain('sql upgrade 20251106_120000:');
-  expect(status.stdout).toContain('      ALTER TABLE billing_plans ADD COLUMN stripe_price_id VARCHAR(128);');
-  expect(status.stdout).toContain('sql downgrade 20251107_090000:');
+  const printed = await runCli(['release', 'status', 'db-release-production', ...e2e.temporalArgs]);
+  expect(printed.stdout).toContain('flag non-concurrent-index (require-concurrent-index-creation) in 20251107_090000: CREATE INDEX ix_billing_plans_stripe_price_id ON billing_plans (stripe_price_id);');
+  expect(printed.stdout).toContain('sql upgrade 20251106_120000:');
+  expect(printed.stdout).toContain('      ALTER TABLE billing_plans ADD COLUMN stripe_price_id VARCHAR(128);');
+  expect(printed.stdout).toContain('sql downgrade 20251107_090000:');
   await page.screenshot({ path: path.join(OUTPUT, 'waiting-release-details.png'), fullPage: true });
 
   await page.getByRole('button', { name: 'More Actions' }).first().click();

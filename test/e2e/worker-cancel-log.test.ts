@@ -6,6 +6,7 @@ import path from 'node:path';
 import { statusQuery } from '../../src/workflows/messages';
 import { runCli, startCli, type CliRun } from '../support/cli';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';
+import { eventually } from '../support/eventually';
 
 let e2e: E2eStack;
 let worker: CliRun | undefined;
@@ -55,12 +56,7 @@ test('a cancelled release: one INFO line in the worker log, no WARN, no stack', 
       ...flags,
     ]);
     const handle = e2e.ctx.client.workflow.getHandle('db-release-production');
-    let waiting = false;
-    for (let i = 0; i < 300 && !waiting; i++) {
-      waiting = Boolean((await handle.query(statusQuery).catch(() => null))?.waitingForApproval);
-      if (!waiting) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    expect(waiting).toBe(true);
+    await eventually(async () => (await handle.query(statusQuery)).waitingForApproval, { what: 'the release to wait at the gate', timeoutMs: 60_000, intervalMs: 100 });
     expect((await runCli(['release', 'cancel', 'production', ...flags])).code).toBe(0);
     const done = await release.done;
     expect(done.stderr).toMatch(/Release cancelled/);

@@ -75,6 +75,8 @@ export interface TerminalRun {
   /** Resolves when what was drawn matches the pattern; rejects with the screen after the timeout. */
   waitForScreen(pattern: RegExp, timeoutMs?: number): Promise<void>;
   interrupt(): void;
+  /** Ends the program at once (SIGKILL), for a test's cleanup. */
+  kill(): void;
   /** Types on the terminal's keyboard, e.g. an answer and Enter: `type('0\\r')`. */
   type(text: string): void;
 }
@@ -84,8 +86,13 @@ export interface TerminalRun {
  * module), so it sees a TTY and draws its live display as it would for an operator.
  */
 export function startCliOnTerminal(args: string[], extraEnv: Record<string, string> = {}, columns = 160): TerminalRun {
+  return startOnTerminal([process.execPath, cliPath(), ...args], extraEnv, columns);
+}
+
+/** Any program on a pseudo-terminal, with the CLI's environment (e.g. a script driving one prompt). */
+export function startOnTerminal(command: string[], extraEnv: Record<string, string> = {}, columns = 160): TerminalRun {
   const helper = path.join(repoRoot(), 'test', 'support', 'pty-run.py');
-  const child = spawn('python3', [helper, String(columns), process.execPath, cliPath(), ...args], {
+  const child = spawn('python3', [helper, String(columns), ...command], {
     env: { ...cliEnv(extraEnv), TERM: 'xterm-256color' },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -116,6 +123,7 @@ export function startCliOnTerminal(args: string[], extraEnv: Record<string, stri
       });
     },
     interrupt: () => child.kill('SIGINT'),
+    kill: () => child.kill('SIGKILL'),
     type: (text) => child.stdin?.write(text),
   };
 }

@@ -1,3 +1,6 @@
+/** Stops the dev server the global setup started (once, though two tiers name this teardown). */
 export default async function globalTeardown(): Promise<void> {
-  await globalThis.__dbReleaseTemporal?.teardown();
+  const env = globalThis.__dbReleaseTemporal;
+  globalThis.__dbReleaseTemporal = undefined;
+  await env?.teardown();
 }

@@ -2,8 +2,8 @@
  * What an operator sees: the live block redrawn on a terminal, the `release list` table and the
  * visibility query behind it.
  */
-import { LiveDisplay, displayWidth, followLive, pause, renderLiveView } from '../../src/cli/live-view';
 import { getEventListeners } from 'node:events';
+import { LiveDisplay, displayWidth, followLive, pause, renderLiveView } from '../../src/cli/live-view';
 import type { ReleaseListRow } from '../../src/cli/release-runs';
 import { releaseListQuery } from '../../src/cli/search-attributes';
 import { releaseListLines } from '../../src/cli/status-lines';

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { runCommand } from '../../src/runtime/command-runner';
 import { redactorFor, StreamRedactor, TailBuffer } from '../../src/runtime/output';
 import { removeTempDirs, tempDir } from '../support/fakes';
+import { eventually } from '../support/eventually';
 
 afterAll(removeTempDirs);
 
@@ -32,16 +33,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** Polls `condition` until it holds or the deadline passes; returns whether it held. */
-async function eventually(condition: () => boolean, timeoutMs = 10_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (condition()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return condition();
 }
 
 function pidsIn(dir: string, ...names: string[]): number[] {

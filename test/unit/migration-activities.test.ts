@@ -7,6 +7,7 @@ import type { DbClient } from '../../src/activities/deps';
 import { parseReleaseConfig } from '../../src/config/release-config';
 import type { CommandOutcome } from '../../src/release/types';
 import type { GuardEvent, RunRequest, RunResult } from '../../src/runtime/command-runner';
+import { eventually } from '../support/eventually';
 import { activityEnv, failureOf, fakeDeps, fakeRunner, removeTempDirs, runActivity, runResult } from '../support/fakes';
 
 afterAll(removeTempDirs);
@@ -370,8 +371,7 @@ describe('migrate and downgrade run under the migrate lock, bounded by the step,
       run: async (request) => {
         request.onGuardEvent?.({ kind: 'waiting', text: waiting, holderPid: 4242 });
         const seen = () => beats.some((b) => (b as { waitingFor?: string }).waitingFor === waiting);
-        const deadline = Date.now() + 10_000;
-        while (!seen() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+        await eventually(seen, { what: 'a heartbeat carrying the wait' });
         return runResult({});
       },
     });

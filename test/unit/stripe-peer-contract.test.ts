@@ -5,6 +5,7 @@
  */
 import Stripe from 'stripe';
 import { startStripePeer, type StripePeer } from '../../dev/stripe-peer';
+import { eventually } from '../support/eventually';
 
 const KEY = 'sk_test_contract_secret_0001';
 const OTHER_KEY = 'sk_test_contract_secret_0002';
@@ -26,15 +27,6 @@ async function rejectionOf(request: Promise<unknown>): Promise<Stripe.errors.Str
     throw e;
   }
   throw new Error('expected the request to fail, but it succeeded');
-}
-
-/** Polls a condition with a bounded deadline (no fixed sleeps). */
-async function eventually(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 async function monthlyPrice(

@@ -12,6 +12,7 @@ import { createStripeGateway } from '../../src/activities/stripe-gateway';
 import { parseReleaseConfig } from '../../src/config/release-config';
 import type { CompensationRecord, ProvisionedPlan, StripeChange, StripeProvisionResult } from '../../src/release/types';
 import { activityEnv, failureOf, fakeDeps, removeTempDirs, runActivity, tempDir } from '../support/fakes';
+import { eventually } from '../support/eventually';
 
 const SECRET_KEY = 'sk_test_51ProvisionSecretNeverShown42';
 const READ_ONLY_KEY = 'rk_test_51ProvisionReadOnlyKey0001';
@@ -43,15 +44,6 @@ afterAll(async () => {
   removeTempDirs();
 });
 beforeEach(() => peer.reset());
-
-/** Polls a condition with a bounded deadline (no fixed sleeps). */
-async function eventually(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 function withAmount(code: string, amount: number, input: ProvisionInput = INPUT): ProvisionInput {
   return { ...input, plans: input.plans.map((p) => (p.code === code ? { ...p, amount } : p)) };

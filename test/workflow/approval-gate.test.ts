@@ -2,6 +2,7 @@ import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { releaseGitShaAttribute, releaseStatusAttribute } from '../../src/workflows/search-attributes';
 import type { ApprovalPolicy, ReleaseSummary } from '../../src/release/types';
 import { approveSignal, decideUpdate, rejectSignal, statusQuery } from '../../src/workflows/messages';
+import { eventually } from '../support/eventually';
 import { temporalTestContext, type TemporalTestContext } from '../support/temporal';
 import { releaseInput, updateRefusal, waitForStatus, withWorker, type ReleaseHandle } from './harness';
 import { HEAD_REVISION, deferred, mockActivities, preflightResult } from './mock-activities';
@@ -258,12 +259,13 @@ test('an allowed-approvers list refuses everyone else', async () => {
 /** Polls describe() until the release's DbReleaseStatus search attribute holds `status` (bounded). */
 async function indexedStatus(handle: ReleaseHandle, status: string): Promise<WorkflowExecutionDescription> {
   let last: WorkflowExecutionDescription | undefined;
-  for (let i = 0; i < 100; i++) {
-    last = await handle.describe();
-    if (last.typedSearchAttributes.get(releaseStatusAttribute) === status) return last;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`DbReleaseStatus never became ${status} (last: ${String(last?.typedSearchAttributes.get(releaseStatusAttribute))})`);
+  return eventually(
+    async () => {
+      last = await handle.describe();
+      return last.typedSearchAttributes.get(releaseStatusAttribute) === status ? last : null;
+    },
+    { what: `DbReleaseStatus to become ${status}`, timeoutMs: 20_000, intervalMs: 100, describe: () => String(last?.typedSearchAttributes.get(releaseStatusAttribute)) },
+  );
 }
 
 test('an indexed release keeps DbReleaseStatus and DbReleaseGitSha current: awaiting_approval, then its final status', async () => {

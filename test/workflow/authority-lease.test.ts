@@ -10,6 +10,7 @@ import { Worker } from '@temporalio/worker';
 import { initialSummary } from '../../src/release/summary';
 import type { ApprovalPolicy } from '../../src/release/types';
 import { approveSignal, statusQuery } from '../../src/workflows/messages';
+import { eventually } from '../support/eventually';
 import { temporalTestContext, uniqueName, type TemporalTestContext } from '../support/temporal';
 import { releaseFailure, releaseInput, waitForStatus, withWorker } from './harness';
 import { HEAD_REVISION, MOCK_LEASE, PRE_RELEASE_REVISION, mockActivities } from './mock-activities';
@@ -89,7 +90,7 @@ test('a lease lost while waiting stops the release before migrations and runs no
     const handle = await start(releaseInput({ startedBy: 'alice' }));
     const gate = await waitForStatus(handle, (s) => s.waitingForApproval && Boolean(s.planDigest), 'the approval gate');
     // the gate opening renews the lease at once (longer TTL while waiting): this renewal finds it lost
-    for (let i = 0; i < 200 && !mocks.leaseCalls().includes('renewTargetLease'); i++) await new Promise((r) => setTimeout(r, 50));
+    await eventually(() => mocks.leaseCalls().includes('renewTargetLease'), { what: 'the gate to renew the lease' });
     await handle.signal(approveSignal, { approver: 'bob', digest: gate.planDigest ?? '' });
     const failed = await releaseFailure(handle);
     return { summary: failed.summary, view: await handle.query(statusQuery) };

@@ -4,10 +4,10 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
-import { ErrorType } from '../../release/errors';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { Option, type Command } from 'commander';
 import path from 'node:path';
+import { ErrorType } from '../../release/errors';
 import { approvalPolicyFor } from '../../config/release-config';
 import { EXIT_CODES } from '../../release/summary';
 import type { ApprovalPolicy } from '../../release/types';

@@ -1,39 +1,19 @@
 /**
- * The suite's one way to wait: poll a condition until it holds, bounded by a deadline. A
- * condition returns the value it waited for (anything but undefined/null/false) or nothing yet.
+ * The fault suite waits with the tests' shared `eventually()` (test/support/eventually.ts); its
+ * cases always pass a deadline and what they wait for (the shared default interval is shorter).
  */
-export interface EventuallyOptions {
-  timeoutMs: number;
-  intervalMs?: number;
-  /** What is awaited, for the error message. */
-  what: string;
-  /** Extra context for the timeout message: the state found at the deadline. */
-  describe?: () => Promise<string> | string;
-}
+import {
+  eventually as sharedEventually,
+  type EventuallyOptions as SharedOptions,
+} from '../../support/eventually';
 
-export async function eventually<T>(condition: () => Promise<T | null | undefined | false> | T | null | undefined | false, options: EventuallyOptions): Promise<T> {
-  const deadline = Date.now() + options.timeoutMs;
-  const interval = options.intervalMs ?? 250;
-  let lastError: unknown = null;
-  for (;;) {
-    try {
-      const value = await condition();
-      if (value !== undefined && value !== null && value !== false) return value;
-      lastError = null;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() >= deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(interval, Math.max(0, deadline - Date.now()))));
-  }
-  let context = '';
-  try {
-    context = options.describe ? `\nstate found: ${await options.describe()}` : '';
-  } catch (error) {
-    context = `\n(describing the state failed: ${String(error)})`;
-  }
-  const cause = lastError ? `\nlast error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)}` : '';
-  throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${options.what}${cause}${context}`);
+export type EventuallyOptions = SharedOptions & { timeoutMs: number; what: string };
+
+export function eventually<T>(
+  condition: () => Promise<T | null | undefined | false> | T | null | undefined | false,
+  options: EventuallyOptions,
+): Promise<T> {
+  return sharedEventually(condition, { intervalMs: 250, ...options });
 }
 
 /** A free TCP port on loopback (bound, read, released). */
