@@ -52,7 +52,13 @@ import {
   type RunResult,
   type Variant,
 } from './bench/release-runs';
-import { runScaleCase, type ScaleBackend, type ScaleCase, type ScaleContext, type ScaleResult } from './bench/scale';
+import {
+  runScaleCase,
+  type ScaleBackend,
+  type ScaleCase,
+  type ScaleContext,
+  type ScaleResult,
+} from './bench/scale';
 import { markdownTable, median, mib, ms, ratio } from './bench/stats';
 import {
   bareClientScript,
@@ -252,7 +258,9 @@ async function main(): Promise<number> {
         env,
       };
       for (const mode of ['real', 'noop'] as const) {
-        log(`release overhead, ${sample} sample, ${mode} migrations: 1 warm-up + ${reps} timed runs of ${variants.join(' / ')}`);
+        log(
+          `release overhead, ${sample} sample, ${mode} migrations: 1 warm-up + ${reps} timed runs of ${variants.join(' / ')}`,
+        );
         for (const variant of variants) runs.push(await timedRelease(ctx, variant, mode, ++seq, true));
         for (let i = 0; i < reps; i++) {
           for (const variant of rotated(variants, i)) {
@@ -331,7 +339,10 @@ async function main(): Promise<number> {
       processCreateMs: { 'at-start': [], prebuilt: [] },
       cli: [],
       inProcessStartMs: [],
-      commands: Object.fromEntries(CLI_COMMAND_NAMES.map((n) => [n, []])) as unknown as Record<CliCommandName, SpawnTiming[]>,
+      commands: Object.fromEntries(CLI_COMMAND_NAMES.map((n) => [n, []])) as unknown as Record<
+        CliCommandName,
+        SpawnTiming[]
+      >,
     };
     const modes: BundleMode[] = ['at-start', 'prebuilt'];
     for (let i = 0; i < reps; i++) {
@@ -380,7 +391,9 @@ async function main(): Promise<number> {
     const migrated = await runCommand({ command: ['just', 'migrate'], cwd: templateDir, env: templateEnv });
     if (migrated.exitCode !== 0)
       throw new Error(`just migrate on the template database failed: ${migrated.all.slice(-1000)}`);
-    await withDb(templateDb, (db) => db.query("update billing_plans set stripe_price_id = 'price_bench_' || code"));
+    await withDb(templateDb, (db) =>
+      db.query("update billing_plans set stripe_price_id = 'price_bench_' || code"),
+    );
     log(`scale: preparing ${maxScale} backend copies, databases and task queues`);
     const scaleBackends: ScaleBackend[] = [];
     for (let i = 0; i < maxScale; i++) {
@@ -404,7 +417,10 @@ async function main(): Promise<number> {
       scaleBackends.push({ projectRoot: dir, environment, taskQueue: `bench-scale-${i}` });
     }
     const backendsFile = path.join(work, 'scale-backends.json');
-    await writeFile(backendsFile, JSON.stringify(scaleBackends.map(({ projectRoot, taskQueue }) => ({ projectRoot, taskQueue }))));
+    await writeFile(
+      backendsFile,
+      JSON.stringify(scaleBackends.map(({ projectRoot, taskQueue }) => ({ projectRoot, taskQueue }))),
+    );
     const first = scaleBackends[0] as ScaleBackend;
 
     let scaleWorker: WorkerChild = await startWorkerChild(
@@ -413,9 +429,7 @@ async function main(): Promise<number> {
     );
     let stopScaleWorker = cleanup.add('stop the worker process', () => scaleWorker.stop());
 
-    log(
-      `start-up: the CLI's time to "Started release", ${reps} runs (--skip-stripe, no-op migrate)`,
-    );
+    log(`start-up: the CLI's time to "Started release", ${reps} runs (--skip-stripe, no-op migrate)`);
     for (let i = 0; i < reps; i++) {
       const t = await timeCli([
         'release',
@@ -453,11 +467,25 @@ async function main(): Promise<number> {
       startup.inProcessStartMs.push(performance.now() - t0);
       await summaryOfResult(handle);
     }
-    log(`start-up: CLI commands vs a bare node that loads @temporalio/client and makes one RPC, ${reps} runs each`);
+    log(
+      `start-up: CLI commands vs a bare node that loads @temporalio/client and makes one RPC, ${reps} runs each`,
+    );
     const commandRuns: Array<[CliCommandName, string[]]> = [
       ['bare client + 1 RPC', [bareClientScript(), address]],
       ['db-release --help', [cliScript(), '--help']],
-      ['release status', [cliScript(), 'release', 'status', first.environment, '--address', address, '--task-queue', first.taskQueue]],
+      [
+        'release status',
+        [
+          cliScript(),
+          'release',
+          'status',
+          first.environment,
+          '--address',
+          address,
+          '--task-queue',
+          first.taskQueue,
+        ],
+      ],
     ];
     for (let i = 0; i < reps; i++) {
       for (const [name, args] of rotated(commandRuns, i)) {
@@ -518,7 +546,8 @@ async function main(): Promise<number> {
         notes.push(
           `scale case ${result.label}: ${result.terminatedAtDeadline} releases were still running at the time budget and were terminated (counted as failed)`,
         );
-      if (result.failures.length > 0) notes.push(`scale case ${result.label} failures: ${result.failures.join(' | ')}`);
+      if (result.failures.length > 0)
+        notes.push(`scale case ${result.label} failures: ${result.failures.join(' | ')}`);
       lastCaseMs = result.wallMs;
       lastCaseN = result.n;
       log(
@@ -710,7 +739,11 @@ function renderTables(
     const counts = ts.map((t) => t.modules).filter((c): c is number => c !== null);
     return counts.length > 0 ? String(median(counts)) : 'n/a';
   };
-  out.push('', 'CLI commands, spawn → exit, against a bare `node` that loads @temporalio/client and makes one RPC (goal ≤ 1.30×)', '');
+  out.push(
+    '',
+    'CLI commands, spawn → exit, against a bare `node` that loads @temporalio/client and makes one RPC (goal ≤ 1.30×)',
+    '',
+  );
   out.push(
     markdownTable(
       ['command', 'median', 'vs bare client', 'modules loaded'],

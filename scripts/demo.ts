@@ -64,7 +64,9 @@ async function takeLock(file: string): Promise<() => Promise<void>> {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
       if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) {
-        throw new DemoRefused(`another demo (pid ${pid}) is running from this checkout; wait for it or stop it (kill ${pid})`);
+        throw new DemoRefused(
+          `another demo (pid ${pid}) is running from this checkout; wait for it or stop it (kill ${pid})`,
+        );
       }
       await rm(file, { force: true });
     }
@@ -73,8 +75,12 @@ async function takeLock(file: string): Promise<() => Promise<void>> {
 }
 
 /** What the release did, from its summary: the short account a newcomer reads. */
-export function demoAccount(summary: ReleaseSummary, files: { summary: string; report: string; webUi: string | null }): string[] {
-  const applied = summary.steps.find((s) => s.name === 'migrations')?.status === 'success' ? summary.pending_revisions : [];
+export function demoAccount(
+  summary: ReleaseSummary,
+  files: { summary: string; report: string; webUi: string | null },
+): string[] {
+  const applied =
+    summary.steps.find((s) => s.name === 'migrations')?.status === 'success' ? summary.pending_revisions : [];
   const migrations =
     applied.length > 0
       ? `applied ${applied.length} revision(s) (${summary.pre_release_revision ?? 'base'} → ${summary.alembic_revision ?? '?'})`
@@ -82,7 +88,10 @@ export function demoAccount(summary: ReleaseSummary, files: { summary: string; r
   const stripeStep = summary.steps.find((s) => s.name === 'stripe_setup');
   let stripe: string;
   if (stripeStep?.status === 'skipped') stripe = `skipped (${stripeStep.detail ?? 'no reason'})`;
-  else if (!summary.stripe) stripe = stripeStep ? `${stripeStep.status}${stripeStep.detail ? `: ${stripeStep.detail}` : ''}` : 'not reached';
+  else if (!summary.stripe)
+    stripe = stripeStep
+      ? `${stripeStep.status}${stripeStep.detail ? `: ${stripeStep.detail}` : ''}`
+      : 'not reached';
   else {
     const provisioned = summary.stripe.plans;
     const count = (pred: (p: (typeof provisioned)[number]) => boolean) => provisioned.filter(pred).length;
@@ -92,17 +101,29 @@ export function demoAccount(summary: ReleaseSummary, files: { summary: string; r
   }
   // The amounts as a customer sees them (minor units are easy to misread: 9900 is 99.00).
   const prices = summary.stripe
-    ? summary.stripe.plans.map((p) => `${p.code} ${formatPrice({ amount: p.amount, currency: summary.stripe?.currency ?? 'usd' })} (${p.priceAction})`).join(', ')
+    ? summary.stripe.plans
+        .map(
+          (p) =>
+            `${p.code} ${formatPrice({ amount: p.amount, currency: summary.stripe?.currency ?? 'usd' })} (${p.priceAction})`,
+        )
+        .join(', ')
     : null;
-  const plans = summary.billing_plans.length > 0 ? summary.billing_plans.map((p) => `${p.code}=${p.status}`).join(', ') : 'not checked';
+  const plans =
+    summary.billing_plans.length > 0
+      ? summary.billing_plans.map((p) => `${p.code}=${p.status}`).join(', ')
+      : 'not checked';
   return [
     `Demo release ${summary.status}${summary.duration_ms !== null ? ` in ${(summary.duration_ms / 1000).toFixed(1)} s` : ''}`,
     `  migrations:    ${migrations}`,
     `  Stripe:        ${stripe}`,
     ...(prices ? [`  prices:        ${prices}`] : []),
     `  billing_plans: ${plans}`,
-    ...(summary.error ? [`  error:         ${summary.error.step ?? 'release'}: ${summary.error.message}`] : []),
-    ...summary.compensations.map((c) => `  compensation:  ${c.name} ${c.status}${c.detail ? ` (${c.detail})` : ''}`),
+    ...(summary.error
+      ? [`  error:         ${summary.error.step ?? 'release'}: ${summary.error.message}`]
+      : []),
+    ...summary.compensations.map(
+      (c) => `  compensation:  ${c.name} ${c.status}${c.detail ? ` (${c.detail})` : ''}`,
+    ),
     `  summary:       ${files.summary}`,
     `  report:        ${files.report}`,
     ...(files.webUi ? [`  Web UI:        ${files.webUi}`] : []),
@@ -133,29 +154,52 @@ async function main(): Promise<number> {
       name: process.env.DB_RELEASE_DEMO_DATABASE ?? `db_release_demo_${checkout}`,
       backendDir: path.join(demoDir, 'backend'),
       keepDatabase: true,
-      temporal: external ? { address: external } : { port: temporalPort, uiPort, dbFilename: path.join(demoDir, 'temporal.db') },
+      temporal: external
+        ? { address: external }
+        : { port: temporalPort, uiPort, dbFilename: path.join(demoDir, 'temporal.db') },
       stripe: { stateFile: path.join(demoDir, 'stripe-peer.json') },
     });
     const uiUrl = external ? (process.env.TEMPORAL_UI_URL ?? null) : `http://127.0.0.1:${uiPort}`;
-    process.stderr.write(`demo: Temporal ${stack.temporalAddress}, database ${stack.databaseName}, Stripe peer ${stack.stripe.url}\n`);
+    process.stderr.write(
+      `demo: Temporal ${stack.temporalAddress}, database ${stack.databaseName}, Stripe peer ${stack.stripe.url}\n`,
+    );
 
     const connection = await NativeConnection.connect({ address: stack.temporalAddress });
-    const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: new DefaultLogger('WARN') });
-    const worker = await createReleaseWorker({ projectRoot: stack.backendDir, taskQueue: TASK_QUEUE, namespace: 'default', connection, workflowBundle });
+    const workflowBundle = await bundleWorkflowCode({
+      workflowsPath: require.resolve('../src/workflows'),
+      logger: new DefaultLogger('WARN'),
+    });
+    const worker = await createReleaseWorker({
+      projectRoot: stack.backendDir,
+      taskQueue: TASK_QUEUE,
+      namespace: 'default',
+      connection,
+      workflowBundle,
+    });
     const running = worker.run();
     try {
-      const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+      const stamp = new Date()
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d{3}Z$/, 'Z');
       const summaryPath = path.join(reportsDir, `db-release-${stamp}.json`);
       const args = [
         path.join(root, 'dist', 'src', 'client.js'),
-        'release', 'db',
-        '--project-root', stack.backendDir,
+        'release',
+        'db',
+        '--project-root',
+        stack.backendDir,
         '--non-interactive',
-        '--plan', 'starter=0',
-        '--plan', 'pro=9900',
-        '--summary-path', summaryPath,
-        '--address', stack.temporalAddress,
-        '--task-queue', TASK_QUEUE,
+        '--plan',
+        'starter=0',
+        '--plan',
+        'pro=9900',
+        '--summary-path',
+        summaryPath,
+        '--address',
+        stack.temporalAddress,
+        '--task-queue',
+        TASK_QUEUE,
         ...(uiUrl ? ['--ui-url', uiUrl] : []),
       ];
       process.stderr.write(`demo: db-release ${args.slice(1).join(' ')}\n`);
@@ -163,15 +207,25 @@ async function main(): Promise<number> {
         const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
         child.on('exit', (c) => resolve(c ?? 1));
       });
-      const summary = JSON.parse(await readFile(summaryPath, 'utf8').catch(() => 'null')) as ReleaseSummary | null;
+      const summary = JSON.parse(
+        await readFile(summaryPath, 'utf8').catch(() => 'null'),
+      ) as ReleaseSummary | null;
       if (!summary) {
-        process.stdout.write(`Demo release: the CLI exited ${code} without writing ${summaryPath}; its messages above say why\n`);
+        process.stdout.write(
+          `Demo release: the CLI exited ${code} without writing ${summaryPath}; its messages above say why\n`,
+        );
         return code || 1;
       }
-      const webUi = uiUrl ? `${uiUrl}/namespaces/default/workflows/${summary.workflow_id}/${summary.run_id}/history` : null;
-      process.stdout.write(`${demoAccount(summary, { summary: summaryPath, report: reportPathFor(summaryPath), webUi }).join('\n')}\n`);
+      const webUi = uiUrl
+        ? `${uiUrl}/namespaces/default/workflows/${summary.workflow_id}/${summary.run_id}/history`
+        : null;
+      process.stdout.write(
+        `${demoAccount(summary, { summary: summaryPath, report: reportPathFor(summaryPath), webUi }).join('\n')}\n`,
+      );
       if (process.stdout.isTTY && !process.env.CI && !external) {
-        process.stdout.write('The stack stays up so you can explore the release in the Web UI. Press Ctrl-C to stop.\n');
+        process.stdout.write(
+          'The stack stays up so you can explore the release in the Web UI. Press Ctrl-C to stop.\n',
+        );
         await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
       }
       return code;

@@ -36,10 +36,26 @@ const RELEASE_COMMANDS: Readonly<Record<string, () => CommandModule>> = {
 const GROUPS: ReadonlyArray<{ name: string; description?: string; commands: () => CommandModule[] }> = [
   // `worker` registers only: the worker SDK and the activities load when the command runs.
   { name: 'worker', commands: () => [load('worker')()] },
-  { name: 'release', description: 'start, watch, approve and audit releases', commands: () => Object.values(RELEASE_COMMANDS).map((l) => l()) },
-  { name: 'temporal', description: 'prepare a Temporal namespace for releases', commands: () => [load('temporal-register-search-attributes')()] },
-  { name: 'stripe', description: "Stripe plan seeding (the runbook's Option B step 2)", commands: () => [load('stripe-setup')()] },
-  { name: 'providers', description: 'provider keys of the backend', commands: () => [load('providers-validate')()] },
+  {
+    name: 'release',
+    description: 'start, watch, approve and audit releases',
+    commands: () => Object.values(RELEASE_COMMANDS).map((l) => l()),
+  },
+  {
+    name: 'temporal',
+    description: 'prepare a Temporal namespace for releases',
+    commands: () => [load('temporal-register-search-attributes')()],
+  },
+  {
+    name: 'stripe',
+    description: "Stripe plan seeding (the runbook's Option B step 2)",
+    commands: () => [load('stripe-setup')()],
+  },
+  {
+    name: 'providers',
+    description: 'provider keys of the backend',
+    commands: () => [load('providers-validate')()],
+  },
   { name: 'status', description: 'release readiness', commands: () => [load('status-summary')()] },
   { name: 'config', description: 'settings of this tool', commands: () => [load('config-dump-schema')()] },
 ];

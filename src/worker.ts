@@ -32,7 +32,11 @@ export interface WorkerSettings {
    */
   tuning?: Pick<
     WorkerOptions,
-    'maxConcurrentWorkflowTaskPolls' | 'maxConcurrentActivityTaskPolls' | 'maxCachedWorkflows' | 'debugMode' | 'interceptors'
+    | 'maxConcurrentWorkflowTaskPolls'
+    | 'maxConcurrentActivityTaskPolls'
+    | 'maxCachedWorkflows'
+    | 'debugMode'
+    | 'interceptors'
   >;
   /** The environment this worker serves (`--environment`); must agree with the env files' ENVIRONMENT/APP_ENV. */
   environment?: string;
@@ -65,7 +69,9 @@ export async function createReleaseWorker(settings: WorkerSettings): Promise<Wor
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     ...workflowSource,
-    activities: createActivities(realActivityDeps(settings.projectRoot, settings.stateDir, settings.environment)),
+    activities: createActivities(
+      realActivityDeps(settings.projectRoot, settings.stateDir, settings.environment),
+    ),
     maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivityTaskExecutions ?? 20,
     maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTaskExecutions ?? 40,
     ...(settings.identity ? { identity: settings.identity } : {}),

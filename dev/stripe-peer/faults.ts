@@ -14,7 +14,19 @@ interface ActiveFault {
 /** Validates a fault (from code or from an HTTP body) and fills in defaults. */
 export function normalizeFault(input: unknown): Fault {
   if (!isRecord(input)) throw new TypeError('fault must be an object');
-  const { kind, method, pathPrefix, status, type, code, message, times, delayMs, retryAfterSeconds, bodyIncludes } = input;
+  const {
+    kind,
+    method,
+    pathPrefix,
+    status,
+    type,
+    code,
+    message,
+    times,
+    delayMs,
+    retryAfterSeconds,
+    bodyIncludes,
+  } = input;
   if (kind !== undefined && kind !== 'error' && kind !== 'latency' && kind !== 'drop')
     throw new TypeError('fault.kind must be one of error, latency, drop');
   if (typeof pathPrefix !== 'string' || !pathPrefix.startsWith('/'))

@@ -48,7 +48,8 @@ export class AdmissionLimiter {
   readonly stats: AdmissionStats = { admitted: 0, peakWaiting: 0, abandoned: 0, retries: 0 };
 
   constructor(readonly limit: number) {
-    if (!Number.isInteger(limit) || limit < 1) throw new Error(`admission limit ${limit}: use a whole number ≥ 1`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new Error(`admission limit ${limit}: use a whole number ≥ 1`);
   }
 
   private rankOf(workflowId: string): { progress: number; arrival: number } {
@@ -96,7 +97,8 @@ export class AdmissionLimiter {
       signal?.addEventListener('abort', onAbort, { once: true });
       const before = (w: Waiter) =>
         waiter.progress > w.progress ||
-        (waiter.progress === w.progress && (waiter.arrival < w.arrival || (waiter.arrival === w.arrival && waiter.seq < w.seq)));
+        (waiter.progress === w.progress &&
+          (waiter.arrival < w.arrival || (waiter.arrival === w.arrival && waiter.seq < w.seq)));
       const at = this.waiting.findIndex(before);
       if (at < 0) this.waiting.push(waiter);
       else this.waiting.splice(at, 0, waiter);
@@ -127,7 +129,10 @@ export class AdmissionLimiter {
 }
 
 /** The worker interceptor that puts every activity of this process through one limiter. */
-export function admissionInterceptor(limiter: AdmissionLimiter, options: { heartbeatEveryMs?: number } = {}): ActivityInterceptorsFactory {
+export function admissionInterceptor(
+  limiter: AdmissionLimiter,
+  options: { heartbeatEveryMs?: number } = {},
+): ActivityInterceptorsFactory {
   const every = options.heartbeatEveryMs ?? 5_000;
   return (ctx) => ({
     inbound: {

@@ -274,12 +274,21 @@ async function runDirect(
   let n = 0;
   const inActivity = <R>(fn: () => Promise<R>): Promise<R> =>
     // The workflow's longest step limit (migrate: 30 minutes); the mock's default is 1 s.
-    new MockActivityEnvironment({ workflowExecution, activityId: String(++n), startToCloseTimeoutMs: 30 * 60_000 }).run(fn);
+    new MockActivityEnvironment({
+      workflowExecution,
+      activityId: String(++n),
+      startToCloseTimeoutMs: 30 * 60_000,
+    }).run(fn);
   const input = prepared.input;
   await inActivity(() =>
     acts.preflight({
       skipStripe: input.options.skip_stripe,
-      claims: { environment: input.environment, plans: input.plans, approval: input.approval, ...input.claims },
+      claims: {
+        environment: input.environment,
+        plans: input.plans,
+        approval: input.approval,
+        ...input.claims,
+      },
       lease: { startedBy: input.startedBy, ttlMs: 5 * 60_000 },
     }),
   );

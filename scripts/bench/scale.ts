@@ -121,7 +121,8 @@ export interface ScaleContext {
 
 export async function runScaleCase(ctx: ScaleContext, scaleCase: ScaleCase): Promise<ScaleResult> {
   const label = `n${scaleCase.n}-admission${scaleCase.admission}`;
-  if (ctx.backends.length < scaleCase.n) throw new Error(`${scaleCase.n} releases need ${scaleCase.n} backends, ${ctx.backends.length} prepared`);
+  if (ctx.backends.length < scaleCase.n)
+    throw new Error(`${scaleCase.n} releases need ${scaleCase.n} backends, ${ctx.backends.length} prepared`);
   const prepared: PreparedRelease[] = [];
   for (const backend of ctx.backends.slice(0, scaleCase.n)) {
     prepared.push(
@@ -223,8 +224,10 @@ export async function runScaleCase(ctx: ScaleContext, scaleCase: ScaleCase): Pro
     latencyP95Ms: percentile(latencies, 95),
     latencyMaxMs: Math.max(...latencies),
     medianOverWall: median(latencies) / wallMs,
-    retriedAttempts: after.admission && before.admission ? after.admission.retries - before.admission.retries : null,
-    abandonedWaits: after.admission && before.admission ? after.admission.abandoned - before.admission.abandoned : null,
+    retriedAttempts:
+      after.admission && before.admission ? after.admission.retries - before.admission.retries : null,
+    abandonedWaits:
+      after.admission && before.admission ? after.admission.abandoned - before.admission.abandoned : null,
     pythonPerRelease:
       pythonBefore !== null && pythonAfter !== null ? (pythonAfter - pythonBefore) / scaleCase.n : null,
     stepMedianMs: Object.fromEntries([...stepDurations].map(([name, values]) => [name, median(values)])),

@@ -79,7 +79,11 @@ export async function timeCli(args: string[], timeoutMs = 120_000): Promise<CliT
 }
 
 export type CliCommandName = 'bare client + 1 RPC' | 'db-release --help' | 'release status';
-export const CLI_COMMAND_NAMES: readonly CliCommandName[] = ['bare client + 1 RPC', 'db-release --help', 'release status'];
+export const CLI_COMMAND_NAMES: readonly CliCommandName[] = [
+  'bare client + 1 RPC',
+  'db-release --help',
+  'release status',
+];
 
 export interface SpawnTiming {
   /** Spawn → exit. */
@@ -100,7 +104,10 @@ export function bareClientScript(): string {
 
 /** `node --require count-modules <args>`, spawn → exit, with the modules it loaded. */
 export async function timeSpawn(args: string[], workDir: string, timeoutMs = 60_000): Promise<SpawnTiming> {
-  const countFile = path.join(workDir, `modules-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.txt`);
+  const countFile = path.join(
+    workDir,
+    `modules-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.txt`,
+  );
   const started = performance.now();
   const child = spawn(process.execPath, ['--require', path.join(__dirname, 'count-modules.js'), ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],

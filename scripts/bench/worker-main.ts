@@ -61,7 +61,8 @@ async function main(): Promise<void> {
   } else {
     const projectRoot = values['project-root'];
     const taskQueue = values['task-queue'];
-    if (!projectRoot || !taskQueue) throw new Error('--project-root and --task-queue (or --backends) are required');
+    if (!projectRoot || !taskQueue)
+      throw new Error('--project-root and --task-queue (or --backends) are required');
     backends = [{ projectRoot, taskQueue }];
   }
   if (!address || backends.length === 0) throw new Error('--address and at least one backend are required');
@@ -87,12 +88,19 @@ async function main(): Promise<void> {
         namespace: values.namespace,
         connection,
         // One release per backend runs one activity at a time (two with a lease renewal).
-        maxConcurrentActivityTaskExecutions: optionalInt(values['max-concurrent-activities']) ?? (many ? 2 : undefined),
-        maxConcurrentWorkflowTaskExecutions: optionalInt(values['max-concurrent-workflow-tasks']) ?? (many ? 2 : undefined),
+        maxConcurrentActivityTaskExecutions:
+          optionalInt(values['max-concurrent-activities']) ?? (many ? 2 : undefined),
+        maxConcurrentWorkflowTaskExecutions:
+          optionalInt(values['max-concurrent-workflow-tasks']) ?? (many ? 2 : undefined),
         ...(values.bundle ? { workflowBundle: { codePath: values.bundle } } : {}),
         tuning: {
           ...(many
-            ? { maxConcurrentWorkflowTaskPolls: 2, maxConcurrentActivityTaskPolls: 1, maxCachedWorkflows: 4, debugMode: true }
+            ? {
+                maxConcurrentWorkflowTaskPolls: 2,
+                maxConcurrentActivityTaskPolls: 1,
+                maxCachedWorkflows: 4,
+                debugMode: true,
+              }
             : {}),
           ...(limiter ? { interceptors: { activity: [admissionInterceptor(limiter)] } } : {}),
         },
@@ -121,7 +129,13 @@ async function main(): Promise<void> {
     if (command === 'memory' || command === 'reset') {
       const rss = process.memoryUsage().rss;
       peakRss = Math.max(peakRss, rss);
-      emit({ event: 'memory', rss, peakRss, heapUsed: process.memoryUsage().heapUsed, admission: limiter?.stats ?? null });
+      emit({
+        event: 'memory',
+        rss,
+        peakRss,
+        heapUsed: process.memoryUsage().heapUsed,
+        admission: limiter?.stats ?? null,
+      });
       if (command === 'reset') peakRss = rss;
     } else if (command === 'shutdown') {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();

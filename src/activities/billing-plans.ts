@@ -17,7 +17,12 @@ import { failure, readScope, withDb, type SecretScope } from './support';
 const CONFIG_KEY = 'billingPlans.priceIdColumn in release.config.json';
 
 /** Turns "no such table/column" into an error that says what was found and which setting to change. */
-export async function planQuery<R extends object>(db: DbClient, scope: SecretScope, sql: string, params?: unknown[]) {
+export async function planQuery<R extends object>(
+  db: DbClient,
+  scope: SecretScope,
+  sql: string,
+  params?: unknown[],
+) {
   try {
     return await db.query<R>(sql, params);
   } catch (error) {
@@ -52,7 +57,11 @@ export function quoteIdent(name: string): string {
  * it is there and none otherwise. Anything missing is named with what was found and the setting
  * to change: never a migration to run, since the backend may have none that adds it.
  */
-export async function billingPlansShape(db: DbClient, scope: SecretScope, configured: ReleaseConfig['billingPlans']['priceIdColumn']): Promise<BillingPlansShape> {
+export async function billingPlansShape(
+  db: DbClient,
+  scope: SecretScope,
+  configured: ReleaseConfig['billingPlans']['priceIdColumn'],
+): Promise<BillingPlansShape> {
   const { rows } = await db.query<{ column_name: string }>(
     `select column_name from information_schema.columns
       where table_name = 'billing_plans'
@@ -77,7 +86,8 @@ export async function billingPlansShape(db: DbClient, scope: SecretScope, config
     );
   }
   const hasUpdatedAt = columns.includes('updated_at');
-  if (configured === 'auto') return { priceIdColumn: columns.includes('stripe_price_id') ? 'stripe_price_id' : null, hasUpdatedAt };
+  if (configured === 'auto')
+    return { priceIdColumn: columns.includes('stripe_price_id') ? 'stripe_price_id' : null, hasUpdatedAt };
   if (configured === null) return { priceIdColumn: null, hasUpdatedAt };
   if (!columns.includes(configured)) {
     throw failure(
@@ -91,12 +101,18 @@ export async function billingPlansShape(db: DbClient, scope: SecretScope, config
 }
 
 /** The backend's STRIPE_PRODUCT_PRICE_MAP (merged env files: the highest-precedence file holding it wins) and that file. */
-export function envPriceMap(scope: SecretScope): { ids: Record<string, string>; source: string; unreadable: boolean } {
+export function envPriceMap(scope: SecretScope): {
+  ids: Record<string, string>;
+  source: string;
+  unreadable: boolean;
+} {
   const raw = scope.env.values.STRIPE_PRODUCT_PRICE_MAP;
   const source = `STRIPE_PRODUCT_PRICE_MAP in ${scope.env.sources.STRIPE_PRODUCT_PRICE_MAP ?? 'no env file'}`;
   const parsed = parsePriceMap(raw);
   if (parsed === null) return { ids: {}, source, unreadable: false };
-  const ids = Object.fromEntries(Object.entries(parsed).filter((e): e is [string, string] => typeof e[1] === 'string' && e[0] !== 'raw'));
+  const ids = Object.fromEntries(
+    Object.entries(parsed).filter((e): e is [string, string] => typeof e[1] === 'string' && e[0] !== 'raw'),
+  );
   return { ids, source, unreadable: 'raw' in parsed && Object.keys(parsed).length === 1 };
 }
 
@@ -131,13 +147,19 @@ export function createBillingPlanActivities(deps: ActivityDeps) {
       const { shape, rows } = await withDb(deps, scope, async (db) => {
         const found = await billingPlansShape(db, scope, config.billingPlans.priceIdColumn);
         const priceColumn = found.priceIdColumn ? `${quoteIdent(found.priceIdColumn)}::text` : 'null::text';
-        const result = await planQuery<PlanRowInput>(db, scope, `select code, ${priceColumn} as stripe_price_id, is_active from billing_plans order by code`);
+        const result = await planQuery<PlanRowInput>(
+          db,
+          scope,
+          `select code, ${priceColumn} as stripe_price_id, is_active from billing_plans order by code`,
+        );
         return { shape: found, rows: result.rows };
       });
       if (input.billing && !input.billing.enabled) return evaluatePlansWithoutBilling(input.codes, rows);
       if (shape.priceIdColumn !== null) {
         const source = `billing_plans.${shape.priceIdColumn}`;
-        return evaluatePlans(input.codes, rows).map((row) => (input.billing ? { ...row, price_id_source: source } : row));
+        return evaluatePlans(input.codes, rows).map((row) =>
+          input.billing ? { ...row, price_id_source: source } : row,
+        );
       }
 
       const map = envPriceMap(scope);
@@ -147,13 +169,22 @@ export function createBillingPlanActivities(deps: ActivityDeps) {
       ).map((row): BillingPlanRow => ({
         ...row,
         price_id_source: map.source,
-        ...(row.status === 'missing_price_id' ? { detail: map.unreadable ? `${map.source} is neither JSON nor code=price pairs` : `no ${row.code} in ${map.source}` } : {}),
+        ...(row.status === 'missing_price_id'
+          ? {
+              detail: map.unreadable
+                ? `${map.source} is neither JSON nor code=price pairs`
+                : `no ${row.code} in ${map.source}`,
+            }
+          : {}),
       }));
       const priced = input.billing?.stripe;
       if (!priced) return plans;
       const key = scope.env.values.STRIPE_SECRET_KEY;
       if (!key) {
-        throw failure(ErrorType.MissingStripeSecrets, 'STRIPE_SECRET_KEY is missing from the backend env files: the price ids in STRIPE_PRODUCT_PRICE_MAP are checked in Stripe');
+        throw failure(
+          ErrorType.MissingStripeSecrets,
+          'STRIPE_SECRET_KEY is missing from the backend env files: the price ids in STRIPE_PRODUCT_PRICE_MAP are checked in Stripe',
+        );
       }
       const stripe = deps.stripe(key, scope.env);
       const checked: BillingPlanRow[] = [];

@@ -5,7 +5,10 @@ import type { StripeGateway } from './stripe-gateway';
 
 /** The little of `pg` the activities use, so unit tests can pass a fake. */
 export interface DbClient {
-  query<R extends object = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;
+  query<R extends object = Record<string, unknown>>(
+    sql: string,
+    params?: unknown[],
+  ): Promise<{ rows: R[]; rowCount: number | null }>;
   end(): Promise<void>;
 }
 

@@ -2,7 +2,13 @@ import { ErrorType } from '../release/errors';
 import type { AlembicRevisionResult, CommandOutcome } from '../release/types';
 import type { RunResult } from '../runtime/command-runner';
 import type { ActivityDeps } from './deps';
-import { downgradeCommands, downgradeTargets, revisionSetText, sameRevisionSet, setText } from '../release/revisions';
+import {
+  downgradeCommands,
+  downgradeTargets,
+  revisionSetText,
+  sameRevisionSet,
+  setText,
+} from '../release/revisions';
 import { currentRevisionSet } from './preflight';
 import { commandFailure, failure, outputTail, readScope, runBackendCommand } from './support';
 
@@ -111,20 +117,35 @@ function targetSetOf(input: DowngradeInput): string[] {
   return input.toRevision ? [input.toRevision] : [];
 }
 
-function commandsText(alembicCommand: readonly string[], target: readonly string[], current: readonly string[]): string {
+function commandsText(
+  alembicCommand: readonly string[],
+  target: readonly string[],
+  current: readonly string[],
+): string {
   const commands = downgradeCommands(alembicCommand, target, current);
   return commands.length > 0 ? commands.map((c) => `\`${c}\``).join(' then ') : 'nothing (already there)';
 }
 
 /** Several downgrade commands recorded as one outcome: their lines, the last exit code, the summed time. */
 function combined(outcomes: CommandOutcome[]): CommandOutcome {
-  if (outcomes.length === 0) return { command: 'none: already at the recorded revision set', exitCode: 0, durationMs: 0, output: '', logFile: null };
+  if (outcomes.length === 0)
+    return {
+      command: 'none: already at the recorded revision set',
+      exitCode: 0,
+      durationMs: 0,
+      output: '',
+      logFile: null,
+    };
   const last = outcomes[outcomes.length - 1] as CommandOutcome;
   return {
     command: outcomes.map((o) => o.command).join(' && '),
     exitCode: last.exitCode,
     durationMs: outcomes.reduce((sum, o) => sum + o.durationMs, 0),
-    output: outcomes.map((o) => o.output).filter(Boolean).join('\n').slice(-4000),
+    output: outcomes
+      .map((o) => o.output)
+      .filter(Boolean)
+      .join('\n')
+      .slice(-4000),
     logFile: last.logFile ?? null,
   };
 }
@@ -145,9 +166,15 @@ function outcomeOf(result: RunResult & { commandLine: string }): CommandOutcome 
  * runner's own "recipe failed" line says nothing), else the last non-empty line.
  */
 export function lastLine(text: string): string {
-  const lines = text.trim().split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .trim()
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   const wrapper = /^error: recipe|^make(\[\d+\])?: \*\*\*/i;
-  const exception = [...lines].reverse().find((l) => !wrapper.test(l) && /^[\w.]*(Error|Exception|Failure)\b.*:/.test(l));
+  const exception = [...lines]
+    .reverse()
+    .find((l) => !wrapper.test(l) && /^[\w.]*(Error|Exception|Failure)\b.*:/.test(l));
   const fallback = [...lines].reverse().find((l) => !wrapper.test(l)) ?? lines[lines.length - 1];
   return (exception ?? fallback ?? 'no output').slice(0, 500);
 }

@@ -2,13 +2,29 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { billingOffReason, billingSwitch } from '../config/env-files';
-import { alembicConfigFile, approvalPolicyFor, promotionPolicyFor, catalogKey, catalogOf, sqlReviewPolicyFor, workerEnvironment, type ReleaseConfig } from '../config/release-config';
+import {
+  alembicConfigFile,
+  approvalPolicyFor,
+  promotionPolicyFor,
+  catalogKey,
+  catalogOf,
+  sqlReviewPolicyFor,
+  workerEnvironment,
+  type ReleaseConfig,
+} from '../config/release-config';
 import { maskSecret } from '../masking';
 import { ErrorType } from '../release/errors';
 import { MAX_AMOUNT } from '../release/plans';
 import type { ApprovalPolicy, CatalogPlan, PendingRevision, PreflightResult } from '../release/types';
 import { revisionSetText } from '../release/revisions';
-import { inspectorScript, parseHeads, parseHistory, parseInspection, pendingRevisionsOf, readRevisionSet } from '../runtime/alembic-inspection';
+import {
+  inspectorScript,
+  parseHeads,
+  parseHistory,
+  parseInspection,
+  pendingRevisionsOf,
+  readRevisionSet,
+} from '../runtime/alembic-inspection';
 import type { ActivityDeps } from './deps';
 import { commandFailure, failure, readScope, runBackendCommand, withDb, type SecretScope } from './support';
 import { takeLeaseOrRefuse } from './target-lease';
@@ -58,7 +74,11 @@ const policyText = (p: ApprovalPolicy) =>
 const catalogText = (c: readonly CatalogPlan[]) => c.map((p) => `${p.code}/${p.name}/${p.amount}`).join(', ');
 
 /** Every way the caller's claims disagree with the worker's backend, each naming both values; empty when they agree. */
-export function targetMismatches(worker: WorkerTarget, claims: PreflightClaims, skipStripe: boolean): string[] {
+export function targetMismatches(
+  worker: WorkerTarget,
+  claims: PreflightClaims,
+  skipStripe: boolean,
+): string[] {
   const out: string[] = [];
   if (claims.environment !== worker.environment) {
     out.push(
@@ -84,8 +104,13 @@ export function targetMismatches(worker: WorkerTarget, claims: PreflightClaims, 
         `${twice.length ? `; given twice: ${twice.join(', ')}` : ''}`,
     );
   }
-  const badAmount = claims.plans.find((p) => !Number.isInteger(p.amount) || p.amount < 0 || p.amount > MAX_AMOUNT);
-  if (badAmount) out.push(`plans: ${badAmount.code} amount ${String(badAmount.amount)} is not a whole number of cents from 0 to ${MAX_AMOUNT}`);
+  const badAmount = claims.plans.find(
+    (p) => !Number.isInteger(p.amount) || p.amount < 0 || p.amount > MAX_AMOUNT,
+  );
+  if (badAmount)
+    out.push(
+      `plans: ${badAmount.code} amount ${String(badAmount.amount)} is not a whole number of cents from 0 to ${MAX_AMOUNT}`,
+    );
   if (!skipStripe && claims.billingEnabled !== undefined && claims.billingEnabled !== worker.billingEnabled) {
     out.push(
       `billing: the caller's env files have ENABLE_BILLING ${claims.billingEnabled ? 'on' : 'off'} but the worker's backend has it ` +
@@ -105,7 +130,10 @@ async function loadWorkerConfig(deps: ActivityDeps): Promise<ReleaseConfig> {
   try {
     return await deps.loadConfig();
   } catch (error) {
-    throw failure(ErrorType.ProjectRootInvalid, `the worker's backend config is unusable: ${(error as Error).message}`);
+    throw failure(
+      ErrorType.ProjectRootInvalid,
+      `the worker's backend config is unusable: ${(error as Error).message}`,
+    );
   }
 }
 
@@ -140,11 +168,18 @@ async function checkStripeKey(deps: ActivityDeps, scope: SecretScope): Promise<v
   }
 }
 
-async function gitFacts(deps: ActivityDeps, scope: SecretScope): Promise<{ sha: string | null; tag: string | null }> {
+async function gitFacts(
+  deps: ActivityDeps,
+  scope: SecretScope,
+): Promise<{ sha: string | null; tag: string | null }> {
   const env = scope.env.values;
   const sha = await deps.run({ command: ['git', 'rev-parse', 'HEAD'], cwd: deps.projectRoot, env });
   if (sha.exitCode !== 0) return { sha: null, tag: null };
-  const tag = await deps.run({ command: ['git', 'describe', '--tags', '--exact-match', 'HEAD'], cwd: deps.projectRoot, env });
+  const tag = await deps.run({
+    command: ['git', 'describe', '--tags', '--exact-match', 'HEAD'],
+    cwd: deps.projectRoot,
+    env,
+  });
   return { sha: sha.stdout.trim() || null, tag: tag.exitCode === 0 ? tag.stdout.trim() || null : null };
 }
 
@@ -163,7 +198,11 @@ async function alembic(deps: ActivityDeps, scope: SecretScope, args: string[]) {
 }
 
 /** The revision set the database is at now (its version table's rows; empty: base), read through pg. */
-export async function currentRevisionSet(deps: ActivityDeps, scope: SecretScope, config: ReleaseConfig): Promise<string[]> {
+export async function currentRevisionSet(
+  deps: ActivityDeps,
+  scope: SecretScope,
+  config: ReleaseConfig,
+): Promise<string[]> {
   return withDb(deps, scope, (db) => readRevisionSet(db, config.versionTable));
 }
 
@@ -181,8 +220,22 @@ interface Inspected {
  * one's downgrade readiness. An interpreter that cannot import alembic falls back to the alembic
  * CLI (heads and history, no readiness), labelled as such.
  */
-async function inspectRevisions(deps: ActivityDeps, scope: SecretScope, config: ReleaseConfig, current: string[]): Promise<Inspected> {
-  const command = [...config.pythonCommand, inspectorScript(), '--config', alembicConfigFile(config), '--current', current.join(','), '--sql', '--upgrade-sql'];
+async function inspectRevisions(
+  deps: ActivityDeps,
+  scope: SecretScope,
+  config: ReleaseConfig,
+  current: string[],
+): Promise<Inspected> {
+  const command = [
+    ...config.pythonCommand,
+    inspectorScript(),
+    '--config',
+    alembicConfigFile(config),
+    '--current',
+    current.join(','),
+    '--sql',
+    '--upgrade-sql',
+  ];
   // The SQL render runs revision code offline after the inspection is printed: bounded on its own,
   // so a render that hangs costs the SQL (reported unavailable), not the release.
   const result = await runBackendCommand(deps, scope, command, { ownTimeoutMs: sqlRenderTimeoutMs() });
@@ -200,9 +253,15 @@ async function inspectRevisions(deps: ActivityDeps, scope: SecretScope, config: 
     const why = result.timedOut
       ? `timed out: the offline render ran past ${Math.round(sqlRenderTimeoutMs() / 1000)} s and was stopped (a revision's upgrade() or downgrade() hangs even offline; DB_RELEASE_SQL_RENDER_TIMEOUT_MS)`
       : null;
-    return { heads: inspection.heads, pending: pendingRevisionsOf(inspection), inspection: 'python', sql: { stdout: result.stdout, why } };
+    return {
+      heads: inspection.heads,
+      pending: pendingRevisionsOf(inspection),
+      inspection: 'python',
+      sql: { stdout: result.stdout, why },
+    };
   }
-  if (!read.ok && read.error === 'alembic_not_importable') return cliFallback(deps, scope, current, read.detail);
+  if (!read.ok && read.error === 'alembic_not_importable')
+    return cliFallback(deps, scope, current, read.detail);
   const detail = read.ok ? `exited with ${result.exitCode}` : read.detail;
   throw commandFailure(
     ErrorType.CommandFailed,
@@ -213,7 +272,12 @@ async function inspectRevisions(deps: ActivityDeps, scope: SecretScope, config: 
 }
 
 /** The alembic CLI path, for an interpreter without alembic: heads and history, readiness unknown. */
-async function cliFallback(deps: ActivityDeps, scope: SecretScope, current: string[], why: string): Promise<Inspected> {
+async function cliFallback(
+  deps: ActivityDeps,
+  scope: SecretScope,
+  current: string[],
+  why: string,
+): Promise<Inspected> {
   const heads = parseHeads((await alembic(deps, scope, ['heads'])).stdout);
   const pending: PendingRevision[] = [];
   if (heads.length === 1 && !(current.length === 1 && current[0] === heads[0])) {
@@ -225,12 +289,18 @@ async function cliFallback(deps: ActivityDeps, scope: SecretScope, current: stri
       }
     }
   }
-  const unknown = { status: 'unknown' as const, detail: `not inspected (CLI fallback: the configured python cannot import alembic: ${why})` };
+  const unknown = {
+    status: 'unknown' as const,
+    detail: `not inspected (CLI fallback: the configured python cannot import alembic: ${why})`,
+  };
   return {
     heads,
     pending: pending.map((r) => ({ ...r, downgrade: unknown })),
     inspection: 'cli-fallback',
-    sql: { stdout: null, why: `not rendered (CLI fallback: the configured python cannot import alembic: ${why})` },
+    sql: {
+      stdout: null,
+      why: `not rendered (CLI fallback: the configured python cannot import alembic: ${why})`,
+    },
   };
 }
 
@@ -256,7 +326,12 @@ export function createPreflightActivities(deps: ActivityDeps) {
       if (env.error !== null) throw failure(ErrorType.TargetMismatch, env.error);
       // A value that is neither true nor false is a typo in the worker's files: refused before anything changes.
       const billing = billingSwitch(scope.env);
-      if ('error' in billing) throw failure(ErrorType.InvalidInput, `release refused, nothing was changed: ${billing.error}`, scope);
+      if ('error' in billing)
+        throw failure(
+          ErrorType.InvalidInput,
+          `release refused, nothing was changed: ${billing.error}`,
+          scope,
+        );
       const billingEnabled = billing.enabled;
       const worker: WorkerTarget = {
         environment: env.environment,
@@ -266,7 +341,11 @@ export function createPreflightActivities(deps: ActivityDeps) {
       };
       const mismatches = targetMismatches(worker, input.claims, input.skipStripe);
       if (mismatches.length > 0) {
-        throw failure(ErrorType.TargetMismatch, `release refused, nothing was changed: ${mismatches.join('; ')}`, scope);
+        throw failure(
+          ErrorType.TargetMismatch,
+          `release refused, nothing was changed: ${mismatches.join('; ')}`,
+          scope,
+        );
       }
       await requireBackend(deps, config);
       const stripeWanted = !input.skipStripe && billingEnabled;
@@ -281,7 +360,11 @@ export function createPreflightActivities(deps: ActivityDeps) {
       }
       // The target's guard, before anything changes: refused here, the release touches nothing.
       const { lease, postgresVersion, current } = await withDb(deps, scope, async (db) => {
-        const held = await takeLeaseOrRefuse(db, { environment: worker.environment, startedBy: input.lease.startedBy }, input.lease.ttlMs);
+        const held = await takeLeaseOrRefuse(
+          db,
+          { environment: worker.environment, startedBy: input.lease.startedBy },
+          input.lease.ttlMs,
+        );
         const { rows } = await db.query<{ version: string }>('select version() as version');
         // Every row: a branched database holds one per applied branch head.
         const set = await readRevisionSet(db, config.versionTable);
@@ -301,10 +384,19 @@ export function createPreflightActivities(deps: ActivityDeps) {
       // Promotion, from the release history in Temporal, before anything changes (issue 17).
       const promotionPolicy = promotionPolicyFor(config, worker.environment);
       const promotion = promotionPolicy
-        ? await checkPromotion(Context.current().client, { policy: promotionPolicy, gitSha: git.sha, revisions: heads })
+        ? await checkPromotion(Context.current().client, {
+            policy: promotionPolicy,
+            gitSha: git.sha,
+            revisions: heads,
+          })
         : null;
       if (promotion && promotion.missing.length > 0 && !input.overridePromotion) {
-        throw failure(ErrorType.PromotionRequired, promotionRefusal(worker.environment, promotion), scope, promotion);
+        throw failure(
+          ErrorType.PromotionRequired,
+          promotionRefusal(worker.environment, promotion),
+          scope,
+          promotion,
+        );
       }
       // The SQL under review (issue 17): rendered above, linted here; `refuse` stops before any change.
       const sqlReview = await reviewSql(deps, {

@@ -61,7 +61,10 @@ function syncedEnvFileName(config: ReleaseConfig): string {
 
 /** Where the ids went in billing_plans (journaled before the first write, so the restore writes the same column). */
 type ColumnJournal = BillingPlansShape;
-const columnSchema: z.ZodType<ColumnJournal> = z.object({ priceIdColumn: z.string().nullable(), hasUpdatedAt: z.boolean() });
+const columnSchema: z.ZodType<ColumnJournal> = z.object({
+  priceIdColumn: z.string().nullable(),
+  hasUpdatedAt: z.boolean(),
+});
 /** billing_plans' price id per plan code before the release (null: the row had none). */
 const previousPriceIdsSchema = z.record(z.string(), z.string().nullable());
 
@@ -84,34 +87,47 @@ export function createPriceIdSyncActivities(deps: ActivityDeps) {
       const config = await deps.loadConfig();
       const envName = syncedEnvFileName(config);
       const envFile = path.resolve(deps.projectRoot, envName);
-      const envBefore = await rememberOnce<EnvBefore>(deps, 'env-local:before', async () => {
-        const text = await readIfExists(envFile);
-        return {
-          existed: text !== null,
-          lines: linesOf(text),
-          hash: sha256(text),
-          endedWithoutNewline: text !== null && text !== '' && !text.endsWith('\n'),
-        };
-      }, envBeforeSchema);
+      const envBefore = await rememberOnce<EnvBefore>(
+        deps,
+        'env-local:before',
+        async () => {
+          const text = await readIfExists(envFile);
+          return {
+            existed: text !== null,
+            lines: linesOf(text),
+            hash: sha256(text),
+            endedWithoutNewline: text !== null && text !== '' && !text.endsWith('\n'),
+          };
+        },
+        envBeforeSchema,
+      );
       const codes = Object.keys(input.priceMap);
       // Settled once per run: a retry writes (and the restore undoes) the same column.
       const shape: ColumnJournal | null = input.skipDbWrites
         ? null
-        : await rememberOnce<ColumnJournal>(deps, 'billing-plans:column', () =>
-            withDb(deps, scope, (db) => billingPlansShape(db, scope, config.billingPlans.priceIdColumn)), columnSchema,
+        : await rememberOnce<ColumnJournal>(
+            deps,
+            'billing-plans:column',
+            () =>
+              withDb(deps, scope, (db) => billingPlansShape(db, scope, config.billingPlans.priceIdColumn)),
+            columnSchema,
           );
       const column = shape?.priceIdColumn ?? null;
       const previousPriceIds = column
-        ? await rememberOnce<Record<string, string | null>>(deps, 'billing-plans:before', () =>
-            withDb(deps, scope, async (db) => {
-              const { rows } = await planQuery<{ code: string; stripe_price_id: string | null }>(
-                db,
-                scope,
-                `select code, ${quoteIdent(column)}::text as stripe_price_id from billing_plans where code = any($1)`,
-                [codes],
-              );
-              return Object.fromEntries(rows.map((r) => [r.code, r.stripe_price_id]));
-            }), previousPriceIdsSchema,
+        ? await rememberOnce<Record<string, string | null>>(
+            deps,
+            'billing-plans:before',
+            () =>
+              withDb(deps, scope, async (db) => {
+                const { rows } = await planQuery<{ code: string; stripe_price_id: string | null }>(
+                  db,
+                  scope,
+                  `select code, ${quoteIdent(column)}::text as stripe_price_id from billing_plans where code = any($1)`,
+                  [codes],
+                );
+                return Object.fromEntries(rows.map((r) => [r.code, r.stripe_price_id]));
+              }),
+            previousPriceIdsSchema,
           )
         : {};
 
@@ -128,7 +144,12 @@ export function createPriceIdSyncActivities(deps: ActivityDeps) {
           : await withDb(deps, scope, async (db) => {
               let updated = 0;
               for (const [code, priceId] of Object.entries(input.priceMap)) {
-                const result = await planQuery(db, scope, `${setPriceId(shape)} where code = $1 and ${quoteIdent(column)} is distinct from $2`, [code, priceId]);
+                const result = await planQuery(
+                  db,
+                  scope,
+                  `${setPriceId(shape)} where code = $1 and ${quoteIdent(column)} is distinct from $2`,
+                  [code, priceId],
+                );
                 updated += result.rowCount ?? 0;
               }
               return updated;
@@ -156,7 +177,10 @@ export function createPriceIdSyncActivities(deps: ActivityDeps) {
       const before = journalEntry(journal, 'env-local:before', envBeforeSchema) ?? null;
       const previousPriceIds = journalEntry(journal, 'billing-plans:before', previousPriceIdsSchema);
       // Journals from before the column was configurable wrote stripe_price_id (and updated_at).
-      const shape = journalEntry(journal, 'billing-plans:column', columnSchema) ?? { priceIdColumn: 'stripe_price_id', hasUpdatedAt: true };
+      const shape = journalEntry(journal, 'billing-plans:column', columnSchema) ?? {
+        priceIdColumn: 'stripe_price_id',
+        hasUpdatedAt: true,
+      };
       const records: CompensationRecord[] = [];
       if (before) {
         const current = await readIfExists(envFile);
@@ -171,7 +195,8 @@ export function createPriceIdSyncActivities(deps: ActivityDeps) {
               return before.lines[key] ?? '';
             })
             .join('');
-          if (before.endedWithoutNewline && restored.endsWith('\n')) restored = restored.replace(/\r?\n$/, '');
+          if (before.endedWithoutNewline && restored.endsWith('\n'))
+            restored = restored.replace(/\r?\n$/, '');
           await writeFile(envFile, restored, { mode: 0o600 });
         }
         const after = sha256(await readIfExists(envFile));
@@ -179,7 +204,9 @@ export function createPriceIdSyncActivities(deps: ActivityDeps) {
         records.push({
           name: 'env_file',
           status: identical ? 'success' : 'failed',
-          detail: identical ? `${envName} restored byte for byte` : `${envName} changed since the release read it`,
+          detail: identical
+            ? `${envName} restored byte for byte`
+            : `${envName} changed since the release read it`,
           manual_action: identical
             ? null
             : `check STRIPE_PRODUCT_PRICE_MAP and ENABLE_BILLING in ${envName} against the previous release summary`,
@@ -191,7 +218,10 @@ export function createPriceIdSyncActivities(deps: ActivityDeps) {
         records.push({
           name: 'billing_plans',
           status: 'skipped',
-          detail: column === null ? `no price id column: the ids live only in ${envName}` : 'this release wrote no price id to billing_plans',
+          detail:
+            column === null
+              ? `no price id column: the ids live only in ${envName}`
+              : 'this release wrote no price id to billing_plans',
           manual_action: null,
         });
         return records;

@@ -36,12 +36,18 @@ async function listAll(client: Client, query: string, max: number): Promise<Work
 async function rollbackState(client: Client, info: WorkflowExecutionInfo): Promise<string> {
   if (info.status.name === 'RUNNING') return 'running';
   if (info.status.name !== 'COMPLETED') return info.status.name.toLowerCase();
-  const result = (await client.workflow.getHandle(info.workflowId, info.runId, { followRuns: false }).result()) as { status?: unknown };
+  const result = (await client.workflow
+    .getHandle(info.workflowId, info.runId, { followRuns: false })
+    .result()) as { status?: unknown };
   return typeof result?.status === 'string' ? result.status : 'completed';
 }
 
 /** The runs of one environment this judgement needs, read from Temporal. */
-export async function readReleaseRuns(client: Client, environment: string, gitSha: string | null): Promise<ReleaseRun[]> {
+export async function readReleaseRuns(
+  client: Client,
+  environment: string,
+  gitSha: string | null,
+): Promise<ReleaseRun[]> {
   const workflowId = releaseWorkflowId(environment);
   if (!SAFE_ID.test(workflowId)) return [];
   const releases = await listAll(
@@ -49,7 +55,11 @@ export async function readReleaseRuns(client: Client, environment: string, gitSh
     `WorkflowType = '${RELEASE_WORKFLOW_TYPE}' AND WorkflowId = '${workflowId}' AND ExecutionStatus = 'Completed'`,
     RUNS_READ,
   );
-  const rollbacks = await listAll(client, `WorkflowType = '${ROLLBACK_WORKFLOW_TYPE}' AND WorkflowId = '${workflowId}'`, RUNS_READ);
+  const rollbacks = await listAll(
+    client,
+    `WorkflowType = '${ROLLBACK_WORKFLOW_TYPE}' AND WorkflowId = '${workflowId}'`,
+    RUNS_READ,
+  );
   // Newest first: the first rollback seen for a release run is its latest.
   const rollbackOf = new Map<string, WorkflowExecutionInfo>();
   for (const info of rollbacks.sort((a, b) => b.startTime.getTime() - a.startTime.getTime())) {
@@ -70,9 +80,15 @@ export async function readReleaseRuns(client: Client, environment: string, gitSh
     };
     if (gitSha && memoSha === gitSha && read < RESULTS_READ) {
       read += 1;
-      const summary = (await client.workflow.getHandle(info.workflowId, info.runId, { followRuns: false }).result()) as ReleaseSummary;
+      const summary = (await client.workflow
+        .getHandle(info.workflowId, info.runId, { followRuns: false })
+        .result()) as ReleaseSummary;
       run.gitSha = summary.git_sha ?? memoSha;
-      run.summary = { status: summary.status, revisions: summary.alembic_revisions ?? [], finishedAt: summary.finished_at };
+      run.summary = {
+        status: summary.status,
+        revisions: summary.alembic_revisions ?? [],
+        finishedAt: summary.finished_at,
+      };
       const rollback = rollbackOf.get(info.runId);
       if (rollback) run.rollback = { runId: rollback.runId, state: await rollbackState(client, rollback) };
     }
@@ -87,7 +103,8 @@ export async function checkPromotion(
   question: { policy: PromotionPolicy; gitSha: string | null; revisions: string[]; now?: Date },
 ): Promise<PromotionRecord> {
   const runs: Record<string, ReleaseRun[]> = {};
-  for (const environment of question.policy.requires) runs[environment] = await readReleaseRuns(client, environment, question.gitSha);
+  for (const environment of question.policy.requires)
+    runs[environment] = await readReleaseRuns(client, environment, question.gitSha);
   return judgePromotion({
     policy: question.policy,
     gitSha: question.gitSha,

@@ -34,7 +34,9 @@ const renderedSchema = z.object({
 export type RenderedSql = z.infer<typeof renderedSchema>;
 
 /** The inspector's SQL document (the line after the inspection), or why there is none. */
-export function parseRenderedSql(stdout: string): { ok: true; rendered: RenderedSql } | { ok: false; why: string } {
+export function parseRenderedSql(
+  stdout: string,
+): { ok: true; rendered: RenderedSql } | { ok: false; why: string } {
   for (const line of stdout.split(/\r?\n/).reverse()) {
     const text = line.trim();
     if (!text.startsWith('{') || !text.includes('db-release-alembic-sql/1')) continue;
@@ -50,7 +52,11 @@ export function parseRenderedSql(stdout: string): { ok: true; rendered: Rendered
 }
 
 /** Each pending revision's SQL, in apply order; a revision the document lacks is unavailable, saying why. */
-export function revisionsSql(pending: readonly string[], rendered: RenderedSql | null, why: string | null): RevisionSql[] {
+export function revisionsSql(
+  pending: readonly string[],
+  rendered: RenderedSql | null,
+  why: string | null,
+): RevisionSql[] {
   return pending.map((revision) => {
     const r = rendered?.revisions[revision];
     const missing = why ?? rendered?.unavailable ?? 'not in the rendered document';
@@ -94,12 +100,21 @@ export function squawkExecutable(): string {
 const SQUAWK_TIMEOUT_MS = 60_000;
 
 /** Lints each revision's upgrade SQL (one file per revision, one squawk process); flags, or why not linted. */
-export async function lintWithSquawk(deps: ActivityDeps, revisions: readonly RevisionSql[]): Promise<{ flags: SqlFlag[]; version: string | null; unavailable: string | null }> {
+export async function lintWithSquawk(
+  deps: ActivityDeps,
+  revisions: readonly RevisionSql[],
+): Promise<{ flags: SqlFlag[]; version: string | null; unavailable: string | null }> {
   const withSql = revisions.filter((r) => r.upgrade);
-  if (withSql.length === 0) return { flags: [], version: null, unavailable: revisions.length ? 'no SQL to lint' : null };
+  if (withSql.length === 0)
+    return { flags: [], version: null, unavailable: revisions.length ? 'no SQL to lint' : null };
   const squawk = squawkExecutable();
   const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: os.tmpdir() };
-  const version = await deps.run({ command: [squawk, '--version'], cwd: os.tmpdir(), env, timeoutMs: SQUAWK_TIMEOUT_MS });
+  const version = await deps.run({
+    command: [squawk, '--version'],
+    cwd: os.tmpdir(),
+    env,
+    timeoutMs: SQUAWK_TIMEOUT_MS,
+  });
   if (version.notFound || version.exitCode !== 0) {
     return {
       flags: [],
@@ -115,14 +130,36 @@ export async function lintWithSquawk(deps: ActivityDeps, revisions: readonly Rev
       await writeFile(path.join(dir, file), r.upgrade ?? '');
       files.set(file, { revision: r.revision, sql: r.upgrade ?? '' });
     }
-    const result = await deps.run({ command: [squawk, '--reporter', 'json', ...files.keys()], cwd: dir, env, timeoutMs: SQUAWK_TIMEOUT_MS });
+    const result = await deps.run({
+      command: [squawk, '--reporter', 'json', ...files.keys()],
+      cwd: dir,
+      env,
+      timeoutMs: SQUAWK_TIMEOUT_MS,
+    });
     const versionText = version.stdout.trim() || null;
     // Squawk exits 1 when it found something: the JSON is the verdict, the exit code is not.
-    if (result.timedOut) return { flags: [], version: versionText, unavailable: `squawk ran past ${SQUAWK_TIMEOUT_MS / 1000} s and was stopped` };
+    if (result.timedOut)
+      return {
+        flags: [],
+        version: versionText,
+        unavailable: `squawk ran past ${SQUAWK_TIMEOUT_MS / 1000} s and was stopped`,
+      };
     try {
-      return { flags: flagsFromSquawk(result.stdout, files, withSql.map((r) => r.revision)), version: versionText, unavailable: null };
+      return {
+        flags: flagsFromSquawk(
+          result.stdout,
+          files,
+          withSql.map((r) => r.revision),
+        ),
+        version: versionText,
+        unavailable: null,
+      };
     } catch (error) {
-      return { flags: [], version: versionText, unavailable: `squawk's output is unreadable (${(error as Error).message}): ${result.stderr.trim().slice(-300)}` };
+      return {
+        flags: [],
+        version: versionText,
+        unavailable: `squawk's output is unreadable (${(error as Error).message}): ${result.stderr.trim().slice(-300)}`,
+      };
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -138,12 +175,16 @@ export async function reviewSql(
   const why = input.why ?? (read && !read.ok ? read.why : null);
   const rendered = read?.ok ? read.rendered : null;
   const revisions = revisionsSql(input.pending, rendered, why);
-  const lint = input.pending.length ? await lintWithSquawk(deps, revisions) : { flags: [], version: null, unavailable: null };
+  const lint = input.pending.length
+    ? await lintWithSquawk(deps, revisions)
+    : { flags: [], version: null, unavailable: null };
   const missing = revisions.filter((r) => r.upgrade === null);
   const unavailable = why ?? rendered?.unavailable ?? null;
   const coverage = {
     complete: missing.length === 0 && lint.unavailable === null,
-    why: unavailable ?? (missing.length ? `no SQL for ${missing.map((r) => r.revision).join(', ')}` : lint.unavailable),
+    why:
+      unavailable ??
+      (missing.length ? `no SQL for ${missing.map((r) => r.revision).join(', ')}` : lint.unavailable),
   };
   return {
     revisions: keptSql(revisions),

@@ -1,12 +1,38 @@
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import { ErrorType } from '../release/errors';
-import { lookupKeyFor, PLAN_CODE_METADATA_KEY, RELEASE_RUN_METADATA_KEY, releaseRunTag } from '../release/plans';
-import { choosePlanProduct, decidePrice, planCodeKeyOf, planCodeMetadataKeys, stripeChangeFor } from '../release/stripe-match';
-import type { CatalogPlan, CompensationRecord, ProvisionedPlan, StripeChange, StripeProvisionResult } from '../release/types';
+import {
+  lookupKeyFor,
+  PLAN_CODE_METADATA_KEY,
+  RELEASE_RUN_METADATA_KEY,
+  releaseRunTag,
+} from '../release/plans';
+import {
+  choosePlanProduct,
+  decidePrice,
+  planCodeKeyOf,
+  planCodeMetadataKeys,
+  stripeChangeFor,
+} from '../release/stripe-match';
+import type {
+  CatalogPlan,
+  CompensationRecord,
+  ProvisionedPlan,
+  StripeChange,
+  StripeProvisionResult,
+} from '../release/types';
 import type { ActivityDeps } from './deps';
 import type { PriceLite, ProductLite, StripeGateway } from './stripe-gateway';
-import { executionIds, failure, journalEntry, readJournal, readScope, rememberOnce, type JournalRef, type SecretScope } from './support';
+import {
+  executionIds,
+  failure,
+  journalEntry,
+  readJournal,
+  readScope,
+  rememberOnce,
+  type JournalRef,
+  type SecretScope,
+} from './support';
 
 export interface ProvisionInput {
   plans: CatalogPlan[];
@@ -21,7 +47,11 @@ function classifyStripeError(error: unknown, scope: SecretScope, doing: string):
   switch (e.type) {
     case 'StripeAuthenticationError':
     case 'StripePermissionError':
-      return failure(ErrorType.StripeAuthentication, `${message}; check STRIPE_SECRET_KEY in the backend env files`, scope);
+      return failure(
+        ErrorType.StripeAuthentication,
+        `${message}; check STRIPE_SECRET_KEY in the backend env files`,
+        scope,
+      );
     case 'StripeInvalidRequestError':
     case 'StripeIdempotencyError':
     case 'StripeCardError':
@@ -108,7 +138,8 @@ async function createOnce<T>(
       return await create(idem(step, attempt - 1));
     } catch (error) {
       const e = error as { statusCode?: number; rawType?: string };
-      const settled = (e.statusCode ?? 0) >= 500 || (e.statusCode === 400 && e.rawType === 'idempotency_error');
+      const settled =
+        (e.statusCode ?? 0) >= 500 || (e.statusCode === 400 && e.rawType === 'idempotency_error');
       if (!settled) throw classifyStripeError(error, scope, doing);
     }
   }
@@ -116,7 +147,12 @@ async function createOnce<T>(
 }
 
 /** Journals the intent of a write before it is sent; a rollback reads which writes may have happened. */
-function intend(deps: ActivityDeps, code: string, step: string, what: Record<string, unknown>): Promise<unknown> {
+function intend(
+  deps: ActivityDeps,
+  code: string,
+  step: string,
+  what: Record<string, unknown>,
+): Promise<unknown> {
   return rememberOnce(deps, `stripe:${code}:intent:${step}`, () => Promise.resolve({ step, ...what }));
 }
 
@@ -128,11 +164,13 @@ async function metadataKeys(deps: ActivityDeps): Promise<string[]> {
 function stripeFor(deps: ActivityDeps, scope: SecretScope): StripeGateway {
   const key = scope.env.values.STRIPE_SECRET_KEY;
   if (!key) {
-    throw failure(ErrorType.MissingStripeSecrets, 'STRIPE_SECRET_KEY is missing from the backend env files: add it to .env.local');
+    throw failure(
+      ErrorType.MissingStripeSecrets,
+      'STRIPE_SECRET_KEY is missing from the backend env files: add it to .env.local',
+    );
   }
   return deps.stripe(key, scope.env);
 }
-
 
 export function createStripeActivities(deps: ActivityDeps) {
   return {
@@ -149,11 +187,23 @@ export function createStripeActivities(deps: ActivityDeps) {
       const changes: StripeChange[] = [];
       for (const plan of input.plans) {
         const lookupKey = lookupKeyFor(plan.code);
-        const holder = (await stripeCall(scope, `looking up ${lookupKey}`, () => stripe.listPricesByLookupKey(lookupKey)))[0] ?? null;
+        const holder =
+          (
+            await stripeCall(scope, `looking up ${lookupKey}`, () => stripe.listPricesByLookupKey(lookupKey))
+          )[0] ?? null;
         const product = choosePlanProduct(products, plan.code, keys, { holder })?.product ?? null;
-        const prices = product ? await stripeCall(scope, `listing prices of ${product.id}`, () => stripe.listPrices(product.id)) : [];
+        const prices = product
+          ? await stripeCall(scope, `listing prices of ${product.id}`, () => stripe.listPrices(product.id))
+          : [];
         changes.push({
-          ...stripeChangeFor({ plan, lookupKey, product, holder, prices, want: { amount: plan.amount, currency, trialDays: input.trialDays } }),
+          ...stripeChangeFor({
+            plan,
+            lookupKey,
+            product,
+            holder,
+            prices,
+            want: { amount: plan.amount, currency, trialDays: input.trialDays },
+          }),
           previousAmount: holder?.unit_amount ?? null,
         });
       }
@@ -182,26 +232,33 @@ export function createStripeActivities(deps: ActivityDeps) {
         const lookupKey = lookupKeyFor(plan.code);
         const mine = createdBy(tag, plan.code);
         // What held the lookup key before this release touched it: journaled so a retry still knows.
-        const before = await rememberOnce<BeforeState>(deps, `stripe:${plan.code}:before`, async () => {
-          // A holder tagged with this run was made by an earlier attempt (on a worker whose journal
-          // this one cannot read): it is not what held the key before the release.
-          const holders = await stripeCall(scope, `looking up ${lookupKey}`, () => stripe.listPricesByLookupKey(lookupKey));
-          const holder = holders.find((h) => !mine(h)) ?? null;
-          // Recognised by any key the backend family used, so a product its own setup made is
-          // reused, never duplicated; its metadata is left as it is (reuse is recorded here and
-          // in the summary), so a rollback has nothing of it to undo.
-          const chosen = choosePlanProduct(products, plan.code, keys, { excludeTag: tag, holder });
-          const product = chosen?.product ?? null;
-          return {
-            priceId: holder?.id ?? null,
-            priceActive: holder?.active ?? false,
-            productId: product?.id ?? null,
-            productName: product?.name ?? null,
-            productActive: product?.active ?? false,
-            productDefaultPrice: product?.default_price ?? null,
-            productMatchedBy: chosen?.matchedBy ?? null,
-          };
-        }, beforeStateSchema);
+        const before = await rememberOnce<BeforeState>(
+          deps,
+          `stripe:${plan.code}:before`,
+          async () => {
+            // A holder tagged with this run was made by an earlier attempt (on a worker whose journal
+            // this one cannot read): it is not what held the key before the release.
+            const holders = await stripeCall(scope, `looking up ${lookupKey}`, () =>
+              stripe.listPricesByLookupKey(lookupKey),
+            );
+            const holder = holders.find((h) => !mine(h)) ?? null;
+            // Recognised by any key the backend family used, so a product its own setup made is
+            // reused, never duplicated; its metadata is left as it is (reuse is recorded here and
+            // in the summary), so a rollback has nothing of it to undo.
+            const chosen = choosePlanProduct(products, plan.code, keys, { excludeTag: tag, holder });
+            const product = chosen?.product ?? null;
+            return {
+              priceId: holder?.id ?? null,
+              priceActive: holder?.active ?? false,
+              productId: product?.id ?? null,
+              productName: product?.name ?? null,
+              productActive: product?.active ?? false,
+              productDefaultPrice: product?.default_price ?? null,
+              productMatchedBy: chosen?.matchedBy ?? null,
+            };
+          },
+          beforeStateSchema,
+        );
 
         let product: ProductLite;
         let productAction: ProvisionedPlan['productAction'];
@@ -212,7 +269,11 @@ export function createStripeActivities(deps: ActivityDeps) {
           if (found.name !== plan.name || !found.active) {
             await intend(deps, plan.code, 'product-update', { productId: found.id });
             product = await stripeCall(scope, `updating product ${plan.code}`, () =>
-              stripe.updateProduct(found.id, { name: plan.name, active: true }, idem(`product-update:${plan.code}`)),
+              stripe.updateProduct(
+                found.id,
+                { name: plan.name, active: true },
+                idem(`product-update:${plan.code}`),
+              ),
             );
           } else {
             product = found;
@@ -222,25 +283,49 @@ export function createStripeActivities(deps: ActivityDeps) {
           productAction = 'created';
         } else {
           await intend(deps, plan.code, 'product-create', {});
-          product = await createOnce(scope, `creating product ${plan.code}`, `product:${plan.code}`, idem, (key) =>
-            stripe.createProduct({ name: plan.name, metadata: { [PLAN_CODE_METADATA_KEY]: plan.code, [RELEASE_RUN_METADATA_KEY]: tag } }, key),
+          product = await createOnce(
+            scope,
+            `creating product ${plan.code}`,
+            `product:${plan.code}`,
+            idem,
+            (key) =>
+              stripe.createProduct(
+                {
+                  name: plan.name,
+                  metadata: { [PLAN_CODE_METADATA_KEY]: plan.code, [RELEASE_RUN_METADATA_KEY]: tag },
+                },
+                key,
+              ),
           );
           productAction = 'created';
         }
 
-        const prices = await stripeCall(scope, `listing prices of ${product.id}`, () => stripe.listPrices(product.id));
+        const prices = await stripeCall(scope, `listing prices of ${product.id}`, () =>
+          stripe.listPrices(product.id),
+        );
         const priceById = async (id: string): Promise<PriceLite> =>
-          prices.find((p) => p.id === id) ?? (await stripeCall(scope, `reading price ${id}`, () => stripe.retrievePrice(id)));
+          prices.find((p) => p.id === id) ??
+          (await stripeCall(scope, `reading price ${id}`, () => stripe.retrievePrice(id)));
         const holder = before.priceId ? await priceById(before.priceId) : null;
         let priceId: string;
         let priceAction: ProvisionedPlan['priceAction'];
         const moveKeyTo = async (id: string): Promise<void> => {
           await intend(deps, plan.code, 'price-key', { priceId: id });
           await stripeCall(scope, `assigning ${lookupKey}`, () =>
-            stripe.updatePrice(id, { lookup_key: lookupKey, transfer_lookup_key: true }, idem(`price-key:${plan.code}`)),
+            stripe.updatePrice(
+              id,
+              { lookup_key: lookupKey, transfer_lookup_key: true },
+              idem(`price-key:${plan.code}`),
+            ),
           );
         };
-        const decision = decidePrice({ productId: product.id, holder, prices, want: { amount: plan.amount, currency, trialDays: input.trialDays }, tag });
+        const decision = decidePrice({
+          productId: product.id,
+          holder,
+          prices,
+          want: { amount: plan.amount, currency, trialDays: input.trialDays },
+          tag,
+        });
         if (decision.action === 'reuse') {
           priceId = decision.price.id;
           priceAction = 'reused';
@@ -256,24 +341,29 @@ export function createStripeActivities(deps: ActivityDeps) {
           priceAction = before.priceId === match.id ? 'reused' : 'lookup_key_assigned';
         } else {
           await intend(deps, plan.code, 'price-create', { productId: product.id });
-          const created = await createOnce(scope, `creating price for ${plan.code}`, `price:${plan.code}`, idem, (key) =>
-            stripe.createPrice(
-              {
-                product: product.id,
-                currency,
-                unit_amount: plan.amount,
-                interval: 'month',
-                trial_period_days: input.trialDays,
-                nickname: `${plan.name} Monthly`,
-                lookup_key: lookupKey,
-                metadata: {
-                  [PLAN_CODE_METADATA_KEY]: plan.code,
-                  [RELEASE_RUN_METADATA_KEY]: tag,
-                  trial_days: String(input.trialDays),
+          const created = await createOnce(
+            scope,
+            `creating price for ${plan.code}`,
+            `price:${plan.code}`,
+            idem,
+            (key) =>
+              stripe.createPrice(
+                {
+                  product: product.id,
+                  currency,
+                  unit_amount: plan.amount,
+                  interval: 'month',
+                  trial_period_days: input.trialDays,
+                  nickname: `${plan.name} Monthly`,
+                  lookup_key: lookupKey,
+                  metadata: {
+                    [PLAN_CODE_METADATA_KEY]: plan.code,
+                    [RELEASE_RUN_METADATA_KEY]: tag,
+                    trial_days: String(input.trialDays),
+                  },
                 },
-              },
-              key,
-            ),
+                key,
+              ),
           );
           priceId = created.id;
           priceAction = 'created';
@@ -289,7 +379,10 @@ export function createStripeActivities(deps: ActivityDeps) {
         if (previousPriceId && holder) {
           if (before.productDefaultPrice === previousPriceId && before.productId === product.id) {
             previousDefaultPrice = previousPriceId;
-          } else if (holder.product !== product.id && products.find((p) => p.id === holder.product)?.default_price === previousPriceId) {
+          } else if (
+            holder.product !== product.id &&
+            products.find((p) => p.id === holder.product)?.default_price === previousPriceId
+          ) {
             archivePrevious = false;
           }
         }
@@ -309,11 +402,20 @@ export function createStripeActivities(deps: ActivityDeps) {
         };
         // Journaled per plan, so a rollback also undoes the plans done before a later one failed.
         // Journaled before the default move and the archive, so a failure there still leaves the rollback what to undo.
-        const journaled = await rememberOnce(deps, `stripe:${plan.code}:result`, () => Promise.resolve(record), provisionedSchema);
+        const journaled = await rememberOnce(
+          deps,
+          `stripe:${plan.code}:result`,
+          () => Promise.resolve(record),
+          provisionedSchema,
+        );
         if (previousDefaultPrice && product.default_price !== priceId) {
           await intend(deps, plan.code, 'product-default', { productId: product.id, priceId });
           await stripeCall(scope, `making ${priceId} the default price of ${product.id}`, () =>
-            stripe.updateProduct(product.id, { default_price: priceId }, idem(`product-default:${plan.code}`)),
+            stripe.updateProduct(
+              product.id,
+              { default_price: priceId },
+              idem(`product-default:${plan.code}`),
+            ),
           );
         }
         if (archivePrevious && previousPriceId && holder?.active) {
@@ -340,7 +442,10 @@ export function createStripeActivities(deps: ActivityDeps) {
      * release created is found by its tag as well as by the journal, so an object whose creation
      * was never journaled (a crash, a failed later step) is archived too.
      */
-    async rollbackStripePlans(input: { codes: string[]; journal?: JournalRef }): Promise<CompensationRecord[]> {
+    async rollbackStripePlans(input: {
+      codes: string[];
+      journal?: JournalRef;
+    }): Promise<CompensationRecord[]> {
       const scope = await readScope(deps);
       const stripe = stripeFor(deps, scope);
       const self = executionIds();
@@ -374,10 +479,13 @@ export function createStripeActivities(deps: ActivityDeps) {
         const before = journalEntry(journal, `stripe:${code}:before`, beforeStateSchema);
         const mine = createdBy(tag, code);
         // Prices this release created may sit on a product it reused under another key.
-        const productIds = new Set(products.filter((p) => planCodeKeyOf(p, code, keys) !== null).map((p) => p.id));
+        const productIds = new Set(
+          products.filter((p) => planCodeKeyOf(p, code, keys) !== null).map((p) => p.id),
+        );
         if (result) productIds.add(result.productId);
         const prices: PriceLite[] = [];
-        for (const id of productIds) prices.push(...(await stripeCall(scope, `listing prices of ${id}`, () => stripe.listPrices(id))));
+        for (const id of productIds)
+          prices.push(...(await stripeCall(scope, `listing prices of ${id}`, () => stripe.listPrices(id))));
         const createdPrices = new Set(prices.filter(mine).map((p) => p.id));
         if (result?.priceAction === 'created') createdPrices.add(result.priceId);
         const createdProducts = new Set(products.filter(mine).map((p) => p.id));
@@ -386,7 +494,8 @@ export function createStripeActivities(deps: ActivityDeps) {
 
         const done: string[] = [];
         const priceById = async (id: string): Promise<PriceLite> =>
-          prices.find((p) => p.id === id) ?? (await stripeCall(scope, `reading price ${id}`, () => stripe.retrievePrice(id)));
+          prices.find((p) => p.id === id) ??
+          (await stripeCall(scope, `reading price ${id}`, () => stripe.retrievePrice(id)));
         const productDefaults = new Map(products.map((p) => [p.id, p.default_price]));
         const lookupKey = result?.lookupKey ?? lookupKeyFor(code);
 
@@ -399,7 +508,10 @@ export function createStripeActivities(deps: ActivityDeps) {
             await stripeCall(scope, `restoring ${previous.id}`, () =>
               stripe.updatePrice(
                 previous.id,
-                { ...(reactivate ? { active: true } : {}), ...(moveKey ? { lookup_key: lookupKey, transfer_lookup_key: true } : {}) },
+                {
+                  ...(reactivate ? { active: true } : {}),
+                  ...(moveKey ? { lookup_key: lookupKey, transfer_lookup_key: true } : {}),
+                },
                 idem(`price-restore:${code}`),
               ),
             );
@@ -407,7 +519,11 @@ export function createStripeActivities(deps: ActivityDeps) {
             if (reactivate) done.push(`${previous.id} reactivated`);
           }
           const owner = before.productId;
-          if (owner && before.productDefaultPrice === previous.id && productDefaults.get(owner) !== previous.id) {
+          if (
+            owner &&
+            before.productDefaultPrice === previous.id &&
+            productDefaults.get(owner) !== previous.id
+          ) {
             await stripeCall(scope, `restoring the default price of ${owner}`, () =>
               stripe.updateProduct(owner, { default_price: previous.id }, idem(`product-default:${code}`)),
             );
@@ -433,20 +549,36 @@ export function createStripeActivities(deps: ActivityDeps) {
             manual = `${id} is the default price of ${price.product}: choose another default price in the Stripe Dashboard, then archive ${id}`;
             continue;
           }
-          await stripeCall(scope, `archiving ${id}`, () => stripe.updatePrice(id, { active: false }, idem(`price-archive:${id}`)));
+          await stripeCall(scope, `archiving ${id}`, () =>
+            stripe.updatePrice(id, { active: false }, idem(`price-archive:${id}`)),
+          );
           done.push(`archived ${id}`);
         }
         for (const id of createdProducts) {
           if (products.find((p) => p.id === id)?.active === false) continue;
-          await stripeCall(scope, `archiving ${id}`, () => stripe.updateProduct(id, { active: false }, idem(`product-archive:${id}`)));
+          await stripeCall(scope, `archiving ${id}`, () =>
+            stripe.updateProduct(id, { active: false }, idem(`product-archive:${id}`)),
+          );
           done.push(`archived ${id}`);
         }
-        const renamed = before?.productId && !createdProducts.has(before.productId) ? products.find((p) => p.id === before.productId) : undefined;
-        if (before && renamed && (result?.productAction === 'renamed' || `stripe:${code}:intent:product-update` in journal)) {
+        const renamed =
+          before?.productId && !createdProducts.has(before.productId)
+            ? products.find((p) => p.id === before.productId)
+            : undefined;
+        if (
+          before &&
+          renamed &&
+          (result?.productAction === 'renamed' || `stripe:${code}:intent:product-update` in journal)
+        ) {
           const name = before.productName ?? renamed.name;
-          const restore = { ...(renamed.name !== name ? { name } : {}), ...(renamed.active !== before.productActive ? { active: before.productActive } : {}) };
+          const restore = {
+            ...(renamed.name !== name ? { name } : {}),
+            ...(renamed.active !== before.productActive ? { active: before.productActive } : {}),
+          };
           if (Object.keys(restore).length > 0) {
-            await stripeCall(scope, `restoring ${renamed.id}`, () => stripe.updateProduct(renamed.id, restore, idem(`product-restore:${code}`)));
+            await stripeCall(scope, `restoring ${renamed.id}`, () =>
+              stripe.updateProduct(renamed.id, restore, idem(`product-restore:${code}`)),
+            );
             if (restore.name !== undefined) done.push(`renamed ${renamed.id} back`);
             if (restore.active === false) done.push(`${renamed.id} archived again`);
           }

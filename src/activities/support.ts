@@ -26,7 +26,8 @@ export async function readScope(deps: ActivityDeps): Promise<SecretScope> {
     // An env file edited into a directory or an unterminated quote (or a broken config) after the
     // worker started: bad input a retry cannot fix, with the file and line in the message.
     const name = (error as { type?: unknown; name?: unknown }).type ?? (error as { name?: unknown }).name;
-    if (name === 'EnvFileError' || name === 'ConfigError') throw failure(ErrorType.InvalidInput, (error as Error).message);
+    if (name === 'EnvFileError' || name === 'ConfigError')
+      throw failure(ErrorType.InvalidInput, (error as Error).message);
     throw error;
   }
   const secrets = secretValuesOf(env.values);
@@ -34,7 +35,12 @@ export async function readScope(deps: ActivityDeps): Promise<SecretScope> {
 }
 
 /** An ApplicationFailure with a stable type and a redacted message; non-retryable when the type says so. */
-export function failure(type: string, message: string, scope?: SecretScope, details?: unknown): ApplicationFailure {
+export function failure(
+  type: string,
+  message: string,
+  scope?: SecretScope,
+  details?: unknown,
+): ApplicationFailure {
   const text = scope ? scope.clean(message) : message;
   return ApplicationFailure.create({
     type,
@@ -51,7 +57,10 @@ export function failure(type: string, message: string, scope?: SecretScope, deta
  * retried migrate resumes from the revision reached.
  */
 const TRANSIENT_DATABASE_ERRORS: Array<[RegExp, string]> = [
-  [/too many clients already|remaining connection slots are reserved/i, 'the database has no free connection slots'],
+  [
+    /too many clients already|remaining connection slots are reserved/i,
+    'the database has no free connection slots',
+  ],
   [
     /the database system is (starting up|shutting down|in recovery mode|not (yet )?accepting connections)|cannot connect now|57P03/i,
     'the database is restarting',
@@ -64,9 +73,18 @@ const TRANSIENT_DATABASE_ERRORS: Array<[RegExp, string]> = [
     /server closed the connection unexpectedly|terminating connection due to (administrator command|crash of another server process)|connection terminated unexpectedly|Connection terminated|could not (receive|send) data (from|to) server|SSL connection has been closed unexpectedly|consuming input failed|ECONNRESET|EPIPE|57P01|57P02/i,
     'the database closed the connection',
   ],
-  [/could not translate host name|temporary failure in name resolution|EAI_AGAIN/i, 'the database host name did not resolve'],
-  [/timeout expired|connection timed out|ETIMEDOUT|timeout exceeded when trying to connect/i, 'the database did not answer in time'],
-  [/deadlock detected|could not obtain lock|canceling statement due to lock timeout/i, 'the migration waited on a lock held by another session'],
+  [
+    /could not translate host name|temporary failure in name resolution|EAI_AGAIN/i,
+    'the database host name did not resolve',
+  ],
+  [
+    /timeout expired|connection timed out|ETIMEDOUT|timeout exceeded when trying to connect/i,
+    'the database did not answer in time',
+  ],
+  [
+    /deadlock detected|could not obtain lock|canceling statement due to lock timeout/i,
+    'the migration waited on a lock held by another session',
+  ],
 ];
 
 /**
@@ -75,7 +93,15 @@ const TRANSIENT_DATABASE_ERRORS: Array<[RegExp, string]> = [
  * too many connections, serialization failure, deadlock, lock not available.
  */
 const TRANSIENT_SQLSTATES = /^(08\w{3}|57P0[123]|53300|40001|40P01|55P03)$/;
-const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const TRANSIENT_NODE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
 
 /** Why a failed command's output looks transient, or null when it is a real failure. */
 export function transientDatabaseError(output: string): string | null {
@@ -84,9 +110,17 @@ export function transientDatabaseError(output: string): string | null {
 }
 
 /** The failure for a command that exited non-zero: a retryable DatabaseBusy when transient. */
-export function commandFailure(type: string, message: string, output: string, scope: SecretScope, details?: unknown): ApplicationFailure {
+export function commandFailure(
+  type: string,
+  message: string,
+  output: string,
+  scope: SecretScope,
+  details?: unknown,
+): ApplicationFailure {
   const transient = transientDatabaseError(output);
-  return transient ? failure(ErrorType.DatabaseBusy, `${message} (${transient}: retried)`, scope, details) : failure(type, message, scope, details);
+  return transient
+    ? failure(ErrorType.DatabaseBusy, `${message} (${transient}: retried)`, scope, details)
+    : failure(type, message, scope, details);
 }
 
 export function requireDatabaseUrl(scope: SecretScope): string {
@@ -102,7 +136,9 @@ export function requireDatabaseUrl(scope: SecretScope): string {
 
 /** True for errors thrown by this code on purpose (a typed ApplicationFailure), which pass through untouched. */
 function isApplicationFailure(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'ApplicationFailure';
+  return (
+    typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'ApplicationFailure'
+  );
 }
 
 /**
@@ -124,20 +160,29 @@ export function transientDatabaseFailure(error: unknown): string | null {
  * error while in use (DatabaseBusy: the server restarted, dropped the connection, was busy) as
  * retryable, with the password kept out of the message. Other errors pass through as they are.
  */
-export async function withDb<T>(deps: ActivityDeps, scope: SecretScope, use: (db: DbClient) => Promise<T>): Promise<T> {
+export async function withDb<T>(
+  deps: ActivityDeps,
+  scope: SecretScope,
+  use: (db: DbClient) => Promise<T>,
+): Promise<T> {
   const url = requireDatabaseUrl(scope);
   let db: DbClient;
   try {
     db = await deps.connectDb(url);
   } catch (error) {
-    throw failure(ErrorType.DatabaseUnreachable, `cannot connect to DATABASE_URL: ${(error as Error).message}`, scope);
+    throw failure(
+      ErrorType.DatabaseUnreachable,
+      `cannot connect to DATABASE_URL: ${(error as Error).message}`,
+      scope,
+    );
   }
   try {
     return await use(db);
   } catch (error) {
     if (isApplicationFailure(error)) throw error;
     const transient = transientDatabaseFailure(error);
-    if (transient) throw failure(ErrorType.DatabaseBusy, `${(error as Error).message} (${transient}: retried)`, scope);
+    if (transient)
+      throw failure(ErrorType.DatabaseBusy, `${(error as Error).message} (${transient}: retried)`, scope);
     throw error;
   } finally {
     await db.end().catch(() => undefined);
@@ -149,7 +194,11 @@ export async function withDb<T>(deps: ActivityDeps, scope: SecretScope, use: (db
  * and a cancellation reaches the activity. `details` (read at each beat) shows what the step is
  * doing, e.g. waiting for an earlier migrate; Temporal keeps it with the pending activity.
  */
-export async function heartbeating<T>(work: Promise<T>, everyMs = 2_000, details?: () => unknown): Promise<T> {
+export async function heartbeating<T>(
+  work: Promise<T>,
+  everyMs = 2_000,
+  details?: () => unknown,
+): Promise<T> {
   const ctx = Context.current();
   const beat = () => ctx.heartbeat(details?.());
   beat();
@@ -222,7 +271,12 @@ export async function runBackendCommand(
   const timeoutMs = Math.min(commandTimeoutMs(), options.ownTimeoutMs ?? Number.POSITIVE_INFINITY);
   if (options.exclusiveLock) requireDatabaseUrl(scope);
   const layout = await resolveBackendLayout(deps.projectRoot, await deps.loadConfig(), scope.env.values);
-  const progress: CommandProgress = { command: scope.clean(commandLine), logFile, waitingFor: null, pid: null };
+  const progress: CommandProgress = {
+    command: scope.clean(commandLine),
+    logFile,
+    waitingFor: null,
+    pid: null,
+  };
   const onGuardEvent = (event: GuardEvent) => {
     if (event.kind === 'waiting') {
       progress.waitingFor = scope.clean(event.text);
@@ -248,13 +302,19 @@ export async function runBackendCommand(
       () => ({ ...progress }),
     );
   } catch (error) {
-    throw failure(ErrorType.CommandFailed, `cannot run \`${commandLine}\`: ${(error as Error).message}`, scope);
+    throw failure(
+      ErrorType.CommandFailed,
+      `cannot run \`${commandLine}\`: ${(error as Error).message}`,
+      scope,
+    );
   }
   if (result.notFound) {
     throw failure(
       ErrorType.CommandNotFound,
       `\`${commandLine}\`: "${command[0] ?? ''}" was not found ` +
-        (layout.venv ? `in the backend's virtualenv (${layout.venv.path}) or on the worker's PATH` : "on the worker's PATH (no backend virtualenv found)") +
+        (layout.venv
+          ? `in the backend's virtualenv (${layout.venv.path}) or on the worker's PATH`
+          : "on the worker's PATH (no backend virtualenv found)") +
         '; install it, set "venv" in release.config.json, or change the command in release.config.json',
     );
   }
@@ -266,13 +326,20 @@ export async function runBackendCommand(
     commandLine,
     logFile: result.logFile ?? logFile,
   };
-  const outcome = { command: commandLine, exitCode: cleaned.exitCode, durationMs: cleaned.durationMs, output: outputTail(cleaned), logFile: cleaned.logFile };
+  const outcome = {
+    command: commandLine,
+    exitCode: cleaned.exitCode,
+    durationMs: cleaned.durationMs,
+    output: outputTail(cleaned),
+    logFile: cleaned.logFile,
+  };
   const events = result.guardEvents ?? [];
   const last = (kind: GuardEvent['kind']) => [...events].reverse().find((e) => e.kind === kind);
   const waiting = last('waiting');
   const started = events.some((e) => e.kind === 'started');
   // The caller set its own deadline and reads what the command printed before it was stopped.
-  if (result.timedOut && options.ownTimeoutMs !== undefined && !ctx.cancellationSignal.aborted) return cleaned;
+  if (result.timedOut && options.ownTimeoutMs !== undefined && !ctx.cancellationSignal.aborted)
+    return cleaned;
   if (result.timedOut) {
     if (options.exclusiveLock && !started && waiting) {
       // The lock is still held by an earlier run (an orphan of a dead worker): its own guard stops
@@ -296,12 +363,23 @@ export async function runBackendCommand(
     // The SDK's way to end a cancelled activity; the reason (CANCELLED, WORKER_SHUTDOWN, …) says why.
     const reason = (ctx.cancellationSignal.reason as { message?: unknown } | undefined)?.message;
     const why = typeof reason === 'string' && reason ? ` (${reason})` : '';
-    throw new CancelledFailure(scope.clean(`\`${commandLine}\` was cancelled${why}; its whole process tree was stopped`), [outcome]);
+    throw new CancelledFailure(
+      scope.clean(`\`${commandLine}\` was cancelled${why}; its whole process tree was stopped`),
+      [outcome],
+    );
   }
-  const guardFailure = result.exitCode === GUARD_EXIT.unavailable ? (events.find((e) => e.kind === 'lost-lock') ?? last('unavailable')) : undefined;
+  const guardFailure =
+    result.exitCode === GUARD_EXIT.unavailable
+      ? (events.find((e) => e.kind === 'lost-lock') ?? last('unavailable'))
+      : undefined;
   if (options.exclusiveLock && guardFailure) {
     const what = guardFailure.kind === 'lost-lock' ? 'was stopped' : 'did not start';
-    throw failure(ErrorType.DatabaseUnreachable, `\`${commandLine}\` ${what}: ${guardFailure.text} (retried)`, scope, outcome);
+    throw failure(
+      ErrorType.DatabaseUnreachable,
+      `\`${commandLine}\` ${what}: ${guardFailure.text} (retried)`,
+      scope,
+      outcome,
+    );
   }
   return cleaned;
 }
@@ -381,11 +459,18 @@ function firstIssue(error: z.ZodError): string {
 }
 
 /** One entry of a journal `readJournal` returned, checked against its schema; undefined when the run never wrote it. */
-export function journalEntry<S extends z.ZodType>(journal: Record<string, unknown>, key: string, schema: S): z.output<S> | undefined {
+export function journalEntry<S extends z.ZodType>(
+  journal: Record<string, unknown>,
+  key: string,
+  schema: S,
+): z.output<S> | undefined {
   if (!(key in journal) || journal[key] === undefined) return undefined;
   const parsed = schema.safeParse(journal[key]);
   if (!parsed.success) {
-    throw journalUnreadable(journalFiles.get(journal) ?? 'file', `has an entry "${key}" that is not what the release wrote (${firstIssue(parsed.error)})`);
+    throw journalUnreadable(
+      journalFiles.get(journal) ?? 'file',
+      `has an entry "${key}" that is not what the release wrote (${firstIssue(parsed.error)})`,
+    );
   }
   return parsed.data;
 }
@@ -394,7 +479,12 @@ export function journalEntry<S extends z.ZodType>(journal: Record<string, unknow
  * The value journaled under `key` by an earlier attempt of this run, or `compute()`'s, journaled
  * before it is returned. With a schema, a journaled value is checked before it is trusted.
  */
-export async function rememberOnce<T>(deps: ActivityDeps, key: string, compute: () => Promise<T>, schema?: z.ZodType<T>): Promise<T> {
+export async function rememberOnce<T>(
+  deps: ActivityDeps,
+  key: string,
+  compute: () => Promise<T>,
+  schema?: z.ZodType<T>,
+): Promise<T> {
   const file = journalFile(deps);
   const journal = await readJournal(deps);
   if (key in journal) return schema ? (journalEntry(journal, key, schema) as T) : (journal[key] as T);

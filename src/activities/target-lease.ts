@@ -108,7 +108,11 @@ export async function acquireLease(db: DbClient, claim: LeaseClaim, ttlMs: numbe
 }
 
 /** Extends this run's lease; null when it is no longer this run's (expired and taken by another, or gone). */
-export async function renewLease(db: DbClient, ids: { workflowId: string; runId: string }, ttlMs: number): Promise<LeaseHolder | null> {
+export async function renewLease(
+  db: DbClient,
+  ids: { workflowId: string; runId: string },
+  ttlMs: number,
+): Promise<LeaseHolder | null> {
   const { rows } = await db.query<HolderRow>(
     `update db_release.lease
         set renewed_at = clock_timestamp(), expires_at = clock_timestamp() + $4::double precision * interval '1 millisecond'
@@ -120,20 +124,27 @@ export async function renewLease(db: DbClient, ids: { workflowId: string; runId:
 }
 
 /** Deletes the lease only if this run holds it: a refused release can never free someone else's. */
-export async function releaseLease(db: DbClient, ids: { workflowId: string; runId: string }): Promise<boolean> {
-  const { rowCount } = await db.query('delete from db_release.lease where target = $1 and workflow_id = $2 and run_id = $3', [
-    LEASE_TARGET,
-    ids.workflowId,
-    ids.runId,
-  ]);
+export async function releaseLease(
+  db: DbClient,
+  ids: { workflowId: string; runId: string },
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    'delete from db_release.lease where target = $1 and workflow_id = $2 and run_id = $3',
+    [LEASE_TARGET, ids.workflowId, ids.runId],
+  );
   return (rowCount ?? 0) > 0;
 }
 
 /** The current holder, expired or not; null when nobody has taken the lease (or the table does not exist yet). */
 export async function readLease(db: DbClient): Promise<LeaseHolder | null> {
-  const exists = await db.query<{ found: string | null }>("select to_regclass('db_release.lease')::text as found");
+  const exists = await db.query<{ found: string | null }>(
+    "select to_regclass('db_release.lease')::text as found",
+  );
   if (!exists.rows[0]?.found) return null;
-  const { rows } = await db.query<HolderRow>(`select ${HOLDER_COLUMNS} from db_release.lease where target = $1`, [LEASE_TARGET]);
+  const { rows } = await db.query<HolderRow>(
+    `select ${HOLDER_COLUMNS} from db_release.lease where target = $1`,
+    [LEASE_TARGET],
+  );
   return rows[0] ? holderOf(rows[0]) : null;
 }
 
@@ -184,9 +195,14 @@ export function createTargetLeaseActivities(deps: ActivityDeps) {
       try {
         approval = approvalPolicyFor(await deps.loadConfig(), env.environment);
       } catch (error) {
-        throw failure(ErrorType.ProjectRootInvalid, `the worker's backend config is unusable: ${(error as Error).message}`);
+        throw failure(
+          ErrorType.ProjectRootInvalid,
+          `the worker's backend config is unusable: ${(error as Error).message}`,
+        );
       }
-      const holder = await withDb(deps, scope, (db) => takeLeaseOrRefuse(db, { environment: env.environment, startedBy: input.startedBy }, input.ttlMs));
+      const holder = await withDb(deps, scope, (db) =>
+        takeLeaseOrRefuse(db, { environment: env.environment, startedBy: input.startedBy }, input.ttlMs),
+      );
       return { ...holder, approval };
     },
     /** Keeps this run's lease alive; `held: false` means it was lost and nothing more may start. */
@@ -212,8 +228,13 @@ export function createTargetLeaseActivities(deps: ActivityDeps) {
 }
 
 /** Takes the lease for the running activity's release, or throws a non-retryable TargetBusy naming the holder. */
-export async function takeLeaseOrRefuse(db: DbClient, claim: Omit<LeaseClaim, 'workflowId' | 'runId'>, ttlMs: number): Promise<LeaseHolder> {
+export async function takeLeaseOrRefuse(
+  db: DbClient,
+  claim: Omit<LeaseClaim, 'workflowId' | 'runId'>,
+  ttlMs: number,
+): Promise<LeaseHolder> {
   const outcome = await acquireLease(db, { ...executionIds(), ...claim }, ttlMs);
-  if (!outcome.acquired) throw failure(ErrorType.TargetBusy, busyMessage(outcome.holder), undefined, outcome.holder);
+  if (!outcome.acquired)
+    throw failure(ErrorType.TargetBusy, busyMessage(outcome.holder), undefined, outcome.holder);
   return outcome.holder;
 }

@@ -73,9 +73,13 @@ export const ENV_SETTINGS: readonly SettingSpec[] = [
     'STRIPE_PRODUCT_PRICE_MAP',
     'plan code → Stripe price id, compact JSON (or starter=price_1,pro=price_2); written by the release',
   ),
-  backend('ENABLE_BILLING', 'billing on for 1/true/yes/on, off for 0/false/no/off/empty (any case; anything else is refused): off skips Stripe and the price checks; set to true by the release', {
-    default: 'false',
-  }),
+  backend(
+    'ENABLE_BILLING',
+    'billing on for 1/true/yes/on, off for 0/false/no/off/empty (any case; anything else is refused): off skips Stripe and the price checks; set to true by the release',
+    {
+      default: 'false',
+    },
+  ),
   backend('ENVIRONMENT', 'deployment environment; names the release workflow db-release-<environment>', {
     default: 'local',
   }),
@@ -119,10 +123,13 @@ const FILE_DESCRIPTIONS: Readonly<Record<string, string>> = {
   catalog: 'plans [{code, name, amount (minor units)}] provisioned and verified',
   currency: 'price currency (lower-cased)',
   trialDays: 'trial days on the prices inside release db',
-  environments: 'per environment: approval {required, approvers, fourEyes, timeout}; promotion {requires: environments that release the same SHA and revision set first, maxAge (default 7 days)}; sqlReview {flags: allow|require-approval|refuse (default require-approval in production, allow elsewhere), rules: {<flag kind>: action}}',
+  environments:
+    'per environment: approval {required, approvers, fourEyes, timeout}; promotion {requires: environments that release the same SHA and revision set first, maxAge (default 7 days)}; sqlReview {flags: allow|require-approval|refuse (default require-approval in production, allow elsewhere), rules: {<flag kind>: action}}',
   rollbackWindow: 'how old a release may be for release rollback',
-  stripe: 'planCodeMetadataKeys: Stripe metadata keys that name a plan code (default starter_console_plan_code, starter_cli_plan_code; the tool writes starter_cli_plan_code)',
-  billingPlans: 'priceIdColumn: billing_plans column holding price ids: "auto" (stripe_price_id if present), a column name, or null (ids only in STRIPE_PRODUCT_PRICE_MAP)',
+  stripe:
+    'planCodeMetadataKeys: Stripe metadata keys that name a plan code (default starter_console_plan_code, starter_cli_plan_code; the tool writes starter_cli_plan_code)',
+  billingPlans:
+    'priceIdColumn: billing_plans column holding price ids: "auto" (stripe_price_id if present), a column name, or null (ids only in STRIPE_PRODUCT_PRICE_MAP)',
 };
 
 /** A CLI option as commander describes it, enough to list it. */

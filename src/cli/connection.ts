@@ -23,12 +23,21 @@ export interface TemporalTarget {
  * Where Temporal is: flags first, then `TEMPORAL_ADDRESS` / `TEMPORAL_NAMESPACE` / profiles the way
  * the `temporal` CLI reads them (through @temporalio/envconfig), then the local dev server.
  */
-export function resolveTemporalTarget(flags: TemporalFlags, env: NodeJS.ProcessEnv = process.env): TemporalTarget {
+export function resolveTemporalTarget(
+  flags: TemporalFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): TemporalTarget {
   let profile: ReturnType<typeof loadClientConnectConfig> | undefined;
   try {
-    profile = loadClientConnectConfig({ overrideEnvVars: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)) });
+    profile = loadClientConnectConfig({
+      overrideEnvVars: Object.fromEntries(
+        Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined),
+      ),
+    });
   } catch (error) {
-    throw new CliError(`Temporal client config could not be read: ${(error as Error).message}; check TEMPORAL_CONFIG_FILE / TEMPORAL_PROFILE`);
+    throw new CliError(
+      `Temporal client config could not be read: ${(error as Error).message}; check TEMPORAL_CONFIG_FILE / TEMPORAL_PROFILE`,
+    );
   }
   const address = flags.address ?? profile.connectionOptions.address ?? 'localhost:7233';
   if (!/^[^\s:/]+:\d{1,5}$/.test(address) && !/^\[[0-9a-f:]+\]:\d{1,5}$/i.test(address)) {
@@ -37,10 +46,18 @@ export function resolveTemporalTarget(flags: TemporalFlags, env: NodeJS.ProcessE
   const namespace = flags.namespace ?? profile.namespace ?? 'default';
   const taskQueue = flags.taskQueue ?? env.DB_RELEASE_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
   // Empty names reach Temporal as '' and come back as a stack; refuse them here with the flag.
-  if (!namespace.trim()) throw new CliError('--namespace (TEMPORAL_NAMESPACE) is empty: give the Temporal namespace, e.g. default');
-  if (!taskQueue.trim()) throw new CliError(`--task-queue (DB_RELEASE_TASK_QUEUE) is empty: give the worker's task queue, e.g. ${DEFAULT_TASK_QUEUE}`);
+  if (!namespace.trim())
+    throw new CliError(
+      '--namespace (TEMPORAL_NAMESPACE) is empty: give the Temporal namespace, e.g. default',
+    );
+  if (!taskQueue.trim())
+    throw new CliError(
+      `--task-queue (DB_RELEASE_TASK_QUEUE) is empty: give the worker's task queue, e.g. ${DEFAULT_TASK_QUEUE}`,
+    );
   if (/\s/.test(taskQueue) || taskQueue.length > 1000) {
-    throw new CliError(`--task-queue "${taskQueue}": a task queue name has no spaces; give the one the worker polls (default ${DEFAULT_TASK_QUEUE})`);
+    throw new CliError(
+      `--task-queue "${taskQueue}": a task queue name has no spaces; give the one the worker polls (default ${DEFAULT_TASK_QUEUE})`,
+    );
   }
   const local = /^(localhost|127\.0\.0\.1):7233$/.test(address);
   const uiUrl = flags.uiUrl ?? env.TEMPORAL_UI_URL ?? (local ? 'http://localhost:8233' : null);
@@ -55,7 +72,9 @@ export function resolveTemporalTarget(flags: TemporalFlags, env: NodeJS.ProcessE
 }
 
 /** Connects, or fails with exit 2 and a message that says how to reach or start Temporal. */
-export async function connectClient(target: TemporalTarget): Promise<{ client: Client; connection: Connection }> {
+export async function connectClient(
+  target: TemporalTarget,
+): Promise<{ client: Client; connection: Connection }> {
   let connection: Connection;
   try {
     connection = await Connection.connect({
@@ -98,7 +117,11 @@ export async function requireNamespace(
     if (e.code !== GRPC_NOT_FOUND && e.name !== 'NamespaceNotFoundError') return;
     const known = await service
       .listNamespaces({ pageSize: 20 })
-      .then((r) => (r.namespaces ?? []).map((n) => n.namespaceInfo?.name).filter((n): n is string => Boolean(n) && n !== 'temporal-system'))
+      .then((r) =>
+        (r.namespaces ?? [])
+          .map((n) => n.namespaceInfo?.name)
+          .filter((n): n is string => Boolean(n) && n !== 'temporal-system'),
+      )
       .catch(() => [] as string[]);
     throw new CliError(
       `--namespace "${target.namespace}": no such namespace on ${target.address}` +

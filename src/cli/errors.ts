@@ -12,5 +12,7 @@ export class CliError extends Error {
 }
 
 export function isCliError(error: unknown): error is CliError {
-  return error instanceof Error && error.name === 'CliError' && typeof (error as CliError).exitCode === 'number';
+  return (
+    error instanceof Error && error.name === 'CliError' && typeof (error as CliError).exitCode === 'number'
+  );
 }

@@ -8,7 +8,13 @@
 import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { billingSwitch, ENV_FILES_BY_PRECEDENCE, loadEnvScope, type BillingSwitch, type EnvScope } from '../config/env-files';
+import {
+  billingSwitch,
+  ENV_FILES_BY_PRECEDENCE,
+  loadEnvScope,
+  type BillingSwitch,
+  type EnvScope,
+} from '../config/env-files';
 import { CONFIG_FILE_NAME, loadReleaseConfig, type ReleaseConfig } from '../config/release-config';
 import { isKnownCurrency } from '../release/currencies';
 import { displayIdentity, normalizeIdentity } from '../release/identity';
@@ -25,15 +31,22 @@ const ENVIRONMENT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
  * message, e.g. "it names the workflow id".
  */
 export function environmentName(value: string, why?: string): string {
-  if (!ENVIRONMENT_PATTERN.test(value)) throw new CliError(`--environment "${value}": use letters, digits, - and _${why ? ` (${why})` : ''}`);
+  if (!ENVIRONMENT_PATTERN.test(value))
+    throw new CliError(`--environment "${value}": use letters, digits, - and _${why ? ` (${why})` : ''}`);
   return value;
 }
 
 /** `--project-root` (default DB_RELEASE_PROJECT_ROOT, else the current folder), which must be a folder. */
-export async function projectRootDir(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, hint = ''): Promise<string> {
+export async function projectRootDir(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  hint = '',
+): Promise<string> {
   const projectRoot = path.resolve(flag ?? env.DB_RELEASE_PROJECT_ROOT ?? '.');
   if (!(await stat(projectRoot).catch(() => null))?.isDirectory()) {
-    throw new CliError(`--project-root "${projectRoot}" is not a directory; point it at the backend checkout${hint}`);
+    throw new CliError(
+      `--project-root "${projectRoot}" is not a directory; point it at the backend checkout${hint}`,
+    );
   }
   return projectRoot;
 }
@@ -41,7 +54,8 @@ export async function projectRootDir(flag: string | undefined, env: NodeJS.Proce
 /** A count flag (`--max-concurrent-activities`): a whole number of at least 1, or undefined when not given. */
 export function positiveInt(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new CliError(`${flag} "${value}": use a whole number of at least 1`);
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw new CliError(`${flag} "${value}": use a whole number of at least 1`);
   return Number(value);
 }
 
@@ -50,7 +64,9 @@ export function runIdFlag(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const runId = value.trim();
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(runId)) {
-    throw new CliError(`--run-id "${value}": a run id is a UUID such as 0193d1c2-7b1e-7c3a-9d55-2b5f0e4c8a10 (db-release release list shows them)`);
+    throw new CliError(
+      `--run-id "${value}": a run id is a UUID such as 0193d1c2-7b1e-7c3a-9d55-2b5f0e4c8a10 (db-release release list shows them)`,
+    );
   }
   return runId;
 }
@@ -62,7 +78,9 @@ export function runIdFlag(value: string | undefined): string | undefined {
 export function identityFlag(flag: string, value: string | undefined): string {
   const name = displayIdentity(value ?? '');
   if (!normalizeIdentity(name)) {
-    throw new CliError(`${flag} "${value ?? ''}": give a person's name (it is empty or only invisible characters); four-eyes compares it with the approver`);
+    throw new CliError(
+      `${flag} "${value ?? ''}": give a person's name (it is empty or only invisible characters); four-eyes compares it with the approver`,
+    );
   }
   if (name.length > 100) throw new CliError(`${flag}: a name of at most 100 characters`);
   return name;
@@ -79,7 +97,10 @@ export function defaultOperator(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** `--plan` flags against the catalog; a bad one is a CliError naming it. */
-export function planAmounts(flags: readonly string[] | undefined, catalog: readonly CatalogPlan[]): Map<string, number> {
+export function planAmounts(
+  flags: readonly string[] | undefined,
+  catalog: readonly CatalogPlan[],
+): Map<string, number> {
   try {
     return parsePlanFlags(flags ?? [], catalog);
   } catch (error) {
@@ -92,7 +113,9 @@ export function planAmounts(flags: readonly string[] | undefined, catalog: reado
 export function priceCurrency(flag: string | undefined, fallback: string): string {
   const currency = (flag ?? fallback).toLowerCase();
   if (!isKnownCurrency(currency)) {
-    throw new CliError(`--currency "${flag ?? fallback}": not a currency Stripe accepts; use an ISO code such as usd or eur`);
+    throw new CliError(
+      `--currency "${flag ?? fallback}": not a currency Stripe accepts; use an ISO code such as usd or eur`,
+    );
   }
   return currency;
 }
@@ -133,7 +156,9 @@ export async function readBackendConfig(projectRoot: string): Promise<ReleaseCon
     const why = unreadable(error as NodeJS.ErrnoException);
     if (why) {
       const file = path.join(projectRoot, CONFIG_FILE_NAME);
-      throw new CliError(`${file} ${why}; make it the JSON file of settings (see examples/saas-backend/${CONFIG_FILE_NAME}) or remove it to use the defaults`);
+      throw new CliError(
+        `${file} ${why}; make it the JSON file of settings (see examples/saas-backend/${CONFIG_FILE_NAME}) or remove it to use the defaults`,
+      );
     }
     throw error;
   }
@@ -154,19 +179,26 @@ export interface BackendEnvOptions {
  * unreadable, or that does not parse (an unterminated quote: EnvFileError with its file and line),
  * is a CliError naming the file.
  */
-export async function readBackendEnv(projectRoot: string, env: NodeJS.ProcessEnv = process.env, options: BackendEnvOptions = {}): Promise<EnvScope> {
+export async function readBackendEnv(
+  projectRoot: string,
+  env: NodeJS.ProcessEnv = process.env,
+  options: BackendEnvOptions = {},
+): Promise<EnvScope> {
   try {
     return await loadEnvScope(projectRoot, env, options.files);
   } catch (error) {
     const e = error as NodeJS.ErrnoException & { file?: unknown; line?: unknown };
-    if (e.name === 'EnvFileError' && options.parseErrorStyle === 'under-project-root') throw new CliError(`${projectRoot}: ${e.message}`);
+    if (e.name === 'EnvFileError' && options.parseErrorStyle === 'under-project-root')
+      throw new CliError(`${projectRoot}: ${e.message}`);
     if (e.name === 'EnvFileError') {
       // Its message names the file (as configured), the line and the fix; never the value.
       const file = typeof e.file === 'string' ? e.file : '';
       const line = typeof e.line === 'number' ? e.line : null;
       const prefix = `${file}${line === null ? '' : `:${line}`}: `;
       const detail = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
-      throw new CliError(`env file ${path.resolve(projectRoot, file)}${line === null ? '' : ` line ${line}`}: ${detail}`);
+      throw new CliError(
+        `env file ${path.resolve(projectRoot, file)}${line === null ? '' : ` line ${line}`}: ${detail}`,
+      );
     }
     const why = unreadable(e);
     if (why) {
@@ -200,7 +232,8 @@ export function checkDatabaseUrl(scope: EnvScope, projectRoot: string): void {
     try {
       const url = new URL(value.trim());
       // No host check: `postgresql:///app` (the local socket) is a valid libpq URL.
-      if (!POSTGRES_URL.test(url.protocol)) why = `is a ${url.protocol.replace(/:$/, '')} URL, not a PostgreSQL one`;
+      if (!POSTGRES_URL.test(url.protocol))
+        why = `is a ${url.protocol.replace(/:$/, '')} URL, not a PostgreSQL one`;
     } catch {
       why = 'is not a URL';
     }
@@ -222,7 +255,10 @@ export async function loadBackendContext(
   const scope = await readBackendEnv(projectRoot, env);
   // Both commands that use this context migrate or write billing_plans through DATABASE_URL.
   checkDatabaseUrl(scope, projectRoot);
-  const environment = environmentName(flags.environment ?? scope.values.ENVIRONMENT ?? scope.values.APP_ENV ?? 'local', 'it names the workflow id');
+  const environment = environmentName(
+    flags.environment ?? scope.values.ENVIRONMENT ?? scope.values.APP_ENV ?? 'local',
+    'it names the workflow id',
+  );
   return { projectRoot, config, scope, environment };
 }
 
@@ -245,7 +281,8 @@ export async function requireBackendScope(
 /** ENABLE_BILLING of the backend's env files; a value that is neither true nor false is bad input (exit 2). */
 export function billingOf(scope: EnvScope, projectRoot: string): BillingSwitch {
   const billing = billingSwitch(scope);
-  if ('error' in billing) throw new CliError(`${billing.error} (backend ${projectRoot}); nothing was started`);
+  if ('error' in billing)
+    throw new CliError(`${billing.error} (backend ${projectRoot}); nothing was started`);
   return billing;
 }
 
@@ -255,13 +292,18 @@ export function billingOf(scope: EnvScope, projectRoot: string): BillingSwitch {
  * would fail its preflight, or worse, after migrating). Missing ones are the caller's concern.
  */
 export function checkStripeSecrets(scope: EnvScope, projectRoot: string): void {
-  for (const name of ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'] as const satisfies readonly ProviderKeyName[]) {
+  for (const name of [
+    'STRIPE_SECRET_KEY',
+    'STRIPE_WEBHOOK_SECRET',
+  ] as const satisfies readonly ProviderKeyName[]) {
     const value = scope.values[name];
     if (!value) continue;
     const verdict = classifyKey(name, value);
     if (verdict.status === 'invalid') {
       const file = sourceOf(scope, name, projectRoot);
-      throw new CliError(`${name} (from ${file}): ${verdict.reason}; fix it in ${file}, or pass --skip-stripe`);
+      throw new CliError(
+        `${name} (from ${file}): ${verdict.reason}; fix it in ${file}, or pass --skip-stripe`,
+      );
     }
   }
 }

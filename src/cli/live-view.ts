@@ -21,14 +21,20 @@ const MARK: Record<StepRecord['status'], string> = {
 };
 
 function seconds(ms: number): string {
-  return ms < 1_000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1_000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1_000)} s`;
+  return ms < 1_000
+    ? `${ms} ms`
+    : ms < 120_000
+      ? `${(ms / 1_000).toFixed(1)} s`
+      : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1_000)} s`;
 }
 
 /** The block for one status view; `now` makes the running step's clock tick between queries. */
 export function renderLiveView(view: ReleaseStatusView, now: Date): string[] {
   const s = view.summary;
   const elapsed = now.getTime() - Date.parse(s.executed_at);
-  const lines = [`release ${s.workflow_id} of ${s.environment ?? '?'} by ${s.started_by}: ${view.currentStep === 'done' ? s.status : view.waitingForApproval ? 'waiting for approval' : 'running'} (${seconds(Math.max(0, elapsed))})`];
+  const lines = [
+    `release ${s.workflow_id} of ${s.environment ?? '?'} by ${s.started_by}: ${view.currentStep === 'done' ? s.status : view.waitingForApproval ? 'waiting for approval' : 'running'} (${seconds(Math.max(0, elapsed))})`,
+  ];
   const byName = new Map(s.steps.map((step) => [step.name, step]));
   const row = (mark: string, name: string, timing: string, detail: string) =>
     `  [${mark}] ${name.padEnd(26)} ${timing.padEnd(12)} ${detail}`.trimEnd();
@@ -40,14 +46,28 @@ export function renderLiveView(view: ReleaseStatusView, now: Date): string[] {
       continue;
     }
     const timing =
-      step.duration_ms !== null ? seconds(step.duration_ms) : step.status === 'running' && step.started_at ? seconds(now.getTime() - Date.parse(step.started_at)) : '';
+      step.duration_ms !== null
+        ? seconds(step.duration_ms)
+        : step.status === 'running' && step.started_at
+          ? seconds(now.getTime() - Date.parse(step.started_at))
+          : '';
     lines.push(row(MARK[step.status], name, timing, step.detail ?? ''));
   }
   if (view.plan && (view.waitingForApproval || !s.approval)) {
-    lines.push(`plan: ${view.plan.pendingRevisions.length} pending revision(s)${view.planDigest ? `, digest ${view.planDigest}` : ''}`);
-    for (const r of view.plan.pendingRevisions) lines.push(`  ${r.revision}  ${r.message}${revisionNotes(r)}`);
+    lines.push(
+      `plan: ${view.plan.pendingRevisions.length} pending revision(s)${view.planDigest ? `, digest ${view.planDigest}` : ''}`,
+    );
+    for (const r of view.plan.pendingRevisions)
+      lines.push(`  ${r.revision}  ${r.message}${revisionNotes(r)}`);
     if (view.plan.skipStripe) lines.push('  stripe: skipped');
-    else for (const p of view.plan.plans) lines.push(`  stripe ${planPriceLine(p, view.plan.stripeChanges?.find((c) => c.code === p.code))}`);
+    else
+      for (const p of view.plan.plans)
+        lines.push(
+          `  stripe ${planPriceLine(
+            p,
+            view.plan.stripeChanges?.find((c) => c.code === p.code),
+          )}`,
+        );
   }
   if (view.waitingForApproval) {
     const digest = view.planDigest;
@@ -55,22 +75,40 @@ export function renderLiveView(view: ReleaseStatusView, now: Date): string[] {
     lines.push(...approvalInstructions(s.workflow_id, digest ?? null, 'terminal'));
   }
   const ignoredCount = view.ignoredCount ?? view.ignoredDecisions.length;
-  if (ignoredCount > view.ignoredDecisions.length) lines.push(`ignored decisions: ${ignoredCount} in all, the last ${view.ignoredDecisions.length} listed`);
-  for (const ignored of view.ignoredDecisions) lines.push(`ignored ${ignored.kind} from ${ignored.approver}: ${ignored.reason}`);
-  for (const c of s.compensations) lines.push(`compensation ${c.name}: ${c.status}${c.detail ? ` - ${c.detail}` : ''}`);
-  if (view.currentStep === 'compensation') lines.push('compensating: undoing what the release changed, newest first');
+  if (ignoredCount > view.ignoredDecisions.length)
+    lines.push(`ignored decisions: ${ignoredCount} in all, the last ${view.ignoredDecisions.length} listed`);
+  for (const ignored of view.ignoredDecisions)
+    lines.push(`ignored ${ignored.kind} from ${ignored.approver}: ${ignored.reason}`);
+  for (const c of s.compensations)
+    lines.push(`compensation ${c.name}: ${c.status}${c.detail ? ` - ${c.detail}` : ''}`);
+  if (view.currentStep === 'compensation')
+    lines.push('compensating: undoing what the release changed, newest first');
   if (view.rollback) lines.push(rollbackNoteLine(s.run_id, view.rollback));
   return lines;
 }
 
-function approvalRow(view: ReleaseStatusView, now: Date, row: (mark: string, name: string, timing: string, detail: string) => string): string {
+function approvalRow(
+  view: ReleaseStatusView,
+  now: Date,
+  row: (mark: string, name: string, timing: string, detail: string) => string,
+): string {
   const approval = view.summary.approval;
   if (approval) {
-    return row(approval.decision === 'approved' ? 'ok' : '!!', 'approval', '', `${approval.decision} by ${approval.approver} via ${approval.via}${approval.comment ? `: ${approval.comment}` : ''}`);
+    return row(
+      approval.decision === 'approved' ? 'ok' : '!!',
+      'approval',
+      '',
+      `${approval.decision} by ${approval.approver} via ${approval.via}${approval.comment ? `: ${approval.comment}` : ''}`,
+    );
   }
   if (view.waitingForApproval) {
     const since = view.summary.steps.find((s) => s.name === 'preflight')?.ended_at;
-    return row('..', 'approval', since ? seconds(now.getTime() - Date.parse(since)) : '', `waiting (timeout ${view.policy.timeout})`);
+    return row(
+      '..',
+      'approval',
+      since ? seconds(now.getTime() - Date.parse(since)) : '',
+      `waiting (timeout ${view.policy.timeout})`,
+    );
   }
   return row(MARK.pending, 'approval', '', '');
 }
@@ -188,7 +226,14 @@ export class LiveDisplay {
       // hints, compensations): the rows between give way.
       const tail = fitted.slice(fitted.length - (height - 3));
       const hidden = fitted.length - tail.length - 1;
-      return [fitted[0] ?? '', `  … ${hidden} row(s) not shown: make the terminal taller, or db-release release status`.slice(0, width), ...tail];
+      return [
+        fitted[0] ?? '',
+        `  … ${hidden} row(s) not shown: make the terminal taller, or db-release release status`.slice(
+          0,
+          width,
+        ),
+        ...tail,
+      ];
     }
     return fitted;
   }

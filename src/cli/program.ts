@@ -30,24 +30,35 @@ Exit codes:
   2    bad input: no project root, no env file, invalid flags`;
 
 /** `--project-root` of the commands that read a backend checkout without starting anything. */
-export const projectRootOption = (description = 'backend checkout (default .)'): Option => new Option('--project-root <dir>', description).env('DB_RELEASE_PROJECT_ROOT');
+export const projectRootOption = (description = 'backend checkout (default .)'): Option =>
+  new Option('--project-root <dir>', description).env('DB_RELEASE_PROJECT_ROOT');
 
 /** A repeatable flag's parser: `--plan a=1 --plan b=2` gives ['a=1', 'b=2']. */
 export const repeatable = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** Where a command redraws its live view, when `stream` is a terminal; undefined in a log or pipe. */
-export function liveTerminal(stream: NodeJS.WriteStream): { write: (text: string) => void; columns: () => number; rows: () => number } | undefined {
+export function liveTerminal(
+  stream: NodeJS.WriteStream,
+): { write: (text: string) => void; columns: () => number; rows: () => number } | undefined {
   if (!stream.isTTY) return undefined;
-  return { write: (text) => stream.write(text), columns: () => stream.columns || 120, rows: () => stream.rows || 0 };
+  return {
+    write: (text) => stream.write(text),
+    columns: () => stream.columns || 120,
+    rows: () => stream.rows || 0,
+  };
 }
 
 /**
  * Runs `body` with a promise and a signal that settle on the first Ctrl-C (SIGINT), which then
  * detaches instead of killing the process; the handler is removed when the body ends.
  */
-export async function onInterrupt<T>(body: (interrupted: Promise<void>, signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function onInterrupt<T>(
+  body: (interrupted: Promise<void>, signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   const stop = new AbortController();
-  const interrupted = new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
+  const interrupted = new Promise<void>((resolve) =>
+    stop.signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
   const interrupt = () => stop.abort();
   process.once('SIGINT', interrupt);
   try {
@@ -61,7 +72,11 @@ export function temporalOptions(command: Command): Command {
   return command
     .addOption(new Option('--address <host:port>', 'Temporal frontend').env('TEMPORAL_ADDRESS'))
     .addOption(new Option('--namespace <name>', 'Temporal namespace').env('TEMPORAL_NAMESPACE'))
-    .addOption(new Option('--task-queue <name>', 'task queue of the worker (default db-release)').env('DB_RELEASE_TASK_QUEUE'))
+    .addOption(
+      new Option('--task-queue <name>', 'task queue of the worker (default db-release)').env(
+        'DB_RELEASE_TASK_QUEUE',
+      ),
+    )
     .addOption(new Option('--ui-url <url>', 'Temporal Web UI base URL, for links').env('TEMPORAL_UI_URL'));
 }
 
@@ -82,7 +97,9 @@ export function requireNoBlankValues(command: Command, positional: readonly unkn
     if (!values.some((v) => typeof v === 'string' && v.trim() === '')) continue;
     const flag = option.long ?? option.flags;
     if (command.getOptionValueSource(key) === 'env' && option.envVar) {
-      throw new CliError(`${option.envVar} is set but empty (it stands for ${flag}): give it a value or unset it`);
+      throw new CliError(
+        `${option.envVar} is set but empty (it stands for ${flag}): give it a value or unset it`,
+      );
     }
     const fix = option.mandatory ? 'give a value' : 'give a value or leave the flag out';
     throw new CliError(`${flag} is empty (it takes: ${option.description}): ${fix}`);
@@ -90,7 +107,9 @@ export function requireNoBlankValues(command: Command, positional: readonly unkn
   for (const [i, argument] of command.registeredArguments.entries()) {
     const value = positional[i];
     if (typeof value === 'string' && value.trim() === '') {
-      throw new CliError(`<${argument.name()}> is empty: give ${argument.name().replace(/-or-/g, ' or ').replace(/-/g, ' ')}, e.g. production`);
+      throw new CliError(
+        `<${argument.name()}> is empty: give ${argument.name().replace(/-or-/g, ' or ').replace(/-/g, ' ')}, e.g. production`,
+      );
     }
   }
 }
@@ -100,7 +119,10 @@ export function unexpectedErrorLines(error: unknown, env: NodeJS.ProcessEnv = pr
   const e = error as Error | undefined;
   if (env.DB_RELEASE_DEBUG === '1') return [`db-release: unexpected error: ${e?.stack ?? String(error)}`];
   const first = (e?.message ?? String(error)).split('\n')[0] ?? '';
-  return [`db-release: unexpected error: ${e?.name && e.name !== 'Error' ? `${e.name}: ` : ''}${first}`, 'db-release: run with DB_RELEASE_DEBUG=1 for the stack'];
+  return [
+    `db-release: unexpected error: ${e?.name && e.name !== 'Error' ? `${e.name}: ` : ''}${first}`,
+    'db-release: run with DB_RELEASE_DEBUG=1 for the stack',
+  ];
 }
 
 /** Runs a command body, turning known errors into one line and an exit code. */
@@ -109,7 +131,8 @@ export function action<A extends unknown[]>(body: (...args: A) => Promise<number
     try {
       // Commander passes the positional arguments, the options, then the command itself.
       const command = args.at(-1);
-      if (command instanceof Command) requireNoBlankValues(command, args.slice(0, command.registeredArguments.length));
+      if (command instanceof Command)
+        requireNoBlankValues(command, args.slice(0, command.registeredArguments.length));
       process.exitCode = await body(...args);
     } catch (error) {
       if (isCliError(error)) {
@@ -127,7 +150,9 @@ export function action<A extends unknown[]>(body: (...args: A) => Promise<number
  * `db-release … | head -1`: the reader went away, so nothing more can be shown; end quietly with
  * the exit code so far (0 for help) instead of crashing on the unhandled EPIPE.
  */
-export function exitQuietlyOnClosedPipe(streams: readonly NodeJS.WriteStream[] = [process.stdout, process.stderr]): void {
+export function exitQuietlyOnClosedPipe(
+  streams: readonly NodeJS.WriteStream[] = [process.stdout, process.stderr],
+): void {
   for (const stream of streams) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code !== 'EPIPE') throw error;
@@ -144,4 +169,3 @@ export async function withClient<T>(flags: TemporalFlags, use: (client: Client) 
     await connection.close().catch(() => undefined);
   }
 }
-

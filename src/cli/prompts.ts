@@ -74,10 +74,7 @@ export async function askSecret(
 }
 
 /** Writes the given secrets into `.env.local`, every other line byte for byte; creates it (0600) if missing. */
-export async function writeSecretsToEnvLocal(
-  projectRoot: string,
-  updates: SecretUpdates,
-): Promise<boolean> {
+export async function writeSecretsToEnvLocal(projectRoot: string, updates: SecretUpdates): Promise<boolean> {
   if (Object.keys(updates).length === 0) return false;
   const file = path.join(projectRoot, '.env.local');
   let current = '';
@@ -146,7 +143,8 @@ async function askHidden(question: string): Promise<string> {
     );
   } catch (error) {
     const name = (error as { name?: unknown }).name;
-    if (interrupted.signal.aborted || name === 'ExitPromptError' || name === 'AbortPromptError') throw promptInterrupted();
+    if (interrupted.signal.aborted || name === 'ExitPromptError' || name === 'AbortPromptError')
+      throw promptInterrupted();
     throw error;
   } finally {
     process.removeListener('SIGINT', interrupt);

@@ -211,7 +211,10 @@ export async function validateProviders(
           verdict = { status: 'ok', reason: 'format ok; not verified with Stripe (--offline)' };
         else
           verdict = await verifyStripeKey(
-            (options.stripe ?? (await import('../activities/stripe-gateway.js')).createStripeGateway)(value, scope),
+            (options.stripe ?? (await import('../activities/stripe-gateway.js')).createStripeGateway)(
+              value,
+              scope,
+            ),
             value,
             apiBase,
           );
@@ -223,7 +226,12 @@ export async function validateProviders(
         value: maskSecret(value),
       });
     }
-    providers.push({ provider, status: worstStatus(keys.map((k) => k.status)), required: REQUIRED_PROVIDERS.has(provider), keys });
+    providers.push({
+      provider,
+      status: worstStatus(keys.map((k) => k.status)),
+      required: REQUIRED_PROVIDERS.has(provider),
+      keys,
+    });
   }
   return {
     ok: providers.every((p) => p.status === 'ok' || (!p.required && p.status === 'missing')),
@@ -248,6 +256,11 @@ export function describeProviders(result: ProvidersResult): string[] {
     }
   }
   if (!result.ok) lines.push('providers not ready: fix the lines above that are not ok');
-  else lines.push(notes.length > 0 ? `required providers ok; optional ones not set: ${notes.join(', ')}` : 'all providers ok');
+  else
+    lines.push(
+      notes.length > 0
+        ? `required providers ok; optional ones not set: ${notes.join(', ')}`
+        : 'all providers ok',
+    );
   return lines;
 }

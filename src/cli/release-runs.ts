@@ -3,7 +3,12 @@
  * the run's description (no such release is exit 2), its summary (live from its worker while it
  * runs, from its result once it ended), its latest status, and the rollbacks run under its id.
  */
-import { WorkflowFailedError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowFailedError,
+  type Client,
+  type WorkflowExecutionDescription,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { ErrorType } from '../release/errors';
 import { EXIT_CODES } from '../release/summary';
 import type { RollbackResult } from '../workflows/rollback-release';
@@ -27,7 +32,9 @@ export function releaseIdOf(idOrEnvironment: string): string {
   return idOrEnvironment.startsWith('db-release-') ? idOrEnvironment : releaseWorkflowId(idOrEnvironment);
 }
 
-export type LatestStatus = { kind: 'release'; view: ReleaseStatusView; running: boolean } | { kind: 'rollback'; view: RollbackStatusView; running: boolean };
+export type LatestStatus =
+  | { kind: 'release'; view: ReleaseStatusView; running: boolean }
+  | { kind: 'rollback'; view: RollbackStatusView; running: boolean };
 
 /**
  * The status of the environment's latest run: a release (live from the `status` query, or from
@@ -41,17 +48,28 @@ export async function latestStatus(client: Client, idOrEnvironment: string): Pro
   // A running workflow's state is read from its worker: with none polling, the query would hang.
   if (running) await requireWorkerToRead(client, description.taskQueue, id);
   if (description.type === ROLLBACK_WORKFLOW_TYPE) {
-    if (running) return { kind: 'rollback', view: await queryWorker(client, id, description.taskQueue, () => handle.query(rollbackStatusQuery)), running };
+    if (running)
+      return {
+        kind: 'rollback',
+        view: await queryWorker(client, id, description.taskQueue, () => handle.query(rollbackStatusQuery)),
+        running,
+      };
     // A finished rollback (done, refused or failed): the release is what the operator asks about,
     // shown with the rollback beside it, so nobody has to look up --run-id.
     const releaseRunId = rollbackOfRun(description);
     if (releaseRunId) {
       const note = await rollbackNoteOf(client, id, description.runId);
-      const view: ReleaseStatusView = { ...finishedView(await summaryOfResult(client.workflow.getHandle<typeof releaseDb>(id, releaseRunId))), rollback: note };
+      const view: ReleaseStatusView = {
+        ...finishedView(await summaryOfResult(client.workflow.getHandle<typeof releaseDb>(id, releaseRunId))),
+        rollback: note,
+      };
       return { kind: 'release', view, running: false };
     }
     const result = (await handle.result().catch((error: Error & { cause?: { message?: string } }) => {
-      throw new CliError(`the latest run of ${id} is a rollback that was refused or failed: ${error.cause?.message ?? error.message}`, EXIT_CODES.failed);
+      throw new CliError(
+        `the latest run of ${id} is a rollback that was refused or failed: ${error.cause?.message ?? error.message}`,
+        EXIT_CODES.failed,
+      );
     })) as RollbackResult;
     return {
       kind: 'rollback',
@@ -59,20 +77,38 @@ export async function latestStatus(client: Client, idOrEnvironment: string): Pro
       view: { ...result, state: result.status },
     };
   }
-  if (running) return { kind: 'release', view: await queryWorker(client, id, description.taskQueue, () => handle.query(statusQuery)), running };
-  return { kind: 'release', view: finishedView(await summaryOfResult(client.workflow.getHandle<typeof releaseDb>(id, description.runId))), running };
+  if (running)
+    return {
+      kind: 'release',
+      view: await queryWorker(client, id, description.taskQueue, () => handle.query(statusQuery)),
+      running,
+    };
+  return {
+    kind: 'release',
+    view: finishedView(
+      await summaryOfResult(client.workflow.getHandle<typeof releaseDb>(id, description.runId)),
+    ),
+    running,
+  };
 }
 
 /**
  * The run of a workflow id (the latest unless `runId` names one). No such release is bad input,
  * exit 2, for every command: the id or environment is wrong, and nothing was sent.
  */
-export async function describeRelease(client: Client, workflowId: string, runId?: string): Promise<WorkflowExecutionDescription> {
+export async function describeRelease(
+  client: Client,
+  workflowId: string,
+  runId?: string,
+): Promise<WorkflowExecutionDescription> {
   try {
     return await client.workflow.getHandle(workflowId, runId).describe();
   } catch (error) {
     if ((error as Error).name === 'WorkflowNotFoundError') {
-      throw new CliError(`no release ${workflowId}${runId ? ` run ${runId}` : ''}: check the id or environment (db-release release list)`, EXIT_CODES.badInput);
+      throw new CliError(
+        `no release ${workflowId}${runId ? ` run ${runId}` : ''}: check the id or environment (db-release release list)`,
+        EXIT_CODES.badInput,
+      );
     }
     throw error;
   }
@@ -93,11 +129,17 @@ async function requireWorkerToRead(client: Client, taskQueue: string, id: string
 }
 
 /** A query to the worker, bounded: a worker that stopped answering is named, not waited for. */
-async function queryWorker<T>(client: Client, id: string, taskQueue: string, query: () => Promise<T>): Promise<T> {
+async function queryWorker<T>(
+  client: Client,
+  id: string,
+  taskQueue: string,
+  query: () => Promise<T>,
+): Promise<T> {
   try {
     return await client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, query);
   } catch (error) {
-    if ((error as Error).name === 'QueryNotRegisteredError' || (error as Error).name === 'QueryRejectedError') throw error;
+    if ((error as Error).name === 'QueryNotRegisteredError' || (error as Error).name === 'QueryRejectedError')
+      throw error;
     throw new CliError(
       `the worker on task queue ${taskQueue} did not answer for ${id} within ${QUERY_TIMEOUT_MS / 1000} s (${(error as Error).message.split('\n')[0]}); ` +
         'check it is running and not overloaded (db-release status summary), then try again',
@@ -114,7 +156,11 @@ export function rollbackOfRun(description: { type: string; memo?: Record<string,
 }
 
 /** How a rollback run ended (or that it runs), read from its result or failure: no worker needed. */
-export async function rollbackNoteOf(client: Client, workflowId: string, runId: string): Promise<RollbackNote> {
+export async function rollbackNoteOf(
+  client: Client,
+  workflowId: string,
+  runId: string,
+): Promise<RollbackNote> {
   const handle = client.workflow.getHandle(workflowId, runId);
   const description = await handle.describe();
   if (description.status.name === 'RUNNING') return { runId, state: 'running', detail: null };
@@ -128,13 +174,22 @@ export async function rollbackNoteOf(client: Client, workflowId: string, runId: 
     };
   } catch (error) {
     const cause = (error as { cause?: { type?: string | null; message?: string } }).cause;
-    const state = cause?.type === ErrorType.RollbackRefused ? 'refused' : cause?.type === ErrorType.Rejected ? 'rejected' : description.status.name.toLowerCase();
+    const state =
+      cause?.type === ErrorType.RollbackRefused
+        ? 'refused'
+        : cause?.type === ErrorType.Rejected
+          ? 'rejected'
+          : description.status.name.toLowerCase();
     return { runId, state, detail: cause?.message ?? (error as Error).message };
   }
 }
 
 /** The summary of a release, running or finished, also one that ended while no CLI was watching. */
-export async function releaseSummary(client: Client, idOrEnvironment: string, runId?: string): Promise<ReleaseSummary> {
+export async function releaseSummary(
+  client: Client,
+  idOrEnvironment: string,
+  runId?: string,
+): Promise<ReleaseSummary> {
   const id = releaseIdOf(idOrEnvironment);
   const handle = client.workflow.getHandle<typeof releaseDb>(id, runId);
   const description = await describeRelease(client, id, runId);
@@ -166,7 +221,8 @@ export async function summaryOfResult(handle: WorkflowHandle<typeof releaseDb>):
 }
 
 export function summaryFromFailure(error: unknown): ReleaseSummary | null {
-  if (!(error instanceof WorkflowFailedError) && (error as Error)?.name !== 'WorkflowFailedError') return null;
+  if (!(error instanceof WorkflowFailedError) && (error as Error)?.name !== 'WorkflowFailedError')
+    return null;
   const cause = (error as WorkflowFailedError).cause as { details?: unknown[] } | undefined;
   const details = cause?.details?.[0];
   return details && typeof details === 'object' && 'steps' in details ? (details as ReleaseSummary) : null;
@@ -195,4 +251,3 @@ export interface ReleaseList {
   /** Whether the DbRelease* search attributes are registered on this namespace. */
   indexed: boolean;
 }
-

@@ -20,7 +20,9 @@ const KEYWORD = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWOR
 /** Which of the DbRelease* attributes the namespace lacks; null when the server will not say. */
 export async function missingSearchAttributes(client: Client): Promise<string[] | null> {
   try {
-    const response = await client.connection.operatorService.listSearchAttributes({ namespace: client.options.namespace });
+    const response = await client.connection.operatorService.listSearchAttributes({
+      namespace: client.options.namespace,
+    });
     const custom = response.customAttributes ?? {};
     return RELEASE_SEARCH_ATTRIBUTES.filter((key) => custom[key.name] !== KEYWORD).map((key) => key.name);
   } catch {
@@ -70,7 +72,9 @@ export async function registerSearchAttributes(client: Client): Promise<string[]
       searchAttributes: Object.fromEntries(missing.map((name) => [name, KEYWORD])),
     });
   } catch (error) {
-    throw new CliError(`registering ${missing.join(', ')} failed: ${(error as Error).message.split('\n')[0]}; this needs an operator (admin) role`);
+    throw new CliError(
+      `registering ${missing.join(', ')} failed: ${(error as Error).message.split('\n')[0]}; this needs an operator (admin) role`,
+    );
   }
   return missing;
 }
@@ -98,14 +102,19 @@ export const RELEASE_LIST_STATUSES = Object.keys(INDEXED_STATUSES) as IndexedRel
 
 /** The filters of `release list`, checked before anything connects (exit 2 naming the flag). */
 export function checkListFilter(filter: ListFilter): void {
-  for (const [field, value] of [['environment', filter.environment], ['status', filter.status]] as const) {
+  for (const [field, value] of [
+    ['environment', filter.environment],
+    ['status', filter.status],
+  ] as const) {
     if (value !== undefined && !SAFE_VALUE.test(value)) {
       throw new CliError(`--${field} "${value}": use letters, digits, "_", "-", "." or ":" only`);
     }
   }
   // An unknown status would match nothing and look like "no releases": refuse it with the choices.
   if (filter.status !== undefined && !(RELEASE_LIST_STATUSES as readonly string[]).includes(filter.status)) {
-    throw new CliError(`--status "${filter.status}": not a release status; use one of ${RELEASE_LIST_STATUSES.join(', ')}`);
+    throw new CliError(
+      `--status "${filter.status}": not a release status; use one of ${RELEASE_LIST_STATUSES.join(', ')}`,
+    );
   }
 }
 
@@ -118,7 +127,11 @@ export function releaseListQuery(filter: ListFilter, indexed: boolean): string {
   checkListFilter(filter);
   const clauses = [`WorkflowType = '${RELEASE_WORKFLOW_TYPE}'`];
   if (filter.environment) {
-    clauses.push(indexed ? `DbReleaseEnvironment = '${filter.environment}'` : `WorkflowId = 'db-release-${filter.environment}'`);
+    clauses.push(
+      indexed
+        ? `DbReleaseEnvironment = '${filter.environment}'`
+        : `WorkflowId = 'db-release-${filter.environment}'`,
+    );
   }
   if (filter.status) {
     if (!indexed) {

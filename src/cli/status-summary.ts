@@ -7,7 +7,12 @@ import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { backendCommandEnv, resolveBackendLayout } from '../config/backend-layout';
 import { parseBillingFlag, type EnvScope } from '../config/env-files';
-import { alembicConfigFile, catalogOf, loadReleaseConfig, type ReleaseConfig } from '../config/release-config';
+import {
+  alembicConfigFile,
+  catalogOf,
+  loadReleaseConfig,
+  type ReleaseConfig,
+} from '../config/release-config';
 import { redact, redactUrlPassword, secretValuesOf } from '../masking';
 import { parseHeads } from '../release/alembic-output';
 import { inspectorScript, parseInspection, readRevisionSet } from '../runtime/alembic-inspection';
@@ -111,7 +116,11 @@ async function databaseChecks(
     billing_plans: notChecked(`not checked: ${why}`),
   });
   if (!url) {
-    return unreachable(null, 'DATABASE_URL is not set in the backend env files; add it to .env.local', 'no database');
+    return unreachable(
+      null,
+      'DATABASE_URL is not set in the backend env files; add it to .env.local',
+      'no database',
+    );
   }
   const shownUrl = redactUrlPassword(url);
   let db: DbClient;
@@ -126,12 +135,18 @@ async function databaseChecks(
       const { rows } = await db.query<{ version: string }>('select version() as version');
       version = rows[0]?.version ?? null;
     } catch (error) {
-      return unreachable(shownUrl, clean(`select version() failed: ${firstLine(error)}`), 'database not usable');
+      return unreachable(
+        shownUrl,
+        clean(`select version() failed: ${firstLine(error)}`),
+        'database not usable',
+      );
     }
     const database = { url: shownUrl, reachable: true, version, error: null };
     try {
       // Every column, since backends differ: price ids in a column or only in the env files.
-      const { rows } = await db.query<PlanRowFields>('select code, is_active, to_jsonb(b) as fields from billing_plans b order by code');
+      const { rows } = await db.query<PlanRowFields>(
+        'select code, is_active, to_jsonb(b) as fields from billing_plans b order by code',
+      );
       const plans = plansAsKept(catalogCodes, rows, config?.billingPlans.priceIdColumn ?? 'auto', {
         priceMap: scope.values.STRIPE_PRODUCT_PRICE_MAP,
         billingEnabled: parseBillingFlag(scope.values.ENABLE_BILLING) !== false,
@@ -206,7 +221,8 @@ export async function alembicChecks(
   let current: string[] | null = null;
   let currentError: string | null = null;
   const url = scope.values.DATABASE_URL;
-  if (!url) currentError = `cannot read ${config.versionTable}: DATABASE_URL is not set in the backend env files`;
+  if (!url)
+    currentError = `cannot read ${config.versionTable}: DATABASE_URL is not set in the backend env files`;
   else {
     try {
       const db = await deps.connectDb(url);
@@ -221,7 +237,14 @@ export async function alembicChecks(
   }
 
   try {
-    const inspector = [...config.pythonCommand, inspectorScript(), '--config', alembicConfigFile(config), '--current', (current ?? []).join(',')];
+    const inspector = [
+      ...config.pythonCommand,
+      inspectorScript(),
+      '--config',
+      alembicConfigFile(config),
+      '--current',
+      (current ?? []).join(','),
+    ];
     const out = await run(inspector, 'pythonCommand');
     const read = parseInspection(out.stdout);
     if (read.ok && out.exitCode === 0) {

@@ -19,7 +19,11 @@ export interface WorkerPresence {
 }
 
 /** The workers polling `taskQueue` for workflow tasks recently, answered within `timeoutMs`. */
-export async function workerPresence(client: Client, taskQueue: string, options: { timeoutMs?: number; now?: Date } = {}): Promise<WorkerPresence> {
+export async function workerPresence(
+  client: Client,
+  taskQueue: string,
+  options: { timeoutMs?: number; now?: Date } = {},
+): Promise<WorkerPresence> {
   const timeoutMs = options.timeoutMs ?? 2_000;
   const now = (options.now ?? new Date()).getTime();
   const response = await client.withDeadline(Date.now() + timeoutMs, () =>

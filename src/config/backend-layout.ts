@@ -105,12 +105,17 @@ async function findVenv(
     }
   }
   const active = env.VIRTUAL_ENV;
-  if (active && path.isAbsolute(active) && (await isVenv(active))) return { venv: { path: active, source: 'VIRTUAL_ENV' }, problem: null };
+  if (active && path.isAbsolute(active) && (await isVenv(active)))
+    return { venv: { path: active, source: 'VIRTUAL_ENV' }, problem: null };
   return { venv: null, problem: null };
 }
 
 /** The absolute executable `program` resolves to with this PATH (relative paths from `cwd`), or null. */
-export async function resolveProgram(program: string, searchPath: string, cwd: string): Promise<string | null> {
+export async function resolveProgram(
+  program: string,
+  searchPath: string,
+  cwd: string,
+): Promise<string | null> {
   if (program.includes('/')) {
     const file = path.resolve(cwd, program);
     return (await isExecutableFile(file)) ? file : null;
@@ -131,7 +136,8 @@ export async function resolveProgram(program: string, searchPath: string, cwd: s
 export function alembicConfigOf(command: readonly string[], cwd: string, env: Env): string | null {
   for (let i = 1; i < command.length; i += 1) {
     const arg = command[i] as string;
-    if ((arg === '-c' || arg === '--config') && command[i + 1]) return path.resolve(cwd, command[i + 1] as string);
+    if ((arg === '-c' || arg === '--config') && command[i + 1])
+      return path.resolve(cwd, command[i + 1] as string);
     if (arg.startsWith('--config=')) return path.resolve(cwd, arg.slice('--config='.length));
   }
   const program = path.basename(command[0] ?? '');
@@ -140,9 +146,15 @@ export function alembicConfigOf(command: readonly string[], cwd: string, env: En
   return path.resolve(cwd, env.ALEMBIC_CONFIG || 'alembic.ini');
 }
 
-function notFound(key: 'migrateCommand' | 'alembicCommand', command: readonly string[], layout: Pick<BackendLayout, 'venv' | 'projectRoot'>): string {
+function notFound(
+  key: 'migrateCommand' | 'alembicCommand',
+  command: readonly string[],
+  layout: Pick<BackendLayout, 'venv' | 'projectRoot'>,
+): string {
   const program = command[0] ?? '';
-  const where = layout.venv ? `the backend's virtualenv ${layout.venv.path}/bin, the worker's PATH` : "the worker's PATH (no virtualenv found)";
+  const where = layout.venv
+    ? `the backend's virtualenv ${layout.venv.path}/bin, the worker's PATH`
+    : "the worker's PATH (no virtualenv found)";
   const venvHint = layout.venv
     ? `install it into ${layout.venv.path}`
     : `create the backend's virtualenv (.venv in ${layout.projectRoot}) or set "venv" in release.config.json`;
@@ -169,9 +181,13 @@ export async function resolveBackendLayout(
     const kind = await kindOf(file);
     envFiles.push({ configured, path: file, kind });
     if (kind === 'directory') {
-      problems.push(`env file ${configured} (${file}) is a directory, not an env file; remove the directory or list a file in release.config.json "envFiles"`);
+      problems.push(
+        `env file ${configured} (${file}) is a directory, not an env file; remove the directory or list a file in release.config.json "envFiles"`,
+      );
     } else if (kind === 'missing' && explicit) {
-      problems.push(`env file ${configured} (${file}), listed in release.config.json "envFiles", does not exist; create it or remove it from "envFiles"`);
+      problems.push(
+        `env file ${configured} (${file}), listed in release.config.json "envFiles", does not exist; create it or remove it from "envFiles"`,
+      );
     }
   }
 
@@ -180,8 +196,13 @@ export async function resolveBackendLayout(
   const pathPrefix = venv ? [path.join(venv.path, 'bin')] : [];
   const current = (env.PATH ?? '').split(path.delimiter).filter(Boolean);
   const tools = toolsVenvBin();
-  const pathSuffix = (await stat(tools).catch(() => null))?.isDirectory() && !current.includes(tools) ? [tools] : [];
-  const searchPath = [...pathPrefix, ...current.filter((dir) => !pathPrefix.includes(dir)), ...pathSuffix].join(path.delimiter);
+  const pathSuffix =
+    (await stat(tools).catch(() => null))?.isDirectory() && !current.includes(tools) ? [tools] : [];
+  const searchPath = [
+    ...pathPrefix,
+    ...current.filter((dir) => !pathPrefix.includes(dir)),
+    ...pathSuffix,
+  ].join(path.delimiter);
 
   const layoutSoFar = { venv, projectRoot: root };
   const migrate = await resolveProgram(config.migrateCommand[0] ?? '', searchPath, root);
@@ -213,16 +234,22 @@ export async function resolveBackendLayout(
 }
 
 /** The env a backend command runs with: the scope, with the layout's PATH and (when found) VIRTUAL_ENV. */
-export function backendCommandEnv(layout: Pick<BackendLayout, 'path' | 'venv'>, values: Readonly<Record<string, string>>): Record<string, string> {
+export function backendCommandEnv(
+  layout: Pick<BackendLayout, 'path' | 'venv'>,
+  values: Readonly<Record<string, string>>,
+): Record<string, string> {
   return { ...values, PATH: layout.path, ...(layout.venv ? { VIRTUAL_ENV: layout.venv.path } : {}) };
 }
 
 /** The worker's start line: which backend, which alembic it will run, which env files it read. */
 export function describeLayout(layout: BackendLayout, alembicCommand: readonly string[]): string {
   const alembic = layout.commands.alembic ?? alembicCommand[0] ?? '?';
-  const runs = path.basename(alembic) === 'alembic' ? alembic : [alembic, ...alembicCommand.slice(1)].join(' ');
+  const runs =
+    path.basename(alembic) === 'alembic' ? alembic : [alembic, ...alembicCommand.slice(1)].join(' ');
   const read = layout.envFiles.filter((f) => f.kind === 'file').map((f) => f.configured);
-  const env = read.length ? read.join(', ') : `none (looked for ${layout.envFiles.map((f) => f.configured).join(', ')})`;
+  const env = read.length
+    ? read.join(', ')
+    : `none (looked for ${layout.envFiles.map((f) => f.configured).join(', ')})`;
   const venv = layout.venv ? ` · venv ${layout.venv.path} (${layout.venv.source})` : '';
   return `worker: backend ${layout.projectRoot} · alembic ${runs} · env ${env}${venv}`;
 }

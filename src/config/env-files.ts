@@ -119,12 +119,16 @@ export function mergeEnvLayers(
       sources[key] = file.name;
     }
   }
-  if (values.DATABASE_URL !== undefined) values.DATABASE_URL = expandPlaceholders(values.DATABASE_URL, values);
+  if (values.DATABASE_URL !== undefined)
+    values.DATABASE_URL = expandPlaceholders(values.DATABASE_URL, values);
   return { values, sources };
 }
 
 /** Reads one configured env file; null when it does not exist. */
-export async function readEnvFile(projectRoot: string, configured: string): Promise<Record<string, string> | null> {
+export async function readEnvFile(
+  projectRoot: string,
+  configured: string,
+): Promise<Record<string, string> | null> {
   let text: string;
   try {
     text = await readFile(path.resolve(projectRoot, configured), 'utf8');
@@ -132,9 +136,19 @@ export async function readEnvFile(projectRoot: string, configured: string): Prom
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
     if (code === 'EISDIR') {
-      throw new EnvFileError(configured, null, 'is a directory, not an env file', 'remove the directory or list a file in release.config.json "envFiles"');
+      throw new EnvFileError(
+        configured,
+        null,
+        'is a directory, not an env file',
+        'remove the directory or list a file in release.config.json "envFiles"',
+      );
     }
-    throw new EnvFileError(configured, null, `cannot be read (${code ?? (error as Error).message})`, 'make it readable by the user running the tool or remove it from "envFiles"');
+    throw new EnvFileError(
+      configured,
+      null,
+      `cannot be read (${code ?? (error as Error).message})`,
+      'make it readable by the user running the tool or remove it from "envFiles"',
+    );
   }
   return parseDotenv(text, configured);
 }
@@ -195,7 +209,9 @@ function sourceText(source: string | null): string {
  * ENABLE_BILLING from the merged env scope, or an error message naming the value, the file it
  * came from and the values allowed.
  */
-export function billingSwitch(scope: Pick<EnvScope, 'values' | 'sources'>): BillingSwitch | { error: string } {
+export function billingSwitch(
+  scope: Pick<EnvScope, 'values' | 'sources'>,
+): BillingSwitch | { error: string } {
   const raw = scope.values.ENABLE_BILLING;
   const source = raw === undefined ? null : (scope.sources.ENABLE_BILLING ?? null);
   const enabled = parseBillingFlag(raw);

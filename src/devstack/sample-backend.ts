@@ -26,7 +26,9 @@ export function sampleBackendSource(): string {
  */
 export async function prepareSampleBackend(options: SampleBackendOptions): Promise<string> {
   await copySample(sampleBackendSource(), options.dir, /__pycache__|\.env\.local$/);
-  await writeFile(path.join(options.dir, '.env.local'), [...devEnvLines(options), ''].join('\n'), { mode: 0o600 });
+  await writeFile(path.join(options.dir, '.env.local'), [...devEnvLines(options), ''].join('\n'), {
+    mode: 0o600,
+  });
   commitAll(options.dir, 'sample backend');
   return options.dir;
 }
@@ -39,7 +41,12 @@ export async function copySample(source: string, dir: string, skip: RegExp): Pro
 }
 
 /** The `.env.local` lines of a dev-stack copy: this database (password left as a placeholder) and this Stripe peer. */
-export function devEnvLines(options: Pick<SampleBackendOptions, 'environment' | 'serverUrl' | 'databaseName' | 'stripeSecretKey' | 'stripeWebhookSecret' | 'stripeApiBase'>): string[] {
+export function devEnvLines(
+  options: Pick<
+    SampleBackendOptions,
+    'environment' | 'serverUrl' | 'databaseName' | 'stripeSecretKey' | 'stripeWebhookSecret' | 'stripeApiBase'
+  >,
+): string[] {
   const server = new URL(options.serverUrl);
   const user = decodeURIComponent(server.username || 'postgres');
   return [
@@ -58,7 +65,13 @@ export function commitAll(dir: string, message: string): void {
     execFileSync('git', args, {
       cwd: dir,
       stdio: 'ignore',
-      env: { ...process.env, GIT_AUTHOR_NAME: 'db-release', GIT_AUTHOR_EMAIL: 'dev@localhost', GIT_COMMITTER_NAME: 'db-release', GIT_COMMITTER_EMAIL: 'dev@localhost' },
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: 'db-release',
+        GIT_AUTHOR_EMAIL: 'dev@localhost',
+        GIT_COMMITTER_NAME: 'db-release',
+        GIT_COMMITTER_EMAIL: 'dev@localhost',
+      },
     });
   git('init', '-q');
   git('add', '-A');

@@ -20,7 +20,10 @@ export const SAMPLE_DB_PASSWORD = 'devpassword';
 export type SampleName = 'saas-backend' | 'starter-monorepo';
 
 /** What only the monorepo sample takes; see StarterBackendOptions. */
-export type StarterSampleOptions = Pick<StarterBackendOptions, 'billing' | 'priceMap' | 'extraEnv' | 'configPatch' | 'withoutVenv'>;
+export type StarterSampleOptions = Pick<
+  StarterBackendOptions,
+  'billing' | 'priceMap' | 'extraEnv' | 'configPatch' | 'withoutVenv'
+>;
 
 export interface StackOptions {
   name: string;
@@ -55,7 +58,9 @@ export interface DevStack {
 
 export async function startStack(options: StackOptions): Promise<DevStack> {
   const databaseName = options.name.toLowerCase().replace(/[^a-z0-9_]/g, '_');
-  const databaseUrl = options.keepDatabase ? await ensureDatabase(databaseName) : await createDatabase(databaseName);
+  const databaseUrl = options.keepDatabase
+    ? await ensureDatabase(databaseName)
+    : await createDatabase(databaseName);
   const stripe = await startStripePeer({
     port: options.stripe?.port ?? 0,
     stateFile: options.stripe?.stateFile,

@@ -75,11 +75,19 @@ export async function prepareStarterBackend(options: StarterBackendOptions): Pro
 /** The paths of a prepared copy, from its backend dir (e.g. a stack's `backendDir`). */
 export function starterBackendOf(backendDir: string): StarterBackend {
   const venvDir = path.join(backendDir, '.venv');
-  return { repoRoot: path.resolve(backendDir, '..', '..'), backendDir, venvDir, alembic: path.join(venvDir, 'bin', 'alembic') };
+  return {
+    repoRoot: path.resolve(backendDir, '..', '..'),
+    backendDir,
+    venvDir,
+    alembic: path.join(venvDir, 'bin', 'alembic'),
+  };
 }
 
 /** Sets (or, for `undefined`, removes) top-level keys of the backend's release.config.json. */
-export async function patchReleaseConfig(backendDir: string, patch: Readonly<Record<string, unknown>>): Promise<void> {
+export async function patchReleaseConfig(
+  backendDir: string,
+  patch: Readonly<Record<string, unknown>>,
+): Promise<void> {
   const file = path.join(backendDir, 'release.config.json');
   const config = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
   for (const [key, value] of Object.entries(patch)) {
@@ -104,7 +112,9 @@ async function sitePackagesOf(venv: string): Promise<string> {
  */
 export async function makeBackendVenv(venvDir: string): Promise<void> {
   const toolsVenv = path.join(toolsDir(), 'venv');
-  execFileSync(path.join(toolsVenv, 'bin', 'python3'), ['-m', 'venv', '--without-pip', venvDir], { stdio: 'ignore' });
+  execFileSync(path.join(toolsVenv, 'bin', 'python3'), ['-m', 'venv', '--without-pip', venvDir], {
+    stdio: 'ignore',
+  });
   const [own, tools] = await Promise.all([sitePackagesOf(venvDir), sitePackagesOf(toolsVenv)]);
   await writeFile(path.join(own, '_db_release_tools.pth'), tools + '\n');
   // pip's relocatable launcher: sh finds the venv's python beside the script, whatever the

@@ -31,4 +31,3 @@ export function parseHeads(stdout: string): string[] {
     .map((l) => l.split(/\s+/)[0] ?? '')
     .filter((id) => /^[A-Za-z0-9_]+$/.test(id));
 }
-

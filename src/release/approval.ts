@@ -67,7 +67,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export function boundedText(value: unknown, max: number = DECISION_LIMITS.recorded): string {
   let text: string;
   try {
-    text = typeof value === 'string' ? value : value === undefined ? '' : JSON.stringify(value) ?? '';
+    text = typeof value === 'string' ? value : value === undefined ? '' : (JSON.stringify(value) ?? '');
   } catch {
     text = '[unreadable]';
   }
@@ -80,20 +80,40 @@ export function readDecision(kind: unknown, payload: unknown): Decision | { refu
   if (kind !== 'approve' && kind !== 'reject') return { refused: 'decision must be "approve" or "reject"' };
   if (!isRecord(payload)) return { refused: `the payload must be a JSON object, e.g. ${EXAMPLE}` };
   const { approver, comment, digest, expiresAt, overridePromotion } = payload;
-  if (typeof approver !== 'string') return { refused: `the payload needs "approver" as text, e.g. ${EXAMPLE}` };
-  if (approver.length > DECISION_LIMITS.approver * 4) return { refused: `"approver" is longer than ${DECISION_LIMITS.approver} characters` };
+  if (typeof approver !== 'string')
+    return { refused: `the payload needs "approver" as text, e.g. ${EXAMPLE}` };
+  if (approver.length > DECISION_LIMITS.approver * 4)
+    return { refused: `"approver" is longer than ${DECISION_LIMITS.approver} characters` };
   const name = displayIdentity(approver);
-  if (!normalizeIdentity(name)) return { refused: `the payload needs "approver" (a name, not empty or invisible), e.g. ${EXAMPLE}` };
-  if (name.length > DECISION_LIMITS.approver) return { refused: `"approver" is longer than ${DECISION_LIMITS.approver} characters` };
-  if (comment !== undefined && comment !== null && typeof comment !== 'string') return { refused: '"comment" must be text or null' };
-  if (typeof comment === 'string' && comment.length > DECISION_LIMITS.comment) return { refused: `"comment" is longer than ${DECISION_LIMITS.comment} characters` };
-  if (digest !== undefined && digest !== null && (typeof digest !== 'string' || !DIGEST_PATTERN.test(digest.trim().toLowerCase()))) {
-    return { refused: '"digest" must be the 16 hex digits of the plan digest shown by `db-release release status`' };
+  if (!normalizeIdentity(name))
+    return { refused: `the payload needs "approver" (a name, not empty or invisible), e.g. ${EXAMPLE}` };
+  if (name.length > DECISION_LIMITS.approver)
+    return { refused: `"approver" is longer than ${DECISION_LIMITS.approver} characters` };
+  if (comment !== undefined && comment !== null && typeof comment !== 'string')
+    return { refused: '"comment" must be text or null' };
+  if (typeof comment === 'string' && comment.length > DECISION_LIMITS.comment)
+    return { refused: `"comment" is longer than ${DECISION_LIMITS.comment} characters` };
+  if (
+    digest !== undefined &&
+    digest !== null &&
+    (typeof digest !== 'string' || !DIGEST_PATTERN.test(digest.trim().toLowerCase()))
+  ) {
+    return {
+      refused: '"digest" must be the 16 hex digits of the plan digest shown by `db-release release status`',
+    };
   }
-  if (expiresAt !== undefined && expiresAt !== null && (typeof expiresAt !== 'string' || expiresAt.length > 40 || Number.isNaN(Date.parse(expiresAt)))) {
+  if (
+    expiresAt !== undefined &&
+    expiresAt !== null &&
+    (typeof expiresAt !== 'string' || expiresAt.length > 40 || Number.isNaN(Date.parse(expiresAt)))
+  ) {
     return { refused: '"expiresAt" must be an ISO time such as 2025-01-01T12:00:00Z' };
   }
-  if (overridePromotion !== undefined && overridePromotion !== null && typeof overridePromotion !== 'boolean') {
+  if (
+    overridePromotion !== undefined &&
+    overridePromotion !== null &&
+    typeof overridePromotion !== 'boolean'
+  ) {
     return { refused: '"overridePromotion" must be true (to acknowledge the promotion override) or absent' };
   }
   const text = typeof comment === 'string' ? comment.replace(/\s+/gu, ' ').trim() : '';
@@ -124,7 +144,8 @@ export function decisionRefusal(decision: Decision, gate: GateState): string | n
   }
   if (decision.kind === 'reject') {
     if (!decision.comment) return 'a rejection needs a reason in "comment"';
-    if (!gate.legacy && gate.digest && decision.digest && decision.digest !== gate.digest) return digestMismatch(decision.digest, gate.digest);
+    if (!gate.legacy && gate.digest && decision.digest && decision.digest !== gate.digest)
+      return digestMismatch(decision.digest, gate.digest);
     return null;
   }
   if (!gate.legacy && gate.digest) {
@@ -146,8 +167,10 @@ export function decisionRefusal(decision: Decision, gate: GateState): string | n
   }
   if (policy.fourEyes) {
     const starter = normalizeIdentity(gate.startedBy);
-    if (!starter) return 'four-eyes rule: this release was started without a known operator, so nobody can approve it; reject it and start it again with --operator';
-    if (starter === key) return `four-eyes rule: ${decision.approver} started this release and cannot approve it`;
+    if (!starter)
+      return 'four-eyes rule: this release was started without a known operator, so nobody can approve it; reject it and start it again with --operator';
+    if (starter === key)
+      return `four-eyes rule: ${decision.approver} started this release and cannot approve it`;
   }
   return null;
 }
@@ -168,7 +191,11 @@ export function refusalReason(kind: unknown, payload: unknown, gate: GateState):
  * status` all say it the same way. `deadline` is when the gate rejects on its own (ISO time).
  */
 export function policyLines(policy: ApprovalPolicy, startedBy: string, deadline?: string | null): string[] {
-  const lines = [policy.approvers.length > 0 ? `who may approve: only ${policy.approvers.join(', ')}` : 'who may approve: anyone'];
+  const lines = [
+    policy.approvers.length > 0
+      ? `who may approve: only ${policy.approvers.join(', ')}`
+      : 'who may approve: anyone',
+  ];
   if (policy.fourEyes) {
     lines.push(
       normalizeIdentity(startedBy)
@@ -179,7 +206,11 @@ export function policyLines(policy: ApprovalPolicy, startedBy: string, deadline?
     lines.push('four-eyes: off (the starter may approve)');
   }
   lines.push('anyone may reject, with a reason');
-  lines.push(deadline ? `decide by ${deadline} (timeout ${policy.timeout}; no decision by then rejects it)` : `timeout ${policy.timeout} (no decision by then rejects it)`);
+  lines.push(
+    deadline
+      ? `decide by ${deadline} (timeout ${policy.timeout}; no decision by then rejects it)`
+      : `timeout ${policy.timeout} (no decision by then rejects it)`,
+  );
   return lines;
 }
 
@@ -188,7 +219,12 @@ export function policyLines(policy: ApprovalPolicy, startedBy: string, deadline?
  * summaries but not the workflow's current details (a separate "User Metadata" tab), so this is
  * where an approver first reads who may approve and until when. Bounded: the UI takes one line.
  */
-export function gateTimerSummary(policy: ApprovalPolicy, startedBy: string, deadline: string, digest: string): string {
+export function gateTimerSummary(
+  policy: ApprovalPolicy,
+  startedBy: string,
+  deadline: string,
+  digest: string,
+): string {
   const who = policy.approvers.length > 0 ? `only ${policy.approvers.join(', ')}` : 'anyone';
   const fourEyes = policy.fourEyes ? `, not ${startedBy || 'the starter'} (four-eyes)` : '';
   // Who comes first: the Timeline cuts a long summary at the page's edge.
@@ -206,7 +242,12 @@ export function approveCommand(workflowId: string, digest: string | null, overri
  * `release status` and `release approve` (one line each: approve, reject, Web UI signal);
  * `markdown` for the workflow's current details in the Web UI (the signals first, then the CLI).
  */
-export function approvalInstructions(workflowId: string, digest: string | null, form: 'terminal' | 'markdown', overridePromotion = false): string[] {
+export function approvalInstructions(
+  workflowId: string,
+  digest: string | null,
+  form: 'terminal' | 'markdown',
+  overridePromotion = false,
+): string[] {
   // A promotion override must be acknowledged by the approval itself (issue 17).
   const ack = overridePromotion ? ', "overridePromotion": true' : '';
   if (form === 'markdown') {

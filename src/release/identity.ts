@@ -11,7 +11,8 @@
  * BOM, soft hyphen, bidi marks), line/paragraph separators, the combining grapheme joiner,
  * Hangul fillers, Khmer/Mongolian invisible vowels and selectors, and variation selectors.
  */
-const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u3164\uFE00-\uFE0F\uFFA0\u{E0100}-\u{E01EF}]/gu;
+const INVISIBLE =
+  /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u3164\uFE00-\uFE0F\uFFA0\u{E0100}-\u{E01EF}]/gu;
 
 /** NFKC, invisible characters removed, runs of white space made one space, trimmed. Case kept. */
 export function displayIdentity(raw: string): string {

@@ -32,18 +32,25 @@ export class PlanFlagError extends Error {
  * Parses repeatable `--plan CODE=CENTS` flags. Amounts are minor units, as the flag's name says;
  * `0` is a valid free plan. Throws PlanFlagError with a message naming the flag and the fix.
  */
-export function parsePlanFlags(flags: readonly string[], catalog: readonly CatalogPlan[]): Map<string, number> {
+export function parsePlanFlags(
+  flags: readonly string[],
+  catalog: readonly CatalogPlan[],
+): Map<string, number> {
   const known = new Set(catalog.map((p) => p.code));
   const amounts = new Map<string, number>();
   for (const flag of flags) {
     const match = /^([^=\s]+)=(.*)$/.exec(flag.trim());
     if (!match) {
-      throw new PlanFlagError(`--plan "${flag}": expected CODE=CENTS, for example --plan starter=0 --plan pro=9900`);
+      throw new PlanFlagError(
+        `--plan "${flag}": expected CODE=CENTS, for example --plan starter=0 --plan pro=9900`,
+      );
     }
     const code = (match[1] as string).toLowerCase();
     const raw = (match[2] as string).trim();
     if (!known.has(code)) {
-      throw new PlanFlagError(`--plan "${flag}": unknown plan code "${code}"; the catalog has ${[...known].join(', ')}`);
+      throw new PlanFlagError(
+        `--plan "${flag}": unknown plan code "${code}"; the catalog has ${[...known].join(', ')}`,
+      );
     }
     if (!/^-?\d+$/.test(raw)) {
       throw new PlanFlagError(
@@ -51,8 +58,10 @@ export function parsePlanFlags(flags: readonly string[], catalog: readonly Catal
       );
     }
     const amount = Number(raw);
-    if (amount < 0) throw new PlanFlagError(`--plan "${flag}": the amount must not be negative (0 is a free plan)`);
-    if (amount > MAX_AMOUNT) throw new PlanFlagError(`--plan "${flag}": the amount must be at most ${MAX_AMOUNT} cents`);
+    if (amount < 0)
+      throw new PlanFlagError(`--plan "${flag}": the amount must not be negative (0 is a free plan)`);
+    if (amount > MAX_AMOUNT)
+      throw new PlanFlagError(`--plan "${flag}": the amount must be at most ${MAX_AMOUNT} cents`);
     if (amounts.has(code)) throw new PlanFlagError(`--plan "${flag}": plan "${code}" is given twice`);
     amounts.set(code, amount);
   }
@@ -60,12 +69,18 @@ export function parsePlanFlags(flags: readonly string[], catalog: readonly Catal
 }
 
 /** Applies `--plan` amounts to the catalog; plans without a flag keep their catalog amount. */
-export function resolvePlans(catalog: readonly CatalogPlan[], amounts: ReadonlyMap<string, number>): CatalogPlan[] {
+export function resolvePlans(
+  catalog: readonly CatalogPlan[],
+  amounts: ReadonlyMap<string, number>,
+): CatalogPlan[] {
   return catalog.map((plan) => ({ ...plan, amount: amounts.get(plan.code) ?? plan.amount }));
 }
 
 /** Catalog codes without a `--plan`: every plan needs one in non-interactive runs. */
-export function plansWithoutFlag(catalog: readonly CatalogPlan[], amounts: ReadonlyMap<string, number>): string[] {
+export function plansWithoutFlag(
+  catalog: readonly CatalogPlan[],
+  amounts: ReadonlyMap<string, number>,
+): string[] {
   return catalog.filter((p) => !amounts.has(p.code)).map((p) => p.code);
 }
 
@@ -88,7 +103,10 @@ export function planStatus(row: PlanRowInput | undefined): PlanStatus {
 }
 
 /** Plan rows in catalog order, with a status each; codes not in the catalog are ignored. */
-export function evaluatePlans(catalogCodes: readonly string[], rows: readonly PlanRowInput[]): BillingPlanRow[] {
+export function evaluatePlans(
+  catalogCodes: readonly string[],
+  rows: readonly PlanRowInput[],
+): BillingPlanRow[] {
   const byCode = new Map(rows.map((r) => [r.code, r]));
   return catalogCodes.map((code) => {
     const row = byCode.get(code);
@@ -112,8 +130,13 @@ export function planProblems(plans: readonly BillingPlanRow[]): string | null {
  * Plan rows when billing is off: each catalog plan must exist and be active, and no price id is
  * asked for (nothing is sold through Stripe), so a row without one is ok.
  */
-export function evaluatePlansWithoutBilling(catalogCodes: readonly string[], rows: readonly PlanRowInput[]): BillingPlanRow[] {
-  return evaluatePlans(catalogCodes, rows).map((row) => (row.status === 'missing_price_id' ? { ...row, status: 'ok' } : row));
+export function evaluatePlansWithoutBilling(
+  catalogCodes: readonly string[],
+  rows: readonly PlanRowInput[],
+): BillingPlanRow[] {
+  return evaluatePlans(catalogCodes, rows).map((row) =>
+    row.status === 'missing_price_id' ? { ...row, status: 'ok' } : row,
+  );
 }
 
 /** The Stripe price a plan's id points at, as far as the check needs it; null when Stripe has no such price. */
@@ -131,8 +154,18 @@ export interface PriceExpected {
   currency: string;
 }
 
-function priceText(p: { unit_amount: number | null; currency: string; interval: string | null; interval_count: number | null }): string {
-  const every = p.interval === null ? 'one-off' : p.interval_count && p.interval_count !== 1 ? `every ${p.interval_count} ${p.interval}s` : `per ${p.interval}`;
+function priceText(p: {
+  unit_amount: number | null;
+  currency: string;
+  interval: string | null;
+  interval_count: number | null;
+}): string {
+  const every =
+    p.interval === null
+      ? 'one-off'
+      : p.interval_count && p.interval_count !== 1
+        ? `every ${p.interval_count} ${p.interval}s`
+        : `per ${p.interval}`;
   return `${p.unit_amount ?? 'no amount'} ${p.currency} ${every}`;
 }
 
@@ -140,18 +173,32 @@ function priceText(p: { unit_amount: number | null; currency: string; interval: 
  * A plan row checked against the Stripe price its id names (backends that keep ids only in
  * STRIPE_PRODUCT_PRICE_MAP): a row that is not ok for another reason keeps that status.
  */
-export function checkPlanPrice(row: BillingPlanRow, price: PriceFacts | null, expected: PriceExpected): BillingPlanRow {
+export function checkPlanPrice(
+  row: BillingPlanRow,
+  price: PriceFacts | null,
+  expected: PriceExpected,
+): BillingPlanRow {
   if (row.status !== 'ok' || row.stripe_price_id === null) return row;
   const id = row.stripe_price_id;
   if (!price) return { ...row, status: 'price_not_found', detail: `Stripe has no price ${id}` };
   if (!price.active) return { ...row, status: 'price_inactive', detail: `Stripe price ${id} is archived` };
-  const want = { unit_amount: expected.amount, currency: expected.currency.toLowerCase(), interval: 'month', interval_count: 1 };
+  const want = {
+    unit_amount: expected.amount,
+    currency: expected.currency.toLowerCase(),
+    interval: 'month',
+    interval_count: 1,
+  };
   const same =
     price.unit_amount === want.unit_amount &&
     price.currency === want.currency &&
     price.interval === want.interval &&
     (price.interval_count ?? 1) === want.interval_count;
-  if (!same) return { ...row, status: 'price_mismatch', detail: `Stripe price ${id} is ${priceText(price)}, the release priced ${priceText(want)}` };
+  if (!same)
+    return {
+      ...row,
+      status: 'price_mismatch',
+      detail: `Stripe price ${id} is ${priceText(price)}, the release priced ${priceText(want)}`,
+    };
   return row;
 }
 
@@ -160,7 +207,8 @@ export function parsePriceMap(raw: string | undefined | null): Record<string, un
   if (raw === undefined || raw === null || raw.trim() === '') return null;
   try {
     const parsed: unknown = JSON.parse(raw);
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+      return parsed as Record<string, unknown>;
   } catch {
     // fall through to the pair syntax
   }
@@ -190,12 +238,19 @@ export function plansAsKept(
   setting: string | null,
   env: { priceMap: string | undefined; billingEnabled: boolean },
 ): BillingPlanRow[] {
-  const column = setting === 'auto' ? (rows.some((r) => 'stripe_price_id' in r.fields) ? 'stripe_price_id' : null) : setting;
+  const column =
+    setting === 'auto'
+      ? rows.some((r) => 'stripe_price_id' in r.fields)
+        ? 'stripe_price_id'
+        : null
+      : setting;
   const map = column === null ? (parsePriceMap(env.priceMap) ?? {}) : {};
   const idOf = (r: PlanRowFields): string | null => {
     const value = column === null ? map[r.code] : r.fields[column];
     return typeof value === 'string' && value !== '' ? value : null;
   };
   const input = rows.map((r) => ({ code: r.code, is_active: r.is_active, stripe_price_id: idOf(r) }));
-  return env.billingEnabled ? evaluatePlans(catalogCodes, input) : evaluatePlansWithoutBilling(catalogCodes, input);
+  return env.billingEnabled
+    ? evaluatePlans(catalogCodes, input)
+    : evaluatePlansWithoutBilling(catalogCodes, input);
 }

@@ -57,7 +57,11 @@ export function promotionCommand(environment: string, gitSha: string | null): st
 
 function age(ms: number): string {
   const hours = ms / 3_600_000;
-  return hours >= 48 ? `${Math.floor(hours / 24)} days` : hours >= 1 ? `${Math.floor(hours)} hours` : `${Math.max(0, Math.floor(ms / 60_000))} minutes`;
+  return hours >= 48
+    ? `${Math.floor(hours / 24)} days`
+    : hours >= 1
+      ? `${Math.floor(hours)} hours`
+      : `${Math.max(0, Math.floor(ms / 60_000))} minutes`;
 }
 
 /** Judges one environment: the qualifying run, or what was found instead (the closest miss). */
@@ -68,8 +72,15 @@ export function judgeEnvironment(
 ): { satisfiedBy: PromotionEvidence } | { missing: PromotionMissing } {
   const command = promotionCommand(environment, q.gitSha);
   const missing = (found: string) => ({ missing: { environment, found, command } });
-  if (!q.gitSha) return missing('this release has no git SHA (the worker\'s checkout is not a git repository), so no release can be matched to it');
-  const newest = [...runs].sort((a, b) => Date.parse(b.closedAt ?? b.summary?.finishedAt ?? '') - Date.parse(a.closedAt ?? a.summary?.finishedAt ?? ''));
+  if (!q.gitSha)
+    return missing(
+      "this release has no git SHA (the worker's checkout is not a git repository), so no release can be matched to it",
+    );
+  const newest = [...runs].sort(
+    (a, b) =>
+      Date.parse(b.closedAt ?? b.summary?.finishedAt ?? '') -
+      Date.parse(a.closedAt ?? a.summary?.finishedAt ?? ''),
+  );
   const sameSha = newest.filter((r) => r.gitSha === q.gitSha);
   const finished = (r: ReleaseRun) => r.summary?.finishedAt ?? r.closedAt;
   const succeeded = sameSha.filter((r) => r.summary?.status === 'success');
@@ -81,7 +92,14 @@ export function judgeEnvironment(
   });
   const ok = inTime[0];
   if (ok) {
-    return { satisfiedBy: { environment, workflow_id: ok.workflowId, run_id: ok.runId, finished_at: finished(ok) ?? '' } };
+    return {
+      satisfiedBy: {
+        environment,
+        workflow_id: ok.workflowId,
+        run_id: ok.runId,
+        finished_at: finished(ok) ?? '',
+      },
+    };
   }
   const sha = short(q.gitSha);
   const tooOld = notUndone[0];
@@ -93,8 +111,13 @@ export function judgeEnvironment(
   }
   const undone = sameSet[0];
   if (undone?.rollback) {
-    const how = undone.rollback.state === 'running' ? 'is being rolled back' : `was rolled back (${undone.rollback.state})`;
-    return missing(`${environment}'s release of git ${sha} (run ${undone.runId}) ${how} by run ${undone.rollback.runId}`);
+    const how =
+      undone.rollback.state === 'running'
+        ? 'is being rolled back'
+        : `was rolled back (${undone.rollback.state})`;
+    return missing(
+      `${environment}'s release of git ${sha} (run ${undone.runId}) ${how} by run ${undone.rollback.runId}`,
+    );
   }
   const otherSet = succeeded[0];
   if (otherSet?.summary) {
@@ -124,7 +147,11 @@ export function judgePromotion(q: PromotionQuestion): PromotionRecord {
   const satisfied: PromotionEvidence[] = [];
   const missing: PromotionMissing[] = [];
   for (const environment of q.policy.requires) {
-    const verdict = judgeEnvironment(environment, { ...q, maxAge: q.policy.maxAge }, q.runs[environment] ?? []);
+    const verdict = judgeEnvironment(
+      environment,
+      { ...q, maxAge: q.policy.maxAge },
+      q.runs[environment] ?? [],
+    );
     if ('satisfiedBy' in verdict) satisfied.push(verdict.satisfiedBy);
     else missing.push(verdict.missing);
   }
@@ -152,8 +179,10 @@ export function promotionRefusal(environment: string, record: PromotionRecord): 
 /** Checks an override reason from the CLI: null when fine, else what is wrong. */
 export function overrideReasonProblem(reason: string): string | null {
   const text = reason.trim();
-  if (!text) return '--override-promotion needs a reason, e.g. --override-promotion "hotfix: staging is down (INC-123)"';
-  if (text.length > OVERRIDE_REASON_MAX) return `--override-promotion: the reason is longer than ${OVERRIDE_REASON_MAX} characters`;
+  if (!text)
+    return '--override-promotion needs a reason, e.g. --override-promotion "hotfix: staging is down (INC-123)"';
+  if (text.length > OVERRIDE_REASON_MAX)
+    return `--override-promotion: the reason is longer than ${OVERRIDE_REASON_MAX} characters`;
   return null;
 }
 
@@ -161,17 +190,32 @@ export function overrideReasonProblem(reason: string): string | null {
  * What the gate shows and an approval must acknowledge: set only when promotion is missing
  * something and the release was started with --override-promotion (else preflight refused it).
  */
-export function gatePromotionOf(record: PromotionRecord | undefined, reason: string | undefined, startedBy: string): GatePromotion | null {
+export function gatePromotionOf(
+  record: PromotionRecord | undefined,
+  reason: string | undefined,
+  startedBy: string,
+): GatePromotion | null {
   if (!record || record.missing.length === 0 || !reason) return null;
-  return { required: [...record.required], missing: record.missing.map((m) => ({ ...m })), overrideReason: reason, requestedBy: startedBy };
+  return {
+    required: [...record.required],
+    missing: record.missing.map((m) => ({ ...m })),
+    overrideReason: reason,
+    requestedBy: startedBy,
+  };
 }
 
 /** `release status` lines about promotion, from the summary: what satisfied it, what was missing, the override. */
 export function promotionLines(record: PromotionRecord): string[] {
-  const lines = [`promotion: requires ${record.required.join(', ')} (git ${short(record.git_sha)}, revision set ${setText(record.revisions)}, within ${record.max_age})`];
-  for (const s of record.satisfied_by) lines.push(`promotion: ${s.environment} satisfied by run ${s.run_id} (finished ${s.finished_at})`);
+  const lines = [
+    `promotion: requires ${record.required.join(', ')} (git ${short(record.git_sha)}, revision set ${setText(record.revisions)}, within ${record.max_age})`,
+  ];
+  for (const s of record.satisfied_by)
+    lines.push(`promotion: ${s.environment} satisfied by run ${s.run_id} (finished ${s.finished_at})`);
   for (const m of record.missing) lines.push(`promotion: ${m.environment} missing: ${m.found}`);
-  if (record.override) lines.push(`promotion: overridden, approved by ${record.override.by} (requested by ${record.override.requested_by}: ${record.override.reason})`);
+  if (record.override)
+    lines.push(
+      `promotion: overridden, approved by ${record.override.by} (requested by ${record.override.requested_by}: ${record.override.reason})`,
+    );
   return lines;
 }
 
@@ -179,5 +223,10 @@ export function promotionLines(record: PromotionRecord): string[] {
 export function promotionOfFailure(cause: unknown): PromotionRecord | null {
   const details = (cause as { details?: unknown[] } | null)?.details;
   const record = Array.isArray(details) ? (details[0] as Partial<PromotionRecord> | undefined) : undefined;
-  return record && Array.isArray(record.required) && Array.isArray(record.missing) && Array.isArray(record.satisfied_by) ? (record as PromotionRecord) : null;
+  return record &&
+    Array.isArray(record.required) &&
+    Array.isArray(record.missing) &&
+    Array.isArray(record.satisfied_by)
+    ? (record as PromotionRecord)
+    : null;
 }

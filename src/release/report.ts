@@ -124,7 +124,8 @@ export function renderReleaseReport(summary: ReleaseSummary): string {
   else
     push(...table(['Step', 'Status', 'Started', 'Ended', 'Duration', 'Detail'], stepRows(summary.steps)), '');
   const notStarted = notStartedSteps(summary);
-  if (notStarted.length > 0) push(`Not started: ${notStarted.map((s) => `${code(s.name)} (${s.title})`).join(', ')}.`, '');
+  if (notStarted.length > 0)
+    push(`Not started: ${notStarted.map((s) => `${code(s.name)} (${s.title})`).join(', ')}.`, '');
 
   push('## Plan', '');
   if (summary.pending_revisions.length === 0) {
@@ -139,7 +140,8 @@ export function renderReleaseReport(summary: ReleaseSummary): string {
     for (const r of summary.pending_revisions) push(`- ${revisionLine(r)}`);
     push('');
     const blocker = downgradeBlocker(summary.pending_revisions);
-    if (blocker) push(`**Rollback readiness: not ready.** ${blocker}: its schema cannot be undone automatically.`, '');
+    if (blocker)
+      push(`**Rollback readiness: not ready.** ${blocker}: its schema cannot be undone automatically.`, '');
   }
 
   if (summary.sql_review) push(...sqlReviewReportLines(summary.sql_review));
@@ -171,7 +173,8 @@ export function renderReleaseReport(summary: ReleaseSummary): string {
       : preflightSucceeded(summary)
         ? 'base (empty database)'
         : '—';
-  const after = sets.after.length > 0 ? sets.after.map((r) => code(r)).join(', ') : code(summary.alembic_revision);
+  const after =
+    sets.after.length > 0 ? sets.after.map((r) => code(r)).join(', ') : code(summary.alembic_revision);
   push(...table(['Before the release', 'After the release'], [[before, after]]), '');
 
   push('## Stripe', '');
@@ -261,8 +264,15 @@ export function renderReleaseReport(summary: ReleaseSummary): string {
 
 /** A pending revision with its place in the graph and its downgrade readiness, when known. */
 function revisionLine(r: PendingRevision): string {
-  const role = r.isMerge ? ` (merge of ${(r.downRevisions ?? []).map((d) => code(d)).join(' + ')})` : r.isBranchPoint ? ' (branch point)' : '';
-  const deps = r.dependsOn && r.dependsOn.length > 0 ? ` (depends on ${r.dependsOn.map((d) => code(d)).join(', ')})` : '';
+  const role = r.isMerge
+    ? ` (merge of ${(r.downRevisions ?? []).map((d) => code(d)).join(' + ')})`
+    : r.isBranchPoint
+      ? ' (branch point)'
+      : '';
+  const deps =
+    r.dependsOn && r.dependsOn.length > 0
+      ? ` (depends on ${r.dependsOn.map((d) => code(d)).join(', ')})`
+      : '';
   const down =
     r.downgrade && r.downgrade.status !== 'ok'
       ? ` — downgrade **${r.downgrade.status}**${r.downgrade.detail ? `: ${cell(r.downgrade.detail)}` : ''}`

@@ -60,7 +60,10 @@ export function describeRevision(r: PendingRevision): string {
       ? ' [branch point]'
       : '';
   const deps = r.dependsOn && r.dependsOn.length > 0 ? ` [depends on ${r.dependsOn.join(', ')}]` : '';
-  const down = r.downgrade && r.downgrade.status !== 'ok' ? ` (downgrade ${r.downgrade.status}${r.downgrade.detail ? `: ${r.downgrade.detail}` : ''})` : '';
+  const down =
+    r.downgrade && r.downgrade.status !== 'ok'
+      ? ` (downgrade ${r.downgrade.status}${r.downgrade.detail ? `: ${r.downgrade.detail}` : ''})`
+      : '';
   return `${r.revision} ${r.message}${role}${deps}${down}`.replace(/\s+$/, '');
 }
 
@@ -75,8 +78,12 @@ export function summaryRevisionSets(summary: {
   alembic_revisions?: string[];
 }): { before: string[]; after: string[] } {
   // An empty set beside a single id is a summary assembled without the sets: the id wins.
-  const pick = (set: string[] | undefined, single: string | null) => (set && (set.length > 0 || !single) ? set : revisionSetOf(single));
-  return { before: pick(summary.pre_release_revisions, summary.pre_release_revision), after: pick(summary.alembic_revisions, summary.alembic_revision) };
+  const pick = (set: string[] | undefined, single: string | null) =>
+    set && (set.length > 0 || !single) ? set : revisionSetOf(single);
+  return {
+    before: pick(summary.pre_release_revisions, summary.pre_release_revision),
+    after: pick(summary.alembic_revisions, summary.alembic_revision),
+  };
 }
 
 /** A set as operators read it: `base`, one id, or `{a, b}`. */
@@ -87,7 +94,11 @@ export function setText(set: readonly string[]): string {
 }
 
 /** The exact commands that bring a database at `current` back to `target`, for manual actions. */
-export function downgradeCommands(alembicCommand: readonly string[], target: readonly string[], current: readonly string[]): string[] {
+export function downgradeCommands(
+  alembicCommand: readonly string[],
+  target: readonly string[],
+  current: readonly string[],
+): string[] {
   return downgradeTargets(target, current).map((t) => [...alembicCommand, 'downgrade', t].join(' '));
 }
 
@@ -96,7 +107,10 @@ export function downgradeCommands(alembicCommand: readonly string[], target: rea
  * ancestors within the pending graph (down revisions and depends_on). A release that failed
  * half-way applied only some; only those have to be undone.
  */
-export function appliedOf(pending: readonly PendingRevision[], current: readonly string[]): PendingRevision[] {
+export function appliedOf(
+  pending: readonly PendingRevision[],
+  current: readonly string[],
+): PendingRevision[] {
   const byId = new Map(pending.map((r) => [r.revision, r]));
   const seen = new Set<string>();
   const stack = current.filter((id) => byId.has(id));
@@ -105,7 +119,8 @@ export function appliedOf(pending: readonly PendingRevision[], current: readonly
     if (seen.has(id)) continue;
     seen.add(id);
     const r = byId.get(id);
-    for (const parent of [...(r?.downRevisions ?? []), ...(r?.dependsOn ?? [])]) if (byId.has(parent)) stack.push(parent);
+    for (const parent of [...(r?.downRevisions ?? []), ...(r?.dependsOn ?? [])])
+      if (byId.has(parent)) stack.push(parent);
   }
   return pending.filter((r) => seen.has(r.revision));
 }
@@ -128,7 +143,9 @@ export function revisionNotes(r: PendingRevision): string {
     r.isMerge ? `merge of ${(r.downRevisions ?? []).join(' + ')}` : null,
     r.isBranchPoint ? 'branch point' : null,
     r.dependsOn && r.dependsOn.length > 0 ? `depends on ${r.dependsOn.join(', ')}` : null,
-    r.downgrade && r.downgrade.status !== 'ok' ? `downgrade ${r.downgrade.status}${r.downgrade.detail ? `: ${r.downgrade.detail}` : ''}` : null,
+    r.downgrade && r.downgrade.status !== 'ok'
+      ? `downgrade ${r.downgrade.status}${r.downgrade.detail ? `: ${r.downgrade.detail}` : ''}`
+      : null,
   ].filter((n): n is string => n !== null);
   return notes.length > 0 ? `  [${notes.join('; ')}]` : '';
 }

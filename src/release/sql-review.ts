@@ -5,7 +5,14 @@
  */
 
 /** The risks the review names; each maps one or more Squawk rules. */
-export const SQL_FLAG_KINDS = ['drop', 'type-change', 'not-null-without-default', 'non-concurrent-index', 'table-lock-constraint', 'rename'] as const;
+export const SQL_FLAG_KINDS = [
+  'drop',
+  'type-change',
+  'not-null-without-default',
+  'non-concurrent-index',
+  'table-lock-constraint',
+  'rename',
+] as const;
 export type SqlFlagKind = (typeof SQL_FLAG_KINDS)[number];
 
 export const SQL_FLAG_LABELS: Record<SqlFlagKind, string> = {
@@ -113,16 +120,23 @@ export function statementAt(sql: string, line: number, lineEnd: number | undefin
  * Squawk's JSON (run over one file per revision, `fileToRevision` naming them) -> flags in revision
  * order, one per (revision, statement, rule). Throws on output that is not Squawk's JSON array.
  */
-export function flagsFromSquawk(stdout: string, fileToRevision: ReadonlyMap<string, { revision: string; sql: string }>, order: readonly string[]): SqlFlag[] {
+export function flagsFromSquawk(
+  stdout: string,
+  fileToRevision: ReadonlyMap<string, { revision: string; sql: string }>,
+  order: readonly string[],
+): SqlFlag[] {
   const parsed: unknown = JSON.parse(stdout.trim() || '[]');
   if (!Array.isArray(parsed)) throw new Error('squawk printed JSON that is not a list of violations');
   const flags: SqlFlag[] = [];
   const seen = new Set<string>();
   for (const raw of parsed as SquawkViolation[]) {
-    if (typeof raw?.rule_name !== 'string' || typeof raw.line !== 'number') throw new Error('squawk printed a violation without rule_name/line');
+    if (typeof raw?.rule_name !== 'string' || typeof raw.line !== 'number')
+      throw new Error('squawk printed a violation without rule_name/line');
     const kind = SQUAWK_RULES[raw.rule_name];
     if (!kind) continue;
-    const source = fileToRevision.get(raw.file) ?? [...fileToRevision.entries()].find(([f]) => raw.file.endsWith(f) || f.endsWith(raw.file))?.[1];
+    const source =
+      fileToRevision.get(raw.file) ??
+      [...fileToRevision.entries()].find(([f]) => raw.file.endsWith(f) || f.endsWith(raw.file))?.[1];
     if (!source) continue;
     const statement = statementAt(source.sql, raw.line, raw.line_end);
     const key = `${source.revision}\u0000${raw.line}\u0000${raw.rule_name}`;
@@ -140,7 +154,11 @@ const STRENGTH: Record<SqlReviewAction, number> = { allow: 0, 'require-approval'
  * The strongest action any flag calls for under the policy. SQL that could not be rendered or
  * linted is not "no flags": under a policy that is not `allow`, it needs an approver's eyes.
  */
-export function decideSqlReview(flags: readonly SqlFlag[], policy: SqlReviewPolicy, coverage: { complete: boolean; why: string | null }): SqlReview['decision'] {
+export function decideSqlReview(
+  flags: readonly SqlFlag[],
+  policy: SqlReviewPolicy,
+  coverage: { complete: boolean; why: string | null },
+): SqlReview['decision'] {
   let action: SqlReviewAction = 'allow';
   const by: Record<SqlReviewAction, SqlFlag[]> = { allow: [], 'require-approval': [], refuse: [] };
   for (const flag of flags) {
@@ -148,10 +166,18 @@ export function decideSqlReview(flags: readonly SqlFlag[], policy: SqlReviewPoli
     by[a].push(flag);
     if (STRENGTH[a] > STRENGTH[action]) action = a;
   }
-  if (action === 'refuse') return { action, reason: `refused by the SQL review policy: ${flagList(by.refuse)}` };
-  if (action === 'require-approval') return { action, reason: `approval required by the SQL review policy: ${flagList(by['require-approval'])}` };
+  if (action === 'refuse')
+    return { action, reason: `refused by the SQL review policy: ${flagList(by.refuse)}` };
+  if (action === 'require-approval')
+    return {
+      action,
+      reason: `approval required by the SQL review policy: ${flagList(by['require-approval'])}`,
+    };
   if (!coverage.complete && policy.flags !== 'allow') {
-    return { action: 'require-approval', reason: `approval required by the SQL review policy: the SQL could not be reviewed in full (${coverage.why ?? 'unavailable'})` };
+    return {
+      action: 'require-approval',
+      reason: `approval required by the SQL review policy: the SQL could not be reviewed in full (${coverage.why ?? 'unavailable'})`,
+    };
   }
   return { action: 'allow', reason: null };
 }
@@ -163,7 +189,9 @@ export function flagList(flags: readonly SqlFlag[]): string {
 
 /** Counts per kind, in the fixed kind order: `2 drop, 1 rename`. */
 export function flagCounts(flags: readonly SqlFlag[]): string {
-  const parts = SQL_FLAG_KINDS.map((k) => [k, flags.filter((f) => f.kind === k).length] as const).filter(([, n]) => n > 0);
+  const parts = SQL_FLAG_KINDS.map((k) => [k, flags.filter((f) => f.kind === k).length] as const).filter(
+    ([, n]) => n > 0,
+  );
   return parts.length ? parts.map(([k, n]) => `${n} ${k}`).join(', ') : 'no flags';
 }
 
@@ -173,7 +201,9 @@ export function sqlReviewHeadline(review: SqlReview): string {
   const sql = review.unavailable
     ? `SQL unavailable: ${review.unavailable}`
     : `SQL of ${rendered} of ${review.revisions.length} pending revision(s) rendered offline`;
-  const lint = review.lint.unavailable ? `not linted: ${review.lint.unavailable}` : `${review.flags.length} risk flag(s) (${flagCounts(review.flags)})`;
+  const lint = review.lint.unavailable
+    ? `not linted: ${review.lint.unavailable}`
+    : `${review.flags.length} risk flag(s) (${flagCounts(review.flags)})`;
   return `${sql}; ${lint}; policy: ${review.decision.action}`;
 }
 
@@ -190,14 +220,19 @@ export const sqlReviewCommand = (workflowId: string) => `db-release release stat
 export function sqlReviewDetails(review: SqlReview, workflowId: string): string {
   const lines = [`SQL review: ${sqlReviewHeadline(review)}`];
   const shown = review.flags.slice(0, 20);
-  for (const f of shown) lines.push(`- **${f.kind}** (${f.rule}) in \`${f.revision}\`: \`${f.statement.replace(/`/g, "'")}\``);
-  if (review.flags.length > shown.length) lines.push(`- … ${review.flags.length - shown.length} more flag(s)`);
+  for (const f of shown)
+    lines.push(`- **${f.kind}** (${f.rule}) in \`${f.revision}\`: \`${f.statement.replace(/`/g, "'")}\``);
+  if (review.flags.length > shown.length)
+    lines.push(`- … ${review.flags.length - shown.length} more flag(s)`);
   for (const r of review.revisions) {
-    if (r.upgrade === null) lines.push(`- \`${r.revision}\`: SQL unavailable: ${r.upgradeUnavailable ?? 'not rendered'}`);
+    if (r.upgrade === null)
+      lines.push(`- \`${r.revision}\`: SQL unavailable: ${r.upgradeUnavailable ?? 'not rendered'}`);
   }
   // The flags are listed above; a reason without flags (the SQL could not be reviewed) is said.
   if (review.decision.reason && review.flags.length === 0) lines.push(`Policy: ${review.decision.reason}`);
-  lines.push(`The whole SQL (upgrade and downgrade of every pending revision): \`${sqlReviewCommand(workflowId)}\``);
+  lines.push(
+    `The whole SQL (upgrade and downgrade of every pending revision): \`${sqlReviewCommand(workflowId)}\``,
+  );
   return lines.join('\n');
 }
 
@@ -207,7 +242,10 @@ export function sqlReviewReportLines(review: SqlReview): string[] {
   if (review.decision.reason) out.push(`Policy (${review.policy.flags}): ${review.decision.reason}`, '');
   if (review.flags.length > 0) {
     out.push('| Revision | Flag | Rule | Statement |', '| --- | --- | --- | --- |');
-    for (const f of review.flags) out.push(`| \`${f.revision}\` | ${f.kind} | ${f.rule} | \`${f.statement.replace(/\|/g, '\\|').replace(/`/g, "'")}\` |`);
+    for (const f of review.flags)
+      out.push(
+        `| \`${f.revision}\` | ${f.kind} | ${f.rule} | \`${f.statement.replace(/\|/g, '\\|').replace(/`/g, "'")}\` |`,
+      );
     out.push('');
   }
   for (const r of review.revisions) {

@@ -10,7 +10,10 @@ import type { CatalogPlan, StripeChange } from './types';
  * Metadata keys the backend family has used for a plan's code: the backend's own setup command
  * writes `starter_console_plan_code`, earlier versions of it (and this tool) `starter_cli_plan_code`.
  */
-export const DEFAULT_PLAN_CODE_METADATA_KEYS: readonly string[] = ['starter_console_plan_code', 'starter_cli_plan_code'];
+export const DEFAULT_PLAN_CODE_METADATA_KEYS: readonly string[] = [
+  'starter_console_plan_code',
+  'starter_cli_plan_code',
+];
 
 /**
  * The keys to recognise, in preference order: the configured ones (or the defaults), then the
@@ -18,7 +21,10 @@ export const DEFAULT_PLAN_CODE_METADATA_KEYS: readonly string[] = ['starter_cons
  * still finds what earlier releases created.
  */
 export function planCodeMetadataKeys(configured?: readonly string[] | null): string[] {
-  const keys = [...(configured?.length ? configured : DEFAULT_PLAN_CODE_METADATA_KEYS), PLAN_CODE_METADATA_KEY];
+  const keys = [
+    ...(configured?.length ? configured : DEFAULT_PLAN_CODE_METADATA_KEYS),
+    PLAN_CODE_METADATA_KEY,
+  ];
   return keys.filter((key, i) => keys.indexOf(key) === i);
 }
 
@@ -48,7 +54,11 @@ export interface PriceView {
  * The first of `keys` under which the object names `code`, or null. Stripe compares metadata
  * values exactly (its search is exact too), so this does: `Pro` is not `pro`.
  */
-export function planCodeKeyOf(object: { metadata: Record<string, string> }, code: string, keys: readonly string[]): string | null {
+export function planCodeKeyOf(
+  object: { metadata: Record<string, string> },
+  code: string,
+  keys: readonly string[],
+): string | null {
   return keys.find((key) => object.metadata[key] === code) ?? null;
 }
 
@@ -68,7 +78,11 @@ export function choosePlanProduct<P extends ProductView>(
   const candidates = products
     .map((product, index) => ({ product, index, matchedBy: planCodeKeyOf(product, code, keys) }))
     .filter((c): c is { product: P; index: number; matchedBy: string } => c.matchedBy !== null)
-    .filter((c) => options.excludeTag === undefined || c.product.metadata[RELEASE_RUN_METADATA_KEY] !== options.excludeTag);
+    .filter(
+      (c) =>
+        options.excludeTag === undefined ||
+        c.product.metadata[RELEASE_RUN_METADATA_KEY] !== options.excludeTag,
+    );
   const rank = (c: (typeof candidates)[number]): number[] => [
     c.product.active ? 0 : 1,
     options.holder && c.product.id === options.holder.product ? 0 : 1,
@@ -130,7 +144,10 @@ export function decidePrice(input: {
   if (productId === null) return { action: 'create', price: null };
   const matches = (p: PriceView) => priceMatches(p, productId, want);
   if (holder && matches(holder)) return { action: 'reuse', price: holder };
-  const mine = input.tag === undefined ? undefined : input.prices.find((p) => p.metadata[RELEASE_RUN_METADATA_KEY] === input.tag && matches(p));
+  const mine =
+    input.tag === undefined
+      ? undefined
+      : input.prices.find((p) => p.metadata[RELEASE_RUN_METADATA_KEY] === input.tag && matches(p));
   if (mine) return { action: 'created_earlier', price: mine };
   const other = input.prices.find(matches);
   if (other) return { action: 'assign_lookup_key', price: other };
@@ -138,7 +155,10 @@ export function decidePrice(input: {
 }
 
 /** Whether an existing product is reused as it is or renamed (and reactivated) to the catalog's name. */
-export function productActionFor(product: Pick<ProductView, 'name' | 'active'> | null, plan: Pick<CatalogPlan, 'name'>): StripeChange['product'] {
+export function productActionFor(
+  product: Pick<ProductView, 'name' | 'active'> | null,
+  plan: Pick<CatalogPlan, 'name'>,
+): StripeChange['product'] {
   if (!product) return 'create';
   return product.name !== plan.name || !product.active ? 'rename' : 'reuse';
 }
@@ -156,8 +176,18 @@ export function stripeChangeFor(input: {
   prices: readonly PriceView[];
   want: PriceWanted;
 }): Pick<StripeChange, 'code' | 'product' | 'price' | 'lookupKey' | 'movesLookupKeyFrom'> {
-  const decision = decidePrice({ productId: input.product?.id ?? null, holder: input.holder, prices: input.prices, want: input.want });
-  const price: StripeChange['price'] = decision.action === 'reuse' ? 'reuse' : decision.action === 'assign_lookup_key' ? 'assign_lookup_key' : 'create';
+  const decision = decidePrice({
+    productId: input.product?.id ?? null,
+    holder: input.holder,
+    prices: input.prices,
+    want: input.want,
+  });
+  const price: StripeChange['price'] =
+    decision.action === 'reuse'
+      ? 'reuse'
+      : decision.action === 'assign_lookup_key'
+        ? 'assign_lookup_key'
+        : 'create';
   return {
     code: input.plan.code,
     product: productActionFor(input.product, input.plan),

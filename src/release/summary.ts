@@ -58,10 +58,21 @@ export function startStep(name: StepName, at: Date): StepRecord {
 }
 
 export function skippedStep(name: StepName, reason: string, at: Date): StepRecord {
-  return { ...startStep(name, at), status: 'skipped', detail: reason, ended_at: at.toISOString(), duration_ms: 0 };
+  return {
+    ...startStep(name, at),
+    status: 'skipped',
+    detail: reason,
+    ended_at: at.toISOString(),
+    duration_ms: 0,
+  };
 }
 
-export function endStep(step: StepRecord, status: 'success' | 'failed', at: Date, detail: string | null): StepRecord {
+export function endStep(
+  step: StepRecord,
+  status: 'success' | 'failed',
+  at: Date,
+  detail: string | null,
+): StepRecord {
   const started = step.started_at ? Date.parse(step.started_at) : at.getTime();
   return { ...step, status, detail, ended_at: at.toISOString(), duration_ms: at.getTime() - started };
 }
@@ -94,8 +105,10 @@ export function exitCodeFor(status: ReleaseStatus): number {
  * was aimed at another backend (TargetMismatch) and 3 when another release holds the target (TargetBusy).
  */
 export function exitCodeForSummary(summary: Pick<ReleaseSummary, 'status' | 'error'>): number {
-  if (summary.error?.step === 'preflight' && summary.error.type === ErrorType.TargetMismatch) return EXIT_CODES.badInput;
-  if (summary.error?.step === 'preflight' && summary.error.type === ErrorType.TargetBusy) return EXIT_CODES.alreadyRunning;
+  if (summary.error?.step === 'preflight' && summary.error.type === ErrorType.TargetMismatch)
+    return EXIT_CODES.badInput;
+  if (summary.error?.step === 'preflight' && summary.error.type === ErrorType.TargetBusy)
+    return EXIT_CODES.alreadyRunning;
   return exitCodeFor(summary.status);
 }
 

@@ -12,7 +12,14 @@ export type StepStatus = 'pending' | 'running' | 'success' | 'failed' | 'skipped
  * `price_not_found`, `price_inactive` and `price_mismatch` come from backends that keep price ids
  * only in STRIPE_PRODUCT_PRICE_MAP: the id there is checked against Stripe itself.
  */
-export type PlanStatus = 'ok' | 'missing' | 'missing_price_id' | 'inactive' | 'price_not_found' | 'price_inactive' | 'price_mismatch';
+export type PlanStatus =
+  | 'ok'
+  | 'missing'
+  | 'missing_price_id'
+  | 'inactive'
+  | 'price_not_found'
+  | 'price_inactive'
+  | 'price_mismatch';
 
 export interface CatalogPlan {
   code: string;
@@ -290,7 +297,8 @@ export interface ReleaseEvidence {
   environmentName: string | null;
 }
 
-export type ReleaseStatus = 'running' | 'success' | 'failed' | 'rejected' | 'cancelled' | 'rolled_back' | 'rollback_failed';
+export type ReleaseStatus =
+  'running' | 'success' | 'failed' | 'rejected' | 'cancelled' | 'rolled_back' | 'rollback_failed';
 
 export interface CompensationRecord {
   name: string;

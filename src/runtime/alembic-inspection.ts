@@ -23,7 +23,10 @@ export function parseHistory(stdout: string, current: string | null): PendingRev
   return out.reverse();
 }
 
-const readinessSchema = z.object({ status: z.enum(['ok', 'raises', 'empty', 'unknown']), detail: z.string().nullable() });
+const readinessSchema = z.object({
+  status: z.enum(['ok', 'raises', 'empty', 'unknown']),
+  detail: z.string().nullable(),
+});
 
 /** The document tools/alembic_inspect.py prints (format db-release-alembic-inspect/1). */
 const inspectionSchema = z.object({
@@ -59,9 +62,14 @@ export type AlembicInspection = z.infer<typeof inspectionSchema>;
 /** How the inspector's SQL document line starts (json.dumps with sort_keys: "format" comes first). */
 const SQL_DOCUMENT_START = /^\{"format":\s*"db-release-alembic-sql\//;
 
-const inspectorErrorSchema = z.object({ error: z.enum(['alembic_not_importable', 'script_unusable']), detail: z.string() });
+const inspectorErrorSchema = z.object({
+  error: z.enum(['alembic_not_importable', 'script_unusable']),
+  detail: z.string(),
+});
 
-export type InspectorOutput = { ok: true; inspection: AlembicInspection } | { ok: false; error: 'alembic_not_importable' | 'script_unusable' | 'unreadable'; detail: string };
+export type InspectorOutput =
+  | { ok: true; inspection: AlembicInspection }
+  | { ok: false; error: 'alembic_not_importable' | 'script_unusable' | 'unreadable'; detail: string };
 
 /**
  * Reads the inspector's stdout (one JSON document, possibly after noise a broken env printed).
@@ -77,14 +85,22 @@ export function parseInspection(stdout: string): InspectorOutput {
   try {
     json = JSON.parse(line ?? '');
   } catch {
-    return { ok: false, error: 'unreadable', detail: `the inspector printed no JSON document: ${stdout.trim().slice(-300) || '(nothing)'}` };
+    return {
+      ok: false,
+      error: 'unreadable',
+      detail: `the inspector printed no JSON document: ${stdout.trim().slice(-300) || '(nothing)'}`,
+    };
   }
   const error = inspectorErrorSchema.safeParse(json);
   if (error.success) return { ok: false, ...error.data };
   const parsed = inspectionSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return { ok: false, error: 'unreadable', detail: `the inspector's document is not the expected shape (${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'})` };
+    return {
+      ok: false,
+      error: 'unreadable',
+      detail: `the inspector's document is not the expected shape (${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'})`,
+    };
   }
   return { ok: true, inspection: parsed.data };
 }
@@ -111,7 +127,9 @@ export function pendingRevisionsOf(inspection: AlembicInspection): PendingRevisi
 }
 
 /** Without the offline render (no --sql), the static reading of the body is all there is. */
-function downgradeFromBody(body: AlembicInspection['revisions'][number]['downgrade_body'] | undefined): DowngradeReadiness {
+function downgradeFromBody(
+  body: AlembicInspection['revisions'][number]['downgrade_body'] | undefined,
+): DowngradeReadiness {
   switch (body) {
     case 'raises':
       return { status: 'raises', detail: 'downgrade() only raises' };
@@ -122,7 +140,6 @@ function downgradeFromBody(body: AlembicInspection['revisions'][number]['downgra
   }
 }
 
-
 /** The inspector shipped with the package: tools/ beside src/ in a checkout, beside dist/ once built. */
 export function inspectorScript(): string {
   let dir = __dirname;
@@ -131,7 +148,9 @@ export function inspectorScript(): string {
     if (existsSync(candidate)) return candidate;
     dir = path.dirname(dir);
   }
-  throw new Error(`${INSPECTOR_FILE} not found above ${__dirname}: the package is incomplete (package.json "files" ships tools/)`);
+  throw new Error(
+    `${INSPECTOR_FILE} not found above ${__dirname}: the package is incomplete (package.json "files" ships tools/)`,
+  );
 }
 const INSPECTOR_FILE = 'alembic_inspect.py';
 

@@ -91,7 +91,9 @@ async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boo
 async function openLog(file: string, header: string): Promise<WriteStream> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   const log = createWriteStream(file, { flags: 'a', mode: 0o600 });
-  await new Promise<void>((resolve, reject) => log.write(header, (error) => (error ? reject(error) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    log.write(header, (error) => (error ? reject(error) : resolve())),
+  );
   return log;
 }
 
@@ -132,7 +134,10 @@ export const runCommand: CommandRunner = async (request) => {
     ];
   }
   const log = request.logFile
-    ? await openLog(request.logFile, `\n# ${new Date().toISOString()} $ ${commandLine}${guarded ? ` (under the ${request.exclusiveLock} lock)` : ''}\n`)
+    ? await openLog(
+        request.logFile,
+        `\n# ${new Date().toISOString()} $ ${commandLine}${guarded ? ` (under the ${request.exclusiveLock} lock)` : ''}\n`,
+      )
     : null;
 
   const child = spawn(spawnFile, spawnArgs, {
@@ -201,12 +206,17 @@ export const runCommand: CommandRunner = async (request) => {
     };
     source.setEncoding('utf8');
     source.on('data', (chunk: string) => take(redactor.push(chunk)));
-    return new Promise<void>((resolve) => source.once('close', () => {
-      take(redactor.flush());
-      resolve();
-    }));
+    return new Promise<void>((resolve) =>
+      source.once('close', () => {
+        take(redactor.flush());
+        resolve();
+      }),
+    );
   };
-  const drained = Promise.all([consume(sources[0] as Readable, stdoutTail, false), consume(sources[1] as Readable, stderrTail, true)]);
+  const drained = Promise.all([
+    consume(sources[0] as Readable, stdoutTail, false),
+    consume(sources[1] as Readable, stderrTail, true),
+  ]);
 
   let timedOut = false;
   let aborted = false;
@@ -259,8 +269,14 @@ export const runCommand: CommandRunner = async (request) => {
   const exitCode = code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 1);
   const durationMs = Date.now() - started;
   if (log) {
-    const how = timedOut ? ` (ran past ${request.timeoutMs} ms: process tree stopped)` : aborted ? ' (cancelled: process tree stopped)' : '';
-    await new Promise<void>((resolve) => log.end(`# exit ${exitCode} after ${durationMs} ms${how}\n`, resolve));
+    const how = timedOut
+      ? ` (ran past ${request.timeoutMs} ms: process tree stopped)`
+      : aborted
+        ? ' (cancelled: process tree stopped)'
+        : '';
+    await new Promise<void>((resolve) =>
+      log.end(`# exit ${exitCode} after ${durationMs} ms${how}\n`, resolve),
+    );
   }
   return {
     exitCode,

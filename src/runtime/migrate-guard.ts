@@ -35,7 +35,13 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import os from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import pg from 'pg';
-import { advisoryLockKey, advisoryLockParts, GUARD_EXIT, guardLine, type GuardEventKind } from './guard-protocol';
+import {
+  advisoryLockKey,
+  advisoryLockParts,
+  GUARD_EXIT,
+  guardLine,
+  type GuardEventKind,
+} from './guard-protocol';
 import { redactorFor, StreamRedactor } from './output';
 import { groupAlive, stopProcessGroup } from './process-group';
 
@@ -49,14 +55,25 @@ export interface GuardOptions {
   command: string[];
 }
 
-const USAGE = 'usage: migrate-guard --lock NAME [--timeout-ms N] [--log FILE] [--watch-stdin] [--poll-ms N] [--grace-ms N] -- COMMAND [ARGS…]';
+const USAGE =
+  'usage: migrate-guard --lock NAME [--timeout-ms N] [--log FILE] [--watch-stdin] [--poll-ms N] [--grace-ms N] -- COMMAND [ARGS…]';
 
 /** Parses the guard's arguments; a string is the error to print. */
 export function parseGuardArgs(argv: readonly string[]): GuardOptions | string {
-  const options: GuardOptions = { lock: '', timeoutMs: null, logFile: null, watchStdin: false, pollMs: 1_000, graceMs: 5_000, command: [] };
+  const options: GuardOptions = {
+    lock: '',
+    timeoutMs: null,
+    logFile: null,
+    watchStdin: false,
+    pollMs: 1_000,
+    graceMs: 5_000,
+    command: [],
+  };
   const number = (flag: string, value: string | undefined): number | string => {
     const n = Number(value);
-    return value !== undefined && Number.isFinite(n) && n > 0 ? n : `${flag} needs a positive number of milliseconds`;
+    return value !== undefined && Number.isFinite(n) && n > 0
+      ? n
+      : `${flag} needs a positive number of milliseconds`;
   };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] as string;
@@ -93,10 +110,14 @@ export function plainPostgresUrl(url: string): string {
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 
 class Guard {
@@ -122,15 +143,26 @@ class Guard {
     this.openLog();
     process.stdout.on('error', () => (this.stdoutBroken = true));
     process.stderr.on('error', () => (this.stderrBroken = true));
-    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => void this.onSignal(signal));
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
+      process.on(signal, () => void this.onSignal(signal));
     if (this.options.watchStdin) this.watchParent();
     if (this.options.timeoutMs) setTimeout(() => void this.onDeadline(), this.options.timeoutMs).unref();
 
     const url = process.env.DATABASE_URL;
-    if (!url) return this.exit(GUARD_EXIT.usage, 'unavailable', 'DATABASE_URL is not set: the guard takes its lock in that database');
+    if (!url)
+      return this.exit(
+        GUARD_EXIT.usage,
+        'unavailable',
+        'DATABASE_URL is not set: the guard takes its lock in that database',
+      );
     await this.connect(url);
     await this.acquire();
-    if (this.parentGone) return this.exit(GUARD_EXIT.unavailable, 'parent-gone', 'the worker that started this guard is gone; not starting the command');
+    if (this.parentGone)
+      return this.exit(
+        GUARD_EXIT.unavailable,
+        'parent-gone',
+        'the worker that started this guard is gone; not starting the command',
+      );
     return this.runCommand();
   }
 
@@ -167,7 +199,10 @@ class Guard {
       this.parentGone = true;
       this.stopWaiting.abort();
       if (this.child) {
-        this.say('locked', `the worker that started this guard is gone; \`${this.commandLine}\` keeps running with the lock held and a retry waits for it`);
+        this.say(
+          'locked',
+          `the worker that started this guard is gone; \`${this.commandLine}\` keeps running with the lock held and a retry waits for it`,
+        );
       }
     };
     process.stdin.on('end', gone);
@@ -196,7 +231,11 @@ class Guard {
       await client.query("select set_config('idle_session_timeout', '0', false)").catch(() => undefined);
     } catch (error) {
       await client.end().catch(() => undefined);
-      return this.exit(GUARD_EXIT.unavailable, 'unavailable', `cannot connect to DATABASE_URL to take the ${this.options.lock} lock: ${messageOf(error)}`);
+      return this.exit(
+        GUARD_EXIT.unavailable,
+        'unavailable',
+        `cannot connect to DATABASE_URL to take the ${this.options.lock} lock: ${messageOf(error)}`,
+      );
     }
     this.client = client;
   }
@@ -210,21 +249,35 @@ class Guard {
       if (this.parentGone) return;
       let locked: boolean;
       try {
-        const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1::bigint) as locked', [key.toString()]);
+        const { rows } = await client.query<{ locked: boolean }>(
+          'select pg_try_advisory_lock($1::bigint) as locked',
+          [key.toString()],
+        );
         locked = rows[0]?.locked === true;
         if (!locked) {
           const holder = await describeHolder(client, parts);
-          if (holder !== lastHolder) this.say('waiting', `waiting for an earlier ${this.options.lock} still running, ${holder}`);
+          if (holder !== lastHolder)
+            this.say('waiting', `waiting for an earlier ${this.options.lock} still running, ${holder}`);
           lastHolder = holder;
         }
       } catch (error) {
-        return this.exit(GUARD_EXIT.unavailable, 'unavailable', `lost the database while waiting for the ${this.options.lock} lock: ${messageOf(error)}`);
+        return this.exit(
+          GUARD_EXIT.unavailable,
+          'unavailable',
+          `lost the database while waiting for the ${this.options.lock} lock: ${messageOf(error)}`,
+        );
       }
       if (locked) break;
       await sleep(this.options.pollMs, this.stopWaiting.signal);
     }
-    const session = await client.query<{ pid: number }>('select pg_backend_pid() as pid').then((r) => r.rows[0]?.pid).catch(() => undefined);
-    this.say('locked', `holding the ${this.options.lock} lock (database session ${session ?? '?'}); starting \`${this.commandLine}\``);
+    const session = await client
+      .query<{ pid: number }>('select pg_backend_pid() as pid')
+      .then((r) => r.rows[0]?.pid)
+      .catch(() => undefined);
+    this.say(
+      'locked',
+      `holding the ${this.options.lock} lock (database session ${session ?? '?'}); starting \`${this.commandLine}\``,
+    );
   }
 
   private async runCommand(): Promise<never> {
@@ -237,7 +290,8 @@ class Guard {
     });
     if (spawned) {
       this.child = null;
-      if (spawned.code === 'ENOENT') return this.exit(GUARD_EXIT.notFound, 'not-found', `"${file}" was not found on PATH`);
+      if (spawned.code === 'ENOENT')
+        return this.exit(GUARD_EXIT.notFound, 'not-found', `"${file}" was not found on PATH`);
       return this.exit(GUARD_EXIT.notFound, 'not-found', `cannot start "${file}": ${spawned.message}`);
     }
     const pgid = child.pid as number;
@@ -246,7 +300,9 @@ class Guard {
     const keepAlive = setInterval(() => {
       this.client?.query('select 1').catch((error: unknown) => void this.onConnectionLost(error));
     }, 5_000);
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.once('exit', (c, s) => resolve([c, s])),
+    );
     clearInterval(keepAlive);
     if (this.finishing) return new Promise<never>(() => undefined);
     this.finishing = true;
@@ -256,13 +312,19 @@ class Guard {
     // and on a busy machine that takes more than a moment. Give up only once nothing flows for 2 s
     // (something left holding the pipes).
     const allRead = Promise.all(streams).then(() => true);
-    const within = (ms: number) => Promise.race([allRead, sleep(ms, new AbortController().signal).then(() => false)]);
+    const within = (ms: number) =>
+      Promise.race([allRead, sleep(ms, new AbortController().signal).then(() => false)]);
     let read = await within(500);
     while (!read && Date.now() - this.lastOutputAt < 2_000) read = await within(500);
     const exitCode = code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 1);
     const how = signal ? `was killed by ${signal}` : `exited with code ${exitCode}`;
     this.child = null;
-    return this.exit(exitCode, 'finished', `\`${this.commandLine}\` ${how}; releasing the ${this.options.lock} lock`, true);
+    return this.exit(
+      exitCode,
+      'finished',
+      `\`${this.commandLine}\` ${how}; releasing the ${this.options.lock} lock`,
+      true,
+    );
   }
 
   /** Streams one output of the command, redacted, with backpressure from the worker's pipe and the log file. */
@@ -296,9 +358,18 @@ class Guard {
     if (this.finishing) return;
     this.finishing = true;
     this.stopWaiting.abort();
-    if (this.child) this.say('stopping', `${signal}: stopping \`${this.commandLine}\` and its process group (SIGTERM, then SIGKILL after ${this.options.graceMs} ms)`);
+    if (this.child)
+      this.say(
+        'stopping',
+        `${signal}: stopping \`${this.commandLine}\` and its process group (SIGTERM, then SIGKILL after ${this.options.graceMs} ms)`,
+      );
     await this.stopChild();
-    await this.exit(128 + (os.constants.signals[signal] ?? 0), 'stopping', `stopped on ${signal}; releasing the ${this.options.lock} lock`, true);
+    await this.exit(
+      128 + (os.constants.signals[signal] ?? 0),
+      'stopping',
+      `stopped on ${signal}; releasing the ${this.options.lock} lock`,
+      true,
+    );
   }
 
   private async onDeadline(): Promise<void> {
@@ -319,11 +390,19 @@ class Guard {
     this.finishing = true;
     this.stopWaiting.abort();
     if (this.child) {
-      this.say('lost-lock', `the database connection holding the ${this.options.lock} lock broke (${messageOf(error)}); stopping \`${this.commandLine}\` so it never runs beside another`);
+      this.say(
+        'lost-lock',
+        `the database connection holding the ${this.options.lock} lock broke (${messageOf(error)}); stopping \`${this.commandLine}\` so it never runs beside another`,
+      );
       await this.stopChild();
       await this.exit(GUARD_EXIT.unavailable, 'lost-lock', 'stopped; retry when the database is back', true);
     } else {
-      await this.exit(GUARD_EXIT.unavailable, 'unavailable', `lost the database while waiting for the ${this.options.lock} lock: ${messageOf(error)}`, true);
+      await this.exit(
+        GUARD_EXIT.unavailable,
+        'unavailable',
+        `lost the database while waiting for the ${this.options.lock} lock: ${messageOf(error)}`,
+        true,
+      );
     }
   }
 
@@ -334,12 +413,16 @@ class Guard {
     this.say(kind, text);
     const client = this.client;
     this.client = null;
-    if (client) await Promise.race([client.end().catch(() => undefined), sleep(2_000, new AbortController().signal)]);
+    if (client)
+      await Promise.race([client.end().catch(() => undefined), sleep(2_000, new AbortController().signal)]);
     const log = this.log;
     this.log = null;
     if (log) await new Promise<void>((resolve) => log.end(resolve));
     // Writes to a pipe are asynchronous: process.exit would drop what the worker has not read yet.
-    await Promise.race([Promise.all([flushed(process.stdout), flushed(process.stderr)]), sleep(5_000, new AbortController().signal)]);
+    await Promise.race([
+      Promise.all([flushed(process.stdout), flushed(process.stderr)]),
+      sleep(5_000, new AbortController().signal),
+    ]);
     process.exit(code);
   }
 }
@@ -377,7 +460,11 @@ function messageOf(error: unknown): string {
 
 /** Who holds the lock, as far as PostgreSQL shows it: the holder guard's pid and host, else its session. */
 async function describeHolder(client: pg.Client, parts: { classid: number; objid: number }): Promise<string> {
-  const { rows } = await client.query<{ pid: number; application_name: string | null; backend_start: Date | null }>(
+  const { rows } = await client.query<{
+    pid: number;
+    application_name: string | null;
+    backend_start: Date | null;
+  }>(
     `select l.pid, a.application_name, a.backend_start
        from pg_locks l left join pg_stat_activity a on a.pid = l.pid
       where l.locktype = 'advisory' and l.granted and l.classid = $1::oid and l.objid = $2::oid and l.objsubid = 1

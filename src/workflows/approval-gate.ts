@@ -15,8 +15,26 @@
  * install time, so the policy can come from what the worker read.
  */
 import { msToNumber } from '@temporalio/common/lib/time';
-import { ApplicationFailure, condition, patched, setCurrentDetails, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
-import { approvalInstructions, boundedText, DECISION_LIMITS, decisionRefusal, gateTimerSummary, policyLines, readDecision, type Decision, type GateState } from '../release/approval';
+import {
+  ApplicationFailure,
+  condition,
+  patched,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  approvalInstructions,
+  boundedText,
+  DECISION_LIMITS,
+  decisionRefusal,
+  gateTimerSummary,
+  policyLines,
+  readDecision,
+  type Decision,
+  type GateState,
+} from '../release/approval';
 import { planPriceLine } from '../release/money';
 import { planDigest } from '../release/plan-digest';
 import { describeRevision, downgradeBlocker, setText } from '../release/revisions';
@@ -96,7 +114,9 @@ export function installApprovalGate(subject: GateSubject, options: GateOptions =
     current: decision,
     now: new Date(),
     legacy,
-    overridePromotion: plan?.promotion ? { missing: plan.promotion.missing.map((m) => m.environment), reason: plan.promotion.overrideReason } : null,
+    overridePromotion: plan?.promotion
+      ? { missing: plan.promotion.missing.map((m) => m.environment), reason: plan.promotion.overrideReason }
+      : null,
   });
 
   const take = (d: Decision, via: 'signal' | 'update'): ApprovalDecision => {
@@ -106,7 +126,9 @@ export function installApprovalGate(subject: GateSubject, options: GateOptions =
       comment: d.comment,
       via,
       at: new Date().toISOString(),
-      ...(d.kind === 'approve' && d.overridePromotion && plan?.promotion ? { override_promotion: true as const } : {}),
+      ...(d.kind === 'approve' && d.overridePromotion && plan?.promotion
+        ? { override_promotion: true as const }
+        : {}),
     };
     onDecision(decision);
     return decision;
@@ -120,7 +142,8 @@ export function installApprovalGate(subject: GateSubject, options: GateOptions =
       reason: boundedText(reason),
       at: new Date().toISOString(),
     });
-    if (ignored.length > DECISION_LIMITS.ignoredKept) ignored.splice(0, ignored.length - DECISION_LIMITS.ignoredKept);
+    if (ignored.length > DECISION_LIMITS.ignoredKept)
+      ignored.splice(0, ignored.length - DECISION_LIMITS.ignoredKept);
     // An approver who sent a signal from the Web UI sees on the same page why nothing happened.
     showDetails();
     // The details are on the UI's "User Metadata" tab; its default Timeline shows timers with their
@@ -128,7 +151,13 @@ export function installApprovalGate(subject: GateSubject, options: GateOptions =
     // ignoredKept of them per run. A new command, so only in runs that recorded the marker.
     if (ignoredCount <= DECISION_LIMITS.ignoredKept && patched(IGNORED_TRACE_PATCH)) {
       const last = ignored[ignored.length - 1];
-      if (last) void sleep(1, { summary: boundedText(`Ignored ${last.kind} from ${last.approver || '(no name)'}: ${last.reason}`, 200) }).catch(() => undefined);
+      if (last)
+        void sleep(1, {
+          summary: boundedText(
+            `Ignored ${last.kind} from ${last.approver || '(no name)'}: ${last.reason}`,
+            200,
+          ),
+        }).catch(() => undefined);
     }
   };
 
@@ -158,7 +187,11 @@ export function installApprovalGate(subject: GateSubject, options: GateOptions =
       const read = readDecision(requestKind(request), request);
       const reason = 'refused' in read ? read.refused : decisionRefusal(read, state());
       if (reason !== null || 'refused' in read) {
-        throw ApplicationFailure.create({ type: 'DecisionRefused', message: reason ?? 'refused', nonRetryable: true });
+        throw ApplicationFailure.create({
+          type: 'DecisionRefused',
+          message: reason ?? 'refused',
+          nonRetryable: true,
+        });
       }
       return take(read, 'update');
     },
@@ -204,7 +237,13 @@ export function installApprovalGate(subject: GateSubject, options: GateOptions =
           summary: gateTimerSummary(givenPolicy, subject.startedBy, deadline, digest),
         });
         if (!decided && decision === null) {
-          decision = { decision: 'rejected', approver: 'system', comment: 'timeout', via: 'timeout', at: new Date().toISOString() };
+          decision = {
+            decision: 'rejected',
+            approver: 'system',
+            comment: 'timeout',
+            via: 'timeout',
+            at: new Date().toISOString(),
+          };
           onDecision(decision);
         }
       } finally {
@@ -236,7 +275,15 @@ export function approvalDetails(
     : '';
   const prices = plan.skipStripe
     ? '- none'
-    : plan.plans.map((p) => `- ${planPriceLine(p, plan.stripeChanges?.find((c) => c.code === p.code))}`).join('\n');
+    : plan.plans
+        .map(
+          (p) =>
+            `- ${planPriceLine(
+              p,
+              plan.stripeChanges?.find((c) => c.code === p.code),
+            )}`,
+        )
+        .join('\n');
   const schema =
     plan.action === 'rollback'
       ? plan.pendingRevisions.length > 0

@@ -20,13 +20,51 @@ import { ErrorType } from '../release/errors';
 import { describePlans, endStep, initialSummary, skippedStep, startStep } from '../release/summary';
 import { planProblems } from '../release/plans';
 import { gatePromotionOf, promotionOfFailure } from '../release/promotion';
-import { appliedOf, downgradeBlocker, downgradeCommands, revisionSetOf, revisionSetText, sameRevisionSet, setText, unready } from '../release/revisions';
+import {
+  appliedOf,
+  downgradeBlocker,
+  downgradeCommands,
+  revisionSetOf,
+  revisionSetText,
+  sameRevisionSet,
+  setText,
+  unready,
+} from '../release/revisions';
 import { COMPENSATIONS, manualActionFor, stepDefinition, type SchemaBefore } from '../release/steps';
-import type { ApprovalPolicy, LeaseHolder, PendingRevision, ReleaseInput, ReleaseSummary, StepName } from '../release/types';
+import type {
+  ApprovalPolicy,
+  LeaseHolder,
+  PendingRevision,
+  ReleaseInput,
+  ReleaseSummary,
+  StepName,
+} from '../release/types';
 import { installApprovalGate, type ApprovalGate } from './approval-gate';
-import { statusQuery, summaryQuery, type GatePlan, type ReleasePlan, type ReleaseStatusView } from './messages';
-import { activitiesFor, causeOf, downgraded, holderOf, messageOf, revisionsOf, runCompensations, typeOf, type ActivityKind, type Compensation, type SchemaOutcome } from './saga';
-import { releaseGitShaAttribute, releaseStatusAttribute, type IndexedReleaseStatus } from './search-attributes';
+import {
+  statusQuery,
+  summaryQuery,
+  type GatePlan,
+  type ReleasePlan,
+  type ReleaseStatusView,
+} from './messages';
+import {
+  activitiesFor,
+  causeOf,
+  downgraded,
+  holderOf,
+  messageOf,
+  revisionsOf,
+  runCompensations,
+  typeOf,
+  type ActivityKind,
+  type Compensation,
+  type SchemaOutcome,
+} from './saga';
+import {
+  releaseGitShaAttribute,
+  releaseStatusAttribute,
+  type IndexedReleaseStatus,
+} from './search-attributes';
 
 /**
  * The target lease (a row in the target database, see activities/target-lease.ts): renewed every
@@ -100,12 +138,15 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
             environment: input.environment,
             plans: input.plans,
             approval: input.approval,
-            ...(input.claims ? { catalog: input.claims.catalog, billingEnabled: input.claims.billingEnabled } : {}),
+            ...(input.claims
+              ? { catalog: input.claims.catalog, billingEnabled: input.claims.billingEnabled }
+              : {}),
           },
           lease: { startedBy: input.startedBy, ttlMs: LEASE_TIMING.running.ttlMs },
           ...(input.overridePromotion ? { overridePromotion: true } : {}),
         }),
-      (r) => `git ${r.gitSha?.slice(0, 12) ?? 'unknown'}, database at ${r.currentRevision ?? 'base'}, ${r.pendingRevisions.length} pending revision(s)`,
+      (r) =>
+        `git ${r.gitSha?.slice(0, 12) ?? 'unknown'}, database at ${r.currentRevision ?? 'base'}, ${r.pendingRevisions.length} pending revision(s)`,
       (r) => ({
         heads: r.heads,
         postgres_version: r.postgresVersion,
@@ -124,9 +165,13 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
     summary.pre_release_revision = pre.currentRevision;
     summary.pre_release_revisions = pre.currentRevisions ?? revisionSetOf(pre.currentRevision);
     summary.pending_revisions = pre.pendingRevisions;
-    summary.secrets = { stripe_secret_key: pre.stripeKeyMasked, stripe_webhook_secret: pre.stripeWebhookSecretMasked };
+    summary.secrets = {
+      stripe_secret_key: pre.stripeKeyMasked,
+      stripe_webhook_secret: pre.stripeWebhookSecretMasked,
+    };
     upsertMemo({ gitSha: pre.gitSha ?? '' });
-    if (input.indexed && pre.gitSha) upsertSearchAttributes([{ key: releaseGitShaAttribute, value: pre.gitSha }]);
+    if (input.indexed && pre.gitSha)
+      upsertSearchAttributes([{ key: releaseGitShaAttribute, value: pre.gitSha }]);
     const billingOff = pre.billingEnabled ? null : (pre.billingOffReason ?? 'ENABLE_BILLING is not true');
     const stripeSkipReason = input.options.skip_stripe ? '--skip-stripe' : billingOff;
     // Promotion (issue 17): judged by the worker; a release that reached here with something missing
@@ -151,7 +196,8 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
     if (pre.sqlReview) {
       gatePlan.sqlReview = pre.sqlReview;
       summary.sql_review = pre.sqlReview;
-      if (pre.sqlReview.decision.action === 'require-approval' && !policy.required) policy = { ...policy, required: true };
+      if (pre.sqlReview.decision.action === 'require-approval' && !policy.required)
+        policy = { ...policy, required: true };
     }
 
     if (policy.required && !stripeSkipReason) {
@@ -167,11 +213,19 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
     const decision = await gate.decide(policy, gatePlan);
     if (decision?.decision === 'approved') indexStatus('running');
     if (decision?.decision === 'approved' && promotionGate && summary.promotion) {
-      summary.promotion.override = { by: decision.approver, reason: promotionGate.overrideReason, requested_by: promotionGate.requestedBy };
+      summary.promotion.override = {
+        by: decision.approver,
+        reason: promotionGate.overrideReason,
+        requested_by: promotionGate.requestedBy,
+      };
     }
     if (decision?.decision === 'rejected') {
       summary.status = 'rejected';
-      summary.error = { step: null, type: ErrorType.Rejected, message: `rejected by ${decision.approver}: ${decision.comment ?? ''}` };
+      summary.error = {
+        step: null,
+        type: ErrorType.Rejected,
+        message: `rejected by ${decision.approver}: ${decision.comment ?? ''}`,
+      };
       return finish(summary);
     }
 
@@ -183,10 +237,18 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       compensations.push({
         name: COMPENSATIONS.migrations.name,
         run: async () => {
-          const out = await acts('compensate', `Downgrade to ${pre.currentRevision ?? 'base'}`).downgradeMigrations({ toRevision: pre.currentRevision });
+          const out = await acts(
+            'compensate',
+            `Downgrade to ${pre.currentRevision ?? 'base'}`,
+          ).downgradeMigrations({ toRevision: pre.currentRevision });
           return [downgraded(pre.currentRevision ?? 'base', out.command)];
         },
-        ...(revisionSet ? { schema: () => compensateSchema(summary, pre.pendingRevisions, before, pre.alembicCommand ?? ['alembic']) } : {}),
+        ...(revisionSet
+          ? {
+              schema: () =>
+                compensateSchema(summary, pre.pendingRevisions, before, pre.alembicCommand ?? ['alembic']),
+            }
+          : {}),
       });
     }
 
@@ -211,7 +273,10 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       // side effects and also undo a step that failed half-way.
       compensations.push({
         name: COMPENSATIONS.stripe.name,
-        run: () => acts('compensate', COMPENSATIONS.stripe.title ?? '').rollbackStripePlans({ codes: input.plans.map((p) => p.code) }),
+        run: () =>
+          acts('compensate', COMPENSATIONS.stripe.title ?? '').rollbackStripePlans({
+            codes: input.plans.map((p) => p.code),
+          }),
       });
       compensations.push({
         name: COMPENSATIONS.price_ids.name,
@@ -220,19 +285,26 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       await step(
         'stripe_setup',
         async () => {
-          const provisioned = await acts('stripe', stepDefinition('stripe_setup').title).provisionStripePlans({
-            plans: input.plans,
-            currency: input.currency,
-            trialDays: input.trialDays,
-          });
-          summary.stripe = { currency: provisioned.currency, trial_days: provisioned.trialDays, plans: provisioned.plans };
+          const provisioned = await acts('stripe', stepDefinition('stripe_setup').title).provisionStripePlans(
+            {
+              plans: input.plans,
+              currency: input.currency,
+              trialDays: input.trialDays,
+            },
+          );
+          summary.stripe = {
+            currency: provisioned.currency,
+            trial_days: provisioned.trialDays,
+            plans: provisioned.plans,
+          };
           const sync = await acts('checks', 'Write price ids to .env.local and billing_plans').syncPriceIds({
             priceMap: provisioned.priceMap,
             ...(billingAsKept && input.options.skip_db_checks ? { skipDbWrites: true } : {}),
           });
           return { provisioned, sync };
         },
-        ({ provisioned }) => provisioned.plans.map((p) => `${p.code}: ${p.priceId} (${p.priceAction})`).join(', '),
+        ({ provisioned }) =>
+          provisioned.plans.map((p) => `${p.code}: ${p.priceId} (${p.priceAction})`).join(', '),
         ({ provisioned, sync }) => ({
           currency: provisioned.currency,
           trial_days: provisioned.trialDays,
@@ -257,7 +329,10 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       await step(
         'billing_plan_verification',
         async () => {
-          const plans = await acts('checks', stepDefinition('billing_plan_verification').title).verifyBillingPlans(
+          const plans = await acts(
+            'checks',
+            stepDefinition('billing_plan_verification').title,
+          ).verifyBillingPlans(
             billingAsKept
               ? {
                   codes,
@@ -270,7 +345,12 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
           );
           summary.billing_plans = plans;
           const problem = planProblems(plans);
-          if (problem) throw ApplicationFailure.create({ type: ErrorType.PlanVerificationFailed, message: problem, nonRetryable: true });
+          if (problem)
+            throw ApplicationFailure.create({
+              type: ErrorType.PlanVerificationFailed,
+              message: problem,
+              nonRetryable: true,
+            });
           return plans;
         },
         describePlans,
@@ -282,7 +362,12 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
     summary.status = isCancellation(error) ? 'cancelled' : 'failed';
     if (!summary.error) summary.error = { step: null, type: typeOf(error), message: messageOf(error) };
     if (input.options.no_rollback) {
-      summary.compensations = compensations.map((c) => ({ name: c.name, status: 'skipped', detail: '--no-rollback: partial state kept for diagnosis', manual_action: null }));
+      summary.compensations = compensations.map((c) => ({
+        name: c.name,
+        status: 'skipped',
+        detail: '--no-rollback: partial state kept for diagnosis',
+        manual_action: null,
+      }));
     } else if (compensations.length > 0 && leaseLost !== undefined) {
       // Undoing now could undo the work of the release that holds the target since the lease expired.
       summary.compensations = compensations.map((c) => ({
@@ -308,7 +393,12 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
   }
 
   /** Runs one step: records its timing and outcome in the summary, and shows it in the Web UI. */
-  async function step<T>(name: StepName, work: () => Promise<T>, describe: (result: T) => string, meta?: (result: T) => Record<string, unknown>): Promise<T> {
+  async function step<T>(
+    name: StepName,
+    work: () => Promise<T>,
+    describe: (result: T) => string,
+    meta?: (result: T) => Record<string, unknown>,
+  ): Promise<T> {
     currentStep = name;
     if (leaseLost !== undefined) {
       // Another release may be changing the target now: start nothing more.
@@ -316,13 +406,18 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       summary.error = { step: name, type: ErrorType.TargetLeaseLost, message };
       throw ApplicationFailure.create({ type: ErrorType.TargetLeaseLost, message, nonRetryable: true });
     }
-    setCurrentDetails(`**${name}** running (release of \`${input.environment}\` started by ${input.startedBy})`);
+    setCurrentDetails(
+      `**${name}** running (release of \`${input.environment}\` started by ${input.startedBy})`,
+    );
     const record = startStep(name, now());
     summary.steps.push(record);
     const index = summary.steps.length - 1;
     try {
       const result = await work();
-      summary.steps[index] = { ...endStep(record, 'success', now(), describe(result)), metadata: meta ? meta(result) : {} };
+      summary.steps[index] = {
+        ...endStep(record, 'success', now(), describe(result)),
+        metadata: meta ? meta(result) : {},
+      };
       return result;
     } catch (error) {
       const failed = endStep(record, 'failed', now(), messageOf(error));
@@ -352,7 +447,9 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       await condition(() => stopRenewal || gate.view().waitingForApproval !== waiting, timing.renewEveryMs);
       if (stopRenewal) return;
       const ttlMs = (gate.view().waitingForApproval ? LEASE_TIMING.waiting : LEASE_TIMING.running).ttlMs;
-      const renewed = await acts('lease', 'Renew the target lease').renewTargetLease({ ttlMs }).catch(() => null);
+      const renewed = await acts('lease', 'Renew the target lease')
+        .renewTargetLease({ ttlMs })
+        .catch(() => null);
       if (renewed && !renewed.held) {
         leaseLost = renewed.holder;
         return;
@@ -365,12 +462,16 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
     if (!leaseMaybeHeld) return;
     leaseMaybeHeld = false;
     // A release refused at preflight never held the lease: it must not touch the holder's.
-    const refused = summary.error?.step === 'preflight' && (summary.error.type === ErrorType.TargetBusy || summary.error.type === ErrorType.TargetMismatch);
+    const refused =
+      summary.error?.step === 'preflight' &&
+      (summary.error.type === ErrorType.TargetBusy || summary.error.type === ErrorType.TargetMismatch);
     stopRenewal = true;
     await CancellationScope.nonCancellable(async () => {
       await renewing;
       if (refused || leaseLost !== undefined) return;
-      await acts('lease', 'Release the target lease').releaseTargetLease().catch(() => undefined);
+      await acts('lease', 'Release the target lease')
+        .releaseTargetLease()
+        .catch(() => undefined);
     });
   }
 
@@ -380,7 +481,10 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       try {
         const evidence = await acts('checks', 'Read release evidence').readReleaseEvidence();
         s.stripe_price_map = evidence.stripePriceMap;
-        s.secrets = { stripe_secret_key: evidence.stripeSecretKeyMasked, stripe_webhook_secret: evidence.stripeWebhookSecretMasked };
+        s.secrets = {
+          stripe_secret_key: evidence.stripeSecretKeyMasked,
+          stripe_webhook_secret: evidence.stripeWebhookSecretMasked,
+        };
       } catch {
         // Evidence is best effort: the summary keeps what preflight saw.
       }
@@ -402,7 +506,11 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
  * `rolled_back`; anything not undone is `rollback_failed`, whatever started it.
  */
 async function compensate(summary: ReleaseSummary, compensations: Compensation[]): Promise<void> {
-  const allOk = await runCompensations([...compensations].reverse(), schemaBefore(summary), summary.compensations);
+  const allOk = await runCompensations(
+    [...compensations].reverse(),
+    schemaBefore(summary),
+    summary.compensations,
+  );
   if (!allOk) summary.status = 'rollback_failed';
   else if (summary.status !== 'cancelled') summary.status = 'rolled_back';
 }
@@ -411,7 +519,11 @@ async function compensate(summary: ReleaseSummary, compensations: Compensation[]
 function installHandlers(
   input: ReleaseInput,
   summary: ReleaseSummary,
-  state: () => { currentStep: ReleaseStatusView['currentStep']; policy: ApprovalPolicy; plan: ReleasePlan | null },
+  state: () => {
+    currentStep: ReleaseStatusView['currentStep'];
+    policy: ApprovalPolicy;
+    plan: ReleasePlan | null;
+  },
 ): ApprovalGate {
   const gate = installApprovalGate(
     { action: 'release', environment: input.environment, startedBy: input.startedBy },
@@ -456,7 +568,17 @@ async function compensateSchema(
   const at = now.revisions ?? revisionSetOf(now.revision);
   recordSchema(summary, at);
   if (sameRevisionSet(at, before)) {
-    return { records: [{ name: 'migrations', status: 'success', detail: `the database is at ${setText(before)} already: nothing to downgrade`, manual_action: null }], stayedAt: null };
+    return {
+      records: [
+        {
+          name: 'migrations',
+          status: 'success',
+          detail: `the database is at ${setText(before)} already: nothing to downgrade`,
+          manual_action: null,
+        },
+      ],
+      stayedAt: null,
+    };
   }
   const blocked = unready(appliedOf(pending, at));
   if (blocked.length > 0) {
@@ -467,21 +589,38 @@ async function compensateSchema(
           name: 'migrations',
           status: 'skipped',
           detail: `refused: the downgrade would stop half-way at ${why}; the database stayed at ${setText(at)}`,
-          manual_action: schemaAction(at, `write a working downgrade for ${blocked.map((r) => r.revision).join(', ')} (or restore from backup), then`),
+          manual_action: schemaAction(
+            at,
+            `write a working downgrade for ${blocked.map((r) => r.revision).join(', ')} (or restore from backup), then`,
+          ),
         },
       ],
       stayedAt: at,
     };
   }
   try {
-    const out = await acts('compensate', `Downgrade to ${setText(before)}`).downgradeMigrations({ toRevisions: before });
+    const out = await acts('compensate', `Downgrade to ${setText(before)}`).downgradeMigrations({
+      toRevisions: before,
+    });
     recordSchema(summary, out.revisions ?? before);
     return { records: [downgraded(setText(before), out.command)], stayedAt: null };
   } catch (error) {
-    const after = revisionsOf(error) ?? (await check.captureAlembicRevision().then((r) => r.revisions ?? revisionSetOf(r.revision)).catch(() => at));
+    const after =
+      revisionsOf(error) ??
+      (await check
+        .captureAlembicRevision()
+        .then((r) => r.revisions ?? revisionSetOf(r.revision))
+        .catch(() => at));
     recordSchema(summary, after);
     return {
-      records: [{ name: 'migrations', status: 'failed', detail: messageOf(error), manual_action: schemaAction(after, 'fix the failing downgrade (or restore from backup), then') }],
+      records: [
+        {
+          name: 'migrations',
+          status: 'failed',
+          detail: messageOf(error),
+          manual_action: schemaAction(after, 'fix the failing downgrade (or restore from backup), then'),
+        },
+      ],
       stayedAt: sameRevisionSet(after, before) ? null : after,
     };
   }

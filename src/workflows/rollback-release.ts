@@ -6,14 +6,40 @@
  * a rollback and a release of one environment never overlap.
  */
 import { msToNumber } from '@temporalio/common/lib/time';
-import { ApplicationFailure, CancellationScope, patched, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  patched,
+  setCurrentDetails,
+  setHandler,
+} from '@temporalio/workflow';
 import { rollbackStatusQuery, type GatePlan, type RollbackStatusView } from './messages';
 import { ErrorType } from '../release/errors';
-import { downgradeBlocker, revisionSetOf, sameRevisionSet, setText, summaryRevisionSets } from '../release/revisions';
+import {
+  downgradeBlocker,
+  revisionSetOf,
+  sameRevisionSet,
+  setText,
+  summaryRevisionSets,
+} from '../release/revisions';
 import { COMPENSATIONS } from '../release/steps';
-import type { AlembicRevisionResult, ApprovalDecision, ApprovalPolicy, CompensationRecord, ReleaseSummary } from '../release/types';
+import type {
+  AlembicRevisionResult,
+  ApprovalDecision,
+  ApprovalPolicy,
+  CompensationRecord,
+  ReleaseSummary,
+} from '../release/types';
 import { installApprovalGate, type ApprovalGate } from './approval-gate';
-import { activitiesFor, downgraded, messageOf, revisionsOf, runCompensations, type Compensation, type SchemaOutcome } from './saga';
+import {
+  activitiesFor,
+  downgraded,
+  messageOf,
+  revisionsOf,
+  runCompensations,
+  type Compensation,
+  type SchemaOutcome,
+} from './saga';
 
 export interface RollbackInput {
   release: ReleaseSummary;
@@ -66,15 +92,24 @@ export async function rollbackRelease(input: RollbackInput): Promise<RollbackRes
   let workerPolicy: ApprovalPolicy | undefined;
   if (leased) {
     // The worker checks the environment and answers with its own policy: the caller's is a claim.
-    const target = await acts.acquireTargetLease({ startedBy: input.requestedBy, ttlMs: LEASE_MS, environment: input.release.environment ?? '' });
+    const target = await acts.acquireTargetLease({
+      startedBy: input.requestedBy,
+      ttlMs: LEASE_MS,
+      environment: input.release.environment ?? '',
+    });
     workerPolicy = target.approval;
     // Waiting at the gate changes nothing but must keep the target: hold it for the wait too.
-    if (workerPolicy.required) await acts.acquireTargetLease({ startedBy: input.requestedBy, ttlMs: LEASE_MS + msToNumber(workerPolicy.timeout) });
+    if (workerPolicy.required)
+      await acts.acquireTargetLease({
+        startedBy: input.requestedBy,
+        ttlMs: LEASE_MS + msToNumber(workerPolicy.timeout),
+      });
   }
   try {
     return await undoRelease(workerPolicy ? { ...input, approval: workerPolicy } : input, view);
   } finally {
-    if (leased) await CancellationScope.nonCancellable(() => acts.releaseTargetLease().catch(() => undefined));
+    if (leased)
+      await CancellationScope.nonCancellable(() => acts.releaseTargetLease().catch(() => undefined));
   }
 }
 
@@ -89,7 +124,11 @@ interface RollbackView {
 function rollbackView(input: RollbackInput): RollbackView {
   const release = input.release;
   const view: RollbackView = {
-    gate: installApprovalGate({ action: 'rollback', environment: release.environment ?? '', startedBy: input.requestedBy }),
+    gate: installApprovalGate({
+      action: 'rollback',
+      environment: release.environment ?? '',
+      startedBy: input.requestedBy,
+    }),
     startedAt: new Date(),
     compensations: [],
     state: 'checking',
@@ -112,11 +151,15 @@ async function undoRelease(input: RollbackInput, view: RollbackView): Promise<Ro
   const { gate, startedAt, compensations } = view;
   const environment = release.environment ?? '';
   if (release.status !== 'success' || !release.finished_at) {
-    refuse(`release ${release.workflow_id} run ${release.run_id} ended ${release.status}; only a successful release can be rolled back`);
+    refuse(
+      `release ${release.workflow_id} run ${release.run_id} ended ${release.status}; only a successful release can be rolled back`,
+    );
   }
   const age = startedAt.getTime() - Date.parse(release.finished_at);
   if (age > msToNumber(input.window)) {
-    refuse(`release ${release.run_id} finished ${release.finished_at}, outside the rollback window of ${input.window}; roll back by hand`);
+    refuse(
+      `release ${release.run_id} finished ${release.finished_at}, outside the rollback window of ${input.window}; roll back by hand`,
+    );
   }
   const journal = { workflowId: release.workflow_id, runId: release.run_id };
   const revisionSet = patched(REVISION_SET_PATCH);
@@ -125,7 +168,9 @@ async function undoRelease(input: RollbackInput, view: RollbackView): Promise<Ro
   // The schema must still be where this release left it (the whole set), or a downgrade would undo someone else's work.
   const now = await acts.captureAlembicRevision();
   if (!sameRevisionSet(setOf(now), sets.after)) {
-    refuse(`the database is at ${setText(setOf(now))}, not ${setText(sets.after)} as the release left it; a later change would be undone`);
+    refuse(
+      `the database is at ${setText(setOf(now))}, not ${setText(sets.after)} as the release left it; a later change would be undone`,
+    );
   }
   // A downgrade known to stop half-way is not started: nothing is changed, the revision is named.
   const blocker = revisionSet ? downgradeBlocker(release.pending_revisions) : null;
@@ -135,7 +180,12 @@ async function undoRelease(input: RollbackInput, view: RollbackView): Promise<Ro
         `Write a working downgrade for it (or restore from backup to ${setText(sets.before)}), then roll back by hand`,
     );
   }
-  const policy: ApprovalPolicy = input.approval ?? { required: false, approvers: [], fourEyes: false, timeout: '24 hours' };
+  const policy: ApprovalPolicy = input.approval ?? {
+    required: false,
+    approvers: [],
+    fourEyes: false,
+    timeout: '24 hours',
+  };
   const plan: GatePlan = {
     action: 'rollback',
     environment,
@@ -145,30 +195,45 @@ async function undoRelease(input: RollbackInput, view: RollbackView): Promise<Ro
     downgradeTo: release.pre_release_revision,
     ...(revisionSet ? { downgradeToRevisions: sets.before } : {}),
     pendingRevisions: release.pending_revisions,
-    plans: release.stripe?.plans.map((p) => ({ code: p.code, amount: p.amount, currency: release.stripe?.currency ?? '' })) ?? [],
+    plans:
+      release.stripe?.plans.map((p) => ({
+        code: p.code,
+        amount: p.amount,
+        currency: release.stripe?.currency ?? '',
+      })) ?? [],
     skipStripe: !release.stripe,
     stripeChanges: null,
   };
   if (policy.required) view.state = 'awaiting_approval';
   const approval = await gate.decide(policy, plan);
   if (approval && approval.decision !== 'approved') {
-    refuse(`rollback of release ${release.run_id} rejected by ${approval.approver}: ${approval.comment ?? ''}; nothing was changed`, ErrorType.Rejected);
+    refuse(
+      `rollback of release ${release.run_id} rejected by ${approval.approver}: ${approval.comment ?? ''}; nothing was changed`,
+      ErrorType.Rejected,
+    );
   }
   if (approval) {
     // The wait may have been long: the approved plan holds only if the schema is still where it was.
     const after = await acts.captureAlembicRevision();
     if (!sameRevisionSet(setOf(after), sets.after)) {
-      refuse(`the database moved to ${setText(setOf(after))} while the rollback waited for approval; nothing was changed`);
+      refuse(
+        `the database moved to ${setText(setOf(after))} while the rollback waited for approval; nothing was changed`,
+      );
     }
   }
-  setCurrentDetails(`rolling back release ${release.run_id} of \`${environment}\`, requested by ${input.requestedBy}`);
+  setCurrentDetails(
+    `rolling back release ${release.run_id} of \`${environment}\`, requested by ${input.requestedBy}`,
+  );
 
   // The release's compensations, newest first: price ids, Stripe, then the schema (first of all in
   // a revision-set rollback, which puts the rest back only once the schema is back; see runCompensations).
   const undo: Compensation[] = [];
   if (release.stripe) {
     undo.push({ name: COMPENSATIONS.price_ids.name, run: () => acts.restorePriceIds({ journal }) });
-    undo.push({ name: COMPENSATIONS.stripe.name, run: () => acts.rollbackStripePlans({ codes: release.stripe?.plans.map((p) => p.code) ?? [], journal }) });
+    undo.push({
+      name: COMPENSATIONS.stripe.name,
+      run: () => acts.rollbackStripePlans({ codes: release.stripe?.plans.map((p) => p.code) ?? [], journal }),
+    });
   }
   if (release.pending_revisions.length > 0) {
     undo.push({
@@ -181,7 +246,9 @@ async function undoRelease(input: RollbackInput, view: RollbackView): Promise<Ro
     });
   }
   view.state = 'compensating';
-  await CancellationScope.nonCancellable(() => runCompensations(undo, { revisions: sets.before, revision: release.pre_release_revision }, compensations));
+  await CancellationScope.nonCancellable(() =>
+    runCompensations(undo, { revisions: sets.before, revision: release.pre_release_revision }, compensations),
+  );
   const status = compensations.some((c) => c.status === 'failed') ? 'rollback_failed' : 'rolled_back';
   view.state = status;
   setCurrentDetails(`rollback of ${release.run_id}: **${status}**`);
@@ -206,7 +273,12 @@ async function downgradeSchema(release: ReleaseSummary, before: string[]): Promi
     const out = await acts.downgradeMigrations({ toRevisions: before });
     return { records: [downgraded(setText(before), out.command)], stayedAt: null };
   } catch (error) {
-    const at = revisionsOf(error) ?? (await acts.captureAlembicRevision().then((r) => r.revisions ?? revisionSetOf(r.revision)).catch(() => revisionSetOf(release.alembic_revision)));
+    const at =
+      revisionsOf(error) ??
+      (await acts
+        .captureAlembicRevision()
+        .then((r) => r.revisions ?? revisionSetOf(r.revision))
+        .catch(() => revisionSetOf(release.alembic_revision)));
     return {
       records: [
         {

@@ -12,11 +12,23 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { ReleaseStatus } from '../release/types';
 
-export const releaseEnvironmentAttribute = defineSearchAttributeKey('DbReleaseEnvironment', SearchAttributeType.KEYWORD);
+export const releaseEnvironmentAttribute = defineSearchAttributeKey(
+  'DbReleaseEnvironment',
+  SearchAttributeType.KEYWORD,
+);
 /** running, awaiting_approval, then the summary's final status (success, rolled_back, rejected...). */
-export const releaseStatusAttribute = defineSearchAttributeKey('DbReleaseStatus', SearchAttributeType.KEYWORD);
-export const releaseGitShaAttribute = defineSearchAttributeKey('DbReleaseGitSha', SearchAttributeType.KEYWORD);
-export const releaseStartedByAttribute = defineSearchAttributeKey('DbReleaseStartedBy', SearchAttributeType.KEYWORD);
+export const releaseStatusAttribute = defineSearchAttributeKey(
+  'DbReleaseStatus',
+  SearchAttributeType.KEYWORD,
+);
+export const releaseGitShaAttribute = defineSearchAttributeKey(
+  'DbReleaseGitSha',
+  SearchAttributeType.KEYWORD,
+);
+export const releaseStartedByAttribute = defineSearchAttributeKey(
+  'DbReleaseStartedBy',
+  SearchAttributeType.KEYWORD,
+);
 
 export const RELEASE_SEARCH_ATTRIBUTES = [
   releaseEnvironmentAttribute,

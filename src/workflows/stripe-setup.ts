@@ -7,7 +7,14 @@ import { msToNumber } from '@temporalio/common/lib/time';
 import { ApplicationFailure, CancellationScope, patched } from '@temporalio/workflow';
 import { ErrorType } from '../release/errors';
 import { COMPENSATIONS } from '../release/steps';
-import type { ApprovalDecision, ApprovalPolicy, CatalogPlan, CompensationRecord, PriceIdSyncResult, StripeProvisionResult } from '../release/types';
+import type {
+  ApprovalDecision,
+  ApprovalPolicy,
+  CatalogPlan,
+  CompensationRecord,
+  PriceIdSyncResult,
+  StripeProvisionResult,
+} from '../release/types';
 import { installApprovalGate, type ApprovalGate } from './approval-gate';
 import type { GatePlan } from './messages';
 import { activitiesFor, messageOf, runCompensations, type Compensation } from './saga';
@@ -33,7 +40,15 @@ export interface StripeSetupResult {
   approval?: ApprovalDecision | null;
 }
 
-const { provisionStripePlans, syncPriceIds, rollbackStripePlans, restorePriceIds, planStripeChanges, acquireTargetLease, releaseTargetLease } = activitiesFor('stripeSetup');
+const {
+  provisionStripePlans,
+  syncPriceIds,
+  rollbackStripePlans,
+  restorePriceIds,
+  planStripeChanges,
+  acquireTargetLease,
+  releaseTargetLease,
+} = activitiesFor('stripeSetup');
 
 /**
  * Patch marker: a failed setup is undone by the saga's compensation runner (each compensation is
@@ -51,10 +66,22 @@ const LEASE_MS = 30 * 60_000;
  * setup ends. Behind a patch, for setups recorded before the check.
  */
 export async function stripeSetup(input: StripeSetupInput): Promise<StripeSetupResult> {
-  const gate = installApprovalGate({ action: 'stripe_setup', environment: input.environment ?? '', startedBy: input.startedBy });
+  const gate = installApprovalGate({
+    action: 'stripe_setup',
+    environment: input.environment ?? '',
+    startedBy: input.startedBy,
+  });
   if (!patched('stripe-setup-worker-authority')) return setUp(input, gate);
-  const target = await acquireTargetLease({ startedBy: input.startedBy, ttlMs: LEASE_MS, environment: input.environment ?? '' });
-  if (target.approval.required) await acquireTargetLease({ startedBy: input.startedBy, ttlMs: LEASE_MS + msToNumber(target.approval.timeout) });
+  const target = await acquireTargetLease({
+    startedBy: input.startedBy,
+    ttlMs: LEASE_MS,
+    environment: input.environment ?? '',
+  });
+  if (target.approval.required)
+    await acquireTargetLease({
+      startedBy: input.startedBy,
+      ttlMs: LEASE_MS + msToNumber(target.approval.timeout),
+    });
   try {
     return await setUp({ ...input, environment: target.environment, approval: target.approval }, gate);
   } finally {
@@ -64,7 +91,12 @@ export async function stripeSetup(input: StripeSetupInput): Promise<StripeSetupR
 
 async function setUp(input: StripeSetupInput, gate: ApprovalGate): Promise<StripeSetupResult> {
   const environment = input.environment ?? '';
-  const policy: ApprovalPolicy = input.approval ?? { required: false, approvers: [], fourEyes: false, timeout: '24 hours' };
+  const policy: ApprovalPolicy = input.approval ?? {
+    required: false,
+    approvers: [],
+    fourEyes: false,
+    timeout: '24 hours',
+  };
   const plan: GatePlan = {
     action: 'stripe_setup',
     environment,
@@ -77,7 +109,11 @@ async function setUp(input: StripeSetupInput, gate: ApprovalGate): Promise<Strip
   };
   if (policy.required) {
     // Read-only preview for the approver; a Stripe outage here must not block the gate.
-    plan.stripeChanges = await planStripeChanges({ plans: input.plans, currency: input.currency, trialDays: input.trialDays }).catch(() => null);
+    plan.stripeChanges = await planStripeChanges({
+      plans: input.plans,
+      currency: input.currency,
+      trialDays: input.trialDays,
+    }).catch(() => null);
   }
   const approval = await gate.decide(policy, plan);
   if (approval && approval.decision !== 'approved') {
@@ -89,7 +125,11 @@ async function setUp(input: StripeSetupInput, gate: ApprovalGate): Promise<Strip
   }
   let syncStarted = false;
   try {
-    const provisioned = await provisionStripePlans({ plans: input.plans, currency: input.currency, trialDays: input.trialDays });
+    const provisioned = await provisionStripePlans({
+      plans: input.plans,
+      currency: input.currency,
+      trialDays: input.trialDays,
+    });
     syncStarted = true;
     const sync = await syncPriceIds({ priceMap: provisioned.priceMap });
     return { provisioned, sync, approval };
@@ -99,10 +139,19 @@ async function setUp(input: StripeSetupInput, gate: ApprovalGate): Promise<Strip
     if (patched(STRIPE_SETUP_SAGA_PATCH)) {
       const undo: Compensation[] = [];
       if (syncStarted) undo.push({ name: COMPENSATIONS.price_ids.name, run: () => restorePriceIds() });
-      undo.push({ name: COMPENSATIONS.stripe.name, run: () => rollbackStripePlans({ codes: input.plans.map((p) => p.code) }) });
+      undo.push({
+        name: COMPENSATIONS.stripe.name,
+        run: () => rollbackStripePlans({ codes: input.plans.map((p) => p.code) }),
+      });
       const records: CompensationRecord[] = [];
-      const undone = await CancellationScope.nonCancellable(() => runCompensations(undo, { revisions: [], revision: null }, records));
-      if (!undone) throw rollbackFailed(messageOf(error), records.filter((r) => r.status === 'failed'));
+      const undone = await CancellationScope.nonCancellable(() =>
+        runCompensations(undo, { revisions: [], revision: null }, records),
+      );
+      if (!undone)
+        throw rollbackFailed(
+          messageOf(error),
+          records.filter((r) => r.status === 'failed'),
+        );
       throw error;
     }
     try {

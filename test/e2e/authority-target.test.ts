@@ -37,17 +37,27 @@ beforeAll(async () => {
     const full = path.join(otherRoot, file);
     await writeFile(full, (await readFile(full, 'utf8')).replace(/^ENVIRONMENT=.*\n/m, ''));
   }
-  otherWorker = startCli(['worker', '--project-root', otherRoot, '--environment', 'staging-b', ...withQueue(otherQueue)]);
+  otherWorker = startCli([
+    'worker',
+    '--project-root',
+    otherRoot,
+    '--environment',
+    'staging-b',
+    ...withQueue(otherQueue),
+  ]);
   await otherWorker.waitForStderr(/db-release worker ready: .*environment staging-b/);
 
   // A first, approved release: the state every attack below must leave exactly as it is.
   const first = startCli(release('production', ['--operator', 'alice']));
   await first.waitForStderr(/Approval required for production/);
   await atGate('db-release-production');
-  expect((await runCli(['release', 'approve', 'production', '--approver', 'bob', ...e2e.temporalArgs])).code).toBe(0);
+  expect(
+    (await runCli(['release', 'approve', 'production', '--approver', 'bob', ...e2e.temporalArgs])).code,
+  ).toBe(0);
   expect((await first.done).code).toBe(0);
   // A pending revision that any release getting through would apply.
-  for (const root of [e2e.stack.backendDir, otherRoot]) await addMigration(root, addColumn(NEXT, HEAD, 'tier'));
+  for (const root of [e2e.stack.backendDir, otherRoot])
+    await addMigration(root, addColumn(NEXT, HEAD, 'tier'));
 }, 240_000);
 
 afterAll(async () => {
@@ -56,7 +66,8 @@ afterAll(async () => {
     await otherWorker.done;
   }
   const production = e2e?.ctx.client.workflow.getHandle('db-release-production');
-  if ((await production?.describe().catch(() => null))?.status.name === 'RUNNING') await production?.terminate('test cleanup');
+  if ((await production?.describe().catch(() => null))?.status.name === 'RUNNING')
+    await production?.terminate('test cleanup');
   await e2e?.close();
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
@@ -68,15 +79,24 @@ function withQueue(queue: string): string[] {
 }
 
 /** `release db` on the real CLI; a null environment leaves the name to the CLI's own env files. */
-function release(environment: string | null, extra: string[] = [], options: { root?: string; queue?: string } = {}): string[] {
+function release(
+  environment: string | null,
+  extra: string[] = [],
+  options: { root?: string; queue?: string } = {},
+): string[] {
   return [
-    'release', 'db',
-    '--project-root', options.root ?? e2e.stack.backendDir,
+    'release',
+    'db',
+    '--project-root',
+    options.root ?? e2e.stack.backendDir,
     ...(environment === null ? [] : ['--environment', environment]),
     '--non-interactive',
-    '--plan', 'starter=0',
-    '--plan', 'pro=9900',
-    '--summary-path', path.join(scratch, 'reports', `${environment}-${Math.random().toString(36).slice(2)}.json`),
+    '--plan',
+    'starter=0',
+    '--plan',
+    'pro=9900',
+    '--summary-path',
+    path.join(scratch, 'reports', `${environment}-${Math.random().toString(36).slice(2)}.json`),
     ...(options.queue ? withQueue(options.queue) : e2e.temporalArgs),
     ...extra,
   ];
@@ -84,7 +104,11 @@ function release(environment: string | null, extra: string[] = [], options: { ro
 
 async function atGate(workflowId: string): Promise<void> {
   const handle = e2e.ctx.client.workflow.getHandle(workflowId);
-  await eventually(async () => (await handle.query(statusQuery)).waitingForApproval, { what: `${workflowId} to reach the approval gate`, timeoutMs: 60_000, intervalMs: 100 });
+  await eventually(async () => (await handle.query(statusQuery)).waitingForApproval, {
+    what: `${workflowId} to reach the approval gate`,
+    timeoutMs: 60_000,
+    intervalMs: 100,
+  });
 }
 
 async function resultOf(workflowId: string): Promise<ReleaseSummary> {
@@ -107,11 +131,15 @@ interface Snapshot {
 }
 
 async function snapshot(): Promise<Snapshot> {
-  const revisions = (await e2e.query<{ version_num: string }>('select version_num from alembic_version order by 1')).map((r) => r.version_num);
+  const revisions = (
+    await e2e.query<{ version_num: string }>('select version_num from alembic_version order by 1')
+  ).map((r) => r.version_num);
   const columns = await e2e.query<{ column_name: string }>(
     "select column_name from information_schema.columns where table_schema = 'public' and table_name = 'billing_plans' order by 1",
   );
-  const rows = await e2e.query<{ code: string; stripe_price_id: string | null }>('select code, stripe_price_id from billing_plans order by code');
+  const rows = await e2e.query<{ code: string; stripe_price_id: string | null }>(
+    'select code, stripe_price_id from billing_plans order by code',
+  );
   const active: Record<string, string[]> = {};
   for (const p of e2e.stack.stripe.state().prices.filter((p) => p.active)) {
     const key = p.lookup_key ?? `(no lookup key) ${p.product}`;
@@ -134,11 +162,16 @@ async function leaseRow(): Promise<Array<{ workflow_id: string; environment: str
 test('the state the attacks must keep: one release applied, one active price per plan, no lease held', async () => {
   const before = await snapshot();
   expect(before.revisions).toEqual([HEAD]);
-  expect(Object.keys(before.activePricesByLookupKey).sort()).toEqual(['db_release:pro:monthly', 'db_release:starter:monthly']);
+  expect(Object.keys(before.activePricesByLookupKey).sort()).toEqual([
+    'db_release:pro:monthly',
+    'db_release:starter:monthly',
+  ]);
   expect(Object.values(before.activePricesByLookupKey).every((ids) => ids.length === 1)).toBe(true);
   expect(await leaseRow()).toEqual([]);
   // the lease table lives outside public, where Alembic autogenerate does not look
-  const schemas = await e2e.query<{ table_schema: string }>("select table_schema from information_schema.tables where table_name = 'lease'");
+  const schemas = await e2e.query<{ table_schema: string }>(
+    "select table_schema from information_schema.tables where table_name = 'lease'",
+  );
   expect(schemas).toEqual([{ table_schema: 'db_release' }]);
 });
 
@@ -146,7 +179,9 @@ test('item 1: naming another environment does not skip the gate: refused before 
   const before = await snapshot();
   const run = await runCli(release('notprod', ['--operator', 'alice', '--json']));
   expect(run.code).toBe(2);
-  expect(run.stderr).toMatch(/refused by the worker \(TargetMismatch\): .*the release names "notprod" but this worker serves "production"/);
+  expect(run.stderr).toMatch(
+    /refused by the worker \(TargetMismatch\): .*the release names "notprod" but this worker serves "production"/,
+  );
   const summary = JSON.parse(run.stdout) as ReleaseSummary;
   expect(summary.status).toBe('failed');
   expect(summary.steps.map((s) => [s.name, s.status])).toEqual([['preflight', 'failed']]);
@@ -156,15 +191,19 @@ test('item 1: naming another environment does not skip the gate: refused before 
   expect(await leaseRow()).toEqual([]);
 });
 
-test('item 9: a CLI pointed at an empty folder cannot release the worker\'s backend with its own defaults', async () => {
+test("item 9: a CLI pointed at an empty folder cannot release the worker's backend with its own defaults", async () => {
   const before = await snapshot();
   const empty = await mkdtemp(path.join(scratch, 'empty-'));
   // with the worker's environment named: the empty folder's default policy and billing differ
   const named = await runCli(release('production', ['--operator', 'mallory'], { root: empty }));
   expect(named.code).toBe(2);
   expect(named.stderr).toMatch(/TargetMismatch/);
-  expect(named.stderr).toMatch(/billing: the caller's env files have ENABLE_BILLING off but the worker's backend has it on/);
-  expect(named.stderr).toMatch(/approval policy for production: the caller's config says approval required \(approvers anyone, four-eyes off/);
+  expect(named.stderr).toMatch(
+    /billing: the caller's env files have ENABLE_BILLING off but the worker's backend has it on/,
+  );
+  expect(named.stderr).toMatch(
+    /approval policy for production: the caller's config says approval required \(approvers anyone, four-eyes off/,
+  );
   // without a name: the empty folder defaults to "local"
   const unnamed = await runCli(release(null, ['--operator', 'mallory'], { root: empty }));
   expect(unnamed.code).toBe(2);
@@ -178,7 +217,9 @@ test('item 2: while one release holds the database, releases under other names a
   await holder.waitForStderr(/Approval required for production/);
   await atGate('db-release-production');
   const holderRun = (await e2e.ctx.client.workflow.getHandle('db-release-production').describe()).runId;
-  expect(await leaseRow()).toEqual([{ workflow_id: 'db-release-production', environment: 'production', started_by: 'alice' }]);
+  expect(await leaseRow()).toEqual([
+    { workflow_id: 'db-release-production', environment: 'production', started_by: 'alice' },
+  ]);
   const before = await snapshot();
 
   // all at once: three other names on worker A, and three releases through worker B (which serves
@@ -188,7 +229,9 @@ test('item 2: while one release holds the database, releases under other names a
     runCli(release('e2', ['--operator', 'eve'])),
     runCli(release('e3', ['--operator', 'eve'])),
     runCli(release('staging-b', ['--operator', 'eve'], { root: otherRoot, queue: otherQueue })),
-    runCli(release('staging-b', ['--operator', 'eve', '--skip-stripe'], { root: otherRoot, queue: otherQueue })),
+    runCli(
+      release('staging-b', ['--operator', 'eve', '--skip-stripe'], { root: otherRoot, queue: otherQueue }),
+    ),
   ]);
   for (const named of attacks.slice(0, 3)) {
     expect(named.code).toBe(2);
@@ -200,21 +243,32 @@ test('item 2: while one release holds the database, releases under other names a
   const busy = viaB.filter((b) => /TargetBusy/.test(b.stderr));
   expect(busy.length).toBeGreaterThanOrEqual(1);
   for (const b of busy) {
-    expect(b.stderr).toContain(`release db-release-production (run ${holderRun}, environment production, started by alice`);
+    expect(b.stderr).toContain(
+      `release db-release-production (run ${holderRun}, environment production, started by alice`,
+    );
     expect(b.stderr).toContain('db-release release watch db-release-production');
     expect(b.stderr).toContain('db-release release cancel db-release-production');
   }
   // (a second start of db-release-staging-b while the first ran is refused by the workflow id)
-  for (const b of viaB.filter((b) => !/TargetBusy/.test(b.stderr))) expect(b.stderr).toMatch(/already running: workflow db-release-staging-b/);
+  for (const b of viaB.filter((b) => !/TargetBusy/.test(b.stderr)))
+    expect(b.stderr).toMatch(/already running: workflow db-release-staging-b/);
 
   expect(await snapshot()).toEqual(before);
-  expect(await leaseRow()).toEqual([{ workflow_id: 'db-release-production', environment: 'production', started_by: 'alice' }]);
+  expect(await leaseRow()).toEqual([
+    { workflow_id: 'db-release-production', environment: 'production', started_by: 'alice' },
+  ]);
   const refused = await resultOf('db-release-staging-b');
   expect(refused.compensations).toEqual([]);
-  expect(refused.error).toMatchObject({ step: 'preflight', type: 'TargetBusy', holder: { workflowId: 'db-release-production', runId: holderRun } });
+  expect(refused.error).toMatchObject({
+    step: 'preflight',
+    type: 'TargetBusy',
+    holder: { workflowId: 'db-release-production', runId: holderRun },
+  });
 
   // the holder goes on untouched: approved, it applies the pending revision once and frees the lease
-  expect((await runCli(['release', 'approve', 'production', '--approver', 'bob', ...e2e.temporalArgs])).code).toBe(0);
+  expect(
+    (await runCli(['release', 'approve', 'production', '--approver', 'bob', ...e2e.temporalArgs])).code,
+  ).toBe(0);
   expect((await holder.done).code).toBe(0);
   const after = await snapshot();
   expect(after.revisions).toEqual([NEXT]);
@@ -223,7 +277,9 @@ test('item 2: while one release holds the database, releases under other names a
   expect(await leaseRow()).toEqual([]);
 
   // the lease is free again: the second worker's release of the same database now runs
-  const later = await runCli(release('staging-b', ['--operator', 'eve', '--json'], { root: otherRoot, queue: otherQueue }));
+  const later = await runCli(
+    release('staging-b', ['--operator', 'eve', '--json'], { root: otherRoot, queue: otherQueue }),
+  );
   expect(later.code).toBe(0);
   const laterSummary = JSON.parse(later.stdout) as ReleaseSummary;
   expect(laterSummary.pending_revisions).toEqual([]);

@@ -9,7 +9,13 @@ import { PEER_SECRET_KEY } from '../../src/devstack/stack';
 import type { ReleaseSummary } from '../../src/release/types';
 import { runCli } from '../support/cli';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';
-import { bringStarterTo, STARTER_REVISIONS, starterBackendOf, starterCatalog, unknownConfigKeysPatch } from '../support/starter-backend';
+import {
+  bringStarterTo,
+  STARTER_REVISIONS,
+  starterBackendOf,
+  starterCatalog,
+  unknownConfigKeysPatch,
+} from '../support/starter-backend';
 import { seedStarterStripe, STARTER_PLAN_CODE_KEY } from '../support/starter-stripe';
 
 let e2e: E2eStack;
@@ -33,18 +39,27 @@ const envFile = () => path.join(backend, '.env.local');
 
 /** Sets keys in the backend's .env.local, every other line kept. */
 async function setEnv(values: Record<string, string>): Promise<void> {
-  const lines = (await readFile(envFile(), 'utf8')).split('\n').filter((l) => l !== '' && !Object.keys(values).some((k) => l.startsWith(`${k}=`)));
-  await writeFile(envFile(), [...lines, ...Object.entries(values).map(([k, v]) => `${k}=${v}`)].join('\n') + '\n');
+  const lines = (await readFile(envFile(), 'utf8'))
+    .split('\n')
+    .filter((l) => l !== '' && !Object.keys(values).some((k) => l.startsWith(`${k}=`)));
+  await writeFile(
+    envFile(),
+    [...lines, ...Object.entries(values).map(([k, v]) => `${k}=${v}`)].join('\n') + '\n',
+  );
 }
 
 async function release(name: string, extra: string[] = []) {
   const result = await runCli([
-    'release', 'db',
-    '--project-root', backend,
-    '--environment', 'e2e',
+    'release',
+    'db',
+    '--project-root',
+    backend,
+    '--environment',
+    'e2e',
     '--non-interactive',
     '--json',
-    '--summary-path', `var/reports/${name}.json`,
+    '--summary-path',
+    `var/reports/${name}.json`,
     ...e2e.temporalArgs,
     ...extra,
   ]);
@@ -72,11 +87,21 @@ let billingOnRun: Promise<BillingOnRelease> | null = null;
 function billingOnRelease(): Promise<BillingOnRelease> {
   billingOnRun ??= (async () => {
     await billingOffRelease(); // the migrations are applied: this release's rollback undoes only billing
-    const seeded = await seedStarterStripe({ apiBase: e2e.stack.stripe.url, secretKey: PEER_SECRET_KEY, plans: starterCatalog() });
+    const seeded = await seedStarterStripe({
+      apiBase: e2e.stack.stripe.url,
+      secretKey: PEER_SECRET_KEY,
+      plans: starterCatalog(),
+    });
     await setEnv({ ENABLE_BILLING: 'true', STRIPE_PRODUCT_PRICE_MAP: JSON.stringify(seeded.priceMap) });
-    const productsBefore = e2e.stack.stripe.state().products.map((p) => p.id).sort();
+    const productsBefore = e2e.stack.stripe
+      .state()
+      .products.map((p) => p.id)
+      .sort();
     const envBefore = await readFile(envFile(), 'utf8');
-    const result = await release('billing-on', starterCatalog().flatMap((p) => ['--plan', `${p.code}=${p.amount}`]));
+    const result = await release(
+      'billing-on',
+      starterCatalog().flatMap((p) => ['--plan', `${p.code}=${p.amount}`]),
+    );
     return { result, seeded, productsBefore, envBefore };
   })();
   return billingOnRun;
@@ -92,7 +117,9 @@ test('ENABLE_BILLING=maybe: exit 2 naming it, its file and the allowed values; n
   expect(result.stderr).toContain('ENABLE_BILLING="maybe" in .env.local is neither true nor false');
   // The dev server is shared by every test file and db-release-e2e is a common id: what matters is
   // that no run of it was ever scheduled on this stack's task queue.
-  const runs = e2e.ctx.client.workflow.list({ query: `WorkflowId = 'db-release-e2e' AND TaskQueue = '${e2e.taskQueue}'` });
+  const runs = e2e.ctx.client.workflow.list({
+    query: `WorkflowId = 'db-release-e2e' AND TaskQueue = '${e2e.taskQueue}'`,
+  });
   const found: string[] = [];
   for await (const run of runs) found.push(run.runId);
   expect(found).toEqual([]);
@@ -104,8 +131,14 @@ test('case 3: billing off (the backend default) migrates and skips Stripe and th
   const summary = result.summary as ReleaseSummary;
   expect(summary.status).toBe('success');
   expect(summary.compensations).toEqual([]);
-  expect(stepOf(summary, 'stripe_setup')).toMatchObject({ status: 'skipped', detail: 'ENABLE_BILLING=false in .env.local' });
-  expect(stepOf(summary, 'billing_plan_verification')).toMatchObject({ status: 'skipped', detail: 'ENABLE_BILLING=false in .env.local' });
+  expect(stepOf(summary, 'stripe_setup')).toMatchObject({
+    status: 'skipped',
+    detail: 'ENABLE_BILLING=false in .env.local',
+  });
+  expect(stepOf(summary, 'billing_plan_verification')).toMatchObject({
+    status: 'skipped',
+    detail: 'ENABLE_BILLING=false in .env.local',
+  });
   expect(summary.billing_plans).toEqual([]);
   expect(e2e.stack.stripe.state().products).toEqual([]);
 });
@@ -118,19 +151,28 @@ test("cases 2 and 4: billing on, the backend's products reused (never a second),
   expect(summary.status).toBe('success');
 
   // No second product for any code: each plan reused the product the backend's setup made.
-  expect(e2e.stack.stripe.state().products.map((p) => p.id).sort()).toEqual(productsBefore);
-  expect(summary.stripe?.plans.map((p) => [p.code, p.productId, p.productAction, p.productMatchedBy])).toEqual(
-    codes.map((c) => [c, seeded.productIds[c], 'reused', STARTER_PLAN_CODE_KEY]),
-  );
+  expect(
+    e2e.stack.stripe
+      .state()
+      .products.map((p) => p.id)
+      .sort(),
+  ).toEqual(productsBefore);
+  expect(
+    summary.stripe?.plans.map((p) => [p.code, p.productId, p.productAction, p.productMatchedBy]),
+  ).toEqual(codes.map((c) => [c, seeded.productIds[c], 'reused', STARTER_PLAN_CODE_KEY]));
 
   // The ids went to .env.local only, and the check read them there and found them in Stripe.
   const priceMap = Object.fromEntries((summary.stripe?.plans ?? []).map((p) => [p.code, p.priceId]));
-  expect(await readFile(envFile(), 'utf8')).toContain(`STRIPE_PRODUCT_PRICE_MAP=${JSON.stringify(priceMap)}\n`);
+  expect(await readFile(envFile(), 'utf8')).toContain(
+    `STRIPE_PRODUCT_PRICE_MAP=${JSON.stringify(priceMap)}\n`,
+  );
   expect(stepOf(summary, 'stripe_setup')?.metadata).toMatchObject({ price_id_column: null, rows_updated: 0 });
   expect(summary.billing_plans.map((p) => [p.code, p.status, p.stripe_price_id, p.price_id_source])).toEqual(
     codes.map((c) => [c, 'ok', priceMap[c], 'STRIPE_PRODUCT_PRICE_MAP in .env.local']),
   );
-  const columns = await e2e.query<{ column_name: string }>("select column_name from information_schema.columns where table_name = 'billing_plans'");
+  const columns = await e2e.query<{ column_name: string }>(
+    "select column_name from information_schema.columns where table_name = 'billing_plans'",
+  );
   expect(columns.map((c) => c.column_name)).not.toContain('stripe_price_id');
 });
 
@@ -138,7 +180,15 @@ test('release rollback of that release restores .env.local byte for byte and arc
   const { result: billingOn, envBefore } = await billingOnRelease();
   expect(billingOn.summary?.status).toBe('success');
   const summary = billingOn.summary as ReleaseSummary;
-  const rollback = await runCli(['release', 'rollback', 'e2e', '--json', '--operator', 'dave', ...e2e.temporalArgs]);
+  const rollback = await runCli([
+    'release',
+    'rollback',
+    'e2e',
+    '--json',
+    '--operator',
+    'dave',
+    ...e2e.temporalArgs,
+  ]);
   expect(rollback.code).toBe(0);
   const result = JSON.parse(rollback.stdout) as { compensations: Array<{ name: string; status: string }> };
   expect(result.compensations.map((c) => [c.name, c.status])).toEqual([
@@ -157,8 +207,17 @@ test('release rollback of that release restores .env.local byte for byte and arc
 
 test('status summary reads the plans as the backend keeps them: no stripe_price_id column, ids in .env.local', async () => {
   await billingOnRelease(); // billing on, ids in .env.local (also when this test runs alone)
-  const result = await runCli(['status', 'summary', '--project-root', backend, '--json', ...e2e.temporalArgs]);
-  const status = JSON.parse(result.stdout) as { billing_plans: { ok: boolean; error: string | null; plans: Array<{ code: string; status: string }> } };
+  const result = await runCli([
+    'status',
+    'summary',
+    '--project-root',
+    backend,
+    '--json',
+    ...e2e.temporalArgs,
+  ]);
+  const status = JSON.parse(result.stdout) as {
+    billing_plans: { ok: boolean; error: string | null; plans: Array<{ code: string; status: string }> };
+  };
   expect(status.billing_plans.error).toBeNull();
   expect(status.billing_plans.ok).toBe(true);
   expect(status.billing_plans.plans.map((p) => [p.code, p.status])).toEqual(codes.map((c) => [c, 'ok']));

@@ -46,7 +46,9 @@ function runDemo(env: Record<string, string>): DemoRun {
       w.resolve();
     }
   });
-  const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  const done = new Promise<CliResult>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
   return {
     done,
     stderrLine: (pattern) =>
@@ -70,7 +72,12 @@ test('the demo tells what the release did, keeps every run, and refuses a second
   const demoDir = await mkdtemp(path.join(os.tmpdir(), 'db-release-demo-'));
   const reports = path.join(demoDir, 'reports');
   const ports = { DEMO_TEMPORAL_PORT: String(await freePort()), DEMO_UI_PORT: String(await freePort()) };
-  const env = { DB_RELEASE_DEMO_DIR: demoDir, DB_RELEASE_DEMO_REPORTS: reports, DB_RELEASE_DEMO_DATABASE: database, ...ports };
+  const env = {
+    DB_RELEASE_DEMO_DIR: demoDir,
+    DB_RELEASE_DEMO_REPORTS: reports,
+    DB_RELEASE_DEMO_DATABASE: database,
+    ...ports,
+  };
 
   const first = runDemo(env);
   await first.stderrLine(/^demo: Temporal /m);
@@ -91,7 +98,9 @@ test('the demo tells what the release did, keeps every run, and refuses a second
   expect(one.stdout).toMatch(/^Demo release success in \d+\.\d s$/m);
   expect(one.stdout).toMatch(/migrations: +applied 2 revision\(s\) \(base → 20251107_090000/);
   expect(one.stdout).toMatch(/Stripe: +products 2 created, 0 reused; prices 2 created, 0 reused/);
-  expect(one.stdout).toMatch(/prices: +starter 0\.00 USD\/month \(created\), pro \d[\d,]*\.\d\d USD\/month \(created\)/);
+  expect(one.stdout).toMatch(
+    /prices: +starter 0\.00 USD\/month \(created\), pro \d[\d,]*\.\d\d USD\/month \(created\)/,
+  );
   expect(one.stdout).toMatch(/billing_plans: starter=ok, pro=ok/);
   // Quiet: no webpack module tree, no worker INFO blocks.
   expect(`${one.stdout}${one.stderr}`).not.toMatch(/modules by path|INFO|\[webpack/);

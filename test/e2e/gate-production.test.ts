@@ -34,7 +34,13 @@ beforeAll(async () => {
   await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
   execFileSync('git', ['commit', '-qam', 'gate the test environment'], {
     cwd: e2e.stack.backendDir,
-    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@localhost', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@localhost' },
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@localhost',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@localhost',
+    },
   });
 });
 afterAll(async () => {
@@ -51,8 +57,16 @@ interface Snapshot {
 }
 
 async function snapshot(): Promise<Snapshot> {
-  const revision = (await e2e.query<{ version_num: string }>('select version_num from alembic_version order by 1').catch(() => [])).map((r) => r.version_num);
-  const rows = await e2e.query<{ code: string; stripe_price_id: string | null }>('select code, stripe_price_id from billing_plans order by code').catch(() => []);
+  const revision = (
+    await e2e
+      .query<{ version_num: string }>('select version_num from alembic_version order by 1')
+      .catch(() => [])
+  ).map((r) => r.version_num);
+  const rows = await e2e
+    .query<{ code: string; stripe_price_id: string | null }>(
+      'select code, stripe_price_id from billing_plans order by code',
+    )
+    .catch(() => []);
   const state = e2e.stack.stripe.state();
   return {
     revision,
@@ -64,12 +78,21 @@ async function snapshot(): Promise<Snapshot> {
 
 function releaseArgs(operator: string, extra: string[] = []): string[] {
   return [
-    'release', 'db',
-    '--project-root', backend(),
-    '--environment', environment,
-    '--non-interactive', '--plan', 'starter=0', '--plan', 'pro=9900',
-    '--operator', operator,
-    '--summary-path', path.join('var', 'reports', `${uniqueName('gate')}.json`),
+    'release',
+    'db',
+    '--project-root',
+    backend(),
+    '--environment',
+    environment,
+    '--non-interactive',
+    '--plan',
+    'starter=0',
+    '--plan',
+    'pro=9900',
+    '--operator',
+    operator,
+    '--summary-path',
+    path.join('var', 'reports', `${uniqueName('gate')}.json`),
     ...e2e.temporalArgs,
     ...extra,
   ];
@@ -84,11 +107,17 @@ async function waitingGate(workflowId: string): Promise<GateView> {
       last = await handle.query(gateQuery);
       return last.waitingForApproval && last.planDigest ? last : null;
     },
-    { what: `${workflowId} to wait at the gate`, timeoutMs: 60_000, intervalMs: 100, describe: () => JSON.stringify(last) },
+    {
+      what: `${workflowId} to wait at the gate`,
+      timeoutMs: 60_000,
+      intervalMs: 100,
+      describe: () => JSON.stringify(last),
+    },
   );
 }
 
-const approve = (id: string, approver: string, extra: string[] = []) => runCli(['release', 'approve', id, '--approver', approver, ...extra, ...e2e.temporalArgs]);
+const approve = (id: string, approver: string, extra: string[] = []) =>
+  runCli(['release', 'approve', id, '--approver', approver, ...extra, ...e2e.temporalArgs]);
 
 test('item 4 (CLI): an empty or invisible --operator is bad input (exit 2) and starts nothing', async () => {
   for (const operator of ['', '   ', '\u200B', '\u2060\uFEFF']) {
@@ -96,11 +125,14 @@ test('item 4 (CLI): an empty or invisible --operator is bad input (exit 2) and s
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/--operator .*give a person's name/);
   }
-  const described = await e2e.ctx.client.workflow.getHandle(releaseId).describe().catch(() => null);
+  const described = await e2e.ctx.client.workflow
+    .getHandle(releaseId)
+    .describe()
+    .catch(() => null);
   expect(described).toBeNull();
 });
 
-test('item 7 (CLI): no worker on the release\'s task queue: approve says so at once, sends nothing, and release db starts nothing', async () => {
+test("item 7 (CLI): no worker on the release's task queue: approve says so at once, sends nothing, and release db starts nothing", async () => {
   const before = await snapshot();
   const queue = uniqueName('nobody');
   const workflowId = uniqueName('db-release-unpolled');
@@ -116,10 +148,17 @@ test('item 7 (CLI): no worker on the release\'s task queue: approve says so at o
     startedBy: 'alice',
     approval: { required: true, approvers: [], fourEyes: true, timeout: '1 hour' },
   };
-  const handle = await e2e.ctx.client.workflow.start<typeof releaseDb>('releaseDb', { taskQueue: queue, workflowId, args: [input] });
+  const handle = await e2e.ctx.client.workflow.start<typeof releaseDb>('releaseDb', {
+    taskQueue: queue,
+    workflowId,
+    args: [input],
+  });
 
   const checkStarted = Date.now();
-  await expect(requireWorker(e2e.ctx.client, queue, 'the approval')).rejects.toMatchObject({ name: 'CliError', exitCode: 1 });
+  await expect(requireWorker(e2e.ctx.client, queue, 'the approval')).rejects.toMatchObject({
+    name: 'CliError',
+    exitCode: 1,
+  });
   console.log(`worker presence check (in process) answered in ${Date.now() - checkStarted} ms`);
   const started = Date.now();
   const approval = await approve(workflowId, 'bob', ['--digest', '0123456789abcdef']);
@@ -145,7 +184,16 @@ test('item 7 (CLI): no worker on the release\'s task queue: approve says so at o
     expect(gate.decision).toBeNull();
     const status = await handle.query(statusQuery);
     expect(status.summary.approval).toBeNull();
-    const reject = await runCli(['release', 'reject', workflowId, '--approver', 'carol', '--reason', 'test over', ...e2e.temporalArgs]);
+    const reject = await runCli([
+      'release',
+      'reject',
+      workflowId,
+      '--approver',
+      'carol',
+      '--reason',
+      'test over',
+      ...e2e.temporalArgs,
+    ]);
     expect(reject.code).toBe(0);
     const summary: ReleaseSummary = await handle.result();
     expect(summary.status).toBe('rejected');
@@ -172,7 +220,9 @@ test('item 4 (CLI): the starter cannot approve under another spelling; a pinned 
   const stale = gate.planDigest === 'fedcba9876543210' ? '0123456789abcdef' : 'fedcba9876543210';
   const pinned = await approve(environment, 'bob', ['--digest', stale]);
   expect(pinned.code).toBe(1);
-  expect(pinned.stderr).toContain(`you pinned plan ${stale}, but ${releaseId} now waits for a decision on plan ${gate.planDigest ?? ''}`);
+  expect(pinned.stderr).toContain(
+    `you pinned plan ${stale}, but ${releaseId} now waits for a decision on plan ${gate.planDigest ?? ''}`,
+  );
   expect(await snapshot()).toEqual(before);
 
   const ok = await approve(environment, 'bob', ['--digest', gate.planDigest ?? '', '--comment', 'reviewed']);
@@ -181,14 +231,23 @@ test('item 4 (CLI): the starter cannot approve under another spelling; a pinned 
   expect(ok.stderr).toMatch(/approved by bob/);
   const done = await run.done;
   expect(done.code).toBe(0);
-  const summary = (await e2e.ctx.client.workflow.getHandle<typeof releaseDb>(releaseId).result());
+  const summary = await e2e.ctx.client.workflow.getHandle<typeof releaseDb>(releaseId).result();
   expect(summary.approval).toMatchObject({ decision: 'approved', approver: 'bob', via: 'update' });
 });
 
 test('item 8: release rollback of a gated environment waits for approval; four-eyes applies; rejected, it changes nothing', async () => {
   const before = await snapshot();
   expect(before.revision.length).toBeGreaterThan(0);
-  const rollback = startCli(['release', 'rollback', environment, '--project-root', backend(), '--operator', 'alice', ...e2e.temporalArgs]);
+  const rollback = startCli([
+    'release',
+    'rollback',
+    environment,
+    '--project-root',
+    backend(),
+    '--operator',
+    'alice',
+    ...e2e.temporalArgs,
+  ]);
   await rollback.waitForStderr(/^plan digest: [0-9a-f]{16}/);
   await rollback.waitForStderr(/^approve: db-release release approve/);
   const gate = await waitingGate(releaseId);
@@ -199,7 +258,16 @@ test('item 8: release rollback of a gated environment waits for approval; four-e
   const self = await approve(environment, 'Alice');
   expect(self.code).toBe(1);
   expect(self.stderr).toMatch(/four-eyes rule/);
-  const reject = await runCli(['release', 'reject', environment, '--approver', 'bob', '--reason', 'not now', ...e2e.temporalArgs]);
+  const reject = await runCli([
+    'release',
+    'reject',
+    environment,
+    '--approver',
+    'bob',
+    '--reason',
+    'not now',
+    ...e2e.temporalArgs,
+  ]);
   expect(reject.code).toBe(0);
   const done = await rollback.done;
   expect(done.code).toBe(1);
@@ -209,7 +277,22 @@ test('item 8: release rollback of a gated environment waits for approval; four-e
 
 test('item 8: stripe setup of a gated environment waits for approval; rejected it changes nothing, approved it provisions', async () => {
   const before = await snapshot();
-  const setupArgs = ['stripe', 'setup', '--project-root', backend(), '--environment', environment, '--non-interactive', '--plan', 'starter=0', '--plan', 'pro=12345', '--operator', 'alice', ...e2e.temporalArgs];
+  const setupArgs = [
+    'stripe',
+    'setup',
+    '--project-root',
+    backend(),
+    '--environment',
+    environment,
+    '--non-interactive',
+    '--plan',
+    'starter=0',
+    '--plan',
+    'pro=12345',
+    '--operator',
+    'alice',
+    ...e2e.temporalArgs,
+  ];
 
   // secrets are not written to a gated environment's .env.local before approval
   const withSecret = await runCli([...setupArgs, '--secret-key', `sk_test_${'9'.repeat(24)}`]);
@@ -226,7 +309,16 @@ test('item 8: stripe setup of a gated environment waits for approval; rejected i
   const self = await approve(setupId, 'alice');
   expect(self.code).toBe(1);
   expect(self.stderr).toMatch(/four-eyes rule/);
-  const reject = await runCli(['release', 'reject', setupId, '--approver', 'bob', '--reason', 'price not agreed', ...e2e.temporalArgs]);
+  const reject = await runCli([
+    'release',
+    'reject',
+    setupId,
+    '--approver',
+    'bob',
+    '--reason',
+    'price not agreed',
+    ...e2e.temporalArgs,
+  ]);
   expect(reject.code).toBe(0);
   const rejected = await first.done;
   expect(rejected.code).toBe(1);

@@ -94,7 +94,11 @@ test('through the migrate guard: 25 MB on stdout and 4.6 MB on stderr, exit 0, e
     exclusiveLock: `large-output-${randomUUID()}`,
   });
   const log = readFileSync(logFile, 'utf8');
-  expect({ exitCode: result.exitCode, interrupted: result.interrupted, brokenPipe: /BrokenPipe/.test(log) }).toEqual({
+  expect({
+    exitCode: result.exitCode,
+    interrupted: result.interrupted,
+    brokenPipe: /BrokenPipe/.test(log),
+  }).toEqual({
     exitCode: 0,
     interrupted: false,
     brokenPipe: false,
@@ -118,7 +122,13 @@ test('runMigrations with a migration printing 25 MB: migrated, the outcome keeps
   const stateDir = path.join(dir, 'state');
   const activities = createMigrationActivities(realActivityDeps(backendDir, stateDir));
   const env = new MockActivityEnvironment(
-    { workflowExecution: { workflowId: 'large-output', runId: 'run1' }, activityId: '5', activityType: 'runMigrations', attempt: 1, startToCloseTimeoutMs: 600_000 },
+    {
+      workflowExecution: { workflowId: 'large-output', runId: 'run1' },
+      activityId: '5',
+      activityType: 'runMigrations',
+      attempt: 1,
+      startToCloseTimeoutMs: 600_000,
+    },
     { logger: new DefaultLogger('ERROR') },
   );
   const outcome: CommandOutcome = await env.run(activities.runMigrations);

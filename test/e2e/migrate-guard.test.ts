@@ -11,7 +11,12 @@ import path from 'node:path';
 import pg from 'pg';
 import { createDatabase, dropDatabase } from '../../src/devstack/postgres';
 import { repoRoot } from '../../src/devstack/paths';
-import { migrateGuardScript, runCommand, type GuardEvent, type RunRequest } from '../../src/runtime/command-runner';
+import {
+  migrateGuardScript,
+  runCommand,
+  type GuardEvent,
+  type RunRequest,
+} from '../../src/runtime/command-runner';
 import { advisoryLockKey } from '../../src/runtime/guard-protocol';
 import { removeTempDirs, tempDir } from '../support/fakes';
 import { eventually } from '../support/eventually';
@@ -22,13 +27,15 @@ const DIST_RUNNER = path.join(repoRoot(), 'dist', 'src', 'runtime', 'command-run
 const standIns: ChildProcess[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(DIST_RUNNER)) throw new Error(`${DIST_RUNNER} is missing: run \`npm run build\` before this test`);
+  if (!existsSync(DIST_RUNNER))
+    throw new Error(`${DIST_RUNNER} is missing: run \`npm run build\` before this test`);
   migrateGuardScript();
   databaseUrl = await createDatabase(DB_NAME);
 });
 
 afterAll(async () => {
-  for (const child of standIns) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of standIns)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await dropDatabase(DB_NAME);
   removeTempDirs();
 });
@@ -56,7 +63,9 @@ const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : 
  */
 function workerStandIn(request: RunRequest): ChildProcess {
   const script = `require(${JSON.stringify(DIST_RUNNER)}).runCommand(JSON.parse(process.argv[1])).then((r) => process.stdout.write(JSON.stringify(r.exitCode)))`;
-  const child = spawn(process.execPath, ['-e', script, JSON.stringify(request)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['-e', script, JSON.stringify(request)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   standIns.push(child);
   return child;
 }
@@ -86,7 +95,10 @@ async function lockIsFree(lock: string): Promise<boolean> {
   await client.connect();
   try {
     const key = advisoryLockKey(lock).toString();
-    const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1::bigint) as locked', [key]);
+    const { rows } = await client.query<{ locked: boolean }>(
+      'select pg_try_advisory_lock($1::bigint) as locked',
+      [key],
+    );
     if (rows[0]?.locked) await client.query('select pg_advisory_unlock($1::bigint)', [key]);
     return rows[0]?.locked === true;
   } finally {
@@ -101,7 +113,11 @@ test('while guard A holds the lock with its worker SIGKILLed, guard B waits, the
   const releaseA = path.join(dir, 'release-a');
   const aLog = path.join(dir, 'a.log');
   const parentA = workerStandIn({
-    command: ['sh', '-c', `echo "A start" >> ${order}; while [ ! -f ${releaseA} ]; do sleep 0.1; done; echo "A end" >> ${order}`],
+    command: [
+      'sh',
+      '-c',
+      `echo "A start" >> ${order}; while [ ! -f ${releaseA} ]; do sleep 0.1; done; echo "A end" >> ${order}`,
+    ],
     cwd: dir,
     env: env(),
     exclusiveLock: lock,
@@ -115,7 +131,10 @@ test('while guard A holds the lock with its worker SIGKILLed, guard B waits, the
   await killed(parentA);
   // The worker is gone; its guard and the command live on, orphaned, with the lock.
   expect(alive(guardA)).toBe(true);
-  await eventually(() => read(aLog).includes('the worker that started this guard is gone'), { what: 'guard A to notice its worker is gone', timeoutMs: 20_000 });
+  await eventually(() => read(aLog).includes('the worker that started this guard is gone'), {
+    what: 'guard A to notice its worker is gone',
+    timeoutMs: 20_000,
+  });
 
   const events: GuardEvent[] = [];
   const runB = runCommand({
@@ -126,9 +145,14 @@ test('while guard A holds the lock with its worker SIGKILLed, guard B waits, the
     timeoutMs: 120_000,
     onGuardEvent: (event) => events.push(event),
   });
-  await eventually(() => events.some((e) => e.kind === 'waiting'), { what: 'guard B to report it waits for A', timeoutMs: 20_000 });
+  await eventually(() => events.some((e) => e.kind === 'waiting'), {
+    what: 'guard B to report it waits for A',
+    timeoutMs: 20_000,
+  });
   const waiting = events.find((e) => e.kind === 'waiting');
-  expect(waiting?.text).toMatch(new RegExp(`^waiting for an earlier ${lock} still running, pid ${guardA} on `));
+  expect(waiting?.text).toMatch(
+    new RegExp(`^waiting for an earlier ${lock} still running, pid ${guardA} on `),
+  );
   expect(waiting?.holderPid).toBe(guardA);
   expect(read(order)).toBe('A start\n');
 
@@ -138,17 +162,36 @@ test('while guard A holds the lock with its worker SIGKILLed, guard B waits, the
   expect(read(order)).toBe('A start\nA end\nB start\n');
   expect(events.map((e) => e.kind)).toEqual(['waiting', 'locked', 'started', 'finished']);
   await eventually(() => !alive(guardA), { what: 'guard A to exit', timeoutMs: 20_000 });
-  expect(read(aLog)).toMatch(/\[migrate-guard:finished\] `sh -c .*` exited with code 0; releasing the test-[\w-]+ lock/);
+  expect(read(aLog)).toMatch(
+    /\[migrate-guard:finished\] `sh -c .*` exited with code 0; releasing the test-[\w-]+ lock/,
+  );
 });
 
 test('a hung command is stopped with its whole process tree on timeout, and the lock is released', async () => {
   const dir = tempDir();
   const lock = `test-${randomUUID()}`;
-  const command = ['sh', '-c', `echo $$ > ${dir}/child.pid; sleep 300 & echo $! > ${dir}/grandchild.pid; wait`];
-  const result = await runCommand({ command, cwd: dir, env: env(), exclusiveLock: lock, timeoutMs: 1_500, killGraceMs: 500, logFile: path.join(dir, 'log') });
+  const command = [
+    'sh',
+    '-c',
+    `echo $$ > ${dir}/child.pid; sleep 300 & echo $! > ${dir}/grandchild.pid; wait`,
+  ];
+  const result = await runCommand({
+    command,
+    cwd: dir,
+    env: env(),
+    exclusiveLock: lock,
+    timeoutMs: 1_500,
+    killGraceMs: 500,
+    logFile: path.join(dir, 'log'),
+  });
   expect(result.timedOut).toBe(true);
-  const [child, grandchild] = ['child.pid', 'grandchild.pid'].map((f) => Number(read(path.join(dir, f)).trim())) as [number, number];
-  await eventually(() => !alive(child) && !alive(grandchild), { what: 'child and grandchild to be gone', timeoutMs: 5_000 });
+  const [child, grandchild] = ['child.pid', 'grandchild.pid'].map((f) =>
+    Number(read(path.join(dir, f)).trim()),
+  ) as [number, number];
+  await eventually(() => !alive(child) && !alive(grandchild), {
+    what: 'child and grandchild to be gone',
+    timeoutMs: 5_000,
+  });
   expect((result.guardEvents ?? []).map((e) => e.kind)).toContain('stopping');
   expect(read(path.join(dir, 'log'))).toContain('[migrate-guard:stopping] SIGTERM: stopping');
   expect(await lockIsFree(lock)).toBe(true);
@@ -168,10 +211,18 @@ test('an orphaned guard enforces the step deadline itself: the hung command dies
     timeoutMs: 600,
     killGraceMs: 200,
   });
-  await eventually(() => read(path.join(dir, 'grandchild.pid')).trim() !== '', { what: 'the command to start', timeoutMs: 20_000 });
+  await eventually(() => read(path.join(dir, 'grandchild.pid')).trim() !== '', {
+    what: 'the command to start',
+    timeoutMs: 20_000,
+  });
   await killed(parent);
-  const [child, grandchild] = ['child.pid', 'grandchild.pid'].map((f) => Number(read(path.join(dir, f)).trim())) as [number, number];
-  await eventually(() => !alive(child) && !alive(grandchild), { what: 'the orphan’s deadline to stop the tree', timeoutMs: 30_000 });
+  const [child, grandchild] = ['child.pid', 'grandchild.pid'].map((f) =>
+    Number(read(path.join(dir, f)).trim()),
+  ) as [number, number];
+  await eventually(() => !alive(child) && !alive(grandchild), {
+    what: 'the orphan’s deadline to stop the tree',
+    timeoutMs: 30_000,
+  });
   expect(read(log)).toMatch(/\[migrate-guard:timeout\] `sh -c .*` ran past the step's deadline/);
   await eventually(() => lockIsFree(lock), { what: 'the lock to be released', timeoutMs: 5_000 });
 });
@@ -182,7 +233,11 @@ test('a guard still waiting when its worker dies gives up without running the co
   const order = path.join(dir, 'order');
   const releaseA = path.join(dir, 'release-a');
   const runA = runCommand({
-    command: ['sh', '-c', `echo "A start" >> ${order}; while [ ! -f ${releaseA} ]; do sleep 0.1; done; echo "A end" >> ${order}`],
+    command: [
+      'sh',
+      '-c',
+      `echo "A start" >> ${order}; while [ ! -f ${releaseA} ]; do sleep 0.1; done; echo "A end" >> ${order}`,
+    ],
     cwd: dir,
     env: env(),
     exclusiveLock: lock,
@@ -190,10 +245,23 @@ test('a guard still waiting when its worker dies gives up without running the co
   });
   await eventually(() => read(order) === 'A start\n', { what: 'A’s command to start', timeoutMs: 20_000 });
   const bLog = path.join(dir, 'b.log');
-  const parentB = workerStandIn({ command: ['sh', '-c', `echo "B start" >> ${order}`], cwd: dir, env: env(), exclusiveLock: lock, logFile: bLog, timeoutMs: 120_000 });
-  await eventually(() => read(bLog).includes('[migrate-guard:waiting]'), { what: 'B to wait', timeoutMs: 20_000 });
+  const parentB = workerStandIn({
+    command: ['sh', '-c', `echo "B start" >> ${order}`],
+    cwd: dir,
+    env: env(),
+    exclusiveLock: lock,
+    logFile: bLog,
+    timeoutMs: 120_000,
+  });
+  await eventually(() => read(bLog).includes('[migrate-guard:waiting]'), {
+    what: 'B to wait',
+    timeoutMs: 20_000,
+  });
   await killed(parentB);
-  await eventually(() => read(bLog).includes('[migrate-guard:parent-gone]'), { what: 'B’s guard to give up', timeoutMs: 20_000 });
+  await eventually(() => read(bLog).includes('[migrate-guard:parent-gone]'), {
+    what: 'B’s guard to give up',
+    timeoutMs: 20_000,
+  });
   writeFileSync(releaseA, '');
   expect((await runA).exitCode).toBe(0);
   expect(read(order)).toBe('A start\nA end\n');
@@ -210,7 +278,9 @@ test('with the database unreachable the guard starts nothing and says why (exit 
   });
   expect(result.exitCode).toBe(75);
   const unavailable = (result.guardEvents ?? []).find((e) => e.kind === 'unavailable');
-  expect(unavailable?.text).toMatch(/^cannot connect to DATABASE_URL to take the test-[\w-]+ lock: .*ECONNREFUSED/);
+  expect(unavailable?.text).toMatch(
+    /^cannot connect to DATABASE_URL to take the test-[\w-]+ lock: .*ECONNREFUSED/,
+  );
   expect(result.all).not.toContain('Secret_pw_123');
   expect(existsSync(marker)).toBe(false);
 });
@@ -218,10 +288,25 @@ test('with the database unreachable the guard starts nothing and says why (exit 
 test('the command never runs without the lock: when the connection holding it is killed, the guard stops the command tree (exit 75)', async () => {
   const dir = tempDir();
   const lock = `test-${randomUUID()}`;
-  const command = ['sh', '-c', `echo $$ > ${dir}/child.pid; sleep 300 & echo $! > ${dir}/grandchild.pid; wait`];
+  const command = [
+    'sh',
+    '-c',
+    `echo $$ > ${dir}/child.pid; sleep 300 & echo $! > ${dir}/grandchild.pid; wait`,
+  ];
   const events: GuardEvent[] = [];
-  const running = runCommand({ command, cwd: dir, env: env(), exclusiveLock: lock, killGraceMs: 500, timeoutMs: 120_000, onGuardEvent: (e) => events.push(e) });
-  await eventually(() => read(path.join(dir, 'grandchild.pid')).trim() !== '', { what: 'the command to start', timeoutMs: 20_000 });
+  const running = runCommand({
+    command,
+    cwd: dir,
+    env: env(),
+    exclusiveLock: lock,
+    killGraceMs: 500,
+    timeoutMs: 120_000,
+    onGuardEvent: (e) => events.push(e),
+  });
+  await eventually(() => read(path.join(dir, 'grandchild.pid')).trim() !== '', {
+    what: 'the command to start',
+    timeoutMs: 20_000,
+  });
   // What a database restart or an administrator does to the guard's session.
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -235,8 +320,15 @@ test('the command never runs without the lock: when the connection holding it is
   }
   const result = await running;
   expect(result.exitCode).toBe(75);
-  expect(events.find((e) => e.kind === 'lost-lock')?.text).toMatch(/^the database connection holding the test-[\w-]+ lock broke \(.*\); stopping `sh -c .*` so it never runs beside another$/);
-  const [child, grandchild] = ['child.pid', 'grandchild.pid'].map((f) => Number(read(path.join(dir, f)).trim())) as [number, number];
-  await eventually(() => !alive(child) && !alive(grandchild), { what: 'child and grandchild to be gone', timeoutMs: 5_000 });
+  expect(events.find((e) => e.kind === 'lost-lock')?.text).toMatch(
+    /^the database connection holding the test-[\w-]+ lock broke \(.*\); stopping `sh -c .*` so it never runs beside another$/,
+  );
+  const [child, grandchild] = ['child.pid', 'grandchild.pid'].map((f) =>
+    Number(read(path.join(dir, f)).trim()),
+  ) as [number, number];
+  await eventually(() => !alive(child) && !alive(grandchild), {
+    what: 'child and grandchild to be gone',
+    timeoutMs: 5_000,
+  });
   expect(await lockIsFree(lock)).toBe(true);
 });

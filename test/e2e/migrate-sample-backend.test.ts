@@ -74,7 +74,13 @@ afterAll(async () => {
 
 function attempt(attemptNo: number) {
   return new MockActivityEnvironment(
-    { workflowExecution: { workflowId: 'migrate-sample', runId: 'run1' }, activityId: '5', activityType: 'runMigrations', attempt: attemptNo, startToCloseTimeoutMs: 600_000 },
+    {
+      workflowExecution: { workflowId: 'migrate-sample', runId: 'run1' },
+      activityId: '5',
+      activityType: 'runMigrations',
+      attempt: attemptNo,
+      startToCloseTimeoutMs: 600_000,
+    },
     { logger: new DefaultLogger('ERROR') },
   );
 }
@@ -84,15 +90,23 @@ test('an attempt and its retry at once: the retry waits for the running migrate,
   const runs = path.join(dir, 'runs');
   const first = attempt(1);
   const running = first.run(activities.runMigrations);
-  await eventually(() => existsSync(runs), { what: 'the first attempt to reach the slow migration', timeoutMs: 60_000 });
+  await eventually(() => existsSync(runs), {
+    what: 'the first attempt to reach the slow migration',
+    timeoutMs: 60_000,
+  });
 
   const retry = attempt(2);
   const beats: unknown[] = [];
   retry.on('heartbeat', (details: unknown) => beats.push(details));
   const retried = retry.run(activities.runMigrations);
   const waitingFor = () =>
-    beats.map((b) => (b as { waitingFor?: string | null } | undefined)?.waitingFor).find((w): w is string => typeof w === 'string');
-  await eventually(() => waitingFor() !== undefined, { what: 'the retry to report it waits for the earlier migrate', timeoutMs: 60_000 });
+    beats
+      .map((b) => (b as { waitingFor?: string | null } | undefined)?.waitingFor)
+      .find((w): w is string => typeof w === 'string');
+  await eventually(() => waitingFor() !== undefined, {
+    what: 'the retry to report it waits for the earlier migrate',
+    timeoutMs: 60_000,
+  });
   expect(waitingFor()).toMatch(/^waiting for an earlier migrate still running, pid \d+ on /);
 
   writeFileSync(path.join(dir, 'release'), '');
@@ -118,6 +132,9 @@ test('an attempt and its retry at once: the retry waits for the running migrate,
   const logA = readFileSync(a.logFile as string, 'utf8');
   expect(logA).toContain('$ just migrate (under the migrate lock)');
   expect(logA).toContain('Running upgrade 20251107_090000 -> 20251108_000000');
-  expect(readFileSync(b.logFile as string, 'utf8')).toContain('[migrate-guard:waiting] waiting for an earlier migrate still running');
-  for (const file of [a.logFile, b.logFile]) expect(readFileSync(file as string, 'utf8')).not.toContain(SAMPLE_DB_PASSWORD);
+  expect(readFileSync(b.logFile as string, 'utf8')).toContain(
+    '[migrate-guard:waiting] waiting for an earlier migrate still running',
+  );
+  for (const file of [a.logFile, b.logFile])
+    expect(readFileSync(file as string, 'utf8')).not.toContain(SAMPLE_DB_PASSWORD);
 });

@@ -19,7 +19,13 @@ let prod: E2eStack;
 let stg: E2eStack;
 const prodEnv = uniqueName('prod');
 const stgEnv = uniqueName('stg');
-const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@localhost', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@localhost' };
+const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 't',
+  GIT_AUTHOR_EMAIL: 't@localhost',
+  GIT_COMMITTER_NAME: 't',
+  GIT_COMMITTER_EMAIL: 't@localhost',
+};
 
 beforeAll(async () => {
   prod = await startE2eStack('promo-prod', { environment: prodEnv });
@@ -32,7 +38,10 @@ beforeAll(async () => {
   await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
   execFileSync('git', ['commit', '-qam', 'promotion policy'], { cwd: prod.stack.backendDir, env: GIT_ENV });
   // Staging's checkout is the same commit (its .env.local, untracked, keeps its own database).
-  execFileSync('git', ['fetch', '-q', prod.stack.backendDir, 'HEAD'], { cwd: stg.stack.backendDir, env: GIT_ENV });
+  execFileSync('git', ['fetch', '-q', prod.stack.backendDir, 'HEAD'], {
+    cwd: stg.stack.backendDir,
+    env: GIT_ENV,
+  });
   execFileSync('git', ['reset', '-q', '--hard', 'FETCH_HEAD'], { cwd: stg.stack.backendDir, env: GIT_ENV });
 });
 afterAll(async () => {
@@ -40,17 +49,27 @@ afterAll(async () => {
   await stg?.close();
 });
 
-const sha = () => execFileSync('git', ['rev-parse', 'HEAD'], { cwd: prod.stack.backendDir }).toString().trim();
+const sha = () =>
+  execFileSync('git', ['rev-parse', 'HEAD'], { cwd: prod.stack.backendDir }).toString().trim();
 
 function release(stack: E2eStack, environment: string, extra: string[] = []) {
   const summaryPath = path.join(stack.stack.backendDir, 'var', 'reports', `${uniqueName('promo')}.json`);
   const args = [
-    'release', 'db',
-    '--project-root', stack.stack.backendDir,
-    '--environment', environment,
-    '--non-interactive', '--plan', 'starter=0', '--plan', 'pro=9900',
-    '--operator', 'alice',
-    '--summary-path', summaryPath,
+    'release',
+    'db',
+    '--project-root',
+    stack.stack.backendDir,
+    '--environment',
+    environment,
+    '--non-interactive',
+    '--plan',
+    'starter=0',
+    '--plan',
+    'pro=9900',
+    '--operator',
+    'alice',
+    '--summary-path',
+    summaryPath,
     ...stack.temporalArgs,
     ...extra,
   ];
@@ -65,7 +84,11 @@ async function runRelease(stack: E2eStack, environment: string, extra: string[] 
 }
 
 const revisions = async (stack: E2eStack) =>
-  (await stack.query<{ version_num: string }>('select version_num from alembic_version order by 1').catch(() => [])).map((r) => r.version_num);
+  (
+    await stack
+      .query<{ version_num: string }>('select version_num from alembic_version order by 1')
+      .catch(() => [])
+  ).map((r) => r.version_num);
 
 async function waitingGate(workflowId: string): Promise<GateView> {
   const handle = prod.ctx.client.workflow.getHandle(workflowId);
@@ -85,11 +108,18 @@ test('refused before any change without a staging release; accepted after one of
   expect(refused.summary.status).toBe('failed');
   expect(refused.summary.error).toMatchObject({ step: 'preflight', type: 'PromotionRequired' });
   expect(refused.stderr).toContain('refused by the worker (PromotionRequired)');
-  expect(refused.stderr).toContain(`promotion to ${prodEnv} requires a successful, not rolled back release of git ${sha().slice(0, 12)}`);
+  expect(refused.stderr).toContain(
+    `promotion to ${prodEnv} requires a successful, not rolled back release of git ${sha().slice(0, 12)}`,
+  );
   expect(refused.stderr).toContain(`${stgEnv} has no completed release in Temporal`);
   expect(refused.stderr).toContain(`to satisfy it: db-release release db --environment ${stgEnv}`);
   expect(refused.summary.steps.map((s) => s.name)).toEqual(['preflight']);
-  expect(refused.summary.promotion).toMatchObject({ required: [stgEnv], satisfied_by: [], override: null, missing: [{ environment: stgEnv }] });
+  expect(refused.summary.promotion).toMatchObject({
+    required: [stgEnv],
+    satisfied_by: [],
+    override: null,
+    missing: [{ environment: stgEnv }],
+  });
   expect(await revisions(prod)).toEqual([]);
 
   // 2. Staging releases the same commit: production goes ahead, naming the staging run.
@@ -104,19 +134,34 @@ test('refused before any change without a staging release; accepted after one of
     git_sha: sha(),
     missing: [],
     override: null,
-    satisfied_by: [{ environment: stgEnv, workflow_id: `db-release-${stgEnv}`, run_id: staged.summary.run_id }],
+    satisfied_by: [
+      { environment: stgEnv, workflow_id: `db-release-${stgEnv}`, run_id: staged.summary.run_id },
+    ],
   });
   expect(accepted.summary.promotion?.revisions).toEqual(accepted.summary.alembic_revisions);
   const atHead = await revisions(prod);
   expect(atHead.length).toBeGreaterThan(0);
 
   // 3. Staging's release is rolled back: production is refused again, saying so, and unchanged.
-  const rollback = await runCli(['release', 'rollback', stgEnv, '--project-root', stg.stack.backendDir, '--operator', 'dave', ...stg.temporalArgs]);
+  const rollback = await runCli([
+    'release',
+    'rollback',
+    stgEnv,
+    '--project-root',
+    stg.stack.backendDir,
+    '--operator',
+    'dave',
+    ...stg.temporalArgs,
+  ]);
   expect(rollback.code).toBe(0);
   const again = await runRelease(prod, prodEnv);
   expect(again.code).toBe(1);
   expect(again.summary.error).toMatchObject({ step: 'preflight', type: 'PromotionRequired' });
-  expect(again.stderr).toMatch(new RegExp(`${stgEnv}'s release of git ${sha().slice(0, 12)} \\(run ${staged.summary.run_id}\\) was rolled back \\(rolled_back\\) by run `));
+  expect(again.stderr).toMatch(
+    new RegExp(
+      `${stgEnv}'s release of git ${sha().slice(0, 12)} \\(run ${staged.summary.run_id}\\) was rolled back \\(rolled_back\\) by run `,
+    ),
+  );
   expect(await revisions(prod)).toEqual(atHead);
 });
 
@@ -136,23 +181,41 @@ test('--override-promotion: the release waits at the gate although approval is o
   const workflowId = `db-release-${prodEnv}`;
   const gate = await waitingGate(workflowId);
   expect(gate.policy?.required).toBe(true);
-  expect(gate.plan?.promotion).toMatchObject({ required: [stgEnv], overrideReason: 'staging is down (INC-42)', requestedBy: 'alice' });
+  expect(gate.plan?.promotion).toMatchObject({
+    required: [stgEnv],
+    overrideReason: 'staging is down (INC-42)',
+    requestedBy: 'alice',
+  });
   expect(gate.plan?.promotion?.missing.map((m) => m.environment)).toEqual([stgEnv]);
 
   const status = await runCli(['release', 'status', prodEnv, ...prod.temporalArgs]);
   expect(status.stdout).toContain(`promotion: ${stgEnv} missing: `);
   const plain = await runCli(['release', 'approve', prodEnv, '--approver', 'bob', ...prod.temporalArgs]);
   expect(plain.code).toBe(1);
-  expect(plain.stderr).toContain('promotion overridden by alice: "staging is down (INC-42)"; approving needs --override-promotion');
+  expect(plain.stderr).toContain(
+    'promotion overridden by alice: "staging is down (INC-42)"; approving needs --override-promotion',
+  );
   expect(plain.stderr).toMatch(/a plain approval is refused.*--override-promotion/);
 
-  const ok = await runCli(['release', 'approve', prodEnv, '--approver', 'bob', '--override-promotion', ...prod.temporalArgs]);
+  const ok = await runCli([
+    'release',
+    'approve',
+    prodEnv,
+    '--approver',
+    'bob',
+    '--override-promotion',
+    ...prod.temporalArgs,
+  ]);
   expect(ok.code).toBe(0);
   const done = await run.done;
   expect(done.code).toBe(0);
   const summary = JSON.parse(await readFile(summaryPath, 'utf8')) as ReleaseSummary;
   expect(summary.status).toBe('success');
   expect(summary.approval).toMatchObject({ decision: 'approved', approver: 'bob', override_promotion: true });
-  expect(summary.promotion?.override).toEqual({ by: 'bob', reason: 'staging is down (INC-42)', requested_by: 'alice' });
+  expect(summary.promotion?.override).toEqual({
+    by: 'bob',
+    reason: 'staging is down (INC-42)',
+    requested_by: 'alice',
+  });
   expect(summary.promotion?.missing.map((m) => m.environment)).toEqual([stgEnv]);
 });

@@ -32,19 +32,24 @@ afterAll(async () => {
 
 function releaseArgs(environment: string, summaryPath: string, extra: string[] = []): string[] {
   return [
-    'release', 'db',
-    '--project-root', e2e.stack.backendDir,
-    '--environment', environment,
+    'release',
+    'db',
+    '--project-root',
+    e2e.stack.backendDir,
+    '--environment',
+    environment,
     '--non-interactive',
-    '--plan', 'starter=0',
-    '--plan', 'pro=9900',
+    '--plan',
+    'starter=0',
+    '--plan',
+    'pro=9900',
     '--json',
-    '--summary-path', summaryPath,
+    '--summary-path',
+    summaryPath,
     ...e2e.temporalArgs,
     ...extra,
   ];
 }
-
 
 describe('release db on the real stack', () => {
   /** The first release on the fresh stack, run once: by the test that checks it, or by a later test run alone (-t). */
@@ -64,7 +69,9 @@ describe('release db on the real stack', () => {
 
     // --json: the summary is the only thing on stdout
     const first = JSON.parse(result.stdout) as ReleaseSummary;
-    const file = JSON.parse(await readFile(path.join(e2e.stack.backendDir, 'var/reports/first.json'), 'utf8')) as ReleaseSummary;
+    const file = JSON.parse(
+      await readFile(path.join(e2e.stack.backendDir, 'var/reports/first.json'), 'utf8'),
+    ) as ReleaseSummary;
     expect(file).toEqual(first);
     for (const key of ORIGINAL_KEYS) expect(first).toHaveProperty(key);
     expect(first.status).toBe('success');
@@ -75,7 +82,9 @@ describe('release db on the real stack', () => {
       ['stripe_setup', 'success'],
       ['billing_plan_verification', 'success'],
     ]);
-    expect(first.steps.every((s) => typeof s.duration_ms === 'number' && s.started_at && s.ended_at)).toBe(true);
+    expect(first.steps.every((s) => typeof s.duration_ms === 'number' && s.started_at && s.ended_at)).toBe(
+      true,
+    );
     expect(first.git_sha).toMatch(/^[0-9a-f]{40}$/);
     expect(first.pre_release_revision).toBeNull();
     expect(first.pending_revisions.map((r) => r.revision)).toEqual(['20251106_120000', '20251107_090000']);
@@ -95,13 +104,23 @@ describe('release db on the real stack', () => {
     const byCode = Object.fromEntries(first.stripe!.plans.map((p) => [p.code, p]));
     const starter = state.prices.find((p) => p.id === byCode.starter?.priceId);
     const pro = state.prices.find((p) => p.id === byCode.pro?.priceId);
-    expect(starter).toMatchObject({ unit_amount: 0, currency: 'usd', active: true, lookup_key: 'db_release:starter:monthly' });
+    expect(starter).toMatchObject({
+      unit_amount: 0,
+      currency: 'usd',
+      active: true,
+      lookup_key: 'db_release:starter:monthly',
+    });
     expect(pro).toMatchObject({ unit_amount: 9900, currency: 'usd', active: true });
     expect(pro?.recurring).toMatchObject({ interval: 'month', trial_period_days: 14 });
 
     // billing_plans carries the ids; .env.local has the map, every other line kept
-    const rows = await e2e.query<{ code: string; stripe_price_id: string }>('select code, stripe_price_id from billing_plans order by code');
-    expect(Object.fromEntries(rows.map((r) => [r.code, r.stripe_price_id]))).toEqual({ pro: pro?.id, starter: starter?.id });
+    const rows = await e2e.query<{ code: string; stripe_price_id: string }>(
+      'select code, stripe_price_id from billing_plans order by code',
+    );
+    expect(Object.fromEntries(rows.map((r) => [r.code, r.stripe_price_id]))).toEqual({
+      pro: pro?.id,
+      starter: starter?.id,
+    });
     expect(first.billing_plans.map((p) => [p.code, p.status])).toEqual([
       ['starter', 'ok'],
       ['pro', 'ok'],
@@ -151,29 +170,52 @@ describe('release db on the real stack', () => {
       [['--currency', 'xyz'], /--currency "xyz"/],
     ];
     for (const [extra, message] of cases) {
-      const args = releaseArgs('e2e-bad', 'var/reports/bad.json').filter((a, i, all) => !(a === '--plan' || all[i - 1] === '--plan'));
-      const result = await runCli([...args, ...(extra[0] === '--plan' ? ['--plan', 'pro=9900'] : ['--plan', 'starter=0', '--plan', 'pro=9900']), ...extra]);
+      const args = releaseArgs('e2e-bad', 'var/reports/bad.json').filter(
+        (a, i, all) => !(a === '--plan' || all[i - 1] === '--plan'),
+      );
+      const result = await runCli([
+        ...args,
+        ...(extra[0] === '--plan' ? ['--plan', 'pro=9900'] : ['--plan', 'starter=0', '--plan', 'pro=9900']),
+        ...extra,
+      ]);
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(message);
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
       expect(result.stdout).toBe('');
     }
-    await expect(e2e.ctx.client.workflow.getHandle('db-release-e2e-bad').describe()).rejects.toThrow(/not found/i);
+    await expect(e2e.ctx.client.workflow.getHandle('db-release-e2e-bad').describe()).rejects.toThrow(
+      /not found/i,
+    );
   });
 
   test('a missing Stripe secret under --non-interactive exits 2', async () => {
     // a project root without env files: billing on (from the process env) but no Stripe secrets
-    const bare = await runCli([
-      'release', 'db', '--project-root', path.join(e2e.stack.backendDir, 'migrations'), '--environment', 'e2e-bad',
-      '--non-interactive', '--plan', 'starter=0', '--plan', 'pro=9900', ...e2e.temporalArgs,
-    ], { ENABLE_BILLING: 'true' });
+    const bare = await runCli(
+      [
+        'release',
+        'db',
+        '--project-root',
+        path.join(e2e.stack.backendDir, 'migrations'),
+        '--environment',
+        'e2e-bad',
+        '--non-interactive',
+        '--plan',
+        'starter=0',
+        '--plan',
+        'pro=9900',
+        ...e2e.temporalArgs,
+      ],
+      { ENABLE_BILLING: 'true' },
+    );
     expect(bare.code).toBe(2);
     expect(bare.stderr).toMatch(/STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET not set/);
   });
 
   test('an unreachable Temporal address exits 2 naming it', async () => {
     const result = await runCli(
-      releaseArgs('e2e-bad', 'var/reports/bad.json').map((a) => (a === e2e.temporalArgs[1] ? '127.0.0.1:1' : a)),
+      releaseArgs('e2e-bad', 'var/reports/bad.json').map((a) =>
+        a === e2e.temporalArgs[1] ? '127.0.0.1:1' : a,
+      ),
     );
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/Temporal is not reachable at 127\.0\.0\.1:1/);

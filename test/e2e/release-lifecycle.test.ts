@@ -23,14 +23,21 @@ afterAll(async () => {
 // `production` needs approval with four-eyes in the sample backend's release.config.json.
 function productionRelease(extra: string[] = []): string[] {
   return [
-    'release', 'db',
-    '--project-root', e2e.stack.backendDir,
-    '--environment', 'production',
+    'release',
+    'db',
+    '--project-root',
+    e2e.stack.backendDir,
+    '--environment',
+    'production',
     '--non-interactive',
-    '--plan', 'starter=0',
-    '--plan', 'pro=9900',
-    '--operator', 'alice',
-    '--summary-path', path.join('var', 'reports', `production-${Date.now()}.json`),
+    '--plan',
+    'starter=0',
+    '--plan',
+    'pro=9900',
+    '--operator',
+    'alice',
+    '--summary-path',
+    path.join('var', 'reports', `production-${Date.now()}.json`),
     ...e2e.temporalArgs,
     ...extra,
   ];
@@ -39,7 +46,11 @@ function productionRelease(extra: string[] = []): string[] {
 /** Waits (bounded) until the release stands at the approval gate. */
 async function atGate(): Promise<void> {
   const handle = e2e.ctx.client.workflow.getHandle('db-release-production');
-  await eventually(async () => (await handle.query(statusQuery)).waitingForApproval, { what: 'the release to reach the approval gate', timeoutMs: 60_000, intervalMs: 100 });
+  await eventually(async () => (await handle.query(statusQuery)).waitingForApproval, {
+    what: 'the release to reach the approval gate',
+    timeoutMs: 60_000,
+    intervalMs: 100,
+  });
 }
 
 /** Terminal runs of a failed test are interrupted (Ctrl-C detaches) so nothing outlives it. */
@@ -72,10 +83,12 @@ test('one release per environment, Ctrl-C detaches, approval from the CLI comple
   // a second release of the same environment is refused at once, naming the running one
   const second = await runCli(productionRelease());
   expect(second.code).toBe(3);
-  expect(second.stderr).toMatch(/already running: workflow db-release-production \(run [0-9a-f-]+, started .* by alice\)/);
+  expect(second.stderr).toMatch(
+    /already running: workflow db-release-production \(run [0-9a-f-]+, started .* by alice\)/,
+  );
 
   // Ctrl-C detaches; the release keeps waiting at the gate on the worker
-  first.child.kill("SIGINT");
+  first.child.kill('SIGINT');
   const detached = await first.done;
   expect(detached.code).toBe(130);
   expect(detached.stderr).toMatch(/Detached: the release goes on/);
@@ -86,7 +99,11 @@ test('one release per environment, Ctrl-C detaches, approval from the CLI comple
   await atGate();
   const status = await runCli(['release', 'status', 'production', '--json', ...e2e.temporalArgs]);
   expect(status.code).toBe(0);
-  const view = JSON.parse(status.stdout) as { waitingForApproval: boolean; currentStep: string; plan: { pendingRevisions: Array<{ revision: string }> } };
+  const view = JSON.parse(status.stdout) as {
+    waitingForApproval: boolean;
+    currentStep: string;
+    plan: { pendingRevisions: Array<{ revision: string }> };
+  };
   expect(view.waitingForApproval).toBe(true);
   expect(view.currentStep).toBe('approval');
   expect(view.plan.pendingRevisions.map((r) => r.revision)).toEqual(['20251106_120000', '20251107_090000']);
@@ -95,7 +112,16 @@ test('one release per environment, Ctrl-C detaches, approval from the CLI comple
   const self = await runCli(['release', 'approve', 'production', '--approver', 'alice', ...e2e.temporalArgs]);
   expect(self.code).toBe(1);
   expect(self.stderr).toMatch(/four-eyes/);
-  const approve = await runCli(['release', 'approve', 'db-release-production', '--approver', 'bob', '--comment', 'reviewed', ...e2e.temporalArgs]);
+  const approve = await runCli([
+    'release',
+    'approve',
+    'db-release-production',
+    '--approver',
+    'bob',
+    '--comment',
+    'reviewed',
+    ...e2e.temporalArgs,
+  ]);
   expect(approve.code).toBe(0);
 
   const watch = await runCli(['release', 'watch', 'production', ...e2e.temporalArgs]);
@@ -105,17 +131,34 @@ test('one release per environment, Ctrl-C detaches, approval from the CLI comple
 
   const summary = await resultOf('db-release-production');
   expect(summary.status).toBe('success');
-  expect(summary.approval).toMatchObject({ decision: 'approved', approver: 'bob', comment: 'reviewed', via: 'update' });
+  expect(summary.approval).toMatchObject({
+    decision: 'approved',
+    approver: 'bob',
+    comment: 'reviewed',
+    via: 'update',
+  });
   expect(summary.started_by).toBe('alice');
 
   // visibility: the finished release, by environment and by its own status, with git SHA and starter
   const done = await listedRelease(['--environment', 'production', '--status', 'success'], summary.run_id);
-  expect(done).toMatchObject({ environment: 'production', status: 'success', executionStatus: 'COMPLETED', startedBy: 'alice', gitSha: summary.git_sha });
+  expect(done).toMatchObject({
+    environment: 'production',
+    status: 'success',
+    executionStatus: 'COMPLETED',
+    startedBy: 'alice',
+    gitSha: summary.git_sha,
+  });
   expect(done.gitSha).toMatch(/^[0-9a-f]{40}$/);
   const table = await runCli(['release', 'list', '--environment', 'production', ...e2e.temporalArgs]);
   expect(table.code).toBe(0);
-  expect(table.stdout).toMatch(/^STARTED\s+ENVIRONMENT\s+STATUS\s+GIT SHA\s+STARTED BY\s+WORKFLOW ID\s+RUN ID\s+ROLLBACK$/m);
-  expect(table.stdout).toMatch(new RegExp(`production\\s+success\\s+${summary.git_sha?.slice(0, 12) ?? 'x'}\\s+alice\\s+db-release-production`));
+  expect(table.stdout).toMatch(
+    /^STARTED\s+ENVIRONMENT\s+STATUS\s+GIT SHA\s+STARTED BY\s+WORKFLOW ID\s+RUN ID\s+ROLLBACK$/m,
+  );
+  expect(table.stdout).toMatch(
+    new RegExp(
+      `production\\s+success\\s+${summary.git_sha?.slice(0, 12) ?? 'x'}\\s+alice\\s+db-release-production`,
+    ),
+  );
 });
 
 type ListedRelease = ReleaseListRow;
@@ -132,7 +175,12 @@ async function listedRelease(filters: string[], runId: string): Promise<ListedRe
       last = list.stdout;
       return parsed.rows.find((r) => r.runId === runId);
     },
-    { what: `run ${runId} to appear in release list ${filters.join(' ')}`, timeoutMs: 90_000, intervalMs: 100, describe: () => last },
+    {
+      what: `run ${runId} to appear in release list ${filters.join(' ')}`,
+      timeoutMs: 90_000,
+      intervalMs: 100,
+      describe: () => last,
+    },
   );
 }
 
@@ -140,17 +188,38 @@ test('release list: filters answer only matching releases; bad filters are refus
   // --non-interactive on a terminal waits quietly: where to approve, but no live display
   const run = startCliOnTerminal(productionRelease());
   terminals.push(run);
-  await run.waitForScreen(/Approval required for production: db-release release approve db-release-production/);
+  await run.waitForScreen(
+    /Approval required for production: db-release release approve db-release-production/,
+  );
   await atGate();
   const { runId } = await e2e.ctx.client.workflow.getHandle('db-release-production').describe();
   const waiting = await listedRelease(['--status', 'awaiting_approval'], runId);
-  expect(waiting).toMatchObject({ environment: 'production', status: 'awaiting_approval', executionStatus: 'RUNNING', startedBy: 'alice' });
+  expect(waiting).toMatchObject({
+    environment: 'production',
+    status: 'awaiting_approval',
+    executionStatus: 'RUNNING',
+    startedBy: 'alice',
+  });
 
-  const filtered = await runCli(['release', 'list', '--json', '--status', 'awaiting_approval', ...e2e.temporalArgs]);
+  const filtered = await runCli([
+    'release',
+    'list',
+    '--json',
+    '--status',
+    'awaiting_approval',
+    ...e2e.temporalArgs,
+  ]);
   const rows = (JSON.parse(filtered.stdout) as { rows: ListedRelease[] }).rows;
   expect(rows.length).toBeGreaterThan(0);
   expect(rows.every((r) => r.status === 'awaiting_approval')).toBe(true);
-  const otherEnvironment = await runCli(['release', 'list', '--json', '--environment', 'no-such-env', ...e2e.temporalArgs]);
+  const otherEnvironment = await runCli([
+    'release',
+    'list',
+    '--json',
+    '--environment',
+    'no-such-env',
+    ...e2e.temporalArgs,
+  ]);
   expect((JSON.parse(otherEnvironment.stdout) as { rows: ListedRelease[] }).rows).toEqual([]);
 
   // bad input: exit 2, the flag named, and no connection needed for the limit
@@ -166,7 +235,16 @@ test('release list: filters answer only matching releases; bad filters are refus
   expect(register.code).toBe(0);
   expect(register.stderr).toMatch(/already registered/);
 
-  await runCli(['release', 'reject', 'production', '--approver', 'carol', '--reason', 'list test', ...e2e.temporalArgs]);
+  await runCli([
+    'release',
+    'reject',
+    'production',
+    '--approver',
+    'carol',
+    '--reason',
+    'list test',
+    ...e2e.temporalArgs,
+  ]);
   const quiet = await run.done;
   expect(quiet.code).toBe(1);
   expect(quiet.stdout).toMatch(/Release rejected\. Summary: /);
@@ -185,14 +263,23 @@ test('on a terminal, release db draws the plan and the gate live, redrawn in pla
   const atTheGate = run.screen();
   // the plan drawn is the workflow's own: its pending revisions and Stripe changes
   expect(atTheGate).toContain(`plan: ${view.plan?.pendingRevisions.length ?? -1} pending revision(s)`);
-  for (const r of view.plan?.pendingRevisions ?? []) expect(atTheGate).toContain(`${r.revision}  ${r.message}`);
-  for (const c of view.plan?.stripeChanges ?? []) expect(atTheGate).toContain(`(product ${c.product}, price ${c.price}`);
+  for (const r of view.plan?.pendingRevisions ?? [])
+    expect(atTheGate).toContain(`${r.revision}  ${r.message}`);
+  for (const c of view.plan?.stripeChanges ?? [])
+    expect(atTheGate).toContain(`(product ${c.product}, price ${c.price}`);
   // amounts as money: pro=9900 is 99.00 USD a month
   expect(atTheGate).toMatch(/stripe pro: 99\.00 USD\/month/);
   expect(atTheGate).toMatch(/\[\.\.\] approval\s+\S+/);
   expect(atTheGate).toMatch(/approve: db-release release approve db-release-production --approver NAME/);
 
-  const approve = await runCli(['release', 'approve', 'production', '--approver', 'bob', ...e2e.temporalArgs]);
+  const approve = await runCli([
+    'release',
+    'approve',
+    'production',
+    '--approver',
+    'bob',
+    ...e2e.temporalArgs,
+  ]);
   expect(approve.code).toBe(0);
   const done = await run.done;
   expect(done.code).toBe(0);
@@ -214,7 +301,9 @@ test('release watch on a terminal redraws the release live and ends with it', as
   await watch.waitForScreen(/waiting for approval/);
   expect(watch.screen()).toMatch(/\[ok\] preflight/);
 
-  expect((await runCli(['release', 'approve', 'production', '--approver', 'bob', ...e2e.temporalArgs])).code).toBe(0);
+  expect(
+    (await runCli(['release', 'approve', 'production', '--approver', 'bob', ...e2e.temporalArgs])).code,
+  ).toBe(0);
   const watched = await watch.done;
   expect(watched.code).toBe(0);
   expect(watched.stdout).toMatch(/\x1b\[\d+F\x1b\[J/);
@@ -228,16 +317,38 @@ test('a rejection ends the release as rejected and changes nothing', async () =>
   const run = startCli(productionRelease());
   await run.waitForStderr(/Approval required/);
   await atGate();
-  const noReason = await runCli(['release', 'reject', 'production', '--approver', 'carol', '--reason', ' ', ...e2e.temporalArgs]);
+  const noReason = await runCli([
+    'release',
+    'reject',
+    'production',
+    '--approver',
+    'carol',
+    '--reason',
+    ' ',
+    ...e2e.temporalArgs,
+  ]);
   expect(noReason.code).toBe(2);
   expect(noReason.stderr).toMatch(/--reason is empty/);
-  const reject = await runCli(['release', 'reject', 'production', '--approver', 'carol', '--reason', 'wrong window', ...e2e.temporalArgs]);
+  const reject = await runCli([
+    'release',
+    'reject',
+    'production',
+    '--approver',
+    'carol',
+    '--reason',
+    'wrong window',
+    ...e2e.temporalArgs,
+  ]);
   expect(reject.code).toBe(0);
   const done = await run.done;
   expect(done.code).toBe(1);
   const summary = await resultOf('db-release-production');
   expect(summary.status).toBe('rejected');
-  expect(summary.approval).toMatchObject({ decision: 'rejected', approver: 'carol', comment: 'wrong window' });
+  expect(summary.approval).toMatchObject({
+    decision: 'rejected',
+    approver: 'carol',
+    comment: 'wrong window',
+  });
   expect(summary.steps.map((s) => s.name)).toEqual(['preflight']);
 });
 
@@ -259,7 +370,9 @@ test('a release terminated from outside ends the CLI with exit 1 and says there 
   await e2e.ctx.client.workflow.getHandle('db-release-production').terminate('operator pulled the plug');
   const done = await run.done;
   expect(done.code).toBe(1);
-  expect(done.stderr).toMatch(/release db-release-production ended without a summary \(.*\); its history in the Web UI shows why/);
+  expect(done.stderr).toMatch(
+    /release db-release-production ended without a summary \(.*\); its history in the Web UI shows why/,
+  );
   expect(done.stderr).not.toMatch(/unexpected error/);
 });
 
@@ -291,7 +404,9 @@ test('on a terminal, release db asks for an unpriced plan and missing Stripe sec
     expect(written).toContain(`STRIPE_WEBHOOK_SECRET=${webhookSecret}`);
 
     await atGate();
-    expect((await runCli(['release', 'approve', 'production', '--approver', 'bob', ...e2e.temporalArgs])).code).toBe(0);
+    expect(
+      (await runCli(['release', 'approve', 'production', '--approver', 'bob', ...e2e.temporalArgs])).code,
+    ).toBe(0);
     expect((await run.done).code).toBe(0);
     const summary = await resultOf('db-release-production');
     expect(summary.stripe?.plans.map((p) => [p.code, p.amount])).toEqual([
@@ -299,15 +414,21 @@ test('on a terminal, release db asks for an unpriced plan and missing Stripe sec
       ['pro', 9900],
     ]);
     expect(JSON.stringify(summary)).not.toContain(secretKey);
-    expect(await historyText(e2e.ctx.client, 'db-release-production', summary.run_id)).not.toContain(secretKey);
+    expect(await historyText(e2e.ctx.client, 'db-release-production', summary.run_id)).not.toContain(
+      secretKey,
+    );
   } finally {
     // a test that failed before the secrets were typed must not leave the backend without them
-    if (!(await readFile(envLocal, 'utf8')).includes('STRIPE_SECRET_KEY=')) await writeFile(envLocal, original);
+    if (!(await readFile(envLocal, 'utf8')).includes('STRIPE_SECRET_KEY='))
+      await writeFile(envLocal, original);
   }
 });
 
 test('Ctrl-C at a release db prompt stops with exit 130 and starts nothing', async () => {
-  const before = await e2e.ctx.client.workflow.getHandle('db-release-production').describe().catch(() => null);
+  const before = await e2e.ctx.client.workflow
+    .getHandle('db-release-production')
+    .describe()
+    .catch(() => null);
   const args = productionRelease().filter((a) => a !== '--non-interactive' && a !== 'starter=0');
   args.splice(args.indexOf('--plan'), 1);
   const run = startCliOnTerminal(args);
@@ -316,6 +437,9 @@ test('Ctrl-C at a release db prompt stops with exit 130 and starts nothing', asy
   const done = await run.done;
   expect(done.code).toBe(130);
   expect(done.stdout).toMatch(/interrupted at the prompt; nothing was changed/);
-  const after = await e2e.ctx.client.workflow.getHandle('db-release-production').describe().catch(() => null);
+  const after = await e2e.ctx.client.workflow
+    .getHandle('db-release-production')
+    .describe()
+    .catch(() => null);
   expect(after?.runId).toBe(before?.runId);
 });

@@ -27,12 +27,16 @@ afterAll(async () => {
 async function release(extra: string[], plans = ['starter=0', 'pro=9900']) {
   const summaryPath = path.join(e2e.stack.backendDir, 'var', 'reports', `run-${Date.now()}.json`);
   const result = await runCli([
-    'release', 'db',
-    '--project-root', e2e.stack.backendDir,
-    '--environment', 'rollback',
+    'release',
+    'db',
+    '--project-root',
+    e2e.stack.backendDir,
+    '--environment',
+    'rollback',
     '--non-interactive',
     ...plans.flatMap((p) => ['--plan', p]),
-    '--summary-path', summaryPath,
+    '--summary-path',
+    summaryPath,
     ...e2e.temporalArgs,
     ...extra,
   ]);
@@ -49,8 +53,12 @@ interface Snapshot {
 }
 
 async function snapshot(): Promise<Snapshot> {
-  const revision = (await e2e.query<{ version_num: string }>('select version_num from alembic_version')).map((r) => r.version_num);
-  const rows = await e2e.query<{ code: string; stripe_price_id: string | null }>('select code, stripe_price_id from billing_plans order by code');
+  const revision = (await e2e.query<{ version_num: string }>('select version_num from alembic_version')).map(
+    (r) => r.version_num,
+  );
+  const rows = await e2e.query<{ code: string; stripe_price_id: string | null }>(
+    'select code, stripe_price_id from billing_plans order by code',
+  );
   const columns = await e2e.query<{ column_name: string }>(
     "select column_name from information_schema.columns where table_name = 'billing_plans' order by column_name",
   );
@@ -107,7 +115,13 @@ test('a verification failure after Stripe changes undoes migrations, Stripe and 
     const run = await release([], ['starter=0', 'pro=12900']);
     expect(run.code).toBe(1);
     expect(run.summary.error?.message).toMatch(/starter \(inactive\)/);
-    expect(run.summary.steps.map((s) => s.status)).toEqual(['success', 'success', 'success', 'success', 'failed']);
+    expect(run.summary.steps.map((s) => s.status)).toEqual([
+      'success',
+      'success',
+      'success',
+      'success',
+      'failed',
+    ]);
     const created = run.summary.stripe?.plans.find((p) => p.code === 'pro');
     expect(created?.priceAction).toBe('created');
     // The schema first (to exactly the recorded set), then price ids and Stripe.
@@ -135,7 +149,14 @@ test('a Stripe error rolls back the migrations and leaves Stripe untouched', asy
   await fetch(`${e2e.stack.stripe.url}/_peer/faults`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ method: 'POST', pathPrefix: '/v1/prices', bodyIncludes: 'unit_amount', status: 400, message: 'injected by the test', times: 1 }),
+    body: JSON.stringify({
+      method: 'POST',
+      pathPrefix: '/v1/prices',
+      bodyIncludes: 'unit_amount',
+      status: 400,
+      message: 'injected by the test',
+      times: 1,
+    }),
   });
   try {
     const run = await release([], ['starter=0', 'pro=14900']);
@@ -191,7 +212,9 @@ test('a migration whose downgrade raises: the compensation is refused, not start
     expect(run.summary.status).toBe('rollback_failed');
     const migration = run.summary.compensations.find((c) => c.name === 'migrations');
     expect(migration?.status).toBe('skipped');
-    expect(migration?.detail).toMatch(/^refused: the downgrade would stop half-way at 20251124_000001 \(downgrade raises: RuntimeError: this migration cannot be undone\); the database stayed at 20251124_000001$/);
+    expect(migration?.detail).toMatch(
+      /^refused: the downgrade would stop half-way at 20251124_000001 \(downgrade raises: RuntimeError: this migration cannot be undone\); the database stayed at 20251124_000001$/,
+    );
     // The exact command, with the backend's configured alembic invocation.
     expect(migration?.manual_action).toContain(`(alembic -c alembic.ini downgrade ${HEAD})`);
     expect(run.summary.alembic_revisions).toEqual(['20251124_000001']);
@@ -220,7 +243,14 @@ test('release rollback undoes a completed release inside the window, and refuses
     // A rollback the workflow refuses (the schema moved on) is the latest run of the id now:
     // status, show and rollback still work on the release, naming the refused rollback beside it.
     await e2e.query(`update alembic_version set version_num = '${HEAD}'`);
-    const refused = await runCli(['release', 'rollback', 'rollback', '--operator', 'dave', ...e2e.temporalArgs]);
+    const refused = await runCli([
+      'release',
+      'rollback',
+      'rollback',
+      '--operator',
+      'dave',
+      ...e2e.temporalArgs,
+    ]);
     await e2e.query("update alembic_version set version_num = '20251125_000001'");
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/rollback refused: the database is at/);
@@ -236,10 +266,22 @@ test('release rollback undoes a completed release inside the window, and refuses
     expect((JSON.parse(shownAfterRefusal.stdout) as ReleaseSummary).run_id).toBe(run.summary.run_id);
     expect(shownAfterRefusal.stderr).toContain(`rollback run ${refusedRun}: refused`);
 
-    const rollback = await runCli(['release', 'rollback', 'rollback', '--json', '--operator', 'dave', ...e2e.temporalArgs]);
+    const rollback = await runCli([
+      'release',
+      'rollback',
+      'rollback',
+      '--json',
+      '--operator',
+      'dave',
+      ...e2e.temporalArgs,
+    ]);
     expect(rollback.stderr).toMatch(/rolled_back/);
     expect(rollback.code).toBe(0);
-    const result = JSON.parse(rollback.stdout) as { status: string; release_run_id: string; compensations: Array<{ name: string; status: string }> };
+    const result = JSON.parse(rollback.stdout) as {
+      status: string;
+      release_run_id: string;
+      compensations: Array<{ name: string; status: string }>;
+    };
     expect(result.release_run_id).toBe(run.summary.run_id);
     expect(result.compensations.map((c) => [c.name, c.status])).toEqual([
       ['migrations', 'success'],
@@ -251,20 +293,26 @@ test('release rollback undoes a completed release inside the window, and refuses
     expect(await snapshot()).toEqual(before);
 
     // the rollback after a refused one found the release by itself (no --run-id)
-    expect(rollback.stderr).toContain(`rollback run ${refusedRun} (refused); rolling back release run ${run.summary.run_id} again`);
+    expect(rollback.stderr).toContain(
+      `rollback run ${refusedRun} (refused); rolling back release run ${run.summary.run_id} again`,
+    );
     const rollbackRun = (await e2e.ctx.client.workflow.getHandle('db-release-rollback').describe()).runId;
 
     // the latest run is now the rollback itself: a second rollback is refused, naming it
     const again = await runCli(['release', 'rollback', 'rollback', ...e2e.temporalArgs]);
     expect(again.code).toBe(2);
-    expect(again.stderr).toContain(`release run ${run.summary.run_id} of db-release-rollback was already rolled back by run ${rollbackRun} (rolled_back`);
+    expect(again.stderr).toContain(
+      `release run ${run.summary.run_id} of db-release-rollback was already rolled back by run ${rollbackRun} (rolled_back`,
+    );
 
     // status, show and watch: the release, with the rollback beside it (from its result, no query)
     const status = await runCli(['release', 'status', 'rollback', ...e2e.temporalArgs]);
     expect(status.code).toBe(0);
     expect(status.stdout).toContain(`rollback run ${rollbackRun}: rolled_back (requested by dave`);
     expect(status.stdout).toContain(`release run ${run.summary.run_id} is rolled back`);
-    const statusJson = JSON.parse((await runCli(['release', 'status', 'rollback', '--json', ...e2e.temporalArgs])).stdout) as {
+    const statusJson = JSON.parse(
+      (await runCli(['release', 'status', 'rollback', '--json', ...e2e.temporalArgs])).stdout,
+    ) as {
       summary: { run_id: string };
       rollback: { runId: string; state: string };
     };
@@ -279,12 +327,28 @@ test('release rollback undoes a completed release inside the window, and refuses
     expect(watch.stdout).toMatch(/rolled_back/);
 
     // release list: a run id column, and the rolled-back release listed as rolled_back
-    const listed = JSON.parse((await runCli(['release', 'list', '--environment', 'rollback', '--json', ...e2e.temporalArgs])).stdout) as {
+    const listed = JSON.parse(
+      (await runCli(['release', 'list', '--environment', 'rollback', '--json', ...e2e.temporalArgs])).stdout,
+    ) as {
       rows: Array<{ runId: string; status: string; rollback?: { runId: string; state: string } | null }>;
     };
-    expect(listed.rows.find((r) => r.runId === run.summary.run_id)).toMatchObject({ status: 'rolled_back', rollback: { runId: rollbackRun, state: 'rolled_back' } });
+    expect(listed.rows.find((r) => r.runId === run.summary.run_id)).toMatchObject({
+      status: 'rolled_back',
+      rollback: { runId: rollbackRun, state: 'rolled_back' },
+    });
     const rolledBack = JSON.parse(
-      (await runCli(['release', 'list', '--environment', 'rollback', '--status', 'rolled_back', '--json', ...e2e.temporalArgs])).stdout,
+      (
+        await runCli([
+          'release',
+          'list',
+          '--environment',
+          'rollback',
+          '--status',
+          'rolled_back',
+          '--json',
+          ...e2e.temporalArgs,
+        ])
+      ).stdout,
     ) as { rows: Array<{ runId: string; status: string }> };
     expect(rolledBack.rows.map((r) => r.runId)).toContain(run.summary.run_id);
     expect(rolledBack.rows.every((r) => r.status === 'rolled_back')).toBe(true);

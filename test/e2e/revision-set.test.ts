@@ -30,12 +30,16 @@ afterAll(async () => {
 async function release(extra: string[], plans = ['starter=0', 'pro=9900']) {
   const summaryPath = path.join(e2e.stack.backendDir, 'var', 'reports', `run-${Date.now()}.json`);
   const result = await runCli([
-    'release', 'db',
-    '--project-root', e2e.stack.backendDir,
-    '--environment', ENVIRONMENT,
+    'release',
+    'db',
+    '--project-root',
+    e2e.stack.backendDir,
+    '--environment',
+    ENVIRONMENT,
     '--non-interactive',
     ...plans.flatMap((p) => ['--plan', p]),
-    '--summary-path', summaryPath,
+    '--summary-path',
+    summaryPath,
     ...e2e.temporalArgs,
     ...extra,
   ]);
@@ -53,20 +57,51 @@ async function alembic(...args: string[]): Promise<void> {
   });
 }
 
-const rows = async () => (await e2e.query<{ version_num: string }>('select version_num from alembic_version order by version_num')).map((r) => r.version_num);
+const rows = async () =>
+  (
+    await e2e.query<{ version_num: string }>('select version_num from alembic_version order by version_num')
+  ).map((r) => r.version_num);
 const tables = async (names: string[]) =>
-  (await e2e.query<{ table_name: string }>('select table_name from information_schema.tables where table_name = any($1) order by table_name', [names])).map((r) => r.table_name);
+  (
+    await e2e.query<{ table_name: string }>(
+      'select table_name from information_schema.tables where table_name = any($1) order by table_name',
+      [names],
+    )
+  ).map((r) => r.table_name);
 
 test('case 1: a database with two rows in alembic_version is recorded as a set and brought back to exactly that set', async () => {
   // HEAD branches into x and y; the database is at {x1, y1}; the release brings x2, y2, their
   // merge and a failing revision after it.
   const removers = [
-    await addMigration(e2e.stack.backendDir, { ...addTable('rs_x1', HEAD, 'rs_x1'), message: 'branch x one' }),
-    await addMigration(e2e.stack.backendDir, { ...addTable('rs_y1', HEAD, 'rs_y1'), message: 'branch y one' }),
-    await addMigration(e2e.stack.backendDir, { ...addTable('rs_x2', 'rs_x1', 'rs_x2'), message: 'branch x two' }),
-    await addMigration(e2e.stack.backendDir, { ...addTable('rs_y2', 'rs_y1', 'rs_y2'), message: 'branch y two' }),
-    await addMigration(e2e.stack.backendDir, { revision: 'rs_m1', downRevision: ['rs_x2', 'rs_y2'], upgrade: 'pass', downgrade: 'pass', message: 'merge x and y' }),
-    await addMigration(e2e.stack.backendDir, { revision: 'rs_m2', downRevision: 'rs_m1', upgrade: 'op.execute("select 1/0")', downgrade: 'pass' }),
+    await addMigration(e2e.stack.backendDir, {
+      ...addTable('rs_x1', HEAD, 'rs_x1'),
+      message: 'branch x one',
+    }),
+    await addMigration(e2e.stack.backendDir, {
+      ...addTable('rs_y1', HEAD, 'rs_y1'),
+      message: 'branch y one',
+    }),
+    await addMigration(e2e.stack.backendDir, {
+      ...addTable('rs_x2', 'rs_x1', 'rs_x2'),
+      message: 'branch x two',
+    }),
+    await addMigration(e2e.stack.backendDir, {
+      ...addTable('rs_y2', 'rs_y1', 'rs_y2'),
+      message: 'branch y two',
+    }),
+    await addMigration(e2e.stack.backendDir, {
+      revision: 'rs_m1',
+      downRevision: ['rs_x2', 'rs_y2'],
+      upgrade: 'pass',
+      downgrade: 'pass',
+      message: 'merge x and y',
+    }),
+    await addMigration(e2e.stack.backendDir, {
+      revision: 'rs_m2',
+      downRevision: 'rs_m1',
+      upgrade: 'op.execute("select 1/0")',
+      downgrade: 'pass',
+    }),
   ];
   try {
     await alembic('upgrade', 'rs_x1');
@@ -79,9 +114,14 @@ test('case 1: a database with two rows in alembic_version is recorded as a set a
     expect(run.summary.pre_release_revision).toBe('rs_x1,rs_y1');
     const pending = run.summary.pending_revisions.map((r) => r.revision);
     expect([...pending].sort()).toEqual(['rs_m1', 'rs_m2', 'rs_x2', 'rs_y2']);
-    expect(pending.indexOf('rs_m1')).toBeGreaterThan(Math.max(pending.indexOf('rs_x2'), pending.indexOf('rs_y2')));
+    expect(pending.indexOf('rs_m1')).toBeGreaterThan(
+      Math.max(pending.indexOf('rs_x2'), pending.indexOf('rs_y2')),
+    );
     expect(pending.at(-1)).toBe('rs_m2');
-    expect(run.summary.pending_revisions.find((r) => r.revision === 'rs_m1')).toMatchObject({ isMerge: true, downRevisions: ['rs_x2', 'rs_y2'] });
+    expect(run.summary.pending_revisions.find((r) => r.revision === 'rs_m1')).toMatchObject({
+      isMerge: true,
+      downRevisions: ['rs_x2', 'rs_y2'],
+    });
 
     // Compensation: both branches back, nothing of the release left, and only then rolled_back.
     expect(run.summary.compensations.map((c) => [c.name, c.status])).toEqual([['migrations', 'success']]);
@@ -107,19 +147,28 @@ test('case 5: a downgrade that raises is shown before approval, and `release rol
     const run = await release([], ['starter=0', 'pro=16900']);
     expect(run.summary.status).toBe('success');
     expect(run.summary.pending_revisions).toEqual([
-      expect.objectContaining({ revision: 'rs_r5', downgrade: { status: 'raises', detail: 'RuntimeError: rs_r5 cannot be undone' } }),
+      expect.objectContaining({
+        revision: 'rs_r5',
+        downgrade: { status: 'raises', detail: 'RuntimeError: rs_r5 cannot be undone' },
+      }),
     ]);
-    expect(run.report).toContain('**Rollback readiness: not ready.** rs_r5 (downgrade raises: RuntimeError: rs_r5 cannot be undone)');
+    expect(run.report).toContain(
+      '**Rollback readiness: not ready.** rs_r5 (downgrade raises: RuntimeError: rs_r5 cannot be undone)',
+    );
 
     const envBefore = await readFile(path.join(e2e.stack.backendDir, '.env.local'), 'utf8');
     const pricesBefore = await e2e.query('select code, stripe_price_id from billing_plans order by code');
     const rollback = await runCli(['release', 'rollback', ENVIRONMENT, ...e2e.temporalArgs]);
     expect(rollback.code).toBe(1);
-    expect(rollback.stderr).toMatch(/rollback refused: .*rs_r5 \(downgrade raises: RuntimeError: rs_r5 cannot be undone\)/);
+    expect(rollback.stderr).toMatch(
+      /rollback refused: .*rs_r5 \(downgrade raises: RuntimeError: rs_r5 cannot be undone\)/,
+    );
     expect(rollback.stderr).toContain('nothing was changed');
     // Nothing was put back: not the price ids, not the env file, not the schema.
     expect(await readFile(path.join(e2e.stack.backendDir, '.env.local'), 'utf8')).toBe(envBefore);
-    expect(await e2e.query('select code, stripe_price_id from billing_plans order by code')).toEqual(pricesBefore);
+    expect(await e2e.query('select code, stripe_price_id from billing_plans order by code')).toEqual(
+      pricesBefore,
+    );
     expect(await rows()).toEqual(['rs_r5']);
     expect(await tables(['rs_r5'])).toEqual(['rs_r5']);
   } finally {

@@ -292,9 +292,7 @@ describe('status summary, release show and stripe setup around a real release', 
     expect(result.stdout).toMatch(
       /FAIL database\s+postgresql:\/\/[^:]+:\*\*\*@127\.0\.0\.1:1\/\S+: cannot connect: .*ECONNREFUSED/,
     );
-    expect(result.stdout).toMatch(
-      /FAIL alembic .*cannot read alembic_version: .*ECONNREFUSED.*\n/,
-    );
+    expect(result.stdout).toMatch(/FAIL alembic .*cannot read alembic_version: .*ECONNREFUSED.*\n/);
     expect(result.stdout).toMatch(/FAIL billing_plans .*not checked: database not reachable/);
     expect(result.stdout.trim().split('\n')).toHaveLength(8); // one screen: a title, seven lines
     expect(result.stdout).toMatch(/ok {3}temporal/);

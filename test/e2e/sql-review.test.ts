@@ -22,7 +22,13 @@ const SAMPLE = path.join(repoRoot(), 'examples', 'saas-backend');
 const environment = uniqueName('sqlreview');
 const releaseId = `db-release-${environment}`;
 const backend = () => e2e.stack.backendDir;
-const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@localhost', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@localhost' };
+const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 't',
+  GIT_AUTHOR_EMAIL: 't@localhost',
+  GIT_COMMITTER_NAME: 't',
+  GIT_COMMITTER_EMAIL: 't@localhost',
+};
 
 /** One revision after the sample's head whose upgrade() does each risky thing once. */
 const RISKY = `"""risky changes for the SQL review test"""
@@ -69,12 +75,21 @@ afterAll(async () => {
 
 function releaseArgs(summaryPath: string): string[] {
   return [
-    'release', 'db',
-    '--project-root', backend(),
-    '--environment', environment,
-    '--non-interactive', '--plan', 'starter=0', '--plan', 'pro=9900',
-    '--operator', 'alice',
-    '--summary-path', summaryPath,
+    'release',
+    'db',
+    '--project-root',
+    backend(),
+    '--environment',
+    environment,
+    '--non-interactive',
+    '--plan',
+    'starter=0',
+    '--plan',
+    'pro=9900',
+    '--operator',
+    'alice',
+    '--summary-path',
+    summaryPath,
     ...e2e.temporalArgs,
   ];
 }
@@ -90,7 +105,10 @@ async function waitingGate(): Promise<GateView> {
   throw new Error(`${releaseId} never waited at the gate; last: ${JSON.stringify(last)}`);
 }
 
-const revisionTable = async () => (await e2e.query<{ version_num: string }>('select version_num from alembic_version').catch(() => [])).map((r) => r.version_num);
+const revisionTable = async () =>
+  (await e2e.query<{ version_num: string }>('select version_num from alembic_version').catch(() => [])).map(
+    (r) => r.version_num,
+  );
 
 test('require-approval: a release of an environment without approval waits; release status and report.md show the SQL and every flag', async () => {
   await setPolicy('require-approval');
@@ -98,9 +116,15 @@ test('require-approval: a release of an environment without approval waits; rele
   const cli = startCli(releaseArgs(summaryPath));
   const gate = await waitingGate();
   const review = gate.plan?.sqlReview;
-  expect(review?.revisions.map((r) => r.revision)).toEqual(['20251106_120000', '20251107_090000', '20251201_000000']);
+  expect(review?.revisions.map((r) => r.revision)).toEqual([
+    '20251106_120000',
+    '20251107_090000',
+    '20251201_000000',
+  ]);
   expect(review?.decision.action).toBe('require-approval');
-  const flagged = (review?.flags ?? []).filter((f) => f.revision === '20251201_000000').map((f) => `${f.kind} ${f.rule}`);
+  const flagged = (review?.flags ?? [])
+    .filter((f) => f.revision === '20251201_000000')
+    .map((f) => `${f.kind} ${f.rule}`);
   expect(flagged).toEqual(
     expect.arrayContaining([
       'drop ban-drop-column',
@@ -112,21 +136,44 @@ test('require-approval: a release of an environment without approval waits; rele
       'rename renaming-table',
     ]),
   );
-  expect(review?.flags).toContainEqual(expect.objectContaining({ revision: '20251107_090000', kind: 'non-concurrent-index', rule: 'require-concurrent-index-creation' }));
+  expect(review?.flags).toContainEqual(
+    expect.objectContaining({
+      revision: '20251107_090000',
+      kind: 'non-concurrent-index',
+      rule: 'require-concurrent-index-creation',
+    }),
+  );
   // nothing ran: the gate stands before the migrations
   expect(await revisionTable()).toEqual([]);
 
   const status = await runCli(['release', 'status', releaseId, ...e2e.temporalArgs]);
   expect(status.code).toBe(0);
-  expect(status.stdout).toMatch(/sql review: SQL of 3 of 3 pending revision\(s\) rendered offline; \d+ risk flag\(s\) \(.*drop.*\); policy: require-approval/);
-  expect(status.stdout).toContain('flag drop (ban-drop-column) in 20251201_000000: ALTER TABLE billing_plans DROP COLUMN seat_included;');
-  expect(status.stdout).toContain('flag rename (renaming-table) in 20251201_000000: ALTER TABLE tenant_subscriptions RENAME TO subscriptions;');
+  expect(status.stdout).toMatch(
+    /sql review: SQL of 3 of 3 pending revision\(s\) rendered offline; \d+ risk flag\(s\) \(.*drop.*\); policy: require-approval/,
+  );
+  expect(status.stdout).toContain(
+    'flag drop (ban-drop-column) in 20251201_000000: ALTER TABLE billing_plans DROP COLUMN seat_included;',
+  );
+  expect(status.stdout).toContain(
+    'flag rename (renaming-table) in 20251201_000000: ALTER TABLE tenant_subscriptions RENAME TO subscriptions;',
+  );
   expect(status.stdout).toContain('sql upgrade 20251201_000000:');
   expect(status.stdout).toContain('      ALTER TABLE billing_plans ADD COLUMN region VARCHAR(8) NOT NULL;');
   // the revision's downgrade() raises: said, not guessed
-  expect(status.stdout).toMatch(/sql downgrade 20251201_000000: SQL unavailable: its downgrade\(\) failed offline: NotImplementedError: test revision: never applied/);
+  expect(status.stdout).toMatch(
+    /sql downgrade 20251201_000000: SQL unavailable: its downgrade\(\) failed offline: NotImplementedError: test revision: never applied/,
+  );
 
-  const reject = await runCli(['release', 'reject', releaseId, '--approver', 'bob', '--reason', 'drops need a plan', ...e2e.temporalArgs]);
+  const reject = await runCli([
+    'release',
+    'reject',
+    releaseId,
+    '--approver',
+    'bob',
+    '--reason',
+    'drops need a plan',
+    ...e2e.temporalArgs,
+  ]);
   expect(reject.code).toBe(0);
   await cli.done;
   const summary = JSON.parse(await readFile(summaryPath, 'utf8')) as ReleaseSummary;
@@ -134,7 +181,9 @@ test('require-approval: a release of an environment without approval waits; rele
   expect(summary.sql_review?.flags.length).toBe(review?.flags.length);
   const report = await readFile(reportPathFor(summaryPath), 'utf8');
   expect(report).toContain('## SQL review');
-  expect(report).toContain('| `20251201_000000` | drop | ban-drop-column | `ALTER TABLE billing_plans DROP COLUMN seat_included;` |');
+  expect(report).toContain(
+    '| `20251201_000000` | drop | ban-drop-column | `ALTER TABLE billing_plans DROP COLUMN seat_included;` |',
+  );
   expect(report).toContain('DROP TABLE plan_features;');
   expect(await revisionTable()).toEqual([]);
 });
@@ -143,7 +192,9 @@ test('refuse: the release is refused before any change, naming the flags', async
   await setPolicy('refuse');
   const run = await runCli(releaseArgs(path.join('var', 'reports', 'sql-refused.json')));
   expect(run.code).toBe(1);
-  expect(run.stderr).toMatch(/release refused, nothing was changed: refused by the SQL review policy: .*drop \(ban-drop-column\) in 20251201_000000: ALTER TABLE billing_plans DROP COLUMN seat_included;/);
+  expect(run.stderr).toMatch(
+    /release refused, nothing was changed: refused by the SQL review policy: .*drop \(ban-drop-column\) in 20251201_000000: ALTER TABLE billing_plans DROP COLUMN seat_included;/,
+  );
   expect(run.stderr).toContain(`set environments.${environment}.sqlReview in release.config.json`);
   expect(await revisionTable()).toEqual([]);
 });
@@ -152,7 +203,13 @@ test('an env.py without offline mode: SQL unavailable, said per revision; never 
   await setPolicy('require-approval');
   const envPy = path.join(backend(), 'migrations', 'env.py');
   const source = await readFile(envPy, 'utf8');
-  await writeFile(envPy, source.replace(/if context\.is_offline_mode\(\):\n\s+run_migrations_offline\(\)\nelse:\n\s+run_migrations_online\(\)/, 'run_migrations_online()'));
+  await writeFile(
+    envPy,
+    source.replace(
+      /if context\.is_offline_mode\(\):\n\s+run_migrations_offline\(\)\nelse:\n\s+run_migrations_online\(\)/,
+      'run_migrations_online()',
+    ),
+  );
   expect(await readFile(envPy, 'utf8')).not.toContain('is_offline_mode()');
   execFileSync('git', ['commit', '-qam', 'env.py online only'], { cwd: backend(), env: GIT_ENV });
   const summaryPath = path.join(backend(), 'var', 'reports', 'sql-online-only.json');
@@ -160,17 +217,31 @@ test('an env.py without offline mode: SQL unavailable, said per revision; never 
   const gate = await waitingGate();
   expect(gate.plan?.sqlReview?.unavailable).toMatch(/^env\.py has no offline mode/);
   expect(gate.plan?.sqlReview?.flags).toEqual([]);
-  expect(gate.plan?.sqlReview?.decision.reason).toMatch(/the SQL could not be reviewed in full \(env\.py has no offline mode/);
+  expect(gate.plan?.sqlReview?.decision.reason).toMatch(
+    /the SQL could not be reviewed in full \(env\.py has no offline mode/,
+  );
   const status = await runCli(['release', 'status', releaseId, ...e2e.temporalArgs]);
   expect(status.stdout).toContain('sql upgrade 20251201_000000: SQL unavailable: env.py has no offline mode');
-  await runCli(['release', 'reject', releaseId, '--approver', 'bob', '--reason', 'no SQL to read', ...e2e.temporalArgs]);
+  await runCli([
+    'release',
+    'reject',
+    releaseId,
+    '--approver',
+    'bob',
+    '--reason',
+    'no SQL to read',
+    ...e2e.temporalArgs,
+  ]);
   await cli.done;
   expect(await revisionTable()).toEqual([]);
 });
 
 test('an offline render that hangs is stopped at its own deadline: the inspection stands, the SQL is "timed out", approval required', async () => {
   // The sample's env.py (with offline mode), and a revision whose upgrade() sleeps even offline.
-  await writeFile(path.join(backend(), 'migrations', 'env.py'), await readFile(path.join(SAMPLE, 'migrations', 'env.py'), 'utf8'));
+  await writeFile(
+    path.join(backend(), 'migrations', 'env.py'),
+    await readFile(path.join(SAMPLE, 'migrations', 'env.py'), 'utf8'),
+  );
   await setPolicy('require-approval');
   await writeFile(
     path.join(backend(), 'migrations', 'versions', '20251202_000000_hangs.py'),
@@ -184,11 +255,31 @@ test('an offline render that hangs is stopped at its own deadline: the inspectio
   try {
     const cli = startCli(releaseArgs(path.join(backend(), 'var', 'reports', 'sql-hangs.json')));
     const gate = await waitingGate();
-    expect(gate.plan?.pendingRevisions.map((r) => r.revision)).toEqual(['20251106_120000', '20251107_090000', '20251201_000000', '20251202_000000']);
-    expect(gate.plan?.sqlReview?.unavailable).toMatch(/^timed out: the offline render ran past 4 s and was stopped/);
-    expect(gate.plan?.sqlReview?.revisions.every((r) => r.upgrade === null && /^timed out/.test(r.upgradeUnavailable ?? ''))).toBe(true);
+    expect(gate.plan?.pendingRevisions.map((r) => r.revision)).toEqual([
+      '20251106_120000',
+      '20251107_090000',
+      '20251201_000000',
+      '20251202_000000',
+    ]);
+    expect(gate.plan?.sqlReview?.unavailable).toMatch(
+      /^timed out: the offline render ran past 4 s and was stopped/,
+    );
+    expect(
+      gate.plan?.sqlReview?.revisions.every(
+        (r) => r.upgrade === null && /^timed out/.test(r.upgradeUnavailable ?? ''),
+      ),
+    ).toBe(true);
     expect(gate.plan?.sqlReview?.decision.action).toBe('require-approval');
-    await runCli(['release', 'reject', releaseId, '--approver', 'bob', '--reason', 'hangs', ...e2e.temporalArgs]);
+    await runCli([
+      'release',
+      'reject',
+      releaseId,
+      '--approver',
+      'bob',
+      '--reason',
+      'hangs',
+      ...e2e.temporalArgs,
+    ]);
     await cli.done;
   } finally {
     if (saved === undefined) delete process.env.DB_RELEASE_SQL_RENDER_TIMEOUT_MS;

@@ -21,7 +21,12 @@ import { migrateGuardScript } from '../../src/runtime/command-runner';
 import { realActivityDeps } from '../../src/worker';
 import { runCli, startCli } from '../support/cli';
 import { removeTempDirs, tempDir } from '../support/fakes';
-import { prepareStarterBackend, STARTER_REVISIONS, starterBackendOf, starterCatalog } from '../support/starter-backend';
+import {
+  prepareStarterBackend,
+  STARTER_REVISIONS,
+  starterBackendOf,
+  starterCatalog,
+} from '../support/starter-backend';
 import { testAddress } from '../support/temporal';
 
 const BARE_PATH = '/usr/bin:/bin';
@@ -42,7 +47,9 @@ async function versionRows(databaseUrl: string): Promise<string[]> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const { rows } = await client.query<{ version_num: string }>('select version_num from alembic_version order by version_num');
+    const { rows } = await client.query<{ version_num: string }>(
+      'select version_num from alembic_version order by version_num',
+    );
     return rows.map((r) => r.version_num);
   } finally {
     await client.end();
@@ -76,10 +83,13 @@ test('case 7: a monorepo backend releases with its own venv off PATH and DATABAS
   writeFileSync(compose, `${readFileSync(compose, 'utf8')}\n${databaseLine ?? ''}\n`);
 
   const taskQueue = `starter-layout-${randomUUID()}`;
-  const worker = startCli(['worker', '--project-root', backend.backendDir, '--address', address, '--task-queue', taskQueue], {
-    PATH: BARE_PATH,
-    DB_RELEASE_TOOLS_DIR: tempDir('starter-layout-no-tools-'),
-  });
+  const worker = startCli(
+    ['worker', '--project-root', backend.backendDir, '--address', address, '--task-queue', taskQueue],
+    {
+      PATH: BARE_PATH,
+      DB_RELEASE_TOOLS_DIR: tempDir('starter-layout-no-tools-'),
+    },
+  );
   try {
     const line = await worker.waitForStderr(/^worker: backend /);
     expect(line).toBe(
@@ -105,7 +115,10 @@ test('case 7: a monorepo backend releases with its own venv off PATH and DATABAS
       taskQueue,
       ...plans,
     ]);
-    expect({ code: release.code, stderr: release.code === 0 ? '' : release.stderr }).toEqual({ code: 0, stderr: '' });
+    expect({ code: release.code, stderr: release.code === 0 ? '' : release.stderr }).toEqual({
+      code: 0,
+      stderr: '',
+    });
     expect(await versionRows(stack.databaseUrl)).toEqual([STARTER_REVISIONS.head]);
     const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as { status?: string };
     expect(summary.status).toBe('success');
@@ -131,7 +144,13 @@ test("case 6: the sample's backfill printing 25 MB through runMigrations: migrat
   const stateDir = path.join(tempDir('starter-noisy-state-'), 'state');
   const activities = createMigrationActivities(realActivityDeps(backend.backendDir, stateDir));
   const env = new MockActivityEnvironment(
-    { workflowExecution: { workflowId: 'starter-noisy', runId: 'run1' }, activityId: '5', activityType: 'runMigrations', attempt: 1, startToCloseTimeoutMs: 600_000 },
+    {
+      workflowExecution: { workflowId: 'starter-noisy', runId: 'run1' },
+      activityId: '5',
+      activityType: 'runMigrations',
+      attempt: 1,
+      startToCloseTimeoutMs: 600_000,
+    },
     { logger: new DefaultLogger('ERROR') },
   );
   const outcome: CommandOutcome = await env.run(activities.runMigrations);

@@ -10,7 +10,13 @@ import type { ReleaseSummary } from '../../src/release/types';
 import { runCli } from '../support/cli';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';
 import { addMigration } from '../support/migrations';
-import { alembicVersionRows, bringStarterTo, STARTER_REVISIONS, starterBackendOf, unknownConfigKeysPatch } from '../support/starter-backend';
+import {
+  alembicVersionRows,
+  bringStarterTo,
+  STARTER_REVISIONS,
+  starterBackendOf,
+  unknownConfigKeysPatch,
+} from '../support/starter-backend';
 
 let e2e: E2eStack;
 const ENVIRONMENT = 'e2e';
@@ -38,18 +44,27 @@ async function databaseAt(revisions: readonly string[]): Promise<void> {
 
 /** A revision after the head that fails: the release then compensates after migrating everything else. */
 function failingAfterHead() {
-  return addMigration(e2e.stack.backendDir, { revision: 'zz_fails', downRevision: STARTER_REVISIONS.head, upgrade: 'op.execute("select 1/0")', downgrade: 'pass' });
+  return addMigration(e2e.stack.backendDir, {
+    revision: 'zz_fails',
+    downRevision: STARTER_REVISIONS.head,
+    upgrade: 'op.execute("select 1/0")',
+    downgrade: 'pass',
+  });
 }
 
 async function release() {
   const summaryPath = path.join(e2e.stack.backendDir, 'var', 'reports', `run-${Date.now()}.json`);
   const result = await runCli([
-    'release', 'db',
-    '--project-root', e2e.stack.backendDir,
-    '--environment', ENVIRONMENT,
+    'release',
+    'db',
+    '--project-root',
+    e2e.stack.backendDir,
+    '--environment',
+    ENVIRONMENT,
     '--non-interactive',
     '--skip-db-checks',
-    '--summary-path', summaryPath,
+    '--summary-path',
+    summaryPath,
     ...e2e.temporalArgs,
   ]);
   const summary = JSON.parse(await readFile(summaryPath, 'utf8')) as ReleaseSummary;
@@ -67,8 +82,19 @@ test('case 1: two rows after the raising merge; a failed release comes back to e
     expect(run.summary.pre_release_revisions).toEqual([...before].sort());
     // Everything between the set and the head: both half-way branches, their merge, what follows.
     const pending = run.summary.pending_revisions.map((r) => r.revision);
-    expect([...pending].sort()).toEqual(['0017_backfill_usage_totals', STARTER_REVISIONS.head, 'c2_api_key_scopes', 'd2_notification_preferences', 'm3_merge_keys_notifications', 'zz_fails'].sort());
-    expect(run.summary.pending_revisions.find((r) => r.revision === 'm3_merge_keys_notifications')).toMatchObject({ isMerge: true });
+    expect([...pending].sort()).toEqual(
+      [
+        '0017_backfill_usage_totals',
+        STARTER_REVISIONS.head,
+        'c2_api_key_scopes',
+        'd2_notification_preferences',
+        'm3_merge_keys_notifications',
+        'zz_fails',
+      ].sort(),
+    );
+    expect(
+      run.summary.pending_revisions.find((r) => r.revision === 'm3_merge_keys_notifications'),
+    ).toMatchObject({ isMerge: true });
     expect(run.summary.compensations.map((c) => [c.name, c.status])).toEqual([['migrations', 'success']]);
     expect(run.summary.status).toBe('rolled_back');
     expect(run.code).toBe(1);
@@ -94,9 +120,13 @@ test('case 5: two rows before the raising merge; the compensation is refused bef
     expect(migrations?.status).toBe('skipped');
     expect(migrations?.detail).toContain(`refused: the downgrade would stop half-way at ${RAISING}`);
     expect(migrations?.detail).toContain(`the database stayed at ${STARTER_REVISIONS.head}`);
-    expect(migrations?.manual_action).toContain(`bring it to {${[...STARTER_REVISIONS.branchedBeforeRaisingMerge].sort().join(', ')}}`);
+    expect(migrations?.manual_action).toContain(
+      `bring it to {${[...STARTER_REVISIONS.branchedBeforeRaisingMerge].sort().join(', ')}}`,
+    );
     // The exact commands, with the backend's own venv alembic, one per member of the set.
-    expect(migrations?.manual_action).toContain('(.venv/bin/alembic -c alembic.ini downgrade a2_billing_invoices, then .venv/bin/alembic -c alembic.ini downgrade b7_add_teams)');
+    expect(migrations?.manual_action).toContain(
+      '(.venv/bin/alembic -c alembic.ini downgrade a2_billing_invoices, then .venv/bin/alembic -c alembic.ini downgrade b7_add_teams)',
+    );
     // Nothing was downgraded: the database is where the failed migration left it.
     expect(await alembicVersionRows(e2e.stack.databaseUrl)).toEqual([STARTER_REVISIONS.head]);
     expect(run.summary.alembic_revisions).toEqual([STARTER_REVISIONS.head]);
@@ -111,6 +141,8 @@ test('case 5: `release rollback` of a release that applied the raising merge is 
   expect(run.summary.status).toBe('success');
   const rollback = await runCli(['release', 'rollback', ENVIRONMENT, ...e2e.temporalArgs]);
   expect(rollback.code).toBe(1);
-  expect(rollback.stderr).toMatch(new RegExp(`rollback refused: .*${RAISING} \\(downgrade raises: .*NotImplementedError`));
+  expect(rollback.stderr).toMatch(
+    new RegExp(`rollback refused: .*${RAISING} \\(downgrade raises: .*NotImplementedError`),
+  );
   expect(await alembicVersionRows(e2e.stack.databaseUrl)).toEqual([STARTER_REVISIONS.head]);
 });

@@ -31,7 +31,11 @@ import {
 } from '../support/starter-backend';
 import { runCli } from '../support/cli';
 import { startE2eStack } from '../support/e2e-stack';
-import { LEGACY_STARTER_PLAN_CODE_KEY, seedStarterStripe, STARTER_PLAN_CODE_KEY } from '../support/starter-stripe';
+import {
+  LEGACY_STARTER_PLAN_CODE_KEY,
+  seedStarterStripe,
+  STARTER_PLAN_CODE_KEY,
+} from '../support/starter-stripe';
 
 const PEER_KEY = 'sk_test_starter_sample_peer_0000';
 
@@ -72,14 +76,25 @@ async function query<R extends object>(url: string, sql: string): Promise<R[]> {
 }
 
 async function tables(url: string): Promise<string[]> {
-  const rows = await query<{ t: string }>(url, "select tablename as t from pg_tables where schemaname = 'public' order by 1");
+  const rows = await query<{ t: string }>(
+    url,
+    "select tablename as t from pg_tables where schemaname = 'public' order by 1",
+  );
   return rows.map((r) => r.t);
 }
 
 test('the copy is a monorepo: backend in apps/api-service with its own venv, git at the root', () => {
   expect(backend.backendDir).toBe(path.join(backend.repoRoot, 'apps', 'api-service'));
-  for (const file of ['.env.compose', 'justfile', '.git']) expect(existsSync(path.join(backend.repoRoot, file))).toBe(true);
-  for (const file of ['alembic.ini', '.env.local', 'release.config.json', 'migrations/env.py', 'src/starter_api/models.py', '.venv/bin/alembic']) {
+  for (const file of ['.env.compose', 'justfile', '.git'])
+    expect(existsSync(path.join(backend.repoRoot, file))).toBe(true);
+  for (const file of [
+    'alembic.ini',
+    '.env.local',
+    'release.config.json',
+    'migrations/env.py',
+    'src/starter_api/models.py',
+    '.venv/bin/alembic',
+  ]) {
     expect(existsSync(path.join(backend.backendDir, file))).toBe(true);
   }
   expect(existsSync(path.join(backend.backendDir, '.env'))).toBe(false);
@@ -100,7 +115,9 @@ test('the venv alembic runs with the tools venv off PATH and shows one head', as
 
 test('env.py imports the application package, and renders the whole history offline', async () => {
   // A delay that is not a number breaks the package's import: proof that env.py imports it.
-  const broken = await starterAlembic(backend, databaseUrl, ['current'], { STARTER_IMPORT_DELAY_S: 'not-a-number' });
+  const broken = await starterAlembic(backend, databaseUrl, ['current'], {
+    STARTER_IMPORT_DELAY_S: 'not-a-number',
+  });
   expect(broken.code).not.toBe(0);
   expect(broken.stderr).toMatch(/starter_api[\s\S]*could not convert string to float/);
 
@@ -115,19 +132,34 @@ test('upgrade heads on a fresh database, then downgrade: safe down to the raisin
   await starterAlembicOk(backend, databaseUrl, ['upgrade', 'heads']);
   expect(await alembicVersionRows(databaseUrl)).toEqual([STARTER_REVISIONS.head]);
 
-  const plans = await query<{ code: string; is_active: boolean; amount_cents: number }>(databaseUrl, 'select code, is_active, amount_cents from billing_plans order by amount_cents');
-  expect(plans).toEqual(starterCatalog().map((p) => ({ code: p.code, is_active: true, amount_cents: p.amount })));
-  const columns = await query<{ column_name: string }>(databaseUrl, "select column_name from information_schema.columns where table_name = 'billing_plans'");
+  const plans = await query<{ code: string; is_active: boolean; amount_cents: number }>(
+    databaseUrl,
+    'select code, is_active, amount_cents from billing_plans order by amount_cents',
+  );
+  expect(plans).toEqual(
+    starterCatalog().map((p) => ({ code: p.code, is_active: true, amount_cents: p.amount })),
+  );
+  const columns = await query<{ column_name: string }>(
+    databaseUrl,
+    "select column_name from information_schema.columns where table_name = 'billing_plans'",
+  );
   expect(columns.map((c) => c.column_name)).not.toContain('stripe_price_id');
 
   await starterAlembicOk(backend, databaseUrl, ['downgrade', STARTER_REVISIONS.atRaisingMerge]);
   expect(await alembicVersionRows(databaseUrl)).toEqual([STARTER_REVISIONS.atRaisingMerge]);
 
-  const offline = await starterAlembic(backend, databaseUrl, ['downgrade', `${STARTER_REVISIONS.atRaisingMerge}:${STARTER_REVISIONS.beforeRaisingMerge}`, '--sql']);
+  const offline = await starterAlembic(backend, databaseUrl, [
+    'downgrade',
+    `${STARTER_REVISIONS.atRaisingMerge}:${STARTER_REVISIONS.beforeRaisingMerge}`,
+    '--sql',
+  ]);
   expect(offline.code).not.toBe(0);
   expect(offline.stderr).toMatch(/NotImplementedError: irreversible merge/);
 
-  const down = await starterAlembic(backend, databaseUrl, ['downgrade', STARTER_REVISIONS.beforeRaisingMerge]);
+  const down = await starterAlembic(backend, databaseUrl, [
+    'downgrade',
+    STARTER_REVISIONS.beforeRaisingMerge,
+  ]);
   expect(down.code).not.toBe(0);
   expect(down.stderr).toMatch(/NotImplementedError: irreversible merge/);
   // Each migration is its own transaction: the raise leaves the database at the merge.
@@ -136,7 +168,9 @@ test('upgrade heads on a fresh database, then downgrade: safe down to the raisin
 
 test('branched states: two rows in alembic_version, on either side of the raising merge', async () => {
   await bringStarterTo(backend, branchedUrl, STARTER_REVISIONS.branchedBeforeRaisingMerge);
-  expect(await alembicVersionRows(branchedUrl)).toEqual([...STARTER_REVISIONS.branchedBeforeRaisingMerge].sort());
+  expect(await alembicVersionRows(branchedUrl)).toEqual(
+    [...STARTER_REVISIONS.branchedBeforeRaisingMerge].sort(),
+  );
   // Below the raising merge the whole way down to base is reversible.
   await starterAlembicOk(backend, branchedUrl, ['downgrade', 'base']);
   expect(await alembicVersionRows(branchedUrl)).toEqual([]);
@@ -150,7 +184,9 @@ test('branched states: two rows in alembic_version, on either side of the raisin
   await starterAlembicOk(backend, branchedUrl, ['downgrade', 'base']);
 
   await bringStarterTo(backend, branchedUrl, STARTER_REVISIONS.branchedAfterRaisingMerge);
-  expect(await alembicVersionRows(branchedUrl)).toEqual([...STARTER_REVISIONS.branchedAfterRaisingMerge].sort());
+  expect(await alembicVersionRows(branchedUrl)).toEqual(
+    [...STARTER_REVISIONS.branchedAfterRaisingMerge].sort(),
+  );
   await starterAlembicOk(backend, branchedUrl, ['upgrade', 'heads']);
   expect(await alembicVersionRows(branchedUrl)).toEqual([STARTER_REVISIONS.head]);
   // Downgrading to one row of the set alone leaves the other branch's new revision applied ...
@@ -161,7 +197,9 @@ test('branched states: two rows in alembic_version, on either side of the raisin
   expect(await alembicVersionRows(branchedUrl)).toEqual(['c2_api_key_scopes', 'd1_notifications']);
   // ... and downgrading to each row in turn restores the set exactly.
   await starterAlembicOk(backend, branchedUrl, ['downgrade', 'c1_api_keys']);
-  expect(await alembicVersionRows(branchedUrl)).toEqual([...STARTER_REVISIONS.branchedAfterRaisingMerge].sort());
+  expect(await alembicVersionRows(branchedUrl)).toEqual(
+    [...STARTER_REVISIONS.branchedAfterRaisingMerge].sort(),
+  );
   const restored = await tables(branchedUrl);
   expect(restored).toEqual(expect.arrayContaining(['api_keys', 'notifications']));
   expect(restored).not.toContain('api_key_scopes');
@@ -176,7 +214,16 @@ test('`just migrate` from the backend directory uses the root justfile and the v
     execFile(
       just,
       ['migrate'],
-      { cwd: backend.backendDir, env: { HOME: process.env.HOME ?? '/tmp', PATH: '/usr/bin:/bin', DATABASE_URL: branchedUrl, STARTER_NOISY_MIGRATION_MB: '1' }, maxBuffer: 64 * 1024 * 1024 },
+      {
+        cwd: backend.backendDir,
+        env: {
+          HOME: process.env.HOME ?? '/tmp',
+          PATH: '/usr/bin:/bin',
+          DATABASE_URL: branchedUrl,
+          STARTER_NOISY_MIGRATION_MB: '1',
+        },
+        maxBuffer: 64 * 1024 * 1024,
+      },
       (error, stdout, stderr) => resolve({ code: error ? 1 : 0, stdout, stderr }),
     );
   });
@@ -195,7 +242,10 @@ test("Stripe objects as the backend's own setup command leaves them, and the see
         execFile(
           path.join(backend.venvDir, 'bin', 'python'),
           ['scripts/setup_stripe.py'],
-          { cwd: backend.backendDir, env: { PATH: '/usr/bin:/bin', STRIPE_SECRET_KEY: PEER_KEY, STRIPE_API_BASE: peer.url } },
+          {
+            cwd: backend.backendDir,
+            env: { PATH: '/usr/bin:/bin', STRIPE_SECRET_KEY: PEER_KEY, STRIPE_API_BASE: peer.url },
+          },
           (error, stdout, stderr) => resolve({ code: error ? 1 : 0, stdout, stderr }),
         );
       });
@@ -204,21 +254,37 @@ test("Stripe objects as the backend's own setup command leaves them, and the see
     expect(first.code).toBe(0);
     const line = /^STRIPE_PRODUCT_PRICE_MAP=(.*)$/m.exec(first.stdout)?.[1] ?? '';
     const map = JSON.parse(line) as Record<string, string>;
-    expect(Object.keys(map).sort()).toEqual(starterCatalog().map((p) => p.code).sort());
+    expect(Object.keys(map).sort()).toEqual(
+      starterCatalog()
+        .map((p) => p.code)
+        .sort(),
+    );
     // Run again: it finds its own products and prices instead of making more.
     expect((await run()).stdout).toBe(first.stdout);
 
-    const legacy = await seedStarterStripe({ apiBase: peer.url, secretKey: PEER_KEY, plans: [{ code: 'legacy', name: 'Legacy', amount: 900 }], metadataKey: LEGACY_STARTER_PLAN_CODE_KEY });
+    const legacy = await seedStarterStripe({
+      apiBase: peer.url,
+      secretKey: PEER_KEY,
+      plans: [{ code: 'legacy', name: 'Legacy', amount: 900 }],
+      metadataKey: LEGACY_STARTER_PLAN_CODE_KEY,
+    });
 
     const stripe = new Stripe(PEER_KEY, { maxNetworkRetries: 0, ...stripeConnectionOptions(peer.url) });
     const products = (await stripe.products.list({ limit: 100 })).data;
     expect(products).toHaveLength(starterCatalog().length + 1);
-    const byCode = Object.fromEntries(products.map((p) => [p.metadata[STARTER_PLAN_CODE_KEY] ?? p.metadata[LEGACY_STARTER_PLAN_CODE_KEY], p]));
+    const byCode = Object.fromEntries(
+      products.map((p) => [p.metadata[STARTER_PLAN_CODE_KEY] ?? p.metadata[LEGACY_STARTER_PLAN_CODE_KEY], p]),
+    );
     expect(byCode.legacy?.id).toBe(legacy.productIds.legacy);
     expect(byCode.legacy?.metadata).toEqual({ [LEGACY_STARTER_PLAN_CODE_KEY]: 'legacy' });
     for (const plan of starterCatalog()) {
       const price = await stripe.prices.retrieve(map[plan.code] ?? '');
-      expect({ product: price.product, unit_amount: price.unit_amount, currency: price.currency, interval: price.recurring?.interval }).toEqual({
+      expect({
+        product: price.product,
+        unit_amount: price.unit_amount,
+        currency: price.currency,
+        interval: price.recurring?.interval,
+      }).toEqual({
         product: byCode[plan.code]?.id,
         unit_amount: plan.amount,
         currency: 'usd',
@@ -239,24 +305,35 @@ test('a release through the CLI and a worker whose project root is apps/api-serv
   });
   try {
     expect(e2e.stack.backendDir).toBe(path.join(e2e.stack.sampleRoot, 'apps', 'api-service'));
-    await bringStarterTo(starterBackendOf(e2e.stack.backendDir), e2e.stack.databaseUrl, [STARTER_REVISIONS.atRaisingMerge]);
+    await bringStarterTo(starterBackendOf(e2e.stack.backendDir), e2e.stack.databaseUrl, [
+      STARTER_REVISIONS.atRaisingMerge,
+    ]);
     const result = await runCli([
-      'release', 'db',
-      '--project-root', e2e.stack.backendDir,
-      '--environment', 'e2e',
+      'release',
+      'db',
+      '--project-root',
+      e2e.stack.backendDir,
+      '--environment',
+      'e2e',
       '--non-interactive',
       '--skip-db-checks',
       '--json',
-      '--summary-path', 'var/reports/smoke.json',
+      '--summary-path',
+      'var/reports/smoke.json',
       ...e2e.temporalArgs,
     ]);
     expect(result.stderr).toContain('Release success');
     expect(result.code).toBe(0);
-    const summary = JSON.parse(result.stdout) as { status: string; steps: Array<{ name: string; status: string; metadata?: { output?: string } }> };
+    const summary = JSON.parse(result.stdout) as {
+      status: string;
+      steps: Array<{ name: string; status: string; metadata?: { output?: string } }>;
+    };
     const migrations = summary.steps.find((s) => s.name === 'migrations');
     expect(migrations?.status).toBe('success');
     // `just migrate` found the root justfile and ran the backend venv's alembic.
-    expect(migrations?.metadata?.output).toMatch(/cd apps\/api-service && \.venv\/bin\/alembic -c alembic\.ini upgrade heads/);
+    expect(migrations?.metadata?.output).toMatch(
+      /cd apps\/api-service && \.venv\/bin\/alembic -c alembic\.ini upgrade heads/,
+    );
     expect(await alembicVersionRows(e2e.stack.databaseUrl)).toEqual([STARTER_REVISIONS.head]);
   } finally {
     await e2e.close();

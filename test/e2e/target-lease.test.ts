@@ -5,7 +5,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DbClient } from '../../src/activities/deps';
-import { acquireLease, createTargetLeaseActivities, readLease, releaseLease, renewLease, type LeaseClaim } from '../../src/activities/target-lease';
+import {
+  acquireLease,
+  createTargetLeaseActivities,
+  readLease,
+  releaseLease,
+  renewLease,
+  type LeaseClaim,
+} from '../../src/activities/target-lease';
 import { parseReleaseConfig } from '../../src/config/release-config';
 import { createDatabase, dropDatabase } from '../../src/devstack/postgres';
 import { connectDb } from '../../src/worker';
@@ -28,7 +35,12 @@ afterAll(async () => {
   await dropDatabase(name);
 });
 
-const claim = (n: number, environment = `env${n}`): LeaseClaim => ({ workflowId: `db-release-${environment}`, runId: `run-${n}`, environment, startedBy: `op${n}` });
+const claim = (n: number, environment = `env${n}`): LeaseClaim => ({
+  workflowId: `db-release-${environment}`,
+  runId: `run-${n}`,
+  environment,
+  startedBy: `op${n}`,
+});
 const TTL = 5 * 60_000;
 
 async function clear(db: DbClient): Promise<void> {
@@ -66,7 +78,10 @@ test('the same run takes it again (a retried preflight) and keeps its acquired t
   expect(again.holder.acquiredAt).toBe(first.holder.acquiredAt);
   expect(Date.parse(again.holder.expiresAt)).toBeGreaterThanOrEqual(Date.parse(first.holder.expiresAt));
   // another workflow id is refused, told who holds it
-  expect(await acquireLease(db, claim(2), TTL)).toMatchObject({ acquired: false, holder: { runId: 'run-1', startedBy: 'op1', environment: 'env1' } });
+  expect(await acquireLease(db, claim(2), TTL)).toMatchObject({
+    acquired: false,
+    holder: { runId: 'run-1', startedBy: 'op1', environment: 'env1' },
+  });
   // a later run of the same workflow id takes over: Temporal runs one execution per id at a time, so
   // the earlier run has ended (e.g. terminated, which never frees the lease) and cannot renew it back
   const nextRun = await acquireLease(db, { ...claim(1), runId: 'run-1b' }, TTL);
@@ -99,7 +114,10 @@ test('a lease whose release vanished expires: the next release takes it, and the
   // the holder stopped renewing long ago (its expiry is in the past)
   await db.query("update db_release.lease set expires_at = clock_timestamp() - interval '1 second'");
   const next = await acquireLease(db, claim(2), TTL);
-  expect(next).toMatchObject({ acquired: true, holder: { workflowId: 'db-release-env2', runId: 'run-2', startedBy: 'op2' } });
+  expect(next).toMatchObject({
+    acquired: true,
+    holder: { workflowId: 'db-release-env2', runId: 'run-2', startedBy: 'op2' },
+  });
   expect(await renewLease(db, claim(1), TTL)).toBeNull();
   expect(await releaseLease(db, claim(1))).toBe(false);
   expect((await readLease(db))?.workflowId).toBe('db-release-env2');
@@ -107,7 +125,9 @@ test('a lease whose release vanished expires: the next release takes it, and the
 });
 
 describe('acquireTargetLease (rollback, stripe setup): the worker checks the environment named and answers with its own policy', () => {
-  const workerConfig = JSON.stringify({ environments: { production: { approval: { required: true, approvers: ['bob'], fourEyes: true } } } });
+  const workerConfig = JSON.stringify({
+    environments: { production: { approval: { required: true, approvers: ['bob'], fourEyes: true } } },
+  });
   const activities = () =>
     createTargetLeaseActivities(
       fakeDeps({
@@ -120,7 +140,13 @@ describe('acquireTargetLease (rollback, stripe setup): the worker checks the env
   test('another environment named: TargetMismatch naming both, and no lease taken', async () => {
     const db = await connect();
     await clear(db);
-    const failure = await failureOf(runActivity(activityEnv('db-release-staging', 'run-a'), activities().acquireTargetLease, { startedBy: 'alice', ttlMs: TTL, environment: 'staging' }));
+    const failure = await failureOf(
+      runActivity(activityEnv('db-release-staging', 'run-a'), activities().acquireTargetLease, {
+        startedBy: 'alice',
+        ttlMs: TTL,
+        environment: 'staging',
+      }),
+    );
     expect(failure.type).toBe('TargetMismatch');
     expect(failure.message).toContain('"staging"');
     expect(failure.message).toContain('"production"');
@@ -130,8 +156,16 @@ describe('acquireTargetLease (rollback, stripe setup): the worker checks the env
   test("the worker's environment named: the lease is taken and the worker's policy comes back, whatever the caller's config says", async () => {
     const db = await connect();
     await clear(db);
-    const lease = await runActivity(activityEnv('db-release-production', 'run-b'), activities().acquireTargetLease, { startedBy: 'alice', ttlMs: TTL, environment: 'production' });
-    expect(lease).toMatchObject({ environment: 'production', workflowId: 'db-release-production', runId: 'run-b' });
+    const lease = await runActivity(
+      activityEnv('db-release-production', 'run-b'),
+      activities().acquireTargetLease,
+      { startedBy: 'alice', ttlMs: TTL, environment: 'production' },
+    );
+    expect(lease).toMatchObject({
+      environment: 'production',
+      workflowId: 'db-release-production',
+      runId: 'run-b',
+    });
     expect(lease.approval).toMatchObject({ required: true, approvers: ['bob'], fourEyes: true });
     expect((await readLease(db))?.runId).toBe('run-b');
     await clear(db);

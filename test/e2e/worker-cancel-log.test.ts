@@ -56,7 +56,11 @@ test('a cancelled release: one INFO line in the worker log, no WARN, no stack', 
       ...flags,
     ]);
     const handle = e2e.ctx.client.workflow.getHandle('db-release-production');
-    await eventually(async () => (await handle.query(statusQuery)).waitingForApproval, { what: 'the release to wait at the gate', timeoutMs: 60_000, intervalMs: 100 });
+    await eventually(async () => (await handle.query(statusQuery)).waitingForApproval, {
+      what: 'the release to wait at the gate',
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
     expect((await runCli(['release', 'cancel', 'production', ...flags])).code).toBe(0);
     const done = await release.done;
     expect(done.stderr).toMatch(/Release cancelled/);

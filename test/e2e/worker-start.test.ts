@@ -27,21 +27,31 @@ function file(at: string, text: string, mode = 0o644): void {
  * A monorepo as issue 12 describes it: `.env.compose` at the repository root, the backend in
  * apps/api-service with alembic.ini, `.env.local` and its own `.venv` (alembic and just in it).
  */
-function monorepo(config: object = { envFiles: ['.env.local', '../../.env.compose'] }): { repo: string; backend: string } {
+function monorepo(config: object = { envFiles: ['.env.local', '../../.env.compose'] }): {
+  repo: string;
+  backend: string;
+} {
   const repo = tempDir('worker-start-repo-');
   mkdirSync(path.join(repo, '.git'));
   const backend = path.join(repo, 'apps', 'api-service');
   file(path.join(repo, '.env.compose'), 'ENVIRONMENT=local\nPOSTGRES_PASSWORD=devpassword\n');
-  file(path.join(backend, '.env.local'), 'DATABASE_URL=postgresql://postgres:${POSTGRES_PASSWORD}@127.0.0.1:5432/x\n', 0o600);
+  file(
+    path.join(backend, '.env.local'),
+    'DATABASE_URL=postgresql://postgres:${POSTGRES_PASSWORD}@127.0.0.1:5432/x\n',
+    0o600,
+  );
   file(path.join(backend, 'alembic.ini'), '[alembic]\nscript_location = migrations\n');
   file(path.join(backend, 'release.config.json'), JSON.stringify(config));
-  for (const name of ['python', 'alembic', 'just']) file(path.join(backend, '.venv', 'bin', name), '#!/bin/sh\nexit 0\n', 0o755);
+  for (const name of ['python', 'alembic', 'just'])
+    file(path.join(backend, '.venv', 'bin', name), '#!/bin/sh\nexit 0\n', 0o755);
   return { repo, backend };
 }
 
 test('an empty folder as --project-root: exit 2, naming the missing alembic.ini and the fix, nothing started', async () => {
   const empty = tempDir('worker-start-empty-');
-  const result = await runCli(['worker', '--project-root', empty, '--address', '127.0.0.1:1'], { PATH: BARE_PATH });
+  const result = await runCli(['worker', '--project-root', empty, '--address', '127.0.0.1:1'], {
+    PATH: BARE_PATH,
+  });
   expect(result.code).toBe(2);
   expect(result.stderr).toContain(`the worker cannot release ${empty}:`);
   expect(result.stderr).toContain(
@@ -53,7 +63,10 @@ test('an empty folder as --project-root: exit 2, naming the missing alembic.ini 
 });
 
 test('the backend venv missing and an explicit env file absent: exit 2, each problem with its fix', async () => {
-  const { repo, backend } = monorepo({ envFiles: ['.env.local', '../../.env.shared', '../../.env.compose'], venv: '.venv-api' });
+  const { repo, backend } = monorepo({
+    envFiles: ['.env.local', '../../.env.shared', '../../.env.compose'],
+    venv: '.venv-api',
+  });
   // No .tools either: nothing answers for alembic and just.
   const result = await runCli(['worker', '--project-root', backend, '--address', '127.0.0.1:1'], {
     PATH: BARE_PATH,
@@ -63,7 +76,9 @@ test('the backend venv missing and an explicit env file absent: exit 2, each pro
   const problems = result.stderr.split('\n').filter((line) => line.startsWith('  - '));
   expect(problems).toEqual([
     `  - env file ../../.env.shared (${path.join(repo, '.env.shared')}), listed in release.config.json "envFiles", does not exist; create it or remove it from "envFiles"`,
-    expect.stringMatching(/^ {2}- release\.config\.json "venv": \.venv-api \(.*\) is not a virtualenv \(no bin\/python\); create it/),
+    expect.stringMatching(
+      /^ {2}- release\.config\.json "venv": \.venv-api \(.*\) is not a virtualenv \(no bin\/python\); create it/,
+    ),
     expect.stringMatching(/^ {2}- migrateCommand "just migrate": "just" was not found/),
     expect.stringMatching(/^ {2}- alembicCommand "alembic -c alembic\.ini": "alembic" was not found/),
   ]);
@@ -72,9 +87,13 @@ test('the backend venv missing and an explicit env file absent: exit 2, each pro
 test('an unterminated quote in a configured env file: exit 2 naming the file and the line', async () => {
   const { repo, backend } = monorepo();
   file(path.join(repo, '.env.compose'), 'ENVIRONMENT=local\nPOSTGRES_PASSWORD="devpassword\n');
-  const result = await runCli(['worker', '--project-root', backend, '--address', '127.0.0.1:1'], { PATH: BARE_PATH });
+  const result = await runCli(['worker', '--project-root', backend, '--address', '127.0.0.1:1'], {
+    PATH: BARE_PATH,
+  });
   expect(result.code).toBe(2);
-  expect(result.stderr).toContain('../../.env.compose:2: POSTGRES_PASSWORD: the value opens a double quote that is never closed; close the quote');
+  expect(result.stderr).toContain(
+    '../../.env.compose:2: POSTGRES_PASSWORD: the value opens a double quote that is never closed; close the quote',
+  );
   expect(result.stderr).not.toContain('devpassword');
 });
 
@@ -99,18 +118,33 @@ test("a monorepo backend: the worker starts with the backend's own alembic and t
 test('started as the README says, against the sample backend with no tools on PATH: alembic is found in .tools/venv/bin', async () => {
   const sample = path.join(repoRoot(), 'examples', 'saas-backend');
   // Temporal unreachable on purpose: the layout line comes before the connection, and nothing polls.
-  const result = await runCli(['worker', '--project-root', sample, '--address', '127.0.0.1:1'], { PATH: BARE_PATH });
-  expect(result.stderr).toContain(`worker: backend ${sample} · alembic ${path.join(repoRoot(), '.tools', 'venv', 'bin', 'alembic')} · env `);
+  const result = await runCli(['worker', '--project-root', sample, '--address', '127.0.0.1:1'], {
+    PATH: BARE_PATH,
+  });
+  expect(result.stderr).toContain(
+    `worker: backend ${sample} · alembic ${path.join(repoRoot(), '.tools', 'venv', 'bin', 'alembic')} · env `,
+  );
   expect(result.stderr).toContain('Temporal is not reachable at 127.0.0.1:1');
   expect(result.code).toBe(2);
 });
 
 test('--namespace the server does not have: exit 2 naming it and how to create it, instead of polling nothing forever', async () => {
   const { backend } = monorepo();
-  const result = await runCli(['worker', '--project-root', backend, '--namespace', 'nope-no-such', '--task-queue', `worker-start-${randomUUID()}`], {
-    PATH: BARE_PATH,
-    TEMPORAL_ADDRESS: process.env.DB_RELEASE_TEST_TEMPORAL_ADDRESS ?? '',
-  });
+  const result = await runCli(
+    [
+      'worker',
+      '--project-root',
+      backend,
+      '--namespace',
+      'nope-no-such',
+      '--task-queue',
+      `worker-start-${randomUUID()}`,
+    ],
+    {
+      PATH: BARE_PATH,
+      TEMPORAL_ADDRESS: process.env.DB_RELEASE_TEST_TEMPORAL_ADDRESS ?? '',
+    },
+  );
   expect(result.code).toBe(2);
   expect(result.stderr).toContain('--namespace "nope-no-such": no such namespace');
   expect(result.stderr).toContain('temporal operator namespace create --namespace nope-no-such');

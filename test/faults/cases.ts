@@ -54,7 +54,10 @@ export const CASES = {
     id: 'kill-compensation',
     title: 'worker SIGKILL during compensation (Stripe archive in flight)',
     dependsOn: STRIPE_TAGS,
-    migrations: [quickTable('20251201_000001', 'fault_kill_compensation'), deactivateStarter('20251201_000002')],
+    migrations: [
+      quickTable('20251201_000001', 'fault_kill_compensation'),
+      deactivateStarter('20251201_000002'),
+    ],
   },
   temporalAtGate: {
     id: 'temporal-gate',

@@ -12,7 +12,10 @@ import { PgCluster } from './support/pg-cluster';
 const MINUTE = 60_000;
 const SHORT_OUTAGE_MS = 20_000;
 
-async function withCluster(spec: Omit<CaseSpec, 'cluster'>, body: (c: FaultCase, cluster: PgCluster) => Promise<void>): Promise<void> {
+async function withCluster(
+  spec: Omit<CaseSpec, 'cluster'>,
+  body: (c: FaultCase, cluster: PgCluster) => Promise<void>,
+): Promise<void> {
   const cluster = await PgCluster.create(spec.id);
   try {
     await runCase({ ...spec, cluster }, (c) => body(c, cluster));
@@ -34,12 +37,37 @@ test.concurrent(CASES.pgLongMigration.title, () =>
     c.checkExit(outcome, ['rollback_failed'], 4);
     c.checkSummaryError(outcome, /database|connect|refused|closed/i);
     const migration = outcome.summary?.compensations.find((r) => r.name === 'migrations') ?? null;
-    c.expect('the migrations compensation is reported failed with a manual action', migration?.status === 'failed' && Boolean(migration.manual_action), migration, 'failed + manual_action');
+    c.expect(
+      'the migrations compensation is reported failed with a manual action',
+      migration?.status === 'failed' && Boolean(migration.manual_action),
+      migration,
+      'failed + manual_action',
+    );
     // what is really there: the sample revisions committed before the outage, the cut one never
-    c.expect('alembic_version rows: only what committed before the outage', JSON.stringify(state.alembicVersion) === JSON.stringify([SAMPLE_HEAD]), state.alembicVersion, [SAMPLE_HEAD]);
-    c.expect('the cut migration left no table', !state.tables.includes('fault_pg_long_migration'), state.tables, 'no fault_pg_long_migration');
-    c.expect('.env.local bytes as before (Stripe never reached)', state.envLocal === c.before.envLocal, state.envLocal, c.before.envLocal);
-    c.expect('no Stripe object created', state.stripe.activeProducts.length === 0 && state.stripe.activePrices.length === 0, state.stripe, 'none');
+    c.expect(
+      'alembic_version rows: only what committed before the outage',
+      JSON.stringify(state.alembicVersion) === JSON.stringify([SAMPLE_HEAD]),
+      state.alembicVersion,
+      [SAMPLE_HEAD],
+    );
+    c.expect(
+      'the cut migration left no table',
+      !state.tables.includes('fault_pg_long_migration'),
+      state.tables,
+      'no fault_pg_long_migration',
+    );
+    c.expect(
+      '.env.local bytes as before (Stripe never reached)',
+      state.envLocal === c.before.envLocal,
+      state.envLocal,
+      c.before.envLocal,
+    );
+    c.expect(
+      'no Stripe object created',
+      state.stripe.activeProducts.length === 0 && state.stripe.activePrices.length === 0,
+      state.stripe,
+      'none',
+    );
     await c.checkCommon();
     await c.finish(outcome, state);
   }),
@@ -54,7 +82,12 @@ test.concurrent(CASES.pgLongPreflight.title, () =>
     const state = await c.snapshot();
     c.checkExit(outcome, ['failed'], 1);
     c.checkSummaryError(outcome, /database|connect|refused/i);
-    c.expect('failed at preflight', outcome.summary?.error?.step === 'preflight', outcome.summary?.error?.step ?? null, 'preflight');
+    c.expect(
+      'failed at preflight',
+      outcome.summary?.error?.step === 'preflight',
+      outcome.summary?.error?.step ?? null,
+      'preflight',
+    );
     c.checkUnchanged(state);
     await c.checkCommon();
     await c.finish(outcome, state);

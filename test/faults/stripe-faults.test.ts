@@ -21,7 +21,12 @@ test.concurrent(CASES.stripePermanent.title, () =>
     const state = await c.snapshot();
     c.checkExit(outcome, ['rolled_back'], 1);
     c.checkSummaryError(outcome, /.+/, 'StripeUnavailable');
-    c.expect('failed at stripe_setup', outcome.summary?.error?.step === 'stripe_setup', outcome.summary?.error?.step ?? null, 'stripe_setup');
+    c.expect(
+      'failed at stripe_setup',
+      outcome.summary?.error?.step === 'stripe_setup',
+      outcome.summary?.error?.step ?? null,
+      'stripe_setup',
+    );
     c.checkUnchanged(state);
     await c.checkCommon();
     await c.finish(outcome, state);
@@ -31,7 +36,12 @@ test.concurrent(CASES.stripePermanent.title, () =>
 test.concurrent(CASES.stripeLongBurst.title, () =>
   runCase(CASES.stripeLongBurst, async (c) => {
     // issue 11 item 3: with these, all retries were spent and the new product stayed active
-    for (const [status, times] of [[429, 3], [503, 2], [500, 3]] as const) c.injectStripeFault({ ...CREATE_PRICE, status, times });
+    for (const [status, times] of [
+      [429, 3],
+      [503, 2],
+      [500, 3],
+    ] as const)
+      c.injectStripeFault({ ...CREATE_PRICE, status, times });
     const run = c.startRelease();
     const outcome = await c.outcomeOf(run, 12 * MINUTE);
     const state = await c.snapshot();
@@ -40,7 +50,12 @@ test.concurrent(CASES.stripeLongBurst.title, () =>
     c.checkConsistent(state, outcome);
     if (outcome.summary?.status === 'rolled_back') {
       const stripe = outcome.summary.compensations.filter((r) => r.name.startsWith('stripe'));
-      c.expect('the summary records the Stripe compensation', stripe.length > 0 && stripe.every((r) => r.status !== 'failed'), outcome.summary.compensations, 'stripe records, none failed');
+      c.expect(
+        'the summary records the Stripe compensation',
+        stripe.length > 0 && stripe.every((r) => r.status !== 'failed'),
+        outcome.summary.compensations,
+        'stripe records, none failed',
+      );
     }
     await c.checkCommon();
     await c.finish(outcome, state);
@@ -54,11 +69,20 @@ test.concurrent(CASES.stripeBurst.title, () =>
     const outcome = await c.outcomeOf(run, 10 * MINUTE);
     const state = await c.snapshot();
     // 400 is the key check's parameterless probe, answered parameter_missing as Stripe does.
-    const faulted = c.proxy.requests.filter((r) => r.method === 'POST' && r.path.startsWith('/v1/prices') && r.status !== null && r.status > 400).map((r) => r.status);
+    const faulted = c.proxy.requests
+      .filter(
+        (r) => r.method === 'POST' && r.path.startsWith('/v1/prices') && r.status !== null && r.status > 400,
+      )
+      .map((r) => r.status);
     // A 5xx is kept as its idempotency key's result (as on Stripe), so a retry that asks the
     // previous attempt's key first may see the same 500 replayed: count the distinct faults.
     const distinct = [...new Set(faulted)].sort();
-    c.expect('the three faults were answered', JSON.stringify(distinct) === JSON.stringify([429, 500, 503]), faulted, [429, 503, 500]);
+    c.expect(
+      'the three faults were answered',
+      JSON.stringify(distinct) === JSON.stringify([429, 500, 503]),
+      faulted,
+      [429, 503, 500],
+    );
     c.checkExit(outcome, ['success'], 0);
     c.checkReleased(state, outcome);
     await c.checkCommon();
@@ -72,9 +96,18 @@ test.concurrent(CASES.stripeBadKey.title, () =>
     const badKey = `sk_test_faults_revoked_${randomUUID().replace(/-/g, '')}`;
     c.extraSecrets.push(badKey);
     const env = await readFile(c.envLocalPath, 'utf8');
-    await writeFile(c.envLocalPath, env.replace(/^STRIPE_SECRET_KEY=.*$/m, `STRIPE_SECRET_KEY=${badKey}`), { mode: 0o600 });
+    await writeFile(c.envLocalPath, env.replace(/^STRIPE_SECRET_KEY=.*$/m, `STRIPE_SECRET_KEY=${badKey}`), {
+      mode: 0o600,
+    });
     await c.rebase();
-    c.injectStripeFault({ pathPrefix: '/v1/', status: 401, type: 'invalid_request_error', code: 'api_key_invalid', message: 'Invalid API Key provided: sk_test_****', times: 10_000 });
+    c.injectStripeFault({
+      pathPrefix: '/v1/',
+      status: 401,
+      type: 'invalid_request_error',
+      code: 'api_key_invalid',
+      message: 'Invalid API Key provided: sk_test_****',
+      times: 10_000,
+    });
     const run = c.startRelease();
     const outcome = await c.outcomeOf(run, 10 * MINUTE);
     await c.clearStripeFaults();

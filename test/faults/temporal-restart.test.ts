@@ -14,9 +14,16 @@ import { TemporalServerProcess } from './support/processes';
 const MINUTE = 60_000;
 
 /** Runs a case against a dev server of its own, persisted to a file so a restart keeps the history. */
-async function withOwnServer(spec: CaseSpec, body: (c: FaultCase, server: TemporalServerProcess) => Promise<void>): Promise<void> {
+async function withOwnServer(
+  spec: CaseSpec,
+  body: (c: FaultCase, server: TemporalServerProcess) => Promise<void>,
+): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), `db-release-faults-temporal-${spec.id}-`));
-  const server = new TemporalServerProcess(await freePort(), path.join(dir, 'temporal.db'), path.join(dir, 'temporal.log'));
+  const server = new TemporalServerProcess(
+    await freePort(),
+    path.join(dir, 'temporal.db'),
+    path.join(dir, 'temporal.log'),
+  );
   try {
     await server.start();
     await runCase({ ...spec, temporalAddress: server.address }, (c) => body(c, server));
@@ -31,7 +38,12 @@ async function expectReleased(c: FaultCase, run: ReturnType<FaultCase['startRele
   const state = await c.snapshot();
   c.checkExit(outcome, ['success'], 0);
   c.checkReleased(state, outcome);
-  c.expect('the worker process rode out the server restart (never restarted by the suite)', c.worker.alive && c.worker.starts === 1, { alive: c.worker.alive, starts: c.worker.starts }, { alive: true, starts: 1 });
+  c.expect(
+    'the worker process rode out the server restart (never restarted by the suite)',
+    c.worker.alive && c.worker.starts === 1,
+    { alive: c.worker.alive, starts: c.worker.starts },
+    { alive: true, starts: 1 },
+  );
   await c.checkCommon();
   await c.finish(outcome, state);
 }
@@ -45,8 +57,22 @@ test.concurrent(CASES.temporalAtGate.title, () =>
     await server.start();
     // the release is still at the gate after the restart, answered by the same worker
     await c.waitAtGate(3 * MINUTE);
-    const approve = await c.runCli(['release', 'approve', c.environment, '--approver', 'bob', '--comment', 'fault suite', ...c.temporalArgs()]);
-    c.expect('release approve exit code', approve.code === 0, { code: approve.code, stderr: approve.stderr.slice(-800) }, 0);
+    const approve = await c.runCli([
+      'release',
+      'approve',
+      c.environment,
+      '--approver',
+      'bob',
+      '--comment',
+      'fault suite',
+      ...c.temporalArgs(),
+    ]);
+    c.expect(
+      'release approve exit code',
+      approve.code === 0,
+      { code: approve.code, stderr: approve.stderr.slice(-800) },
+      0,
+    );
     await expectReleased(c, run);
   }),
 );

@@ -12,7 +12,11 @@ import { eventually } from './support/eventually';
 
 const MINUTE = 60_000;
 
-async function expectReleased(c: FaultCase, run: ReturnType<FaultCase['startRelease']>, timeoutMs = 10 * MINUTE): Promise<void> {
+async function expectReleased(
+  c: FaultCase,
+  run: ReturnType<FaultCase['startRelease']>,
+  timeoutMs = 10 * MINUTE,
+): Promise<void> {
   const outcome = await c.outcomeOf(run, timeoutMs);
   const state = await c.snapshot();
   c.checkExit(outcome, ['success'], 0);
@@ -55,7 +59,11 @@ test.concurrent(CASES.killPriceSync.title, () =>
               "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike 'update billing_plans%'",
             )
           )[0]?.n === 1,
-        { timeoutMs: 2 * MINUTE, what: 'the price-id sync to wait on the billing_plans row lock', describe: () => c.describeRelease() },
+        {
+          timeoutMs: 2 * MINUTE,
+          what: 'the price-id sync to wait on the billing_plans row lock',
+          describe: () => c.describeRelease(),
+        },
       );
       const envRewritten = /^STRIPE_PRODUCT_PRICE_MAP=/m.test(await readFile(c.envLocalPath, 'utf8'));
       c.notes.push(`at the kill .env.local was ${envRewritten ? 'already' : 'not yet'} rewritten`);
@@ -78,7 +86,12 @@ test.concurrent(CASES.killMigration.title, () =>
     await c.waitForMigrationStart('20251201_000001');
     // the migration is inside its 60 s pg_sleep, holding its transaction
     await eventually(
-      async () => (await c.query<{ n: number }>("select count(*)::int as n from pg_stat_activity where query like 'select pg_sleep(60)%'"))[0]?.n === 1,
+      async () =>
+        (
+          await c.query<{ n: number }>(
+            "select count(*)::int as n from pg_stat_activity where query like 'select pg_sleep(60)%'",
+          )
+        )[0]?.n === 1,
       { timeoutMs: 30_000, what: 'the 60 s migration to be sleeping in the database' },
     );
     const running = await eventually(() => c.workerRunning('runMigrations'), {
@@ -96,7 +109,12 @@ test.concurrent(CASES.killCompensation.title, () =>
   runCase(CASES.killCompensation, async (c) => {
     const run = c.startRelease();
     // verification fails (starter made inactive); the first Stripe archive of the compensation is held
-    const held = await c.holdDuring('rollbackStripePlans', (m, p) => m === 'POST' && /^\/v1\/(prices|products)\/[^/]+$/.test(p), 'before', 8 * MINUTE);
+    const held = await c.holdDuring(
+      'rollbackStripePlans',
+      (m, p) => m === 'POST' && /^\/v1\/(prices|products)\/[^/]+$/.test(p),
+      'before',
+      8 * MINUTE,
+    );
     await c.worker.kill9();
     held.drop();
     await c.worker.start();
@@ -114,7 +132,11 @@ test.concurrent(CASES.killStripeCreate.title, () =>
   runCase(CASES.killStripeCreate, async (c) => {
     const run = c.startRelease();
     // the peer created the price; its answer is held, and the worker dies before hearing it
-    const held = await c.holdDuring('provisionStripePlans', (m, p) => m === 'POST' && p === '/v1/prices', 'after');
+    const held = await c.holdDuring(
+      'provisionStripePlans',
+      (m, p) => m === 'POST' && p === '/v1/prices',
+      'after',
+    );
     await c.worker.kill9();
     held.drop();
     await c.worker.start();
@@ -124,14 +146,27 @@ test.concurrent(CASES.killStripeCreate.title, () =>
     c.checkReleased(state, outcome);
 
     // issue 11 item 2: the price created just before the crash must be undone by release rollback
-    const rollback = await c.runCli(['release', 'rollback', c.environment, '--json', '--operator', 'dave', ...c.temporalArgs()]);
+    const rollback = await c.runCli([
+      'release',
+      'rollback',
+      c.environment,
+      '--json',
+      '--operator',
+      'dave',
+      ...c.temporalArgs(),
+    ]);
     let rolled: { status?: string } = {};
     try {
       rolled = JSON.parse(rollback.stdout) as { status?: string };
     } catch {
       rolled = { status: `unparsable stdout: ${rollback.stdout.slice(0, 200)}` };
     }
-    c.expect('release rollback exit code', rollback.code === 0, { code: rollback.code, stderr: rollback.stderr.slice(-800) }, 0);
+    c.expect(
+      'release rollback exit code',
+      rollback.code === 0,
+      { code: rollback.code, stderr: rollback.stderr.slice(-800) },
+      0,
+    );
     c.expect('release rollback status', rolled.status === 'rolled_back', rolled.status, 'rolled_back');
     const after = await c.snapshot();
     c.checkUnchanged(after);
@@ -149,7 +184,12 @@ test.concurrent(CASES.killBeforeStripe.title, () =>
     const seen = c.proxy.requests.map((r) => `${r.method} ${r.path}`);
     // The key check's parameterless create probes are answered 400 parameter_missing: they write nothing.
     const writes = c.proxy.requests.filter((r) => r.method === 'POST' && r.status !== 400);
-    c.expect('no Stripe write before the kill', writes.length === 0, seen, 'no POST but the key check probes (400)');
+    c.expect(
+      'no Stripe write before the kill',
+      writes.length === 0,
+      seen,
+      'no POST but the key check probes (400)',
+    );
     await c.worker.kill9();
     held.drop();
     await c.worker.start();
@@ -165,8 +205,22 @@ test.concurrent(CASES.killAtGate.title, () =>
     await c.worker.kill9();
     await c.worker.start();
     await c.waitAtGate();
-    const approve = await c.runCli(['release', 'approve', c.environment, '--approver', 'bob', '--comment', 'fault suite', ...c.temporalArgs()]);
-    c.expect('release approve exit code', approve.code === 0, { code: approve.code, stderr: approve.stderr.slice(-800) }, 0);
+    const approve = await c.runCli([
+      'release',
+      'approve',
+      c.environment,
+      '--approver',
+      'bob',
+      '--comment',
+      'fault suite',
+      ...c.temporalArgs(),
+    ]);
+    c.expect(
+      'release approve exit code',
+      approve.code === 0,
+      { code: approve.code, stderr: approve.stderr.slice(-800) },
+      0,
+    );
     await expectReleased(c, run);
   }),
 );

@@ -34,7 +34,10 @@ export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 export function startCli(args: string[], extraEnv: Record<string, string> = {}): CliRun {
-  const child = spawn(process.execPath, [cliPath(), ...args], { env: cliEnv(extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cliPath(), ...args], {
+    env: cliEnv(extraEnv),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
@@ -49,7 +52,9 @@ export function startCli(args: string[], extraEnv: Record<string, string> = {}):
       }
     }
   });
-  const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  const done = new Promise<CliResult>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
   return {
     child,
     done,
@@ -58,7 +63,9 @@ export function startCli(args: string[], extraEnv: Record<string, string> = {}):
       if (line !== undefined) return Promise.resolve(line);
       return new Promise((resolve, reject) => {
         waiters.push({ pattern, resolve });
-        void done.then((r) => reject(new Error(`CLI exited (${r.code}) before printing ${pattern}: ${r.stderr}`)));
+        void done.then((r) =>
+          reject(new Error(`CLI exited (${r.code}) before printing ${pattern}: ${r.stderr}`)),
+        );
       });
     },
   };
@@ -85,12 +92,20 @@ export interface TerminalRun {
  * Runs the CLI on a pseudo-terminal (through test/support/pty-run.py, Python's standard pty
  * module), so it sees a TTY and draws its live display as it would for an operator.
  */
-export function startCliOnTerminal(args: string[], extraEnv: Record<string, string> = {}, columns = 160): TerminalRun {
+export function startCliOnTerminal(
+  args: string[],
+  extraEnv: Record<string, string> = {},
+  columns = 160,
+): TerminalRun {
   return startOnTerminal([process.execPath, cliPath(), ...args], extraEnv, columns);
 }
 
 /** Any program on a pseudo-terminal, with the CLI's environment (e.g. a script driving one prompt). */
-export function startOnTerminal(command: string[], extraEnv: Record<string, string> = {}, columns = 160): TerminalRun {
+export function startOnTerminal(
+  command: string[],
+  extraEnv: Record<string, string> = {},
+  columns = 160,
+): TerminalRun {
   const helper = path.join(repoRoot(), 'test', 'support', 'pty-run.py');
   const child = spawn('python3', [helper, String(columns), ...command], {
     env: { ...cliEnv(extraEnv), TERM: 'xterm-256color' },
@@ -109,7 +124,9 @@ export function startOnTerminal(command: string[], extraEnv: Record<string, stri
     }
   });
   child.stderr?.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-  const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout: drawn, stderr: errors })));
+  const done = new Promise<CliResult>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout: drawn, stderr: errors })),
+  );
   return {
     done,
     screen: () => drawn,
@@ -117,9 +134,22 @@ export function startOnTerminal(command: string[], extraEnv: Record<string, stri
       if (pattern.test(drawn)) return Promise.resolve();
       return new Promise((resolve, reject) => {
         // Bounded, so a test that waits for the wrong thing fails with what was on screen.
-        const timer = setTimeout(() => reject(new Error(`nothing matching ${pattern} was drawn within ${timeoutMs} ms; the screen:\n${JSON.stringify(drawn)}`)), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `nothing matching ${pattern} was drawn within ${timeoutMs} ms; the screen:\n${JSON.stringify(drawn)}`,
+              ),
+            ),
+          timeoutMs,
+        );
         waiters.push({ pattern, resolve: () => (clearTimeout(timer), resolve()) });
-        void done.then((r) => (clearTimeout(timer), reject(new Error(`CLI exited (${r.code}) before drawing ${pattern}:\n${r.stdout}\n${r.stderr}`))));
+        void done.then(
+          (r) => (
+            clearTimeout(timer),
+            reject(new Error(`CLI exited (${r.code}) before drawing ${pattern}:\n${r.stdout}\n${r.stderr}`))
+          ),
+        );
       });
     },
     interrupt: () => child.kill('SIGINT'),

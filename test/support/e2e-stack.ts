@@ -3,7 +3,12 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { startStack, type DevStack, type SampleName, type StarterSampleOptions } from '../../src/devstack/stack';
+import {
+  startStack,
+  type DevStack,
+  type SampleName,
+  type StarterSampleOptions,
+} from '../../src/devstack/stack';
 import { createActivities } from '../../src/activities';
 import { realActivityDeps } from '../../src/worker';
 import { temporalTestContext, testAddress, uniqueName, type TemporalTestContext } from './temporal';

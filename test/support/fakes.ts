@@ -64,7 +64,9 @@ export interface FakeRunner {
  * A CommandRunner answering from `respond` (given the command line joined by spaces); every
  * request is recorded. An unanswered command fails the test loudly.
  */
-export function fakeRunner(respond: (commandLine: string, request: RunRequest) => RunResult | undefined): FakeRunner {
+export function fakeRunner(
+  respond: (commandLine: string, request: RunRequest) => RunResult | undefined,
+): FakeRunner {
   const requests: RunRequest[] = [];
   return {
     requests,
@@ -89,7 +91,9 @@ export function fakeDb(rows: object[] = [{ version: 'PostgreSQL 16.4 on x86_64-p
   const db: FakeDb = {
     queries: [],
     ended: false,
-    async query<R extends object = Record<string, unknown>>(sql: string): Promise<{ rows: R[]; rowCount: number | null }> {
+    async query<R extends object = Record<string, unknown>>(
+      sql: string,
+    ): Promise<{ rows: R[]; rowCount: number | null }> {
       db.queries.push(sql);
       return { rows: rows as unknown as R[], rowCount: rows.length };
     },
@@ -100,7 +104,9 @@ export function fakeDb(rows: object[] = [{ version: 'PostgreSQL 16.4 on x86_64-p
   return db;
 }
 
-export function fakeDeps(overrides: Partial<ActivityDeps> & { env?: Record<string, string> } = {}): ActivityDeps {
+export function fakeDeps(
+  overrides: Partial<ActivityDeps> & { env?: Record<string, string> } = {},
+): ActivityDeps {
   const { env, ...rest } = overrides;
   const scope = envScope(env ?? {});
   return {
@@ -128,7 +134,11 @@ export function fakeDeps(overrides: Partial<ActivityDeps> & { env?: Record<strin
  * Runs `fn` as an activity in `env` with its result type kept (MockActivityEnvironment.run cannot
  * infer it for functions without arguments).
  */
-export function runActivity<A extends unknown[], R>(env: MockActivityEnvironment, fn: (...args: A) => Promise<R>, ...args: A): Promise<R> {
+export function runActivity<A extends unknown[], R>(
+  env: MockActivityEnvironment,
+  fn: (...args: A) => Promise<R>,
+  ...args: A
+): Promise<R> {
   return env.run<A, R, (...args: A) => Promise<R>>(fn, ...args);
 }
 

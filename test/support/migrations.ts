@@ -14,7 +14,11 @@ export interface TestMigration {
 /** Writes an extra Alembic revision into a backend copy; returns a function that removes it. */
 export async function addMigration(backendDir: string, m: TestMigration): Promise<() => Promise<void>> {
   const file = path.join(backendDir, 'migrations', 'versions', `${m.revision}_test.py`);
-  const indent = (code: string) => code.split('\n').map((l) => `    ${l}`).join('\n');
+  const indent = (code: string) =>
+    code
+      .split('\n')
+      .map((l) => `    ${l}`)
+      .join('\n');
   await writeFile(
     file,
     [

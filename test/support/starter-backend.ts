@@ -65,7 +65,9 @@ export const STARTER_REVISIONS = {
 /** The sample's plan catalog (release.config.json), as the migrations seed billing_plans. */
 export function starterCatalog(): Array<{ code: string; name: string; amount: number }> {
   const file = path.join(starterMonorepoSource(), 'apps', 'api-service', 'release.config.json');
-  const config = JSON.parse(readFileSync(file, 'utf8')) as { catalog: Array<{ code: string; name: string; amount: number }> };
+  const config = JSON.parse(readFileSync(file, 'utf8')) as {
+    catalog: Array<{ code: string; name: string; amount: number }>;
+  };
   return config.catalog;
 }
 
@@ -98,7 +100,12 @@ export interface CommandResult {
  * Runs the backend's own `.venv/bin/alembic -c alembic.ini <args>` in apps/api-service, with the
  * project's tools venv taken OFF the PATH: what works here works without it.
  */
-export function starterAlembic(backend: StarterBackend, databaseUrl: string, args: string[], env: Record<string, string> = {}): Promise<CommandResult> {
+export function starterAlembic(
+  backend: StarterBackend,
+  databaseUrl: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<CommandResult> {
   const toolsBin = venvBin();
   const PATH = (process.env.PATH ?? '/usr/bin:/bin')
     .split(path.delimiter)
@@ -108,7 +115,11 @@ export function starterAlembic(backend: StarterBackend, databaseUrl: string, arg
     execFile(
       backend.alembic,
       ['-c', 'alembic.ini', ...args],
-      { cwd: backend.backendDir, env: { HOME: process.env.HOME ?? '/tmp', PATH, DATABASE_URL: databaseUrl, ...env }, maxBuffer: 256 * 1024 * 1024 },
+      {
+        cwd: backend.backendDir,
+        env: { HOME: process.env.HOME ?? '/tmp', PATH, DATABASE_URL: databaseUrl, ...env },
+        maxBuffer: 256 * 1024 * 1024,
+      },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolve({ code, stdout, stderr });
@@ -118,9 +129,15 @@ export function starterAlembic(backend: StarterBackend, databaseUrl: string, arg
 }
 
 /** Runs alembic and throws with its stderr when it fails. */
-export async function starterAlembicOk(backend: StarterBackend, databaseUrl: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+export async function starterAlembicOk(
+  backend: StarterBackend,
+  databaseUrl: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<string> {
   const result = await starterAlembic(backend, databaseUrl, args, env);
-  if (result.code !== 0) throw new Error(`alembic ${args.join(' ')} exited ${result.code}: ${result.stderr.slice(-2000)}`);
+  if (result.code !== 0)
+    throw new Error(`alembic ${args.join(' ')} exited ${result.code}: ${result.stderr.slice(-2000)}`);
   return result.stdout;
 }
 
@@ -128,7 +145,11 @@ export async function starterAlembicOk(backend: StarterBackend, databaseUrl: str
  * Brings a database to a revision set by upgrading to each revision in turn: from empty,
  * `['c1_api_keys', 'd1_notifications']` leaves exactly those two rows in alembic_version.
  */
-export async function bringStarterTo(backend: StarterBackend, databaseUrl: string, revisions: readonly string[]): Promise<void> {
+export async function bringStarterTo(
+  backend: StarterBackend,
+  databaseUrl: string,
+  revisions: readonly string[],
+): Promise<void> {
   for (const revision of revisions) await starterAlembicOk(backend, databaseUrl, ['upgrade', revision]);
 }
 
@@ -137,7 +158,9 @@ export async function alembicVersionRows(databaseUrl: string): Promise<string[]>
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const exists = await client.query<{ t: string | null }>("select to_regclass('public.alembic_version')::text as t");
+    const exists = await client.query<{ t: string | null }>(
+      "select to_regclass('public.alembic_version')::text as t",
+    );
     if (!exists.rows[0]?.t) return [];
     const { rows } = await client.query<{ version_num: string }>('select version_num from alembic_version');
     return rows.map((r) => r.version_num).sort();

@@ -29,7 +29,10 @@ export interface StarterStripeObjects {
 }
 
 export async function seedStarterStripe(options: StarterStripeOptions): Promise<StarterStripeObjects> {
-  const stripe = new Stripe(options.secretKey, { maxNetworkRetries: 0, ...stripeConnectionOptions(options.apiBase) });
+  const stripe = new Stripe(options.secretKey, {
+    maxNetworkRetries: 0,
+    ...stripeConnectionOptions(options.apiBase),
+  });
   const key = options.metadataKey ?? STARTER_PLAN_CODE_KEY;
   const priceMap: Record<string, string> = {};
   const productIds: Record<string, string> = {};

@@ -1,5 +1,11 @@
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  NativeConnection,
+  Runtime,
+  DefaultLogger,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 
 let logsQuieted = false;
@@ -12,7 +18,10 @@ export function quietLogs(): void {
 
 export function testAddress(): string {
   const address = process.env.DB_RELEASE_TEST_TEMPORAL_ADDRESS;
-  if (!address) throw new Error('DB_RELEASE_TEST_TEMPORAL_ADDRESS is not set: run the tests through jest (global setup starts the dev server)');
+  if (!address)
+    throw new Error(
+      'DB_RELEASE_TEST_TEMPORAL_ADDRESS is not set: run the tests through jest (global setup starts the dev server)',
+    );
   return address;
 }
 

@@ -13,12 +13,20 @@ const backend = path.join(__dirname, '..', '..', 'examples', 'starter-monorepo',
 const script = path.join(__dirname, '..', '..', 'tools', 'alembic_inspect.py');
 
 function inspect(current: string): { pending: string[]; sql: RenderedSql } {
-  const stdout = execFileSync(path.join(venvBin(), 'python3'), [script, '--config', 'alembic.ini', '--current', current, '--sql', '--upgrade-sql'], {
-    cwd: backend,
-    // Unreachable on purpose: offline mode never connects.
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/none' },
-    encoding: 'utf8',
-  });
+  const stdout = execFileSync(
+    path.join(venvBin(), 'python3'),
+    [script, '--config', 'alembic.ini', '--current', current, '--sql', '--upgrade-sql'],
+    {
+      cwd: backend,
+      // Unreachable on purpose: offline mode never connects.
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/none',
+      },
+      encoding: 'utf8',
+    },
+  );
   const read = parseInspection(stdout);
   if (!read.ok) throw new Error(read.detail);
   const sql = parseRenderedSql(stdout);
@@ -37,20 +45,34 @@ test('from one revision: every pending revision has its own upgrade SQL, merges 
     expect(r?.upgrade).toMatch(new RegExp(`-- Running upgrade .* -> ${rev}\\n`));
     expect((r?.upgrade ?? '').match(/-- Running upgrade/g)).toHaveLength(1);
   }
-  expect(sql.revisions.m3_merge_keys_notifications?.upgrade).toMatch(/-- Running upgrade c2_api_key_scopes, d2_notification_preferences -> m3_merge_keys_notifications/);
+  expect(sql.revisions.m3_merge_keys_notifications?.upgrade).toMatch(
+    /-- Running upgrade c2_api_key_scopes, d2_notification_preferences -> m3_merge_keys_notifications/,
+  );
   // Downgrades run heads first: the ones before the raising merge are rendered, it and the rest say why.
-  expect(sql.revisions['0018_plan_display_order']?.downgrade).toMatch(/-- Running downgrade 0018_plan_display_order -> 0017_backfill_usage_totals/);
+  expect(sql.revisions['0018_plan_display_order']?.downgrade).toMatch(
+    /-- Running downgrade 0018_plan_display_order -> 0017_backfill_usage_totals/,
+  );
   expect(sql.revisions.m2_merge_usage_audit?.downgrade).toBeNull();
-  expect(sql.revisions.m2_merge_usage_audit?.downgrade_unavailable).toMatch(/^its downgrade\(\) failed offline: NotImplementedError: irreversible merge/);
-  expect(sql.revisions['2025_02_ab_usage']?.downgrade_unavailable).toBe('not rendered: the offline downgrade stopped at m2_merge_usage_audit');
+  expect(sql.revisions.m2_merge_usage_audit?.downgrade_unavailable).toMatch(
+    /^its downgrade\(\) failed offline: NotImplementedError: irreversible merge/,
+  );
+  expect(sql.revisions['2025_02_ab_usage']?.downgrade_unavailable).toBe(
+    'not rendered: the offline downgrade stopped at m2_merge_usage_audit',
+  );
 });
 
 test('from a set of branch heads: the range starts from the whole set (nothing applied is rendered again); the downgrade to several heads is said unavailable', () => {
   const { pending, sql } = inspect('a2_billing_invoices,b7_add_teams');
   expect(pending[0]).toBe('b8_team_invites');
   expect(Object.keys(sql.revisions).sort()).toEqual([...pending].sort());
-  const all = Object.values(sql.revisions).map((r) => r.upgrade ?? '').join('\n');
+  const all = Object.values(sql.revisions)
+    .map((r) => r.upgrade ?? '')
+    .join('\n');
   expect(all).not.toMatch(/-> (a1_billing_subscriptions|a2_billing_invoices|b7_add_teams)\n/);
-  expect(sql.revisions.b8_team_invites?.upgrade).toMatch(/-- Running upgrade b7_add_teams -> b8_team_invites/);
-  expect(sql.revisions.b8_team_invites?.downgrade_unavailable).toMatch(/^the database is at several heads \(a2_billing_invoices, b7_add_teams\)/);
+  expect(sql.revisions.b8_team_invites?.upgrade).toMatch(
+    /-- Running upgrade b7_add_teams -> b8_team_invites/,
+  );
+  expect(sql.revisions.b8_team_invites?.downgrade_unavailable).toMatch(
+    /^the database is at several heads \(a2_billing_invoices, b7_add_teams\)/,
+  );
 });

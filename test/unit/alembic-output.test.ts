@@ -26,7 +26,9 @@ describe('currentOutput', () => {
   });
 
   test('INFO lines mixed into stdout are dropped too; CRLF output is handled', () => {
-    expect(currentOutput(`${ALEMBIC_INFO.replace(/\n/g, '\r\n')}\r\n20251106_120000\r\n`, '')).toBe('20251106_120000');
+    expect(currentOutput(`${ALEMBIC_INFO.replace(/\n/g, '\r\n')}\r\n20251106_120000\r\n`, '')).toBe(
+      '20251106_120000',
+    );
   });
 });
 
@@ -40,7 +42,7 @@ describe('revisionId', () => {
     expect(revisionId(output)).toBe(expected);
   });
 
-  test.each([null, '', 'FAILED: Can\'t locate revision identified by \'x\''])('%p -> null', (output) => {
+  test.each([null, '', "FAILED: Can't locate revision identified by 'x'"])('%p -> null', (output) => {
     expect(revisionId(output)).toBeNull();
   });
 });
@@ -51,7 +53,10 @@ describe('parseHeads', () => {
   });
 
   test('two heads, each named', () => {
-    expect(parseHeads('20251107_090000 (head)\n20251107_100000_branch (head)\n')).toEqual(['20251107_090000', '20251107_100000_branch']);
+    expect(parseHeads('20251107_090000 (head)\n20251107_100000_branch (head)\n')).toEqual([
+      '20251107_090000',
+      '20251107_100000_branch',
+    ]);
   });
 
   test('no heads, INFO lines ignored', () => {
@@ -61,7 +66,9 @@ describe('parseHeads', () => {
 
 describe('parseHistory', () => {
   test('newest-first history becomes apply order, the current revision excluded', () => {
-    expect(parseHistory(HISTORY, '20251106_120000')).toEqual([{ revision: '20251107_090000', message: 'billing plans stripe price id' }]);
+    expect(parseHistory(HISTORY, '20251106_120000')).toEqual([
+      { revision: '20251107_090000', message: 'billing plans stripe price id' },
+    ]);
   });
 
   test('from an empty database every revision is pending, oldest first', () => {
@@ -72,12 +79,19 @@ describe('parseHistory', () => {
   });
 
   test('at head nothing is pending when only the current line is printed', () => {
-    expect(parseHistory('20251106_120000 -> 20251107_090000 (head), billing plans stripe price id\n', '20251107_090000')).toEqual([]);
+    expect(
+      parseHistory(
+        '20251106_120000 -> 20251107_090000 (head), billing plans stripe price id\n',
+        '20251107_090000',
+      ),
+    ).toEqual([]);
   });
 
   test('branch labels, several markers and INFO lines are tolerated', () => {
     const out = `${ALEMBIC_INFO}\n20251106_120000 -> 20251108_000000 (billing) (head), add index, concurrently\n`;
-    expect(parseHistory(out, null)).toEqual([{ revision: '20251108_000000', message: 'add index, concurrently' }]);
+    expect(parseHistory(out, null)).toEqual([
+      { revision: '20251108_000000', message: 'add index, concurrently' },
+    ]);
   });
 
   test('lines that are not history entries are ignored', () => {

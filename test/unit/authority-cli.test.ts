@@ -20,7 +20,8 @@ beforeAll(() => {
   }
 });
 afterAll(() => {
-  for (const [key, value] of Object.entries(savedTemporalEnv)) if (value !== undefined) process.env[key] = value;
+  for (const [key, value] of Object.entries(savedTemporalEnv))
+    if (value !== undefined) process.env[key] = value;
   removeTempDirs();
 });
 
@@ -42,7 +43,10 @@ async function errorOf(promise: Promise<unknown>): Promise<{ message: string; ex
 describe('release db sends claims and checks the summary path first', () => {
   test('the input carries the catalog and billing the CLI saw, as claims', async () => {
     const root = backend();
-    const prepared = await prepareRelease({ projectRoot: root, nonInteractive: true, operator: 'alice' }, { PATH: '/usr/bin' });
+    const prepared = await prepareRelease(
+      { projectRoot: root, nonInteractive: true, operator: 'alice' },
+      { PATH: '/usr/bin' },
+    );
     expect(prepared.input.claims).toEqual({
       catalog: [
         { code: 'starter', name: 'Starter', amount: 2000 },
@@ -56,7 +60,12 @@ describe('release db sends claims and checks the summary path first', () => {
   test('a --summary-path that is a directory is refused with exit 2 naming it, and nothing is created', async () => {
     const root = backend();
     mkdirSync(path.join(root, 'reports'));
-    const refused = await errorOf(prepareRelease({ projectRoot: root, nonInteractive: true, summaryPath: 'reports' }, { PATH: '/usr/bin' }));
+    const refused = await errorOf(
+      prepareRelease(
+        { projectRoot: root, nonInteractive: true, summaryPath: 'reports' },
+        { PATH: '/usr/bin' },
+      ),
+    );
     expect(refused.exitCode).toBe(2);
     expect(refused.message).toMatch(/--summary-path ".*reports" is a directory; give a file path/);
     expect(readdirSync(root).sort()).toEqual(['.env.local', 'reports']);
@@ -66,13 +75,17 @@ describe('release db sends claims and checks the summary path first', () => {
     const root = backend();
     const file = path.join(root, 'not-a-folder');
     writeFileSync(file, 'x');
-    await expect(requireWritableSummaryPath(path.join(file, 'summary.json'), true)).rejects.toThrow(/is a file, not a folder/);
+    await expect(requireWritableSummaryPath(path.join(file, 'summary.json'), true)).rejects.toThrow(
+      /is a file, not a folder/,
+    );
     if (process.getuid?.() !== 0) {
       const locked = path.join(root, 'locked');
       mkdirSync(locked);
       chmodSync(locked, 0o500);
       try {
-        await expect(requireWritableSummaryPath(path.join(locked, 'deep', 'summary.json'), true)).rejects.toThrow(/the folder .*locked is not writable/);
+        await expect(
+          requireWritableSummaryPath(path.join(locked, 'deep', 'summary.json'), true),
+        ).rejects.toThrow(/the folder .*locked is not writable/);
       } finally {
         chmodSync(locked, 0o700);
       }
@@ -93,7 +106,11 @@ describe("the worker's refusals become exit codes and a line naming the holder",
     startedBy: 'eve',
     approval: { required: false, approvers: [], fourEyes: false, timeout: '24 hours' },
   };
-  const failed = (error: ReleaseSummary['error']): ReleaseSummary => ({ ...initialSummary(input, { workflowId: 'w', runId: 'r' }, new Date(0)), status: 'failed', error });
+  const failed = (error: ReleaseSummary['error']): ReleaseSummary => ({
+    ...initialSummary(input, { workflowId: 'w', runId: 'r' }, new Date(0)),
+    status: 'failed',
+    error,
+  });
 
   test('TargetMismatch exits 2, TargetBusy exits 3, any other failure 1', () => {
     expect(exitCodeForSummary(failed({ step: 'preflight', type: 'TargetMismatch', message: 'm' }))).toBe(2);
@@ -123,7 +140,10 @@ describe("the worker's refusals become exit codes and a line naming the holder",
 
 describe('the worker knows its environment', () => {
   test('from ENVIRONMENT, else APP_ENV, else the flag; a flag that disagrees names both', () => {
-    expect(workerEnvironment({ ENVIRONMENT: 'production' }, undefined)).toEqual({ environment: 'production', error: null });
+    expect(workerEnvironment({ ENVIRONMENT: 'production' }, undefined)).toEqual({
+      environment: 'production',
+      error: null,
+    });
     expect(workerEnvironment({ APP_ENV: 'qa' }, undefined)).toEqual({ environment: 'qa', error: null });
     expect(workerEnvironment({}, 'staging-b')).toEqual({ environment: 'staging-b', error: null });
     expect(workerEnvironment({ ENVIRONMENT: 'production' }, 'production').environment).toBe('production');
@@ -137,7 +157,11 @@ describe('the worker knows its environment', () => {
     const root = backend('ENVIRONMENT=production\n');
     const logs: string[] = [];
     // an address nothing listens on: the refusal must come before any connection attempt
-    const refused = await errorOf(workerCommand({ projectRoot: root, environment: 'staging', address: '127.0.0.1:1' }, (l) => logs.push(l)));
+    const refused = await errorOf(
+      workerCommand({ projectRoot: root, environment: 'staging', address: '127.0.0.1:1' }, (l) =>
+        logs.push(l),
+      ),
+    );
     expect(refused.exitCode).toBe(2);
     expect(refused.message).toContain('--environment "staging" disagrees with ENVIRONMENT=production');
     expect(logs).toEqual([]);

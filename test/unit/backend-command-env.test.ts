@@ -8,7 +8,16 @@ import path from 'node:path';
 import { createMigrationActivities } from '../../src/activities/migrations';
 import { EnvFileError, loadEnvScope } from '../../src/config/env-files';
 import { parseReleaseConfig } from '../../src/config/release-config';
-import { activityEnv, failureOf, fakeDeps, fakeRunner, removeTempDirs, runActivity, runResult, tempDir } from '../support/fakes';
+import {
+  activityEnv,
+  failureOf,
+  fakeDeps,
+  fakeRunner,
+  removeTempDirs,
+  runActivity,
+  runResult,
+  tempDir,
+} from '../support/fakes';
 
 afterAll(removeTempDirs);
 
@@ -34,7 +43,11 @@ test("runMigrations runs the migrate command with the repository root's .venv fi
   await runActivity(activityEnv(), createMigrationActivities(deps).runMigrations);
   const request = runner.requests[0];
   expect(request?.cwd).toBe(backend);
-  expect(request?.env.PATH?.split(path.delimiter).slice(0, 3)).toEqual([path.join(repo, '.venv', 'bin'), '/usr/bin', '/bin']);
+  expect(request?.env.PATH?.split(path.delimiter).slice(0, 3)).toEqual([
+    path.join(repo, '.venv', 'bin'),
+    '/usr/bin',
+    '/bin',
+  ]);
   expect(request?.env.VIRTUAL_ENV).toBe(path.join(repo, '.venv'));
   expect(request?.env.DATABASE_URL).toBe('postgresql://app@db/app');
 });
@@ -46,6 +59,8 @@ test('an env file with an unterminated quote fails the step as non-retryable Inv
   await expect(loadEnvScope(root, {})).rejects.toBeInstanceOf(EnvFileError);
   const failure = await failureOf(runActivity(activityEnv(), createMigrationActivities(deps).runMigrations));
   expect(failure).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
-  expect(failure.message).toMatch(/^\.env\.local:2: STRIPE_SECRET_KEY: the value opens a double quote that is never closed; close the quote/);
+  expect(failure.message).toMatch(
+    /^\.env\.local:2: STRIPE_SECRET_KEY: the value opens a double quote that is never closed; close the quote/,
+  );
   expect(failure.message).not.toContain('sk_test_never_shown');
 });

@@ -4,7 +4,12 @@
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { alembicConfigOf, backendCommandEnv, describeLayout, resolveBackendLayout } from '../../src/config/backend-layout';
+import {
+  alembicConfigOf,
+  backendCommandEnv,
+  describeLayout,
+  resolveBackendLayout,
+} from '../../src/config/backend-layout';
 import { parseReleaseConfig, type ReleaseConfig } from '../../src/config/release-config';
 import { removeTempDirs, tempDir } from '../support/fakes';
 
@@ -68,7 +73,10 @@ describe('the backend virtualenv', () => {
     expect(layout.venv).toEqual({ path: path.join(root, '.venv'), source: 'project root' });
     expect(layout.pathPrefix).toEqual([path.join(root, '.venv', 'bin')]);
     expect(layout.path.split(path.delimiter)).toEqual([path.join(root, '.venv', 'bin'), elsewhere]);
-    expect(layout.commands).toEqual({ migrate: path.join(elsewhere, 'just'), alembic: path.join(root, '.venv', 'bin', 'alembic') });
+    expect(layout.commands).toEqual({
+      migrate: path.join(elsewhere, 'just'),
+      alembic: path.join(root, '.venv', 'bin', 'alembic'),
+    });
     expect(layout.problems).toEqual([]);
   });
 
@@ -102,17 +110,24 @@ describe('the backend virtualenv', () => {
 
   test('a configured venv that is not there is a problem naming the key and the fix', async () => {
     const { root } = backend();
-    const layout = await resolveBackendLayout(root, config({ venv: '.venv-missing' }), { PATH: pathWith('alembic', 'just') });
+    const layout = await resolveBackendLayout(root, config({ venv: '.venv-missing' }), {
+      PATH: pathWith('alembic', 'just'),
+    });
     expect(layout.venv).toBeNull();
     expect(layout.problems).toEqual([
-      expect.stringMatching(/^release\.config\.json "venv": \.venv-missing \(.*\.venv-missing\) is not a virtualenv \(no bin\/python\); create it \(python3 -m venv \.venv-missing/),
+      expect.stringMatching(
+        /^release\.config\.json "venv": \.venv-missing \(.*\.venv-missing\) is not a virtualenv \(no bin\/python\); create it \(python3 -m venv \.venv-missing/,
+      ),
     ]);
   });
 
   test('VIRTUAL_ENV is the last resort', async () => {
     const { root } = backend();
     const active = venv(path.join(tempDir('layout-active-'), 'env'), 'alembic');
-    const layout = await resolveBackendLayout(root, config(), { PATH: pathWith('just'), VIRTUAL_ENV: active });
+    const layout = await resolveBackendLayout(root, config(), {
+      PATH: pathWith('just'),
+      VIRTUAL_ENV: active,
+    });
     expect(layout.venv).toEqual({ path: active, source: 'VIRTUAL_ENV' });
     expect(layout.commands.alembic).toBe(path.join(active, 'bin', 'alembic'));
   });
@@ -139,7 +154,10 @@ describe('the backend virtualenv', () => {
     try {
       const layout = await resolveBackendLayout(root, config(), { PATH: own });
       expect(layout.pathSuffix).toEqual([path.join(tools, 'venv', 'bin')]);
-      expect(layout.commands).toEqual({ migrate: path.join(own, 'just'), alembic: path.join(tools, 'venv', 'bin', 'alembic') });
+      expect(layout.commands).toEqual({
+        migrate: path.join(own, 'just'),
+        alembic: path.join(tools, 'venv', 'bin', 'alembic'),
+      });
     } finally {
       process.env.DB_RELEASE_TOOLS_DIR = emptyTools;
     }
@@ -159,7 +177,11 @@ describe('the backend virtualenv', () => {
   test('a program given as a path resolves from the project root', async () => {
     const { root } = backend();
     program(path.join(root, 'bin', 'migrate.sh'));
-    const layout = await resolveBackendLayout(root, config({ migrateCommand: ['./bin/migrate.sh'], alembicCommand: ['./bin/nope', '-c', 'alembic.ini'] }), { PATH: '' });
+    const layout = await resolveBackendLayout(
+      root,
+      config({ migrateCommand: ['./bin/migrate.sh'], alembicCommand: ['./bin/nope', '-c', 'alembic.ini'] }),
+      { PATH: '' },
+    );
     expect(layout.commands).toEqual({ migrate: path.join(root, 'bin', 'migrate.sh'), alembic: null });
   });
 });
@@ -176,7 +198,9 @@ describe('the Alembic config file', () => {
   });
 
   test('ALEMBIC_CONFIG counts when the command gives none; a recipe (just) is not checked', () => {
-    expect(alembicConfigOf(['alembic'], '/srv/api', { ALEMBIC_CONFIG: 'conf/a.ini' })).toBe('/srv/api/conf/a.ini');
+    expect(alembicConfigOf(['alembic'], '/srv/api', { ALEMBIC_CONFIG: 'conf/a.ini' })).toBe(
+      '/srv/api/conf/a.ini',
+    );
     expect(alembicConfigOf(['just', 'alembic'], '/srv/api', {})).toBeNull();
   });
 
@@ -208,11 +232,19 @@ describe('the env files', () => {
     const { repo, root } = backend({ monorepo: true });
     file(path.join(root, '.env.local'), 'A=1\n');
     mkdirSync(path.join(repo, '.env.compose'));
-    const layout = await resolveBackendLayout(root, config({ envFiles: ['.env.local', '.env', '../../.env.compose'] }), {
-      PATH: pathWith('alembic', 'just'),
-    });
+    const layout = await resolveBackendLayout(
+      root,
+      config({ envFiles: ['.env.local', '.env', '../../.env.compose'] }),
+      {
+        PATH: pathWith('alembic', 'just'),
+      },
+    );
     expect(layout.envFilesExplicit).toBe(true);
-    expect(layout.envFiles[2]).toEqual({ configured: '../../.env.compose', path: path.join(repo, '.env.compose'), kind: 'directory' });
+    expect(layout.envFiles[2]).toEqual({
+      configured: '../../.env.compose',
+      path: path.join(repo, '.env.compose'),
+      kind: 'directory',
+    });
     expect(layout.problems).toEqual([
       `env file .env (${path.join(root, '.env')}), listed in release.config.json "envFiles", does not exist; create it or remove it from "envFiles"`,
       `env file ../../.env.compose (${path.join(repo, '.env.compose')}) is a directory, not an env file; remove the directory or list a file in release.config.json "envFiles"`,
@@ -221,7 +253,9 @@ describe('the env files', () => {
 
   test('config: envFiles must be relative, non-empty and without duplicates', () => {
     expect(() => config({ envFiles: [] })).toThrow(/envFiles: list at least one env file/);
-    expect(() => config({ envFiles: ['/etc/app.env'] })).toThrow(/envFiles\.0: use a path relative to the backend/);
+    expect(() => config({ envFiles: ['/etc/app.env'] })).toThrow(
+      /envFiles\.0: use a path relative to the backend/,
+    );
     expect(() => config({ envFiles: ['.env', './.env'] })).toThrow(/envFiles: an env file is listed twice/);
     expect(() => config({ venv: '' })).toThrow(/venv: give the virtualenv folder/);
     expect(config({ envFiles: ['.env.local', '../../.env.compose'], venv: '.venv' })).toMatchObject({

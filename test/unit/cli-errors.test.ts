@@ -44,16 +44,24 @@ function blankError(argv: string[], env: Record<string, string> = {}): string | 
 
 describe('empty flags and arguments are bad input naming the flag', () => {
   test('a required flag given empty or blank names it, and says to give a value', () => {
-    expect(blankError(['prod', '--reason', ''])).toBe('--reason is empty (it takes: why (required)): give a value');
-    expect(blankError(['prod', '--reason', ' \t'])).toBe('--reason is empty (it takes: why (required)): give a value');
+    expect(blankError(['prod', '--reason', ''])).toBe(
+      '--reason is empty (it takes: why (required)): give a value',
+    );
+    expect(blankError(['prod', '--reason', ' \t'])).toBe(
+      '--reason is empty (it takes: why (required)): give a value',
+    );
   });
 
   test('an optional flag may also be left out', () => {
-    expect(blankError(['prod', '--reason', 'x', '--task-queue', ''])).toBe('--task-queue is empty (it takes: task queue of the worker): give a value or leave the flag out');
+    expect(blankError(['prod', '--reason', 'x', '--task-queue', ''])).toBe(
+      '--task-queue is empty (it takes: task queue of the worker): give a value or leave the flag out',
+    );
   });
 
   test('a repeatable flag with one empty value', () => {
-    expect(blankError(['prod', '--reason', 'x', '--plan', 'pro=1', '--plan', ''])).toMatch(/^--plan is empty/);
+    expect(blankError(['prod', '--reason', 'x', '--plan', 'pro=1', '--plan', ''])).toMatch(
+      /^--plan is empty/,
+    );
   });
 
   test('an empty value from the environment names the variable', () => {
@@ -63,23 +71,32 @@ describe('empty flags and arguments are bad input naming the flag', () => {
   });
 
   test('an empty positional argument', () => {
-    expect(blankError([' ', '--reason', 'x'])).toBe('<id-or-environment> is empty: give id or environment, e.g. production');
+    expect(blankError([' ', '--reason', 'x'])).toBe(
+      '<id-or-environment> is empty: give id or environment, e.g. production',
+    );
   });
 
   test("a person's name is left to identityFlag, whose message also covers invisible characters", () => {
-    const command = new Command('approve').exitOverride().option('--approver <name>', 'who approves').action(() => undefined);
+    const command = new Command('approve')
+      .exitOverride()
+      .option('--approver <name>', 'who approves')
+      .action(() => undefined);
     command.parse(['--approver', ''], { from: 'user' });
     expect(() => requireNoBlankValues(command)).not.toThrow();
   });
 
   test('values given are left alone', () => {
-    expect(blankError(['prod', '--reason', 'wrong window', '--task-queue', 'q', '--plan', 'pro=1'])).toBeNull();
+    expect(
+      blankError(['prod', '--reason', 'wrong window', '--task-queue', 'q', '--plan', 'pro=1']),
+    ).toBeNull();
   });
 });
 
 describe('an error nobody foresaw', () => {
   test('is one line plus where to find the stack', () => {
-    const error = new TypeError('Cannot read properties of undefined (reading "x")\n    at somewhere (file.js:1:1)');
+    const error = new TypeError(
+      'Cannot read properties of undefined (reading "x")\n    at somewhere (file.js:1:1)',
+    );
     expect(unexpectedErrorLines(error, {})).toEqual([
       'db-release: unexpected error: TypeError: Cannot read properties of undefined (reading "x")',
       'db-release: run with DB_RELEASE_DEBUG=1 for the stack',
@@ -106,7 +123,11 @@ describe('backend input', () => {
 
   test('release.config.json that is not JSON: the ConfigError message, exit 2', async () => {
     await writeFile(path.join(dir, 'release.config.json'), '{');
-    await expect(readBackendConfig(dir)).rejects.toMatchObject({ name: 'CliError', exitCode: 2, message: expect.stringMatching(/not valid JSON/) as unknown });
+    await expect(readBackendConfig(dir)).rejects.toMatchObject({
+      name: 'CliError',
+      exitCode: 2,
+      message: expect.stringMatching(/not valid JSON/) as unknown,
+    });
   });
 
   test('.env.local that is a directory, or with an unterminated quote: names the file (and line), exit 2', async () => {
@@ -114,13 +135,19 @@ describe('backend input', () => {
     await expect(readBackendEnv(dir, {})).rejects.toMatchObject({
       name: 'CliError',
       exitCode: 2,
-      message: expect.stringContaining(`env file ${path.join(dir, '.env.local')}: is a directory, not an env file`) as unknown,
+      message: expect.stringContaining(
+        `env file ${path.join(dir, '.env.local')}: is a directory, not an env file`,
+      ) as unknown,
     });
     await rm(path.join(dir, '.env.local'), { recursive: true });
     await writeFile(path.join(dir, '.env.local'), "A=1\nSTRIPE_SECRET_KEY='sk_test_unterminated123456\n");
     const error = await readBackendEnv(dir, {}).catch((e: Error) => e);
     expect(error).toMatchObject({ name: 'CliError', exitCode: 2 });
-    expect((error as Error).message).toMatch(new RegExp(`^env file ${path.join(dir, '.env.local')} line 2: STRIPE_SECRET_KEY: the value opens a single quote that is never closed`));
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `^env file ${path.join(dir, '.env.local')} line 2: STRIPE_SECRET_KEY: the value opens a single quote that is never closed`,
+      ),
+    );
     expect((error as Error).message).not.toContain('sk_test_unterminated');
   });
 
@@ -143,19 +170,26 @@ describe('backend input', () => {
       message = (error as Error).message;
     }
     expect(message).toMatch(why);
-    expect(message).toMatch(/^DATABASE_URL \(from \/srv\/api\/\.env\.local\) .*; write it as postgresql:\/\/USER:PASSWORD@HOST:5432\/DBNAME$/);
+    expect(message).toMatch(
+      /^DATABASE_URL \(from \/srv\/api\/\.env\.local\) .*; write it as postgresql:\/\/USER:PASSWORD@HOST:5432\/DBNAME$/,
+    );
     if (value) expect(message).not.toContain(value);
   });
 
-  test.each(['postgresql://u:p@127.0.0.1:5432/app', 'postgres://u@db/app', 'postgresql:///app?host=/var/run/postgresql', 'postgresql+asyncpg://u:p@db:5432/app', 'postgresql+psycopg://u:p@db/app'])(
-    'DATABASE_URL=%s is accepted (SQLAlchemy driver suffixes too)',
-    (value) => {
-      expect(() => checkDatabaseUrl(scope({ DATABASE_URL: value }), '/srv/api')).not.toThrow();
-    },
-  );
+  test.each([
+    'postgresql://u:p@127.0.0.1:5432/app',
+    'postgres://u@db/app',
+    'postgresql:///app?host=/var/run/postgresql',
+    'postgresql+asyncpg://u:p@db:5432/app',
+    'postgresql+psycopg://u:p@db/app',
+  ])('DATABASE_URL=%s is accepted (SQLAlchemy driver suffixes too)', (value) => {
+    expect(() => checkDatabaseUrl(scope({ DATABASE_URL: value }), '/srv/api')).not.toThrow();
+  });
 
   test('DATABASE_URL from the process environment says so', () => {
-    expect(() => checkDatabaseUrl(scope({ DATABASE_URL: 'nope' }, 'process'), '/srv/api')).toThrow(/^DATABASE_URL \(from the environment of this process\) is not a URL/);
+    expect(() => checkDatabaseUrl(scope({ DATABASE_URL: 'nope' }, 'process'), '/srv/api')).toThrow(
+      /^DATABASE_URL \(from the environment of this process\) is not a URL/,
+    );
   });
 
   test('a publishable key as STRIPE_SECRET_KEY: the variable, the file and the fix, the key masked out', () => {
@@ -166,20 +200,34 @@ describe('backend input', () => {
     } catch (error) {
       message = (error as Error).message;
     }
-    expect(message).toMatch(/^STRIPE_SECRET_KEY \(from \/srv\/api\/\.env\.local\): this is a publishable key \(pk_…\).*; fix it in \/srv\/api\/\.env\.local, or pass --skip-stripe$/);
+    expect(message).toMatch(
+      /^STRIPE_SECRET_KEY \(from \/srv\/api\/\.env\.local\): this is a publishable key \(pk_…\).*; fix it in \/srv\/api\/\.env\.local, or pass --skip-stripe$/,
+    );
     expect(message).not.toContain(key);
   });
 
   test('well-formed or absent Stripe secrets pass', () => {
-    expect(() => checkStripeSecrets(scope({ STRIPE_SECRET_KEY: 'sk_live_0123456789abcdef', STRIPE_WEBHOOK_SECRET: 'whsec_0123456789abcdef' }), '/srv/api')).not.toThrow();
+    expect(() =>
+      checkStripeSecrets(
+        scope({
+          STRIPE_SECRET_KEY: 'sk_live_0123456789abcdef',
+          STRIPE_WEBHOOK_SECRET: 'whsec_0123456789abcdef',
+        }),
+        '/srv/api',
+      ),
+    ).not.toThrow();
     expect(() => checkStripeSecrets(scope({}), '/srv/api')).not.toThrow();
   });
 });
 
 describe('release list --status', () => {
   test('an unknown status names the allowed values', () => {
-    expect(() => checkListFilter({ status: 'bogus' })).toThrow(`--status "bogus": not a release status; use one of ${RELEASE_LIST_STATUSES.join(', ')}`);
-    expect(RELEASE_LIST_STATUSES).toEqual(expect.arrayContaining(['awaiting_approval', 'success', 'rolled_back', 'rollback_failed']));
+    expect(() => checkListFilter({ status: 'bogus' })).toThrow(
+      `--status "bogus": not a release status; use one of ${RELEASE_LIST_STATUSES.join(', ')}`,
+    );
+    expect(RELEASE_LIST_STATUSES).toEqual(
+      expect.arrayContaining(['awaiting_approval', 'success', 'rolled_back', 'rollback_failed']),
+    );
   });
 
   test('every indexed status is accepted', () => {

@@ -51,19 +51,25 @@ test('the recorder sees a load: the worker module brings in the SDK and the acti
 
 test('`release status` registers and loads only its own command file: not release db (zod, pg) nor the others', () => {
   jest.isolateModules(() => {
-    const { buildProgram } = jest.requireActual<{ buildProgram: (words?: readonly string[]) => Command }>('../../src/client');
+    const { buildProgram } = jest.requireActual<{ buildProgram: (words?: readonly string[]) => Command }>(
+      '../../src/client',
+    );
     const program = buildProgram(['release', 'status', 'production']);
     const release = program.commands.find((c) => c.name() === 'release');
     expect(program.commands.map((c) => c.name())).toEqual(['release']);
     expect(release?.commands.map((c) => c.name())).toEqual(['status']);
-    const commandFiles = Object.keys(require.cache).filter((f) => f.includes(`${path.sep}cli${path.sep}commands${path.sep}`));
+    const commandFiles = Object.keys(require.cache).filter((f) =>
+      f.includes(`${path.sep}cli${path.sep}commands${path.sep}`),
+    );
     expect(commandFiles.map((f) => path.basename(f))).toEqual(['release-status.ts']);
   });
 });
 
 test('words that name no single command (and config dump-schema, which reads release db) get the whole program', () => {
   jest.isolateModules(() => {
-    const { buildProgram } = jest.requireActual<{ buildProgram: (words?: readonly string[]) => Command }>('../../src/client');
+    const { buildProgram } = jest.requireActual<{ buildProgram: (words?: readonly string[]) => Command }>(
+      '../../src/client',
+    );
     const names = (words: string[]) => buildProgram(words).commands.map((c) => c.name());
     const all = ['worker', 'release', 'temporal', 'stripe', 'providers', 'status', 'config'];
     expect(names([])).toEqual(all);

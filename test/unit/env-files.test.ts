@@ -75,7 +75,8 @@ describe('DATABASE_URL placeholders', () => {
   test('${VAR} inside DATABASE_URL expands from the merged scope (highest precedence value)', async () => {
     const root = projectWith({
       '.env.compose': 'POSTGRES_PASSWORD=composepw\nPOSTGRES_DB=app\n',
-      '.env.local': 'POSTGRES_PASSWORD=localpw\nDATABASE_URL=postgresql+psycopg://app:${POSTGRES_PASSWORD}@${DB_HOST}:5432/${POSTGRES_DB}\n',
+      '.env.local':
+        'POSTGRES_PASSWORD=localpw\nDATABASE_URL=postgresql+psycopg://app:${POSTGRES_PASSWORD}@${DB_HOST}:5432/${POSTGRES_DB}\n',
     });
     const scope = await loadEnvScope(root, { DB_HOST: 'db.internal' });
     expect(scope.values.DATABASE_URL).toBe('postgresql+psycopg://app:localpw@db.internal:5432/app');
@@ -168,7 +169,11 @@ describe('parseDotenv', () => {
     expect(error.type).toBe('EnvFileError');
     expect(error.file).toBe('.env.local');
     expect(error.line).toBe(4);
-    expect(error.message).toMatch(new RegExp(`^\\.env\\.local:4: [A-Z_]+: the value opens a ${kind} quote that is never closed; close the quote`));
+    expect(error.message).toMatch(
+      new RegExp(
+        `^\\.env\\.local:4: [A-Z_]+: the value opens a ${kind} quote that is never closed; close the quote`,
+      ),
+    );
     // the value (possibly a secret) is never echoed
     expect(error.message).not.toContain('sk_test_x');
     expect(error.message).not.toContain('postgresql://');
@@ -180,12 +185,26 @@ describe('configured env files', () => {
     const repo = tempDir('env-files-repo-');
     const backend = path.join(repo, 'apps', 'api-service');
     mkdirSync(backend, { recursive: true });
-    writeFileSync(path.join(repo, '.env.compose'), 'POSTGRES_PASSWORD=composepw\nSHARED=compose\nONLY_COMPOSE=1\n');
-    writeFileSync(path.join(backend, '.env.local'), 'SHARED=local\nDATABASE_URL=postgresql://app:${POSTGRES_PASSWORD}@db/app\n');
+    writeFileSync(
+      path.join(repo, '.env.compose'),
+      'POSTGRES_PASSWORD=composepw\nSHARED=compose\nONLY_COMPOSE=1\n',
+    );
+    writeFileSync(
+      path.join(backend, '.env.local'),
+      'SHARED=local\nDATABASE_URL=postgresql://app:${POSTGRES_PASSWORD}@db/app\n',
+    );
     const scope = await loadEnvScope(backend, { SHARED: 'process' }, ['.env.local', '../../.env.compose']);
     expect(scope.filesFound).toEqual(['.env.local', '../../.env.compose']);
-    expect(scope.values).toMatchObject({ SHARED: 'local', ONLY_COMPOSE: '1', DATABASE_URL: 'postgresql://app:composepw@db/app' });
-    expect(scope.sources).toMatchObject({ SHARED: '.env.local', ONLY_COMPOSE: '../../.env.compose', POSTGRES_PASSWORD: '../../.env.compose' });
+    expect(scope.values).toMatchObject({
+      SHARED: 'local',
+      ONLY_COMPOSE: '1',
+      DATABASE_URL: 'postgresql://app:composepw@db/app',
+    });
+    expect(scope.sources).toMatchObject({
+      SHARED: '.env.local',
+      ONLY_COMPOSE: '../../.env.compose',
+      POSTGRES_PASSWORD: '../../.env.compose',
+    });
   });
 
   test('the configured order is the precedence, whatever the names', async () => {
@@ -201,7 +220,10 @@ describe('configured env files', () => {
     mkdirSync(backend, { recursive: true });
     writeFileSync(path.join(repo, '.env.compose'), 'FROM_ROOT=1\n');
     writeFileSync(path.join(backend, '.env.compose'), 'FROM_BACKEND=1\n');
-    writeFileSync(path.join(backend, 'release.config.json'), JSON.stringify({ envFiles: ['../../.env.compose'] }));
+    writeFileSync(
+      path.join(backend, 'release.config.json'),
+      JSON.stringify({ envFiles: ['../../.env.compose'] }),
+    );
     const scope = await loadEnvScope(backend, {});
     expect(scope.filesFound).toEqual(['../../.env.compose']);
     expect(scope.values).toEqual({ FROM_ROOT: '1' });
@@ -226,53 +248,85 @@ describe('configured env files', () => {
       type: 'EnvFileError',
       file: '.env.local',
       line: null,
-      message: expect.stringMatching(/^\.env\.local: is a directory, not an env file; remove the directory or list a file in release\.config\.json "envFiles"$/),
+      message: expect.stringMatching(
+        /^\.env\.local: is a directory, not an env file; remove the directory or list a file in release\.config\.json "envFiles"$/,
+      ),
     });
   });
 
   test('an unterminated quote in a configured file fails the load with file and line', async () => {
     const root = projectWith({ 'custom.env': 'A=1\nB="open\n' });
-    await expect(loadEnvScope(root, {}, ['custom.env'])).rejects.toMatchObject({ type: 'EnvFileError', file: 'custom.env', line: 2 });
+    await expect(loadEnvScope(root, {}, ['custom.env'])).rejects.toMatchObject({
+      type: 'EnvFileError',
+      file: 'custom.env',
+      line: 2,
+    });
   });
 });
 
 describe('parseBillingFlag (ENABLE_BILLING, strict)', () => {
-  test.each(['1', 'true', 'TRUE', 'True', 'yes', 'YES', 'on', 'On', ' true ', 'yes\n'])('%p is true', (value) => {
-    expect(parseBillingFlag(value)).toBe(true);
-  });
+  test.each(['1', 'true', 'TRUE', 'True', 'yes', 'YES', 'on', 'On', ' true ', 'yes\n'])(
+    '%p is true',
+    (value) => {
+      expect(parseBillingFlag(value)).toBe(true);
+    },
+  );
 
-  test.each([undefined, '', '  ', '0', 'false', 'FALSE', 'no', 'No', 'off', ' OFF '])('%p is false', (value) => {
-    expect(parseBillingFlag(value)).toBe(false);
-  });
+  test.each([undefined, '', '  ', '0', 'false', 'FALSE', 'no', 'No', 'off', ' OFF '])(
+    '%p is false',
+    (value) => {
+      expect(parseBillingFlag(value)).toBe(false);
+    },
+  );
 
   // The original read all of these as false: a typo silently released without billing.
-  test.each(['maybe', 'y', 't', 'enabled', '2', 'truthy', 'ture', 'true false', '"true"'])('%p is neither (null)', (value) => {
-    expect(parseBillingFlag(value)).toBeNull();
-  });
+  test.each(['maybe', 'y', 't', 'enabled', '2', 'truthy', 'ture', 'true false', '"true"'])(
+    '%p is neither (null)',
+    (value) => {
+      expect(parseBillingFlag(value)).toBeNull();
+    },
+  );
 });
 
 describe('billingSwitch', () => {
   test('names the value, the file it came from and the allowed values when it is neither', () => {
-    const result = billingSwitch({ values: { ENABLE_BILLING: 'maybe' }, sources: { ENABLE_BILLING: '.env.local' } });
-    expect(result).toEqual({ error: expect.stringContaining('ENABLE_BILLING="maybe" in .env.local is neither true nor false') });
+    const result = billingSwitch({
+      values: { ENABLE_BILLING: 'maybe' },
+      sources: { ENABLE_BILLING: '.env.local' },
+    });
+    expect(result).toEqual({
+      error: expect.stringContaining('ENABLE_BILLING="maybe" in .env.local is neither true nor false'),
+    });
     expect((result as { error: string }).error).toMatch(/1\/true\/yes\/on .*0\/false\/no\/off/);
   });
 
   test('a value from the process environment says so', () => {
-    const result = billingSwitch({ values: { ENABLE_BILLING: 'maybe' }, sources: { ENABLE_BILLING: 'process' } });
+    const result = billingSwitch({
+      values: { ENABLE_BILLING: 'maybe' },
+      sources: { ENABLE_BILLING: 'process' },
+    });
     expect((result as { error: string }).error).toContain('in the process environment');
   });
 
   test('on and off keep the raw value and its file for the skip reason', () => {
-    expect(billingSwitch({ values: { ENABLE_BILLING: 'Yes' }, sources: { ENABLE_BILLING: '.env' } })).toEqual({ enabled: true, raw: 'Yes', source: '.env' });
-    const off = billingSwitch({ values: { ENABLE_BILLING: 'false' }, sources: { ENABLE_BILLING: '.env.local' } });
+    expect(billingSwitch({ values: { ENABLE_BILLING: 'Yes' }, sources: { ENABLE_BILLING: '.env' } })).toEqual(
+      { enabled: true, raw: 'Yes', source: '.env' },
+    );
+    const off = billingSwitch({
+      values: { ENABLE_BILLING: 'false' },
+      sources: { ENABLE_BILLING: '.env.local' },
+    });
     expect(off).toEqual({ enabled: false, raw: 'false', source: '.env.local' });
-    expect(billingOffReason(off as { raw: string; source: string })).toBe('ENABLE_BILLING=false in .env.local');
+    expect(billingOffReason(off as { raw: string; source: string })).toBe(
+      'ENABLE_BILLING=false in .env.local',
+    );
   });
 
   test('unset is off, and the reason says it is not set', () => {
     const off = billingSwitch({ values: {}, sources: {} });
     expect(off).toEqual({ enabled: false, raw: null, source: null });
-    expect(billingOffReason(off as { raw: null; source: null })).toBe('ENABLE_BILLING is not set (billing off)');
+    expect(billingOffReason(off as { raw: null; source: null })).toBe(
+      'ENABLE_BILLING is not set (billing off)',
+    );
   });
 });

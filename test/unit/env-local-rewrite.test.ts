@@ -17,7 +17,12 @@ const ORIGINAL = [
 describe('rewriteEnvText', () => {
   test('replaces existing keys in place and keeps every other line byte for byte', () => {
     const out = rewriteEnvText(ORIGINAL, { STRIPE_SECRET_KEY: 'sk_test_new', ENABLE_BILLING: 'true' });
-    expect(out).toBe(ORIGINAL.replace('export STRIPE_SECRET_KEY=sk_test_old', 'export STRIPE_SECRET_KEY=sk_test_new').replace('ENABLE_BILLING=false', 'ENABLE_BILLING=true'));
+    expect(out).toBe(
+      ORIGINAL.replace(
+        'export STRIPE_SECRET_KEY=sk_test_old',
+        'export STRIPE_SECRET_KEY=sk_test_new',
+      ).replace('ENABLE_BILLING=false', 'ENABLE_BILLING=true'),
+    );
   });
 
   test('appends missing keys at the end; a commented-out key does not count as present', () => {
@@ -39,7 +44,9 @@ describe('rewriteEnvText', () => {
   });
 
   test('an existing JSON value is replaced bare', () => {
-    const out = rewriteEnvText('STRIPE_PRODUCT_PRICE_MAP={"starter":"price_old"}\nB=2\n', { STRIPE_PRODUCT_PRICE_MAP: '{"starter":"price_1"}' });
+    const out = rewriteEnvText('STRIPE_PRODUCT_PRICE_MAP={"starter":"price_old"}\nB=2\n', {
+      STRIPE_PRODUCT_PRICE_MAP: '{"starter":"price_1"}',
+    });
     expect(out).toBe('STRIPE_PRODUCT_PRICE_MAP={"starter":"price_1"}\nB=2\n');
   });
 
@@ -64,7 +71,9 @@ describe('rewriteEnvText', () => {
   });
 
   test('an empty file gets just the new keys, in the given order', () => {
-    expect(rewriteEnvText('', { ENABLE_BILLING: 'true', STRIPE_SECRET_KEY: 'sk_test_1' })).toBe('ENABLE_BILLING=true\nSTRIPE_SECRET_KEY=sk_test_1\n');
+    expect(rewriteEnvText('', { ENABLE_BILLING: 'true', STRIPE_SECRET_KEY: 'sk_test_1' })).toBe(
+      'ENABLE_BILLING=true\nSTRIPE_SECRET_KEY=sk_test_1\n',
+    );
   });
 
   test('no updates returns the text unchanged', () => {

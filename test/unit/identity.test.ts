@@ -37,16 +37,19 @@ describe('normalizeIdentity', () => {
 });
 
 describe('identityFlag', () => {
-  test.each(['', '   ', '\u200B', '\u2060\uFEFF'])('an empty or invisible name (%p) is bad input (exit 2), naming the flag', (value) => {
-    let thrown: unknown;
-    try {
-      identityFlag('--operator', value);
-    } catch (error) {
-      thrown = error;
-    }
-    expect(thrown).toMatchObject({ name: 'CliError', exitCode: 2 });
-    expect((thrown as Error).message).toContain('--operator');
-  });
+  test.each(['', '   ', '\u200B', '\u2060\uFEFF'])(
+    'an empty or invisible name (%p) is bad input (exit 2), naming the flag',
+    (value) => {
+      let thrown: unknown;
+      try {
+        identityFlag('--operator', value);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toMatchObject({ name: 'CliError', exitCode: 2 });
+      expect((thrown as Error).message).toContain('--operator');
+    },
+  );
 
   test('a name is cleaned', () => {
     expect(identityFlag('--approver', ' bob\u200B ')).toBe('bob');

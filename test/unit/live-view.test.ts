@@ -26,7 +26,14 @@ const input: ReleaseInput = {
 
 function waitingView(): ReleaseStatusView {
   const summary = initialSummary(input, { workflowId: 'db-release-production', runId: 'run-1' }, STARTED);
-  summary.steps.push(endStep(startStep('preflight', at(0)), 'success', at(2), 'git 0123abcd, database at base, 1 pending revision(s)'));
+  summary.steps.push(
+    endStep(
+      startStep('preflight', at(0)),
+      'success',
+      at(2),
+      'git 0123abcd, database at base, 1 pending revision(s)',
+    ),
+  );
   return {
     currentStep: 'approval',
     waitingForApproval: true,
@@ -35,9 +42,25 @@ function waitingView(): ReleaseStatusView {
       pendingRevisions: [{ revision: '20251107_090000', message: 'add stripe price id' }],
       plans: [{ code: 'pro', amount: 9900, currency: 'usd' }],
       skipStripe: false,
-      stripeChanges: [{ code: 'pro', product: 'reuse', price: 'create', lookupKey: 'pro_usd_monthly', movesLookupKeyFrom: 'price_old', previousAmount: 7900 }],
+      stripeChanges: [
+        {
+          code: 'pro',
+          product: 'reuse',
+          price: 'create',
+          lookupKey: 'pro_usd_monthly',
+          movesLookupKeyFrom: 'price_old',
+          previousAmount: 7900,
+        },
+      ],
     },
-    ignoredDecisions: [{ kind: 'approve', approver: 'alice', reason: 'four-eyes: alice started this release', at: at(5).toISOString() }],
+    ignoredDecisions: [
+      {
+        kind: 'approve',
+        approver: 'alice',
+        reason: 'four-eyes: alice started this release',
+        at: at(5).toISOString(),
+      },
+    ],
     summary,
   };
 }
@@ -45,7 +68,9 @@ function waitingView(): ReleaseStatusView {
 describe('renderLiveView', () => {
   test('at the gate: every step in order, the gate ticking since preflight ended, the plan and how to decide', () => {
     const lines = renderLiveView(waitingView(), at(12));
-    expect(lines[0]).toBe('release db-release-production of production by alice: waiting for approval (12.0 s)');
+    expect(lines[0]).toBe(
+      'release db-release-production of production by alice: waiting for approval (12.0 s)',
+    );
     const stepRows = lines.slice(1, 7).map((l) => l.replace(/\s+/g, ' ').trim());
     expect(stepRows).toEqual([
       '[ok] preflight 2.0 s git 0123abcd, database at base, 1 pending revision(s)',
@@ -57,11 +82,15 @@ describe('renderLiveView', () => {
     ]);
     expect(lines).toContain('plan: 1 pending revision(s)');
     expect(lines).toContain('  20251107_090000  add stripe price id');
-    expect(lines).toContain('  stripe pro: 99.00 USD/month, was 79.00 (product reuse, price create, lookup key moves from price_old)');
+    expect(lines).toContain(
+      '  stripe pro: 99.00 USD/month, was 79.00 (product reuse, price create, lookup key moves from price_old)',
+    );
     // who may approve, before how to
     expect(lines).toContain('who may approve: anyone');
     expect(lines).toContain('four-eyes: alice started it and cannot approve it');
-    expect(lines).toContain('approve: db-release release approve db-release-production --approver NAME [--comment TEXT]');
+    expect(lines).toContain(
+      'approve: db-release release approve db-release-production --approver NAME [--comment TEXT]',
+    );
     expect(lines).toContain('ignored approve from alice: four-eyes: alice started this release');
   });
 
@@ -69,7 +98,13 @@ describe('renderLiveView', () => {
     const view = waitingView();
     view.waitingForApproval = false;
     view.currentStep = 'migrations';
-    view.summary.approval = { decision: 'approved', approver: 'bob', comment: 'lgtm', via: 'signal', at: at(20).toISOString() };
+    view.summary.approval = {
+      decision: 'approved',
+      approver: 'bob',
+      comment: 'lgtm',
+      via: 'signal',
+      at: at(20).toISOString(),
+    };
     view.summary.steps.push(startStep('migrations', at(20)));
     const lines = renderLiveView(view, at(23.5)).map((l) => l.replace(/\s+/g, ' ').trim());
     expect(lines).toContain('[ok] approval approved by bob via signal: lgtm');
@@ -87,7 +122,12 @@ describe('renderLiveView', () => {
     view.currentStep = 'done';
     view.summary.status = 'rolled_back';
     view.summary.steps.push(endStep(startStep('migrations', at(3)), 'failed', at(4), 'exit 1'));
-    view.summary.compensations.push({ name: 'migrations', status: 'success', detail: 'downgraded to base', manual_action: null });
+    view.summary.compensations.push({
+      name: 'migrations',
+      status: 'success',
+      detail: 'downgraded to base',
+      manual_action: null,
+    });
     const lines = renderLiveView(view, at(9)).map((l) => l.replace(/\s+/g, ' ').trim());
     expect(lines[0]).toMatch(/: rolled_back \(9\.0 s\)$/);
     expect(lines.some((l) => l.includes('approval'))).toBe(false);
@@ -99,7 +139,10 @@ describe('renderLiveView', () => {
 describe('LiveDisplay', () => {
   test('the first draw writes the block; each later draw moves back over the last block and clears it', () => {
     const writes: string[] = [];
-    const display = new LiveDisplay((t) => writes.push(t), () => 80);
+    const display = new LiveDisplay(
+      (t) => writes.push(t),
+      () => 80,
+    );
     display.update(['a', 'b', 'c']);
     display.update(['a', 'b']);
     display.update(['x']);
@@ -108,7 +151,10 @@ describe('LiveDisplay', () => {
 
   test('lines wider than the terminal are wrapped by the display (never by the terminal), at most three rows, then cut', () => {
     const writes: string[] = [];
-    const display = new LiveDisplay((t) => writes.push(t), () => 30);
+    const display = new LiveDisplay(
+      (t) => writes.push(t),
+      () => 30,
+    );
     display.update(['x'.repeat(200)]);
     const rows = (writes[0] ?? '').trimEnd().split('\n');
     expect(rows).toHaveLength(3);
@@ -120,7 +166,10 @@ describe('LiveDisplay', () => {
   });
 
   test('the approve hint is wrapped whole at 80 columns: every word of the command is on screen', () => {
-    const display = new LiveDisplay(() => undefined, () => 80);
+    const display = new LiveDisplay(
+      () => undefined,
+      () => 80,
+    );
     const lines = renderLiveView({ ...waitingView(), planDigest: '3f2a9c0d11b4e567' }, at(12));
     const fitted = display.fit(lines);
     for (const row of fitted) expect(displayWidth(row)).toBeLessThanOrEqual(79);
@@ -134,20 +183,35 @@ describe('LiveDisplay', () => {
 
   test('a block taller than the terminal is cut to its height, so the rewind reaches its first row', () => {
     const writes: string[] = [];
-    const display = new LiveDisplay((t) => writes.push(t), () => 80, () => 10);
+    const display = new LiveDisplay(
+      (t) => writes.push(t),
+      () => 80,
+      () => 10,
+    );
     display.update(Array.from({ length: 25 }, (_, i) => `line ${i}`));
     const rows = (writes[0] ?? '').trimEnd().split('\n');
     expect(rows).toHaveLength(9);
     // the first row (which release) and the last ones (what to do now) stay
     expect(rows[0]).toBe('line 0');
     expect(rows[1]).toMatch(/^  … 17 row\(s\) not shown/);
-    expect(rows.slice(2)).toEqual(['line 18', 'line 19', 'line 20', 'line 21', 'line 22', 'line 23', 'line 24']);
+    expect(rows.slice(2)).toEqual([
+      'line 18',
+      'line 19',
+      'line 20',
+      'line 21',
+      'line 22',
+      'line 23',
+      'line 24',
+    ]);
     display.update(['a', 'b']);
     expect(writes[1]).toBe('\x1b[9F\x1b[Ja\nb\n');
   });
 
   test('newlines and control characters inside a line cannot move the cursor; wide characters count double', () => {
-    const display = new LiveDisplay(() => undefined, () => 21);
+    const display = new LiveDisplay(
+      () => undefined,
+      () => 21,
+    );
     expect(display.fit(['a\nb', 'tab\there'])).toEqual(['a', 'b', 'tab here']);
     expect(displayWidth('ＡＢ')).toBe(4);
     const wide = display.fit(['ＡＢＣＤＥＦＧＨＩＪＫ']);
@@ -162,7 +226,9 @@ describe('LiveDisplay', () => {
     const last = await followLive(
       () => {
         const next = answers.shift();
-        return !next || next instanceof Error ? Promise.reject(next ?? new Error('asked after done')) : Promise.resolve(next);
+        return !next || next instanceof Error
+          ? Promise.reject(next ?? new Error('asked after done'))
+          : Promise.resolve(next);
       },
       new LiveDisplay((t) => writes.push(t)),
       new AbortController().signal,
@@ -184,12 +250,18 @@ describe('release list', () => {
   });
 
   test('without them, an environment falls back to its workflow id and a status filter is refused with the fix', () => {
-    expect(releaseListQuery({ environment: 'staging' }, false)).toBe("WorkflowType = 'releaseDb' AND WorkflowId = 'db-release-staging'");
-    expect(() => releaseListQuery({ status: 'success' }, false)).toThrow(/--status needs the DbRelease\* search attributes.*register-search-attributes/);
+    expect(releaseListQuery({ environment: 'staging' }, false)).toBe(
+      "WorkflowType = 'releaseDb' AND WorkflowId = 'db-release-staging'",
+    );
+    expect(() => releaseListQuery({ status: 'success' }, false)).toThrow(
+      /--status needs the DbRelease\* search attributes.*register-search-attributes/,
+    );
   });
 
   test('a value that could break out of the query is refused, naming the flag', () => {
-    expect(() => releaseListQuery({ environment: "prod' OR WorkflowType != '" }, true)).toThrow(/^--environment "prod' OR/);
+    expect(() => releaseListQuery({ environment: "prod' OR WorkflowType != '" }, true)).toThrow(
+      /^--environment "prod' OR/,
+    );
     expect(() => releaseListQuery({ status: 'a b' }, true)).toThrow(/^--status "a b": use letters/);
   });
 
@@ -208,12 +280,24 @@ describe('release list', () => {
     });
     const lines = releaseListLines([
       row({ status: 'rolled_back', rollback: { runId: 'r2', state: 'rolled_back', detail: null } }),
-      row({ environment: 'dev', status: 'awaiting_approval', gitSha: null, workflowId: 'db-release-dev', runId: 'r3' }),
+      row({
+        environment: 'dev',
+        status: 'awaiting_approval',
+        gitSha: null,
+        workflowId: 'db-release-dev',
+        runId: 'r3',
+      }),
     ]);
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/^STARTED\s+ENVIRONMENT\s+STATUS\s+GIT SHA\s+STARTED BY\s+WORKFLOW ID\s+RUN ID\s+ROLLBACK$/);
-    expect(lines[1]).toMatch(/^2026-11-25T10:00:00Z\s+production\s+rolled_back\s+0123456789ab\s+alice\s+db-release-production\s+r1\s+rolled_back by run r2$/);
-    expect(lines[2]).toMatch(/^2026-11-25T10:00:00Z\s+dev\s+awaiting_approval\s+-\s+alice\s+db-release-dev\s+r3\s+-$/);
+    expect(lines[0]).toMatch(
+      /^STARTED\s+ENVIRONMENT\s+STATUS\s+GIT SHA\s+STARTED BY\s+WORKFLOW ID\s+RUN ID\s+ROLLBACK$/,
+    );
+    expect(lines[1]).toMatch(
+      /^2026-11-25T10:00:00Z\s+production\s+rolled_back\s+0123456789ab\s+alice\s+db-release-production\s+r1\s+rolled_back by run r2$/,
+    );
+    expect(lines[2]).toMatch(
+      /^2026-11-25T10:00:00Z\s+dev\s+awaiting_approval\s+-\s+alice\s+db-release-dev\s+r3\s+-$/,
+    );
     // aligned: every column starts at the same offset on each line
     const statusColumn = (lines[0] ?? '').indexOf('STATUS');
     expect((lines[2] ?? '').indexOf('awaiting_approval')).toBe(statusColumn);

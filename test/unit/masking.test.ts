@@ -24,21 +24,33 @@ describe('maskSecret', () => {
 });
 
 describe('isSecretName', () => {
-  test.each(['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'POSTGRES_PASSWORD', 'DB_PASSWD', 'GITHUB_TOKEN', 'OPENAI_API_KEY', 'GCP_PRIVATE_KEY', 'AWS_CREDENTIALS', 'stripe_secret_key'])(
-    '%s is secret',
+  test.each([
+    'STRIPE_SECRET_KEY',
+    'STRIPE_WEBHOOK_SECRET',
+    'POSTGRES_PASSWORD',
+    'DB_PASSWD',
+    'GITHUB_TOKEN',
+    'OPENAI_API_KEY',
+    'GCP_PRIVATE_KEY',
+    'AWS_CREDENTIALS',
+    'stripe_secret_key',
+  ])('%s is secret', (name) => {
+    expect(isSecretName(name)).toBe(true);
+  });
+
+  test.each(['DATABASE_URL', 'ENABLE_BILLING', 'STRIPE_PRODUCT_PRICE_MAP', 'ENVIRONMENT', 'PATH'])(
+    '%s is not secret',
     (name) => {
-      expect(isSecretName(name)).toBe(true);
+      expect(isSecretName(name)).toBe(false);
     },
   );
-
-  test.each(['DATABASE_URL', 'ENABLE_BILLING', 'STRIPE_PRODUCT_PRICE_MAP', 'ENVIRONMENT', 'PATH'])('%s is not secret', (name) => {
-    expect(isSecretName(name)).toBe(false);
-  });
 });
 
 describe('redactUrlPassword', () => {
   test('replaces the password of a connection URL and keeps user, host and path', () => {
-    expect(redactUrlPassword('postgresql+psycopg://app:hunter2@db:5432/app')).toBe('postgresql+psycopg://app:***@db:5432/app');
+    expect(redactUrlPassword('postgresql+psycopg://app:hunter2@db:5432/app')).toBe(
+      'postgresql+psycopg://app:***@db:5432/app',
+    );
   });
 
   test('redacts every URL in a longer text', () => {

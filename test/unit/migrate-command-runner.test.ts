@@ -50,7 +50,14 @@ describe('a timeout or a cancellation stops the whole process tree', () => {
   test('timeout: child and grandchild are gone, the result says it timed out, the log says why', async () => {
     const dir = tempDir();
     const logFile = path.join(dir, 'logs', 'attempt.log');
-    const result = await runCommand({ command: tree(dir, false), cwd: dir, env: ENV, timeoutMs: 1_000, killGraceMs: 2_000, logFile });
+    const result = await runCommand({
+      command: tree(dir, false),
+      cwd: dir,
+      env: ENV,
+      timeoutMs: 1_000,
+      killGraceMs: 2_000,
+      logFile,
+    });
     expect(result).toMatchObject({ timedOut: true, interrupted: true, notFound: false });
     expect(result.exitCode).toBe(128 + 15);
     const [child, grandchild] = pidsIn(dir, 'child.pid', 'grandchild.pid') as [number, number];
@@ -60,7 +67,13 @@ describe('a timeout or a cancellation stops the whole process tree', () => {
 
   test('a tree that ignores SIGTERM is killed with SIGKILL after the grace period', async () => {
     const dir = tempDir();
-    const result = await runCommand({ command: tree(dir, true), cwd: dir, env: ENV, timeoutMs: 800, killGraceMs: 500 });
+    const result = await runCommand({
+      command: tree(dir, true),
+      cwd: dir,
+      env: ENV,
+      timeoutMs: 800,
+      killGraceMs: 500,
+    });
     expect(result.timedOut).toBe(true);
     expect(result.exitCode).toBe(128 + 9);
     const [child, grandchild] = pidsIn(dir, 'child.pid', 'grandchild.pid') as [number, number];
@@ -70,8 +83,20 @@ describe('a timeout or a cancellation stops the whole process tree', () => {
   test('cancellation (abort signal) stops the tree too', async () => {
     const dir = tempDir();
     const controller = new AbortController();
-    const running = runCommand({ command: tree(dir, false), cwd: dir, env: ENV, signal: controller.signal, killGraceMs: 2_000 });
-    expect(await eventually(() => existsSync(path.join(dir, 'grandchild.pid')) && readFileSync(path.join(dir, 'grandchild.pid'), 'utf8').trim() !== '')).toBe(true);
+    const running = runCommand({
+      command: tree(dir, false),
+      cwd: dir,
+      env: ENV,
+      signal: controller.signal,
+      killGraceMs: 2_000,
+    });
+    expect(
+      await eventually(
+        () =>
+          existsSync(path.join(dir, 'grandchild.pid')) &&
+          readFileSync(path.join(dir, 'grandchild.pid'), 'utf8').trim() !== '',
+      ),
+    ).toBe(true);
     controller.abort();
     const result = await running;
     expect(result).toMatchObject({ interrupted: true, timedOut: false });
@@ -116,7 +141,11 @@ describe('output of any volume passes, redacted, to the log file and a bounded t
 
   test('stdout and stderr stay apart, both redacted; a missing program is notFound', async () => {
     const dir = tempDir();
-    const result = await runCommand({ command: ['sh', '-c', 'echo "out $DATABASE_URL"; echo "err $STRIPE_SECRET_KEY" >&2; exit 3'], cwd: dir, env: ENV });
+    const result = await runCommand({
+      command: ['sh', '-c', 'echo "out $DATABASE_URL"; echo "err $STRIPE_SECRET_KEY" >&2; exit 3'],
+      cwd: dir,
+      env: ENV,
+    });
     expect(result.exitCode).toBe(3);
     expect(result.stdout.trim()).toBe('out postgresql://app:***@db:5432/app');
     expect(result.stderr.trim()).toBe('err [redacted sk_t…X987]');

@@ -1,4 +1,11 @@
-import { DEFAULT_CATALOG, lookupKeyFor, MAX_AMOUNT, parsePlanFlags, plansWithoutFlag, resolvePlans } from '../../src/release/plans';
+import {
+  DEFAULT_CATALOG,
+  lookupKeyFor,
+  MAX_AMOUNT,
+  parsePlanFlags,
+  plansWithoutFlag,
+  resolvePlans,
+} from '../../src/release/plans';
 
 const CATALOG = DEFAULT_CATALOG;
 
@@ -24,7 +31,12 @@ describe('parsePlanFlags rejects bad input with a PlanFlagError naming the flag'
     ['empty amount', ['pro='], 'pro=', /whole number of cents/],
     ['exponent', ['pro=1e3'], 'pro=1e3', /whole number of cents/],
     ['explicit plus sign', ['pro=+5'], 'pro=+5', /whole number of cents/],
-    ['above the maximum', [`pro=${MAX_AMOUNT + 1}`], `pro=${MAX_AMOUNT + 1}`, new RegExp(`at most ${MAX_AMOUNT}`)],
+    [
+      'above the maximum',
+      [`pro=${MAX_AMOUNT + 1}`],
+      `pro=${MAX_AMOUNT + 1}`,
+      new RegExp(`at most ${MAX_AMOUNT}`),
+    ],
     ['duplicate code', ['pro=100', 'pro=200'], 'pro=200', /plan "pro" is given twice/],
     ['duplicate code, other case', ['pro=100', 'PRO=200'], 'PRO=200', /plan "pro" is given twice/],
   ])('%s', (_label, flags, named, reason) => {
@@ -90,7 +102,15 @@ describe('resolvePlans and plansWithoutFlag', () => {
   test('plansWithoutFlag lists catalog codes without a --plan, in catalog order', () => {
     expect(plansWithoutFlag(CATALOG, new Map())).toEqual(['starter', 'pro']);
     expect(plansWithoutFlag(CATALOG, new Map([['starter', 0]]))).toEqual(['pro']);
-    expect(plansWithoutFlag(CATALOG, new Map([['starter', 0], ['pro', 9900]]))).toEqual([]);
+    expect(
+      plansWithoutFlag(
+        CATALOG,
+        new Map([
+          ['starter', 0],
+          ['pro', 9900],
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   test('lookupKeyFor is stable per code', () => {

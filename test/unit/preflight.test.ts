@@ -1,12 +1,27 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DbClient } from '../../src/activities/deps';
-import { createPreflightActivities, targetMismatches, type PreflightClaims, type PreflightInput, type WorkerTarget } from '../../src/activities/preflight';
+import {
+  createPreflightActivities,
+  targetMismatches,
+  type PreflightClaims,
+  type PreflightInput,
+  type WorkerTarget,
+} from '../../src/activities/preflight';
 import { parseReleaseConfig } from '../../src/config/release-config';
 import type { RunResult } from '../../src/runtime/command-runner';
 import type { ApprovalPolicy } from '../../src/release/types';
 import type { StripeGateway } from '../../src/activities/stripe-gateway';
-import { activityEnv, failureOf, fakeDeps, fakeRunner, removeTempDirs, runActivity, runResult, tempDir } from '../support/fakes';
+import {
+  activityEnv,
+  failureOf,
+  fakeDeps,
+  fakeRunner,
+  removeTempDirs,
+  runActivity,
+  runResult,
+  tempDir,
+} from '../support/fakes';
 
 /** Preflight asks Stripe one thing, whether the key may do what a release does: a fake of just that. */
 class FakeStripe {
@@ -50,8 +65,10 @@ const ENV: Record<string, string> = {
   ENVIRONMENT: 'staging',
 };
 const SHA = '0123456789abcdef0123456789abcdef01234567';
-const ALEMBIC_INFO = 'INFO  [alembic.runtime.migration] Context impl PostgresqlImpl.\nINFO  [alembic.runtime.migration] Will assume transactional DDL.';
-const HISTORY = '20251106_120000 -> 20251107_090000 (head), billing plans stripe price id\n<base> -> 20251106_120000, billing plans\n';
+const ALEMBIC_INFO =
+  'INFO  [alembic.runtime.migration] Context impl PostgresqlImpl.\nINFO  [alembic.runtime.migration] Will assume transactional DDL.';
+const HISTORY =
+  '20251106_120000 -> 20251107_090000 (head), billing plans stripe price id\n<base> -> 20251106_120000, billing plans\n';
 
 interface Backend {
   /** The script heads the inspector reports. */
@@ -63,8 +80,26 @@ interface Backend {
 
 /** The sample's two revisions as tools/alembic_inspect.py describes them. */
 const REVISIONS = [
-  { revision: '20251106_120000', down_revisions: [], depends_on: [], branch_labels: [], is_merge: false, is_branch_point: false, message: 'billing plans', downgrade_body: 'code' },
-  { revision: '20251107_090000', down_revisions: ['20251106_120000'], depends_on: [], branch_labels: [], is_merge: false, is_branch_point: false, message: 'billing plans stripe price id', downgrade_body: 'code' },
+  {
+    revision: '20251106_120000',
+    down_revisions: [],
+    depends_on: [],
+    branch_labels: [],
+    is_merge: false,
+    is_branch_point: false,
+    message: 'billing plans',
+    downgrade_body: 'code',
+  },
+  {
+    revision: '20251107_090000',
+    down_revisions: ['20251106_120000'],
+    depends_on: [],
+    branch_labels: [],
+    is_merge: false,
+    is_branch_point: false,
+    message: 'billing plans stripe price id',
+    downgrade_body: 'code',
+  },
 ];
 
 /** What the inspector prints for a database at `current` (a comma-separated set, empty: base). */
@@ -82,21 +117,36 @@ function inspection(current: string, heads: string[]) {
     unknown_current: set.filter((c) => !order.includes(c)),
     revisions: REVISIONS,
     pending,
-    sql: { dialect: 'postgresql', upgrade: '', upgrade_errors: {}, downgrades: Object.fromEntries(pending.map((r) => [r, { status: 'ok', detail: null }])) },
+    sql: {
+      dialect: 'postgresql',
+      upgrade: '',
+      upgrade_errors: {},
+      downgrades: Object.fromEntries(pending.map((r) => [r, { status: 'ok', detail: null }])),
+    },
   };
 }
 
 /** The SQL document the inspector prints after the inspection (--upgrade-sql): each pending revision's SQL. */
 const UPGRADE_SQL: Record<string, string> = {
-  '20251106_120000': 'BEGIN;\n\nCREATE TABLE billing_plans (id UUID NOT NULL, PRIMARY KEY (id));\n\nCOMMIT;\n',
-  '20251107_090000': 'BEGIN;\n\nALTER TABLE billing_plans ADD COLUMN stripe_price_id VARCHAR(128);\n\nCREATE INDEX ix_billing_plans_stripe_price_id ON billing_plans (stripe_price_id);\n\nCOMMIT;\n',
+  '20251106_120000':
+    'BEGIN;\n\nCREATE TABLE billing_plans (id UUID NOT NULL, PRIMARY KEY (id));\n\nCOMMIT;\n',
+  '20251107_090000':
+    'BEGIN;\n\nALTER TABLE billing_plans ADD COLUMN stripe_price_id VARCHAR(128);\n\nCREATE INDEX ix_billing_plans_stripe_price_id ON billing_plans (stripe_price_id);\n\nCOMMIT;\n',
 };
 function renderedSql(pending: string[]) {
   return {
     format: 'db-release-alembic-sql/1',
     unavailable: null,
     revisions: Object.fromEntries(
-      pending.map((r) => [r, { upgrade: UPGRADE_SQL[r] ?? null, upgrade_unavailable: null, downgrade: `DROP TABLE t_${r};\n`, downgrade_unavailable: null }]),
+      pending.map((r) => [
+        r,
+        {
+          upgrade: UPGRADE_SQL[r] ?? null,
+          upgrade_unavailable: null,
+          downgrade: `DROP TABLE t_${r};\n`,
+          downgrade_unavailable: null,
+        },
+      ]),
     ),
   };
 }
@@ -108,31 +158,61 @@ function squawkAnswer(line: string): RunResult | undefined {
   const file = (lint[1] ?? '').split(' ').find((f) => f.endsWith('_20251107_090000.sql'));
   const violations = file
     ? [
-        { file, line: 4, column: 0, line_end: 4, column_end: 80, level: 'Warning', message: 'During normal index creation, table updates are blocked', rule_name: 'require-concurrent-index-creation' },
-        { file, line: 4, column: 0, line_end: 4, column_end: 80, level: 'Warning', message: 'Missing IF NOT EXISTS', rule_name: 'prefer-robust-stmts' },
+        {
+          file,
+          line: 4,
+          column: 0,
+          line_end: 4,
+          column_end: 80,
+          level: 'Warning',
+          message: 'During normal index creation, table updates are blocked',
+          rule_name: 'require-concurrent-index-creation',
+        },
+        {
+          file,
+          line: 4,
+          column: 0,
+          line_end: 4,
+          column_end: 80,
+          level: 'Warning',
+          message: 'Missing IF NOT EXISTS',
+          rule_name: 'prefer-robust-stmts',
+        },
       ]
     : [];
   return runResult({ exitCode: violations.length ? 1 : 0, stdout: JSON.stringify(violations) });
 }
 
-const INSPECT = /^python3 \S*tools\/alembic_inspect\.py --config alembic\.ini --current (\S*) --sql --upgrade-sql$/;
+const INSPECT =
+  /^python3 \S*tools\/alembic_inspect\.py --config alembic\.ini --current (\S*) --sql --upgrade-sql$/;
 
 /** Answers the commands preflight runs as a backend checkout with Alembic would. */
 function backend({ heads = ['20251107_090000'], tag = 'v1.4.0', gitRepo = true, override }: Backend = {}) {
   return (line: string): RunResult | undefined => {
     const special = override?.(line);
     if (special) return special;
-    if (line === 'git rev-parse HEAD') return gitRepo ? runResult({ stdout: `${SHA}\n` }) : runResult({ exitCode: 128, stderr: 'fatal: not a git repository' });
-    if (line === 'git describe --tags --exact-match HEAD') return tag ? runResult({ stdout: `${tag}\n` }) : runResult({ exitCode: 128, stderr: 'fatal: no tag exactly matches' });
+    if (line === 'git rev-parse HEAD')
+      return gitRepo
+        ? runResult({ stdout: `${SHA}\n` })
+        : runResult({ exitCode: 128, stderr: 'fatal: not a git repository' });
+    if (line === 'git describe --tags --exact-match HEAD')
+      return tag
+        ? runResult({ stdout: `${tag}\n` })
+        : runResult({ exitCode: 128, stderr: 'fatal: no tag exactly matches' });
     const inspect = INSPECT.exec(line);
     if (inspect) {
       const document = inspection(inspect[1] ?? '', heads);
-      return runResult({ stdout: `${JSON.stringify(document)}\n${JSON.stringify(renderedSql(document.pending))}\n`, stderr: ALEMBIC_INFO });
+      return runResult({
+        stdout: `${JSON.stringify(document)}\n${JSON.stringify(renderedSql(document.pending))}\n`,
+        stderr: ALEMBIC_INFO,
+      });
     }
     const squawk = squawkAnswer(line);
     if (squawk) return squawk;
-    if (line === 'alembic -c alembic.ini heads') return runResult({ stdout: heads.map((h) => `${h} (head)`).join('\n'), stderr: ALEMBIC_INFO });
-    if (line.startsWith('alembic -c alembic.ini history -r ')) return runResult({ stdout: HISTORY, stderr: ALEMBIC_INFO });
+    if (line === 'alembic -c alembic.ini heads')
+      return runResult({ stdout: heads.map((h) => `${h} (head)`).join('\n'), stderr: ALEMBIC_INFO });
+    if (line.startsWith('alembic -c alembic.ini history -r '))
+      return runResult({ stdout: HISTORY, stderr: ALEMBIC_INFO });
     return undefined;
   };
 }
@@ -166,17 +246,22 @@ interface LeaseDb extends DbClient {
   queries: string[];
   ended: boolean;
 }
-function leaseDb(heldBy: typeof HOLDER_ROW | null = null, versions: string[] | null = ['20251106_120000']): LeaseDb {
+function leaseDb(
+  heldBy: typeof HOLDER_ROW | null = null,
+  versions: string[] | null = ['20251106_120000'],
+): LeaseDb {
   const db: LeaseDb = {
     queries: [],
     ended: false,
     query<R extends object>(sql: string) {
       db.queries.push(sql.replace(/\s+/g, ' ').trim());
       const answer = (rows: object[]) => Promise.resolve({ rows: rows as R[], rowCount: rows.length });
-      if (sql.includes('select version()')) return answer([{ version: 'PostgreSQL 16.4 on x86_64-pc-linux-gnu' }]);
+      if (sql.includes('select version()'))
+        return answer([{ version: 'PostgreSQL 16.4 on x86_64-pc-linux-gnu' }]);
       // The version table (every row: the revision set); null: no table, a database at base.
       if (sql.includes('to_regclass($1)')) return answer([{ found: versions ? 'alembic_version' : null }]);
-      if (sql.includes('select version_num')) return answer((versions ?? []).map((version_num) => ({ version_num })));
+      if (sql.includes('select version_num'))
+        return answer((versions ?? []).map((version_num) => ({ version_num })));
       if (sql.includes('insert into db_release.lease')) return answer(heldBy ? [] : [HOLDER_ROW]);
       if (sql.includes('to_regclass')) return answer([{ found: 'db_release.lease' }]);
       if (sql.includes('from db_release.lease')) return answer(heldBy ? [heldBy] : []);
@@ -269,7 +354,14 @@ describe('preflight', () => {
       stripeKeyMasked: 'sk_t…K42x',
       stripeWebhookSecretMasked: 'whse…W9zz',
       approval: NO_APPROVAL,
-      lease: { workflowId: 'wf', runId: 'run1', environment: 'staging', startedBy: 'alice', acquiredAt: '2026-01-01T00:00:00.000Z', expiresAt: '2026-01-01T00:05:00.000Z' },
+      lease: {
+        workflowId: 'wf',
+        runId: 'run1',
+        environment: 'staging',
+        startedBy: 'alice',
+        acquiredAt: '2026-01-01T00:00:00.000Z',
+        expiresAt: '2026-01-01T00:05:00.000Z',
+      },
       sqlReview: {
         revisions: [
           {
@@ -310,7 +402,9 @@ describe('preflight', () => {
     const commands = runner.commands();
     // Squawk (the SQL review's linter) is a native binary, not a Python process.
     expect(commands.filter((c) => !c.startsWith('git ') && !/\bsquawk /.test(c))).toHaveLength(1);
-    expect(commands.find((c) => c.startsWith('python3 '))).toMatch(/alembic_inspect\.py --config alembic\.ini --current 20251106_120000 --sql --upgrade-sql$/);
+    expect(commands.find((c) => c.startsWith('python3 '))).toMatch(
+      /alembic_inspect\.py --config alembic\.ini --current 20251106_120000 --sql --upgrade-sql$/,
+    );
     expect(commands.some((c) => c.startsWith('alembic '))).toBe(false);
   });
 
@@ -319,7 +413,9 @@ describe('preflight', () => {
     const failure = await failureOf(run());
     // The sample script does not have them: refused naming both, nothing changed.
     expect(failure.message).toContain('holds a1_branch, b1_branch, which this checkout');
-    expect(runner.commands().find((c) => c.startsWith('python3 '))).toContain('--current a1_branch,b1_branch --sql');
+    expect(runner.commands().find((c) => c.startsWith('python3 '))).toContain(
+      '--current a1_branch,b1_branch --sql',
+    );
   });
 
   test('an empty database (no version table) is base: every revision pending', async () => {
@@ -328,7 +424,9 @@ describe('preflight', () => {
     expect(result.currentRevision).toBeNull();
     expect(result.currentRevisions).toEqual([]);
     expect(result.pendingRevisions.map((r) => r.revision)).toEqual(['20251106_120000', '20251107_090000']);
-    expect(runner.commands().find((c) => c.startsWith('python3 '))).toMatch(/--current  --sql --upgrade-sql$/);
+    expect(runner.commands().find((c) => c.startsWith('python3 '))).toMatch(
+      /--current  --sql --upgrade-sql$/,
+    );
   });
 
   test('a database at head has nothing pending', async () => {
@@ -338,11 +436,20 @@ describe('preflight', () => {
   });
 
   test('an interpreter without alembic falls back to the alembic CLI, labelled, readiness unknown', async () => {
-    const missing = JSON.stringify({ format: 'db-release-alembic-inspect/1', error: 'alembic_not_importable', detail: "ModuleNotFoundError: No module named 'alembic'", python: '/usr/bin/python3' });
-    const { run, runner } = preflightWith(ENV, { override: (line) => (INSPECT.test(line) ? runResult({ exitCode: 3, stdout: missing }) : undefined) });
+    const missing = JSON.stringify({
+      format: 'db-release-alembic-inspect/1',
+      error: 'alembic_not_importable',
+      detail: "ModuleNotFoundError: No module named 'alembic'",
+      python: '/usr/bin/python3',
+    });
+    const { run, runner } = preflightWith(ENV, {
+      override: (line) => (INSPECT.test(line) ? runResult({ exitCode: 3, stdout: missing }) : undefined),
+    });
     const result = await run();
     expect(result.inspection).toBe('cli-fallback');
-    expect(result.pendingRevisions.map((r) => [r.revision, r.downgrade?.status])).toEqual([['20251107_090000', 'unknown']]);
+    expect(result.pendingRevisions.map((r) => [r.revision, r.downgrade?.status])).toEqual([
+      ['20251107_090000', 'unknown'],
+    ]);
     expect(result.pendingRevisions[0]?.downgrade?.detail).toContain("No module named 'alembic'");
     expect(runner.commands()).toContain('alembic -c alembic.ini history -r 20251106_120000:head');
   });
@@ -384,14 +491,19 @@ describe('preflight', () => {
     const deps = fakeDeps({
       env: ENV,
       run: runner.run,
-      connectDb: (url) => Promise.reject(new Error(`connect ECONNREFUSED for ${url} (password ${DB_PASSWORD})`)),
+      connectDb: (url) =>
+        Promise.reject(new Error(`connect ECONNREFUSED for ${url} (password ${DB_PASSWORD})`)),
     });
     const failure = await failureOf(
-      runActivity(activityEnv(), createPreflightActivities({ ...deps, projectRoot: backendRoot() }).preflight, {
-        skipStripe: false,
-        claims: CLAIMS,
-        lease: { startedBy: 'alice', ttlMs: 300_000 },
-      }),
+      runActivity(
+        activityEnv(),
+        createPreflightActivities({ ...deps, projectRoot: backendRoot() }).preflight,
+        {
+          skipStripe: false,
+          claims: CLAIMS,
+          lease: { startedBy: 'alice', ttlMs: 300_000 },
+        },
+      ),
     );
     expect(failure.type).toBe('DatabaseUnreachable');
     expect(failure.nonRetryable).toBe(false);
@@ -404,22 +516,29 @@ describe('preflight', () => {
     ['STRIPE_SECRET_KEY', ['STRIPE_SECRET_KEY']],
     ['STRIPE_WEBHOOK_SECRET', ['STRIPE_WEBHOOK_SECRET']],
     ['STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET', ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET']],
-  ])('billing on and %s missing is a non-retryable MissingStripeSecrets naming it', async (named, missing) => {
-    const env: Record<string, string> = { ...ENV };
-    for (const name of missing) delete env[name];
-    const failure = await failureOf(preflightWith(env).run());
-    expect(failure.type).toBe('MissingStripeSecrets');
-    expect(failure.nonRetryable).toBe(true);
-    expect(failure.message.startsWith(`${named} missing`)).toBe(true);
-    expect(failure.message).toContain('--skip-stripe');
-  });
+  ])(
+    'billing on and %s missing is a non-retryable MissingStripeSecrets naming it',
+    async (named, missing) => {
+      const env: Record<string, string> = { ...ENV };
+      for (const name of missing) delete env[name];
+      const failure = await failureOf(preflightWith(env).run());
+      expect(failure.type).toBe('MissingStripeSecrets');
+      expect(failure.nonRetryable).toBe(true);
+      expect(failure.message.startsWith(`${named} missing`)).toBe(true);
+      expect(failure.message).toContain('--skip-stripe');
+    },
+  );
 
   test('missing Stripe secrets are fine with --skip-stripe', async () => {
     const env: Record<string, string> = { ...ENV };
     delete env.STRIPE_SECRET_KEY;
     delete env.STRIPE_WEBHOOK_SECRET;
     const result = await preflightWith(env).run(true);
-    expect(result).toMatchObject({ billingEnabled: true, stripeKeyMasked: null, stripeWebhookSecretMasked: null });
+    expect(result).toMatchObject({
+      billingEnabled: true,
+      stripeKeyMasked: null,
+      stripeWebhookSecretMasked: null,
+    });
   });
 
   test('missing Stripe secrets are fine with ENABLE_BILLING=false', async () => {
@@ -447,7 +566,10 @@ describe('preflight', () => {
     const out = `sqlalchemy.exc.ArgumentError: cannot parse postgresql+psycopg://app:${DB_PASSWORD}@db:5432/app`;
     const doc = JSON.stringify({ error: 'script_unusable', detail: out });
     const { run } = preflightWith(ENV, {
-      override: (line) => (INSPECT.test(line) ? runResult({ exitCode: 4, stdout: doc, stderr: out, all: `${doc}\n${out}` }) : undefined),
+      override: (line) =>
+        INSPECT.test(line)
+          ? runResult({ exitCode: 4, stdout: doc, stderr: out, all: `${doc}\n${out}` })
+          : undefined,
     });
     const failure = await failureOf(run());
     expect(failure.type).toBe('CommandFailed');
@@ -459,7 +581,8 @@ describe('preflight', () => {
 
   test('the interpreter missing from PATH is CommandNotFound naming it', async () => {
     const { run } = preflightWith(ENV, {
-      override: (line) => (line.startsWith('python3 ') ? runResult({ exitCode: -2, notFound: true }) : undefined),
+      override: (line) =>
+        line.startsWith('python3 ') ? runResult({ exitCode: -2, notFound: true }) : undefined,
     });
     const failure = await failureOf(run());
     expect(failure.type).toBe('CommandNotFound');
@@ -469,13 +592,18 @@ describe('preflight', () => {
   test('APP_ENV names the environment when ENVIRONMENT is absent', async () => {
     const env: Record<string, string> = { ...ENV, APP_ENV: 'qa' };
     delete env.ENVIRONMENT;
-    expect((await preflightWith(env, {}, { claims: { environment: 'qa' } }).run()).environmentName).toBe('qa');
+    expect((await preflightWith(env, {}, { claims: { environment: 'qa' } }).run()).environmentName).toBe(
+      'qa',
+    );
   });
-
 });
 
 describe('preflight: the worker is the authority on its target', () => {
-  const STAGING_GATED = JSON.stringify({ environments: { staging: { approval: { required: true, approvers: ['bob'], fourEyes: true, timeout: '2 hours' } } } });
+  const STAGING_GATED = JSON.stringify({
+    environments: {
+      staging: { approval: { required: true, approvers: ['bob'], fourEyes: true, timeout: '2 hours' } },
+    },
+  });
   const GATED: ApprovalPolicy = { required: true, approvers: ['bob'], fourEyes: true, timeout: '2 hours' };
 
   test('another environment name is a non-retryable TargetMismatch naming both, before any connection or command', async () => {
@@ -499,20 +627,42 @@ describe('preflight: the worker is the authority on its target', () => {
     const failure = await failureOf(run());
     expect(failure.type).toBe('TargetMismatch');
     expect(failure.message).toContain("the caller's config says no approval");
-    expect(failure.message).toContain("the worker's says approval required (approvers bob, four-eyes on, timeout 2 hours)");
+    expect(failure.message).toContain(
+      "the worker's says approval required (approvers bob, four-eyes on, timeout 2 hours)",
+    );
     expect(urls).toEqual([]);
   });
 
   test('a catalog, plans or billing claim that differs from the backend is refused, naming both values', async () => {
-    const catalog = await failureOf(preflightWith(ENV, {}, { claims: { catalog: [{ code: 'starter', name: 'Starter', amount: 2000 }] } }).run());
+    const catalog = await failureOf(
+      preflightWith(
+        ENV,
+        {},
+        { claims: { catalog: [{ code: 'starter', name: 'Starter', amount: 2000 }] } },
+      ).run(),
+    );
     expect(catalog.type).toBe('TargetMismatch');
-    expect(catalog.message).toMatch(/catalog: the caller's release.config.json has \[starter\/Starter\/2000\] but the worker's backend has \[starter\/Starter\/2000, pro\/Pro\/9900\]/);
-    const plans = await failureOf(preflightWith(ENV, {}, { claims: { catalog: undefined, plans: [{ code: 'gold', name: 'Gold', amount: 1 }] } }).run());
-    expect(plans.message).toContain('plans: the release prices [gold] but the worker\'s catalog is [starter, pro]; unknown: gold; missing: starter, pro');
+    expect(catalog.message).toMatch(
+      /catalog: the caller's release.config.json has \[starter\/Starter\/2000\] but the worker's backend has \[starter\/Starter\/2000, pro\/Pro\/9900\]/,
+    );
+    const plans = await failureOf(
+      preflightWith(
+        ENV,
+        {},
+        { claims: { catalog: undefined, plans: [{ code: 'gold', name: 'Gold', amount: 1 }] } },
+      ).run(),
+    );
+    expect(plans.message).toContain(
+      "plans: the release prices [gold] but the worker's catalog is [starter, pro]; unknown: gold; missing: starter, pro",
+    );
     const billing = await failureOf(preflightWith(ENV, {}, { claims: { billingEnabled: false } }).run());
-    expect(billing.message).toContain("billing: the caller's env files have ENABLE_BILLING off but the worker's backend has it on");
+    expect(billing.message).toContain(
+      "billing: the caller's env files have ENABLE_BILLING off but the worker's backend has it on",
+    );
     // --skip-stripe makes the billing claim irrelevant
-    expect((await preflightWith(ENV, {}, { claims: { billingEnabled: false } }).run(true)).billingEnabled).toBe(true);
+    expect(
+      (await preflightWith(ENV, {}, { claims: { billingEnabled: false } }).run(true)).billingEnabled,
+    ).toBe(true);
   });
 
   test('the worker flag names the environment; disagreeing with the env files is refused naming both', async () => {
@@ -520,7 +670,9 @@ describe('preflight: the worker is the authority on its target', () => {
     delete env.ENVIRONMENT;
     const flagged = await preflightWith(env, {}, { workerFlag: 'staging' }).run();
     expect(flagged.environmentName).toBe('staging');
-    const failure = await failureOf(preflightWith(ENV, {}, { workerFlag: 'production', claims: { environment: 'production' } }).run());
+    const failure = await failureOf(
+      preflightWith(ENV, {}, { workerFlag: 'production', claims: { environment: 'production' } }).run(),
+    );
     expect(failure.type).toBe('TargetMismatch');
     expect(failure.message).toContain('--environment "production" disagrees with ENVIRONMENT=staging');
     const none = await failureOf(preflightWith(env).run());
@@ -537,14 +689,26 @@ describe('preflight: the worker is the authority on its target', () => {
   });
 
   test('a target leased by another release is a non-retryable TargetBusy naming the holder, and nothing else runs', async () => {
-    const holder = { ...HOLDER_ROW, workflow_id: 'db-release-production', run_id: 'run-other', environment: 'production', started_by: 'carol' };
+    const holder = {
+      ...HOLDER_ROW,
+      workflow_id: 'db-release-production',
+      run_id: 'run-other',
+      environment: 'production',
+      started_by: 'carol',
+    };
     const { run, runner, db, stripe } = preflightWith(ENV, {}, { db: leaseDb(holder) });
     const failure = await failureOf(run());
     expect(failure.type).toBe('TargetBusy');
     expect(failure.nonRetryable).toBe(true);
-    expect(failure.message).toContain('workflow db-release-production (run run-other, environment production, started by carol');
+    expect(failure.message).toContain(
+      'workflow db-release-production (run run-other, environment production, started by carol',
+    );
     expect(failure.message).toContain('db-release release watch db-release-production');
-    expect(failure.details[0]).toMatchObject({ workflowId: 'db-release-production', runId: 'run-other', startedBy: 'carol' });
+    expect(failure.details[0]).toMatchObject({
+      workflowId: 'db-release-production',
+      runId: 'run-other',
+      startedBy: 'carol',
+    });
     expect(runner.commands()).toEqual([]);
     expect(db.queries.some((q) => q.startsWith('select version()'))).toBe(false);
     expect(stripe.checkAuthCalls()).toBe(0);
@@ -567,9 +731,20 @@ describe('preflight: the worker is the authority on its target', () => {
 });
 
 describe('targetMismatches', () => {
-  const worker: WorkerTarget = { environment: 'production', catalog: CATALOG, billingEnabled: true, approval: NO_APPROVAL };
+  const worker: WorkerTarget = {
+    environment: 'production',
+    catalog: CATALOG,
+    billingEnabled: true,
+    approval: NO_APPROVAL,
+  };
   test('agreeing claims give no mismatch; the order of the catalog does not matter', () => {
-    expect(targetMismatches(worker, { ...CLAIMS, environment: 'production', catalog: [...CATALOG].reverse() }, false)).toEqual([]);
+    expect(
+      targetMismatches(
+        worker,
+        { ...CLAIMS, environment: 'production', catalog: [...CATALOG].reverse() },
+        false,
+      ),
+    ).toEqual([]);
   });
   test('a plan given twice or a negative amount is named', () => {
     const plans = [...CLAIMS.plans, { code: 'pro', name: 'Pro', amount: -1 }];
@@ -580,7 +755,8 @@ describe('targetMismatches', () => {
 });
 
 describe('preflight: the SQL review policy', () => {
-  const config = (action: string) => JSON.stringify({ environments: { staging: { sqlReview: { flags: action } } } });
+  const config = (action: string) =>
+    JSON.stringify({ environments: { staging: { sqlReview: { flags: action } } } });
 
   test('refuse: the release is refused before any change, naming the revision, rule and statement; the Stripe key is not even checked', async () => {
     const stripe = new FakeStripe();

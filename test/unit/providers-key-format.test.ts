@@ -205,8 +205,16 @@ describe('validateProviders', () => {
 
   test('an optional key present but malformed still fails the check; a missing Stripe key fails it', async () => {
     const stripe = () => ({ checkAuth: () => Promise.resolve() });
-    expect((await validateProviders(scopeOf({ ...all, OPENAI_API_KEY: 'sk_live_notOpenAi123456' }), '/backend', { stripe })).ok).toBe(false);
-    expect((await validateProviders(scopeOf({ ...all, STRIPE_WEBHOOK_SECRET: '' }), '/backend', { stripe })).ok).toBe(false);
+    expect(
+      (
+        await validateProviders(scopeOf({ ...all, OPENAI_API_KEY: 'sk_live_notOpenAi123456' }), '/backend', {
+          stripe,
+        })
+      ).ok,
+    ).toBe(false);
+    expect(
+      (await validateProviders(scopeOf({ ...all, STRIPE_WEBHOOK_SECRET: '' }), '/backend', { stripe })).ok,
+    ).toBe(false);
   });
 
   test('a malformed Stripe key is never sent to Stripe', async () => {

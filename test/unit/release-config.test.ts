@@ -41,7 +41,10 @@ describe('loadReleaseConfig', () => {
 
   test('reads release.config.json from the project root', async () => {
     const root = tempDir('config-');
-    writeFileSync(path.join(root, CONFIG_FILE_NAME), JSON.stringify({ currency: 'eur', trialDays: 0, migrateCommand: ['make', 'db'] }));
+    writeFileSync(
+      path.join(root, CONFIG_FILE_NAME),
+      JSON.stringify({ currency: 'eur', trialDays: 0, migrateCommand: ['make', 'db'] }),
+    );
     const config = await loadReleaseConfig(root);
     expect(config.currency).toBe('eur');
     expect(config.trialDays).toBe(0);
@@ -78,16 +81,32 @@ describe('parseReleaseConfig', () => {
 
   test.each([
     ['unknown top-level key', { currency: 'usd', curency: 'eur' }, /\(top level\).*curency/],
-    ['unknown catalog key', { catalog: [{ code: 'pro', name: 'Pro', amount: 1, price: 2 }] }, /catalog\.0.*price/],
-    ['unknown approval key', { environments: { production: { approval: { approver: ['a'] } } } }, /environments\.production\.approval.*approver/],
-    ['bad plan code', { catalog: [{ code: 'Pro Plan', name: 'Pro', amount: 1 }] }, /catalog\.0\.code: plan codes are lower-case/],
+    [
+      'unknown catalog key',
+      { catalog: [{ code: 'pro', name: 'Pro', amount: 1, price: 2 }] },
+      /catalog\.0.*price/,
+    ],
+    [
+      'unknown approval key',
+      { environments: { production: { approval: { approver: ['a'] } } } },
+      /environments\.production\.approval.*approver/,
+    ],
+    [
+      'bad plan code',
+      { catalog: [{ code: 'Pro Plan', name: 'Pro', amount: 1 }] },
+      /catalog\.0\.code: plan codes are lower-case/,
+    ],
     ['negative amount', { catalog: [{ code: 'pro', name: 'Pro', amount: -1 }] }, /catalog\.0\.amount/],
     ['decimal amount', { catalog: [{ code: 'pro', name: 'Pro', amount: 9.99 }] }, /catalog\.0\.amount/],
     ['empty catalog', { catalog: [] }, /catalog/],
     ['empty command', { migrateCommand: [] }, /migrateCommand: give the program and its arguments/],
     ['command as a string', { migrateCommand: 'just migrate' }, /migrateCommand/],
     ['trial days too long', { trialDays: 731 }, /trialDays/],
-    ['bad approval timeout', { environments: { production: { approval: { timeout: 'tomorrow' } } } }, /timeout: use a duration/],
+    [
+      'bad approval timeout',
+      { environments: { production: { approval: { timeout: 'tomorrow' } } } },
+      /timeout: use a duration/,
+    ],
   ])('%s is rejected', (_label, json, expected) => {
     const error = configError(JSON.stringify(json));
     expect(error.name).toBe('ConfigError');
@@ -110,9 +129,9 @@ describe('parseReleaseConfig', () => {
   });
 
   test('a 0-amount plan is valid', () => {
-    expect(parseReleaseConfig(JSON.stringify({ catalog: [{ code: 'free', name: 'Free', amount: 0 }] })).catalog).toEqual([
-      { code: 'free', name: 'Free', amount: 0 },
-    ]);
+    expect(
+      parseReleaseConfig(JSON.stringify({ catalog: [{ code: 'free', name: 'Free', amount: 0 }] })).catalog,
+    ).toEqual([{ code: 'free', name: 'Free', amount: 0 }]);
   });
 
   test('catalogOf returns copies', () => {
@@ -126,8 +145,18 @@ describe('parseReleaseConfig', () => {
 describe('approvalPolicyFor', () => {
   test('production requires approval by default; other environments do not', () => {
     const config = parseReleaseConfig('{}');
-    expect(approvalPolicyFor(config, 'production')).toEqual({ required: true, approvers: [], fourEyes: false, timeout: '24 hours' });
-    expect(approvalPolicyFor(config, 'staging')).toEqual({ required: false, approvers: [], fourEyes: false, timeout: '24 hours' });
+    expect(approvalPolicyFor(config, 'production')).toEqual({
+      required: true,
+      approvers: [],
+      fourEyes: false,
+      timeout: '24 hours',
+    });
+    expect(approvalPolicyFor(config, 'staging')).toEqual({
+      required: false,
+      approvers: [],
+      fourEyes: false,
+      timeout: '24 hours',
+    });
     expect(approvalPolicyFor(config, 'local').required).toBe(false);
   });
 
@@ -141,13 +170,25 @@ describe('approvalPolicyFor', () => {
         },
       }),
     );
-    expect(approvalPolicyFor(config, 'production')).toEqual({ required: true, approvers: ['alice', 'bob'], fourEyes: true, timeout: '2 hours' });
-    expect(approvalPolicyFor(config, 'staging')).toEqual({ required: true, approvers: [], fourEyes: false, timeout: '24 hours' });
+    expect(approvalPolicyFor(config, 'production')).toEqual({
+      required: true,
+      approvers: ['alice', 'bob'],
+      fourEyes: true,
+      timeout: '2 hours',
+    });
+    expect(approvalPolicyFor(config, 'staging')).toEqual({
+      required: true,
+      approvers: [],
+      fourEyes: false,
+      timeout: '24 hours',
+    });
     expect(approvalPolicyFor(config, 'sandbox').required).toBe(false);
   });
 
   test('production approval can be switched off explicitly', () => {
-    const config = parseReleaseConfig(JSON.stringify({ environments: { production: { approval: { required: false } } } }));
+    const config = parseReleaseConfig(
+      JSON.stringify({ environments: { production: { approval: { required: false } } } }),
+    );
     expect(approvalPolicyFor(config, 'production').required).toBe(false);
   });
 });

@@ -28,7 +28,8 @@ beforeAll(() => {
   }
 });
 afterAll(() => {
-  for (const [key, value] of Object.entries(savedTemporalEnv)) if (value !== undefined) process.env[key] = value;
+  for (const [key, value] of Object.entries(savedTemporalEnv))
+    if (value !== undefined) process.env[key] = value;
   removeTempDirs();
 });
 
@@ -43,7 +44,13 @@ function baseEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 function flagsFor(root: string, extra: Partial<ReleaseDbFlags> = {}): ReleaseDbFlags {
-  return { projectRoot: root, nonInteractive: true, plan: ['starter=0', 'pro=9900'], operator: 'alice', ...extra };
+  return {
+    projectRoot: root,
+    nonInteractive: true,
+    plan: ['starter=0', 'pro=9900'],
+    operator: 'alice',
+    ...extra,
+  };
 }
 
 interface CapturedCliError {
@@ -57,7 +64,11 @@ async function cliErrorOf(promise: Promise<unknown>): Promise<CapturedCliError> 
     await promise;
   } catch (error) {
     if (!(error instanceof Error)) throw error;
-    return { name: error.name, message: error.message, exitCode: (error as Error & { exitCode?: unknown }).exitCode };
+    return {
+      name: error.name,
+      message: error.message,
+      exitCode: (error as Error & { exitCode?: unknown }).exitCode,
+    };
   }
   throw new Error('expected prepareRelease to reject the input, but it accepted it');
 }
@@ -66,10 +77,22 @@ describe('prepareRelease rejects bad input with a CliError (exit 2) naming the f
   const cases: Array<[string, (root: string) => Partial<ReleaseDbFlags>, RegExp]> = [
     ['malformed --plan', () => ({ plan: ['starter', 'pro=9900'] }), /--plan "starter": expected CODE=CENTS/],
     ['negative --plan amount', () => ({ plan: ['starter=-5', 'pro=9900'] }), /--plan "starter=-5".*negative/],
-    ['decimal --plan amount', () => ({ plan: ['starter=0', 'pro=99.00'] }), /--plan "pro=99\.00".*whole number/],
-    ['unknown plan code', () => ({ plan: ['gold=100', 'starter=0', 'pro=9900'] }), /--plan "gold=100": unknown plan code "gold"/],
+    [
+      'decimal --plan amount',
+      () => ({ plan: ['starter=0', 'pro=99.00'] }),
+      /--plan "pro=99\.00".*whole number/,
+    ],
+    [
+      'unknown plan code',
+      () => ({ plan: ['gold=100', 'starter=0', 'pro=9900'] }),
+      /--plan "gold=100": unknown plan code "gold"/,
+    ],
     ['unknown currency', () => ({ currency: 'xyz' }), /--currency "xyz"/],
-    ['catalog plan without --plan', () => ({ plan: ['starter=0'] }), /--non-interactive needs a --plan for every catalog plan; missing: --plan pro=CENTS/],
+    [
+      'catalog plan without --plan',
+      () => ({ plan: ['starter=0'] }),
+      /--non-interactive needs a --plan for every catalog plan; missing: --plan pro=CENTS/,
+    ],
     ['no --plan at all', () => ({ plan: undefined }), /missing: --plan starter=CENTS --plan pro=CENTS/],
     ['--environment with a space', () => ({ environment: 'prod env' }), /--environment "prod env"/],
     ['--environment with a slash', () => ({ environment: '../prod' }), /--environment "\.\.\/prod"/],
@@ -78,9 +101,21 @@ describe('prepareRelease rejects bad input with a CliError (exit 2) naming the f
     ['decimal --trial-days', () => ({ trialDays: '7.5' }), /--trial-days "7\.5"/],
     ['too many --trial-days', () => ({ trialDays: '731' }), /--trial-days "731".*0 to 730/],
     ['non-number --trial-days', () => ({ trialDays: 'two weeks' }), /--trial-days "two weeks"/],
-    ['--address without a port', () => ({ address: 'temporal.internal' }), /--address "temporal\.internal": expected HOST:PORT/],
-    ['--address as a URL', () => ({ address: 'http://localhost:7233' }), /--address "http:\/\/localhost:7233"/],
-    ['--project-root that does not exist', (root) => ({ projectRoot: path.join(root, 'nope') }), /--project-root ".*nope" is not a directory/],
+    [
+      '--address without a port',
+      () => ({ address: 'temporal.internal' }),
+      /--address "temporal\.internal": expected HOST:PORT/,
+    ],
+    [
+      '--address as a URL',
+      () => ({ address: 'http://localhost:7233' }),
+      /--address "http:\/\/localhost:7233"/,
+    ],
+    [
+      '--project-root that does not exist',
+      (root) => ({ projectRoot: path.join(root, 'nope') }),
+      /--project-root ".*nope" is not a directory/,
+    ],
     [
       '--project-root that is a file',
       (root) => {
@@ -117,7 +152,10 @@ describe('prepareRelease rejects bad input with a CliError (exit 2) naming the f
   });
 
   test('a bad release.config.json is a CliError naming the file', async () => {
-    const root = project({ '.env.local': FULL_ENV_LOCAL, 'release.config.json': '{"currency": "usd", "curency": "eur"}' });
+    const root = project({
+      '.env.local': FULL_ENV_LOCAL,
+      'release.config.json': '{"currency": "usd", "curency": "eur"}',
+    });
     const error = await cliErrorOf(prepareRelease(flagsFor(root), baseEnv(), NOW));
     expect(error.name).toBe('CliError');
     expect(error.exitCode).toBe(2);
@@ -126,7 +164,9 @@ describe('prepareRelease rejects bad input with a CliError (exit 2) naming the f
   });
 
   test('an invalid ENVIRONMENT from the env files is rejected like the flag', async () => {
-    const root = project({ '.env.local': FULL_ENV_LOCAL.replace('ENVIRONMENT=staging', 'ENVIRONMENT=my staging') });
+    const root = project({
+      '.env.local': FULL_ENV_LOCAL.replace('ENVIRONMENT=staging', 'ENVIRONMENT=my staging'),
+    });
     const error = await cliErrorOf(prepareRelease(flagsFor(root), baseEnv(), NOW));
     expect(error.exitCode).toBe(2);
     expect(error.message).toContain('"my staging"');
@@ -143,23 +183,34 @@ describe('prepareRelease relaxations', () => {
 
   test('billing disabled (ENABLE_BILLING not true) needs no Stripe secrets', async () => {
     const root = project({ '.env.local': 'ENABLE_BILLING=false\n' });
-    await expect(prepareRelease(flagsFor(root, { plan: [] }), baseEnv(), NOW)).resolves.toMatchObject({ workflowId: 'db-release-local' });
+    await expect(prepareRelease(flagsFor(root, { plan: [] }), baseEnv(), NOW)).resolves.toMatchObject({
+      workflowId: 'db-release-local',
+    });
   });
 
-  test.each(['0', 'no', 'OFF', ''])('ENABLE_BILLING=%p is off: no Stripe secrets needed, and the claim says off', async (value) => {
-    const root = project({ '.env.local': `ENABLE_BILLING=${value}\n` });
-    const prepared = await prepareRelease(flagsFor(root, { plan: [] }), baseEnv(), NOW);
-    expect(prepared.input.claims?.billingEnabled).toBe(false);
-  });
+  test.each(['0', 'no', 'OFF', ''])(
+    'ENABLE_BILLING=%p is off: no Stripe secrets needed, and the claim says off',
+    async (value) => {
+      const root = project({ '.env.local': `ENABLE_BILLING=${value}\n` });
+      const prepared = await prepareRelease(flagsFor(root, { plan: [] }), baseEnv(), NOW);
+      expect(prepared.input.claims?.billingEnabled).toBe(false);
+    },
+  );
 
-  test.each(['maybe', 'ture', '2'])('ENABLE_BILLING=%p is bad input (exit 2) naming the value, its file and the allowed values', async (value) => {
-    const root = project({ '.env': `ENABLE_BILLING=${value}\n`, '.env.local': FULL_ENV_LOCAL.replace('ENABLE_BILLING=true\n', '') });
-    const error = await cliErrorOf(prepareRelease(flagsFor(root), baseEnv(), NOW));
-    expect(error).toMatchObject({ name: 'CliError', exitCode: 2 });
-    expect(error.message).toContain(`ENABLE_BILLING="${value}" in .env is neither true nor false`);
-    expect(error.message).toMatch(/1\/true\/yes\/on for on, 0\/false\/no\/off or empty for off/);
-    expect(error.message).toContain('nothing was started');
-  });
+  test.each(['maybe', 'ture', '2'])(
+    'ENABLE_BILLING=%p is bad input (exit 2) naming the value, its file and the allowed values',
+    async (value) => {
+      const root = project({
+        '.env': `ENABLE_BILLING=${value}\n`,
+        '.env.local': FULL_ENV_LOCAL.replace('ENABLE_BILLING=true\n', ''),
+      });
+      const error = await cliErrorOf(prepareRelease(flagsFor(root), baseEnv(), NOW));
+      expect(error).toMatchObject({ name: 'CliError', exitCode: 2 });
+      expect(error.message).toContain(`ENABLE_BILLING="${value}" in .env is neither true nor false`);
+      expect(error.message).toMatch(/1\/true\/yes\/on for on, 0\/false\/no\/off or empty for off/);
+      expect(error.message).toContain('nothing was started');
+    },
+  );
 
   test('ENABLE_BILLING=maybe is refused with --skip-stripe too: the plan check depends on it', async () => {
     const root = project({ '.env.local': 'ENABLE_BILLING=maybe\n' });
@@ -170,7 +221,11 @@ describe('prepareRelease relaxations', () => {
 
   test('an interactive run does not need every --plan', async () => {
     const root = project();
-    const prepared = await prepareRelease(flagsFor(root, { nonInteractive: false, plan: ['pro=12900'] }), baseEnv(), NOW);
+    const prepared = await prepareRelease(
+      flagsFor(root, { nonInteractive: false, plan: ['pro=12900'] }),
+      baseEnv(),
+      NOW,
+    );
     expect(prepared.input.plans).toEqual([
       { code: 'starter', name: 'Starter', amount: 2000 },
       { code: 'pro', name: 'Pro', amount: 12900 },
@@ -188,7 +243,9 @@ function scriptedPrompter(answers: string[]): Prompter & { questions: string[]; 
     ask(question) {
       questions.push(question);
       const answer = answers.shift();
-      return answer === undefined ? Promise.reject(new Error(`unexpected question: ${question}`)) : Promise.resolve(answer);
+      return answer === undefined
+        ? Promise.reject(new Error(`unexpected question: ${question}`))
+        : Promise.resolve(answer);
     },
     warn: (text) => warnings.push(text),
     close: () => undefined,
@@ -201,8 +258,16 @@ describe('an interactive release db asks, as stripe setup does, for what the fla
   test('only the plans without a --plan are asked, with the catalog amount as the default', async () => {
     const root = project();
     const prompter = scriptedPrompter(['abc', '1500']);
-    const prepared = await prepareRelease(flagsFor(root, { nonInteractive: false, plan: ['pro=12900'] }), baseEnv(), NOW, prompter);
-    expect(prompter.questions).toEqual(['Monthly price of Starter (starter) in cents [2000]: ', 'Monthly price of Starter (starter) in cents [2000]: ']);
+    const prepared = await prepareRelease(
+      flagsFor(root, { nonInteractive: false, plan: ['pro=12900'] }),
+      baseEnv(),
+      NOW,
+      prompter,
+    );
+    expect(prompter.questions).toEqual([
+      'Monthly price of Starter (starter) in cents [2000]: ',
+      'Monthly price of Starter (starter) in cents [2000]: ',
+    ]);
     expect(prompter.warnings).toHaveLength(1);
     expect(prepared.input.plans.map((p) => [p.code, p.amount])).toEqual([
       ['starter', 1500],
@@ -214,22 +279,45 @@ describe('an interactive release db asks, as stripe setup does, for what the fla
   test('missing Stripe secrets are asked and go to .env.local only, never into the workflow input', async () => {
     const root = project({ '.env.local': NO_SECRETS });
     const prompter = scriptedPrompter(['not-a-key', SECRET_KEY, WEBHOOK_SECRET]);
-    const prepared = await prepareRelease(flagsFor(root, { nonInteractive: false }), baseEnv(), NOW, prompter);
-    expect(prompter.questions).toEqual(['STRIPE_SECRET_KEY: ', 'STRIPE_SECRET_KEY: ', 'STRIPE_WEBHOOK_SECRET: ']);
+    const prepared = await prepareRelease(
+      flagsFor(root, { nonInteractive: false }),
+      baseEnv(),
+      NOW,
+      prompter,
+    );
+    expect(prompter.questions).toEqual([
+      'STRIPE_SECRET_KEY: ',
+      'STRIPE_SECRET_KEY: ',
+      'STRIPE_WEBHOOK_SECRET: ',
+    ]);
     expect(prompter.warnings[0]).toMatch(/^STRIPE_SECRET_KEY /);
-    expect(prepared.envUpdates).toEqual({ STRIPE_SECRET_KEY: SECRET_KEY, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET });
+    expect(prepared.envUpdates).toEqual({
+      STRIPE_SECRET_KEY: SECRET_KEY,
+      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    });
     expect(JSON.stringify(prepared.input)).not.toContain(SECRET_KEY);
     expect(JSON.stringify(prepared.input)).not.toContain(WEBHOOK_SECRET);
   });
 
   test('an empty answer for a missing secret is refused with the fix; --non-interactive and --skip-stripe never ask', async () => {
     const root = project({ '.env.local': NO_SECRETS });
-    const error = await cliErrorOf(prepareRelease(flagsFor(root, { nonInteractive: false }), baseEnv(), NOW, scriptedPrompter([''])));
-    expect(error.message).toMatch(/^STRIPE_SECRET_KEY is needed for Stripe setup: type it, add it to .*\.env\.local, or pass --skip-stripe$/);
+    const error = await cliErrorOf(
+      prepareRelease(flagsFor(root, { nonInteractive: false }), baseEnv(), NOW, scriptedPrompter([''])),
+    );
+    expect(error.message).toMatch(
+      /^STRIPE_SECRET_KEY is needed for Stripe setup: type it, add it to .*\.env\.local, or pass --skip-stripe$/,
+    );
     expect(error.exitCode).toBe(2);
     const silent = scriptedPrompter([]);
-    await prepareRelease(flagsFor(root, { nonInteractive: false, skipStripe: true, plan: [] }), baseEnv(), NOW, silent);
-    await expect(prepareRelease(flagsFor(root, { plan: [] }), baseEnv(), NOW, silent)).rejects.toThrow(/--non-interactive needs a --plan/);
+    await prepareRelease(
+      flagsFor(root, { nonInteractive: false, skipStripe: true, plan: [] }),
+      baseEnv(),
+      NOW,
+      silent,
+    );
+    await expect(prepareRelease(flagsFor(root, { plan: [] }), baseEnv(), NOW, silent)).rejects.toThrow(
+      /--non-interactive needs a --plan/,
+    );
     expect(silent.questions).toEqual([]);
   });
 });
@@ -248,7 +336,11 @@ describe('prepareRelease builds the workflow input', () => {
 
   test('a relative --summary-path is resolved against the project root, not the cwd', async () => {
     const root = project();
-    const prepared = await prepareRelease(flagsFor(root, { summaryPath: 'out/release.json' }), baseEnv(), NOW);
+    const prepared = await prepareRelease(
+      flagsFor(root, { summaryPath: 'out/release.json' }),
+      baseEnv(),
+      NOW,
+    );
     expect(prepared.summaryPath).toBe(path.join(root, 'out', 'release.json'));
   });
 
@@ -266,7 +358,10 @@ describe('prepareRelease builds the workflow input', () => {
   });
 
   test('the currency and trial days default from release.config.json', async () => {
-    const root = project({ '.env.local': FULL_ENV_LOCAL, 'release.config.json': JSON.stringify({ currency: 'EUR', trialDays: 30 }) });
+    const root = project({
+      '.env.local': FULL_ENV_LOCAL,
+      'release.config.json': JSON.stringify({ currency: 'EUR', trialDays: 30 }),
+    });
     const prepared = await prepareRelease(flagsFor(root), baseEnv(), NOW);
     expect(prepared.input.currency).toBe('eur');
     expect(prepared.input.trialDays).toBe(30);
@@ -295,15 +390,29 @@ describe('prepareRelease builds the workflow input', () => {
       { code: 'pro', name: 'Pro', amount: 9900 },
     ]);
     expect(prepared.input.trialDays).toBe(14);
-    expect(prepared.input.options).toEqual({ non_interactive: true, skip_stripe: false, skip_db_checks: false, no_rollback: false });
+    expect(prepared.input.options).toEqual({
+      non_interactive: true,
+      skip_stripe: false,
+      skip_db_checks: false,
+      no_rollback: false,
+    });
     expect(prepared.input.startedBy).toBe('alice');
     expect(prepared.input.approval.required).toBe(false);
   });
 
   test('options map from the flags', async () => {
     const root = project();
-    const prepared = await prepareRelease(flagsFor(root, { skipDbChecks: true, noRollback: true }), baseEnv(), NOW);
-    expect(prepared.input.options).toEqual({ non_interactive: true, skip_stripe: false, skip_db_checks: true, no_rollback: true });
+    const prepared = await prepareRelease(
+      flagsFor(root, { skipDbChecks: true, noRollback: true }),
+      baseEnv(),
+      NOW,
+    );
+    expect(prepared.input.options).toEqual({
+      non_interactive: true,
+      skip_stripe: false,
+      skip_db_checks: true,
+      no_rollback: true,
+    });
   });
 
   test('the input carries no secret values', async () => {
@@ -320,7 +429,11 @@ describe('prepareRelease builds the workflow input', () => {
     const root = project();
     const prepared = await prepareRelease(
       { nonInteractive: true, plan: ['starter=0', 'pro=9900'] },
-      baseEnv({ DB_RELEASE_PROJECT_ROOT: root, DB_RELEASE_OPERATOR: 'ci-bot', DB_RELEASE_TASK_QUEUE: 'releases-eu' }),
+      baseEnv({
+        DB_RELEASE_PROJECT_ROOT: root,
+        DB_RELEASE_OPERATOR: 'ci-bot',
+        DB_RELEASE_TASK_QUEUE: 'releases-eu',
+      }),
       NOW,
     );
     expect(prepared.projectRoot).toBe(root);
@@ -341,9 +454,10 @@ describe('prepareRelease builds the workflow input', () => {
 
   test('--address HOST:PORT is used as given; the default is the local dev server', async () => {
     const root = project();
-    expect((await prepareRelease(flagsFor(root, { address: 'temporal.internal:7233' }), baseEnv(), NOW)).target.address).toBe(
-      'temporal.internal:7233',
-    );
+    expect(
+      (await prepareRelease(flagsFor(root, { address: 'temporal.internal:7233' }), baseEnv(), NOW)).target
+        .address,
+    ).toBe('temporal.internal:7233');
     const local = await prepareRelease(flagsFor(root), baseEnv(), NOW);
     expect(local.target.address).toBe('localhost:7233');
     expect(local.target.uiUrl).toBe('http://localhost:8233');

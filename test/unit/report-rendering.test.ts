@@ -220,14 +220,34 @@ describe('renderReleaseReport', () => {
     summary.alembic_revision = 'm1';
     summary.alembic_revisions = ['m1'];
     summary.pending_revisions = [
-      { revision: 'b2', message: 'b two', downRevisions: ['b1'], dependsOn: ['a1'], isMerge: false, isBranchPoint: false, downgrade: { status: 'ok', detail: null } },
-      { revision: 'm1', message: 'merge', downRevisions: ['a1', 'b2'], dependsOn: [], isMerge: true, isBranchPoint: false, downgrade: { status: 'raises', detail: 'RuntimeError: merge cannot be undone' } },
+      {
+        revision: 'b2',
+        message: 'b two',
+        downRevisions: ['b1'],
+        dependsOn: ['a1'],
+        isMerge: false,
+        isBranchPoint: false,
+        downgrade: { status: 'ok', detail: null },
+      },
+      {
+        revision: 'm1',
+        message: 'merge',
+        downRevisions: ['a1', 'b2'],
+        dependsOn: [],
+        isMerge: true,
+        isBranchPoint: false,
+        downgrade: { status: 'raises', detail: 'RuntimeError: merge cannot be undone' },
+      },
     ];
     const md = renderReleaseReport(summary);
     expect(md).toContain('| `a1`, `b1` | `m1` |');
     expect(md).toContain('- `b2` b two (depends on `a1`)');
-    expect(md).toContain('- `m1` merge (merge of `a1` + `b2`) — downgrade **raises**: RuntimeError: merge cannot be undone');
-    expect(md).toContain('**Rollback readiness: not ready.** m1 (downgrade raises: RuntimeError: merge cannot be undone)');
+    expect(md).toContain(
+      '- `m1` merge (merge of `a1` + `b2`) — downgrade **raises**: RuntimeError: merge cannot be undone',
+    );
+    expect(md).toContain(
+      '**Rollback readiness: not ready.** m1 (downgrade raises: RuntimeError: merge cannot be undone)',
+    );
   });
 
   test('promotion: the staging release that satisfied it, and an approved override, are in the report', () => {
@@ -237,8 +257,21 @@ describe('renderReleaseReport', () => {
       max_age: '7 days',
       git_sha: 'abcdef1234567890',
       revisions: ['20251107_090000'],
-      satisfied_by: [{ environment: 'staging', workflow_id: 'db-release-staging', run_id: 'run-staging-1', finished_at: '2025-11-07T10:00:00.000Z' }],
-      missing: [{ environment: 'qa', found: 'qa has no completed release', command: 'db-release release db --environment qa' }],
+      satisfied_by: [
+        {
+          environment: 'staging',
+          workflow_id: 'db-release-staging',
+          run_id: 'run-staging-1',
+          finished_at: '2025-11-07T10:00:00.000Z',
+        },
+      ],
+      missing: [
+        {
+          environment: 'qa',
+          found: 'qa has no completed release',
+          command: 'db-release release db --environment qa',
+        },
+      ],
       override: { by: 'bob', reason: 'hotfix for incident 42', requested_by: 'alice' },
     };
     const md = renderReleaseReport(summary);

@@ -19,9 +19,13 @@ test('a step rides out a 2-minute outage and gives up within 3 minutes', () => {
 });
 
 test('compensation tries for longer than a step', () => {
-  expect(backoffSeconds(retryFor(OUTAGE_BUDGET_SECONDS.compensation))).toBeGreaterThan(backoffSeconds(retryFor(OUTAGE_BUDGET_SECONDS.step)));
+  expect(backoffSeconds(retryFor(OUTAGE_BUDGET_SECONDS.compensation))).toBeGreaterThan(
+    backoffSeconds(retryFor(OUTAGE_BUDGET_SECONDS.step)),
+  );
 });
 
 test('deterministic failures are never retried', () => {
-  expect(retryFor(150).nonRetryableErrorTypes).toEqual(expect.arrayContaining(['MigrationFailed', 'CommandFailed', 'StripeAuthentication']));
+  expect(retryFor(150).nonRetryableErrorTypes).toEqual(
+    expect.arrayContaining(['MigrationFailed', 'CommandFailed', 'StripeAuthentication']),
+  );
 });

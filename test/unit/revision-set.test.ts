@@ -24,7 +24,10 @@ import {
   summaryRevisionSets,
 } from '../../src/release/revisions';
 
-const BRANCHED = readFileSync(path.join(__dirname, '..', 'fixtures', 'alembic-inspect-branched.json'), 'utf8');
+const BRANCHED = readFileSync(
+  path.join(__dirname, '..', 'fixtures', 'alembic-inspect-branched.json'),
+  'utf8',
+);
 
 function inspection() {
   const read = parseInspection(BRANCHED);
@@ -37,7 +40,11 @@ describe('the inspector document', () => {
     const doc = inspection();
     expect(doc.heads).toEqual(['m1']);
     expect(doc.current).toEqual(['a1', 'b1']);
-    expect(doc.revisions.find((r) => r.revision === 'm1')).toMatchObject({ is_merge: true, down_revisions: ['a2', 'b2'], downgrade_body: 'raises' });
+    expect(doc.revisions.find((r) => r.revision === 'm1')).toMatchObject({
+      is_merge: true,
+      down_revisions: ['a2', 'b2'],
+      downgrade_body: 'raises',
+    });
     expect(doc.revisions.find((r) => r.revision === 'r0')).toMatchObject({ is_branch_point: true });
   });
 
@@ -47,8 +54,14 @@ describe('the inspector document', () => {
   });
 
   test('the interpreter without alembic is reported as such, for the CLI fallback', () => {
-    const read = parseInspection('{"format": "db-release-alembic-inspect/1", "error": "alembic_not_importable", "detail": "ModuleNotFoundError: No module named \'alembic\'", "python": "/usr/bin/python3"}\n');
-    expect(read).toEqual({ ok: false, error: 'alembic_not_importable', detail: "ModuleNotFoundError: No module named 'alembic'" });
+    const read = parseInspection(
+      '{"format": "db-release-alembic-inspect/1", "error": "alembic_not_importable", "detail": "ModuleNotFoundError: No module named \'alembic\'", "python": "/usr/bin/python3"}\n',
+    );
+    expect(read).toEqual({
+      ok: false,
+      error: 'alembic_not_importable',
+      detail: "ModuleNotFoundError: No module named 'alembic'",
+    });
   });
 
   test('no JSON, or another shape, is unreadable and says what it got', () => {
@@ -145,8 +158,18 @@ describe('sets in the summary', () => {
     expect(revisionSetOf('20251107_090000 (head)')).toEqual(['20251107_090000']);
     expect(revisionSetOf('b1,a1')).toEqual(['a1', 'b1']);
     expect(revisionSetOf(null)).toEqual([]);
-    expect(summaryRevisionSets({ pre_release_revision: '0001', alembic_revision: '0002 (head)' })).toEqual({ before: ['0001'], after: ['0002'] });
-    expect(summaryRevisionSets({ pre_release_revision: 'a1,b1', alembic_revision: 'm1', pre_release_revisions: ['a1', 'b1'], alembic_revisions: ['m1'] })).toEqual({
+    expect(summaryRevisionSets({ pre_release_revision: '0001', alembic_revision: '0002 (head)' })).toEqual({
+      before: ['0001'],
+      after: ['0002'],
+    });
+    expect(
+      summaryRevisionSets({
+        pre_release_revision: 'a1,b1',
+        alembic_revision: 'm1',
+        pre_release_revisions: ['a1', 'b1'],
+        alembic_revisions: ['m1'],
+      }),
+    ).toEqual({
       before: ['a1', 'b1'],
       after: ['m1'],
     });
@@ -158,15 +181,26 @@ describe('sets in the summary', () => {
 describe('the approval plan shows the graph and readiness, and its digest covers them', () => {
   test('plan lines carry the merge, dependencies and a downgrade that is not ready; a plain revision adds nothing', () => {
     const pending = pendingRevisionsOf(inspection());
-    expect(revisionNotes(pending.find((r) => r.revision === 'm1') ?? pending[0]!)).toBe('  [merge of a2 + b2; downgrade raises: RuntimeError: merge cannot be undone]');
-    expect(revisionNotes({ revision: 'x', message: 'y', dependsOn: ['a1'], downgrade: { status: 'empty', detail: 'pass' } })).toBe('  [depends on a1; downgrade empty: pass]');
+    expect(revisionNotes(pending.find((r) => r.revision === 'm1') ?? pending[0]!)).toBe(
+      '  [merge of a2 + b2; downgrade raises: RuntimeError: merge cannot be undone]',
+    );
+    expect(
+      revisionNotes({
+        revision: 'x',
+        message: 'y',
+        dependsOn: ['a1'],
+        downgrade: { status: 'empty', detail: 'pass' },
+      }),
+    ).toBe('  [depends on a1; downgrade empty: pass]');
     expect(revisionNotes({ revision: 'r2', message: 'add tier' })).toBe('');
   });
 
   test('a different downgrade readiness is a different plan digest', () => {
     const pending = pendingRevisionsOf(inspection());
     const ready = pending.map((r) => ({ ...r, downgrade: { status: 'ok' as const, detail: null } }));
-    expect(planDigest({ action: 'release', pendingRevisions: pending })).not.toBe(planDigest({ action: 'release', pendingRevisions: ready }));
+    expect(planDigest({ action: 'release', pendingRevisions: pending })).not.toBe(
+      planDigest({ action: 'release', pendingRevisions: ready }),
+    );
   });
 });
 
@@ -176,11 +210,19 @@ describe('tools/alembic_inspect.py on the second sample (examples/starter-monore
 
   function inspect(current: string): ReturnType<typeof parseInspection> {
     // One interpreter, env.py never imported: the tools venv's python with alembic, no database.
-    const stdout = execFileSync(path.join(venvBin(), 'python3'), [script, '--config', 'alembic.ini', '--current', current, '--sql'], {
-      cwd: backend,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/none' },
-      encoding: 'utf8',
-    });
+    const stdout = execFileSync(
+      path.join(venvBin(), 'python3'),
+      [script, '--config', 'alembic.ini', '--current', current, '--sql'],
+      {
+        cwd: backend,
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '/tmp',
+          DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/none',
+        },
+        encoding: 'utf8',
+      },
+    );
     return parseInspection(stdout);
   }
 
@@ -190,14 +232,23 @@ describe('tools/alembic_inspect.py on the second sample (examples/starter-monore
     const doc = read.inspection;
     expect(doc.heads).toEqual(['0018_plan_display_order']);
     expect(doc.revisions).toHaveLength(19);
-    expect(doc.revisions.filter((r) => r.is_merge).map((r) => r.revision).sort()).toEqual(['m1_merge_billing_teams', 'm2_merge_usage_audit', 'm3_merge_keys_notifications']);
-    expect(doc.revisions.find((r) => r.revision === '2025_02_ba_audit_log')?.depends_on).toEqual(['2025_02_ab_usage']);
+    expect(
+      doc.revisions
+        .filter((r) => r.is_merge)
+        .map((r) => r.revision)
+        .sort(),
+    ).toEqual(['m1_merge_billing_teams', 'm2_merge_usage_audit', 'm3_merge_keys_notifications']);
+    expect(doc.revisions.find((r) => r.revision === '2025_02_ba_audit_log')?.depends_on).toEqual([
+      '2025_02_ab_usage',
+    ]);
     const pending = pendingRevisionsOf(doc);
     expect(pending[0]?.revision).toBe('b8_team_invites');
     expect(pending.at(-1)?.revision).toBe('0018_plan_display_order');
     expect(pending.find((r) => r.revision === 'm2_merge_usage_audit')?.downgrade?.status).toBe('raises');
     expect(pending.find((r) => r.revision === '0017_backfill_usage_totals')?.downgrade?.status).toBe('empty');
-    expect(downgradeBlocker(pending)).toMatch(/^m2_merge_usage_audit \(downgrade raises: NotImplementedError/);
+    expect(downgradeBlocker(pending)).toMatch(
+      /^m2_merge_usage_audit \(downgrade raises: NotImplementedError/,
+    );
     // After the raising merge nothing blocks: those downgrades render.
     const after = inspect('c1_api_keys,d1_notifications');
     if (!after.ok) throw new Error(after.detail);

@@ -20,7 +20,10 @@ let config: ReleaseConfig;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'status-alembic-'));
-  await copyFile(path.join(__dirname, '..', '..', 'examples', 'saas-backend', 'release.config.json'), path.join(dir, 'release.config.json'));
+  await copyFile(
+    path.join(__dirname, '..', '..', 'examples', 'saas-backend', 'release.config.json'),
+    path.join(dir, 'release.config.json'),
+  );
   config = await loadReleaseConfig(dir);
 });
 
@@ -28,7 +31,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function scope(values: Record<string, string> = { DATABASE_URL: `postgresql://app:${SECRET}@127.0.0.1:5432/app` }): EnvScope {
+function scope(
+  values: Record<string, string> = { DATABASE_URL: `postgresql://app:${SECRET}@127.0.0.1:5432/app` },
+): EnvScope {
   return { values, sources: {}, filesFound: [] };
 }
 
@@ -58,8 +63,14 @@ function database(rows: string[] | null | Error) {
       query<R extends object>(sql: string) {
         queries.push(sql);
         if (sql.includes('to_regclass'))
-          return Promise.resolve({ rows: [{ found: rows === null ? null : 'alembic_version' }] as unknown as R[], rowCount: 1 });
-        return Promise.resolve({ rows: (rows ?? []).map((version_num) => ({ version_num })) as unknown as R[], rowCount: rows?.length ?? 0 });
+          return Promise.resolve({
+            rows: [{ found: rows === null ? null : 'alembic_version' }] as unknown as R[],
+            rowCount: 1,
+          });
+        return Promise.resolve({
+          rows: (rows ?? []).map((version_num) => ({ version_num })) as unknown as R[],
+          rowCount: rows?.length ?? 0,
+        });
       },
       end: () => Promise.resolve(),
     });
@@ -97,8 +108,19 @@ describe('status summary: the Alembic line', () => {
 
   test('a database at base (no version table): pending migrations, the same one process', async () => {
     const r = runner((command) => (isInspector(command) ? result(inspection([HEAD])) : result('', 1)));
-    const alembic = await alembicChecks({ run: r.run, connectDb: database(null).connectDb }, dir, scope(), config, clean);
-    expect(alembic).toMatchObject({ current: null, heads: [HEAD], at_head: false, error: `database at base, head is ${HEAD}: pending migrations` });
+    const alembic = await alembicChecks(
+      { run: r.run, connectDb: database(null).connectDb },
+      dir,
+      scope(),
+      config,
+      clean,
+    );
+    expect(alembic).toMatchObject({
+      current: null,
+      heads: [HEAD],
+      at_head: false,
+      error: `database at base, head is ${HEAD}: pending migrations`,
+    });
     expect(r.commands).toHaveLength(1);
   });
 
@@ -108,15 +130,29 @@ describe('status summary: the Alembic line', () => {
         ? result(JSON.stringify({ error: 'alembic_not_importable', detail: 'No module named alembic' }), 3)
         : result(`${HEAD} (head)\n`),
     );
-    const alembic = await alembicChecks({ run: r.run, connectDb: database([HEAD]).connectDb }, dir, scope(), config, clean);
+    const alembic = await alembicChecks(
+      { run: r.run, connectDb: database([HEAD]).connectDb },
+      dir,
+      scope(),
+      config,
+      clean,
+    );
     expect(alembic).toMatchObject({ current: HEAD, heads: [HEAD], at_head: true, error: null });
     expect(r.commands.map((c) => c.at(-1))).toEqual([HEAD, 'heads']);
   });
 
   test('an unreachable database: the heads are still read, the error names the version table, the password stays hidden', async () => {
     const r = runner((command) => (isInspector(command) ? result(inspection([HEAD])) : result('', 1)));
-    const down = database(new Error(`connect ECONNREFUSED 127.0.0.1:1 (postgresql://app:${SECRET}@127.0.0.1:1/app)`));
-    const alembic = await alembicChecks({ run: r.run, connectDb: down.connectDb }, dir, scope(), config, clean);
+    const down = database(
+      new Error(`connect ECONNREFUSED 127.0.0.1:1 (postgresql://app:${SECRET}@127.0.0.1:1/app)`),
+    );
+    const alembic = await alembicChecks(
+      { run: r.run, connectDb: down.connectDb },
+      dir,
+      scope(),
+      config,
+      clean,
+    );
     expect(alembic.heads).toEqual([HEAD]);
     expect(alembic.at_head).toBe(false);
     expect(alembic.error).toMatch(/^cannot read alembic_version: connect ECONNREFUSED/);
@@ -125,8 +161,18 @@ describe('status summary: the Alembic line', () => {
   });
 
   test('a revision this checkout lacks is named', async () => {
-    const r = runner((command) => (isInspector(command) ? result(inspection([HEAD], ['ffff'])) : result('', 1)));
-    const alembic = await alembicChecks({ run: r.run, connectDb: database(['ffff']).connectDb }, dir, scope(), config, clean);
-    expect(alembic.error).toBe("the database's alembic_version holds ffff, which this checkout's migrations do not have");
+    const r = runner((command) =>
+      isInspector(command) ? result(inspection([HEAD], ['ffff'])) : result('', 1),
+    );
+    const alembic = await alembicChecks(
+      { run: r.run, connectDb: database(['ffff']).connectDb },
+      dir,
+      scope(),
+      config,
+      clean,
+    );
+    expect(alembic.error).toBe(
+      "the database's alembic_version holds ffff, which this checkout's migrations do not have",
+    );
   });
 });

@@ -15,7 +15,11 @@ import {
 const KEYS = planCodeMetadataKeys();
 const WANT = { amount: 9900, currency: 'usd', trialDays: 14 };
 
-function product(id: string, metadata: Record<string, string>, extra: Partial<ProductView> = {}): ProductView {
+function product(
+  id: string,
+  metadata: Record<string, string>,
+  extra: Partial<ProductView> = {},
+): ProductView {
   return { id, name: 'Pro', active: true, metadata, ...extra };
 }
 
@@ -46,8 +50,12 @@ describe('planCodeMetadataKeys', () => {
   });
 
   test('release.config.json stripe.planCodeMetadataKeys is validated as Stripe metadata keys', () => {
-    expect(parseReleaseConfig('{"stripe":{"planCodeMetadataKeys":["app_plan"]}}').stripe.planCodeMetadataKeys).toEqual(['app_plan']);
-    expect(() => parseReleaseConfig('{"stripe":{"planCodeMetadataKeys":["has space"]}}')).toThrow(/stripe\.planCodeMetadataKeys\.0: Stripe metadata keys/);
+    expect(
+      parseReleaseConfig('{"stripe":{"planCodeMetadataKeys":["app_plan"]}}').stripe.planCodeMetadataKeys,
+    ).toEqual(['app_plan']);
+    expect(() => parseReleaseConfig('{"stripe":{"planCodeMetadataKeys":["has space"]}}')).toThrow(
+      /stripe\.planCodeMetadataKeys\.0: Stripe metadata keys/,
+    );
     expect(() => parseReleaseConfig('{"stripe":{"planCodeMetadataKeys":[]}}')).toThrow(/at least one key/);
   });
 });
@@ -55,16 +63,28 @@ describe('planCodeMetadataKeys', () => {
 describe('choosePlanProduct', () => {
   test('recognises a product the backend made under starter_console_plan_code', () => {
     const console = product('prod_console', { starter_console_plan_code: 'pro' });
-    expect(choosePlanProduct([console], 'pro', KEYS)).toEqual({ product: console, matchedBy: 'starter_console_plan_code' });
+    expect(choosePlanProduct([console], 'pro', KEYS)).toEqual({
+      product: console,
+      matchedBy: 'starter_console_plan_code',
+    });
   });
 
   test('matches metadata values exactly, as Stripe does: another code or another case is not the plan', () => {
-    const products = [product('a', { starter_console_plan_code: 'Pro' }), product('b', { starter_cli_plan_code: 'pro-annual' })];
+    const products = [
+      product('a', { starter_console_plan_code: 'Pro' }),
+      product('b', { starter_cli_plan_code: 'pro-annual' }),
+    ];
     expect(choosePlanProduct(products, 'pro', KEYS)).toBeNull();
   });
 
   test('a key outside the configured list is not recognised', () => {
-    expect(choosePlanProduct([product('a', { starter_console_plan_code: 'pro' })], 'pro', planCodeMetadataKeys(['other_key']))).toBeNull();
+    expect(
+      choosePlanProduct(
+        [product('a', { starter_console_plan_code: 'pro' })],
+        'pro',
+        planCodeMetadataKeys(['other_key']),
+      ),
+    ).toBeNull();
   });
 
   test('an active product wins over an archived one, whatever the key', () => {
@@ -77,7 +97,9 @@ describe('choosePlanProduct', () => {
     const console = product('console', { starter_console_plan_code: 'pro' });
     const cli = product('cli', { starter_cli_plan_code: 'pro' });
     expect(choosePlanProduct([cli, console], 'pro', KEYS)?.product.id).toBe('console');
-    expect(choosePlanProduct([console, cli], 'pro', KEYS, { holder: { product: 'cli' } })?.product.id).toBe('cli');
+    expect(choosePlanProduct([console, cli], 'pro', KEYS, { holder: { product: 'cli' } })?.product.id).toBe(
+      'cli',
+    );
   });
 
   test('never a product this run created: that is not what was there before', () => {
@@ -89,17 +111,26 @@ describe('choosePlanProduct', () => {
 
 describe('decidePrice', () => {
   test('no product yet: create', () => {
-    expect(decidePrice({ productId: null, holder: null, prices: [], want: WANT })).toEqual({ action: 'create', price: null });
+    expect(decidePrice({ productId: null, holder: null, prices: [], want: WANT })).toEqual({
+      action: 'create',
+      price: null,
+    });
   });
 
   test('the lookup key holder matches: reuse it', () => {
     const holder = price('p1', 'prod', { lookup_key: 'db_release:pro:monthly' });
-    expect(decidePrice({ productId: 'prod', holder, prices: [holder], want: WANT })).toEqual({ action: 'reuse', price: holder });
+    expect(decidePrice({ productId: 'prod', holder, prices: [holder], want: WANT })).toEqual({
+      action: 'reuse',
+      price: holder,
+    });
   });
 
   test("the backend's own matching price (no lookup key) gets the key rather than a second price", () => {
     const own = price('p_own', 'prod', { metadata: { starter_console_plan_code: 'pro' } });
-    expect(decidePrice({ productId: 'prod', holder: null, prices: [own], want: WANT })).toEqual({ action: 'assign_lookup_key', price: own });
+    expect(decidePrice({ productId: 'prod', holder: null, prices: [own], want: WANT })).toEqual({
+      action: 'assign_lookup_key',
+      price: own,
+    });
   });
 
   test.each([
@@ -111,14 +142,21 @@ describe('decidePrice', () => {
     ['archived', { active: false }],
     ['on another product', { product: 'other' }],
   ] as const)('a price with %s does not match: create', (_label, extra) => {
-    expect(decidePrice({ productId: 'prod', holder: null, prices: [price('p', 'prod', extra)], want: WANT }).action).toBe('create');
+    expect(
+      decidePrice({ productId: 'prod', holder: null, prices: [price('p', 'prod', extra)], want: WANT })
+        .action,
+    ).toBe('create');
   });
 
   test("a matching price this run created earlier (its answer lost) is this run's, before any other match", () => {
     const other = price('p_other', 'prod');
     const mine = price('p_mine', 'prod', { metadata: { db_release_run: 'wf:run1' } });
-    expect(decidePrice({ productId: 'prod', holder: null, prices: [other, mine], want: WANT, tag: 'wf:run1' })).toEqual({ action: 'created_earlier', price: mine });
-    expect(decidePrice({ productId: 'prod', holder: null, prices: [other, mine], want: WANT }).action).toBe('assign_lookup_key');
+    expect(
+      decidePrice({ productId: 'prod', holder: null, prices: [other, mine], want: WANT, tag: 'wf:run1' }),
+    ).toEqual({ action: 'created_earlier', price: mine });
+    expect(decidePrice({ productId: 'prod', holder: null, prices: [other, mine], want: WANT }).action).toBe(
+      'assign_lookup_key',
+    );
   });
 });
 
@@ -126,10 +164,12 @@ describe('stripeChangeFor (the approver preview)', () => {
   const plan = { code: 'pro', name: 'Pro', amount: 9900 };
   const lookupKey = 'db_release:pro:monthly';
 
-  test("a product the backend made and its matching price: reuse the product, assign the key, create nothing", () => {
+  test('a product the backend made and its matching price: reuse the product, assign the key, create nothing', () => {
     const console = product('prod_console', { starter_console_plan_code: 'pro' });
     const own = price('p_own', 'prod_console');
-    expect(stripeChangeFor({ plan, lookupKey, product: console, holder: null, prices: [own], want: WANT })).toEqual({
+    expect(
+      stripeChangeFor({ plan, lookupKey, product: console, holder: null, prices: [own], want: WANT }),
+    ).toEqual({
       code: 'pro',
       product: 'reuse',
       price: 'assign_lookup_key',
@@ -140,7 +180,16 @@ describe('stripeChangeFor (the approver preview)', () => {
 
   test('a new amount moves the key from the current holder', () => {
     const holder = price('p_old', 'prod', { unit_amount: 4900, lookup_key: lookupKey });
-    expect(stripeChangeFor({ plan, lookupKey, product: product('prod', {}, { name: 'Pro (old)' }), holder, prices: [holder], want: WANT })).toMatchObject({
+    expect(
+      stripeChangeFor({
+        plan,
+        lookupKey,
+        product: product('prod', {}, { name: 'Pro (old)' }),
+        holder,
+        prices: [holder],
+        want: WANT,
+      }),
+    ).toMatchObject({
       product: 'rename',
       price: 'create',
       movesLookupKeyFrom: 'p_old',

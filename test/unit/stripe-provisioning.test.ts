@@ -5,12 +5,22 @@
  * production Stripe would.
  */
 import Stripe from 'stripe';
-import { startStripePeer, type PriceObject, type ProductObject, type StripePeer } from '../../dev/stripe-peer';
+import {
+  startStripePeer,
+  type PriceObject,
+  type ProductObject,
+  type StripePeer,
+} from '../../dev/stripe-peer';
 import type { ActivityDeps } from '../../src/activities/deps';
 import { createStripeActivities, type ProvisionInput } from '../../src/activities/stripe';
 import { createStripeGateway } from '../../src/activities/stripe-gateway';
 import { parseReleaseConfig } from '../../src/config/release-config';
-import type { CompensationRecord, ProvisionedPlan, StripeChange, StripeProvisionResult } from '../../src/release/types';
+import type {
+  CompensationRecord,
+  ProvisionedPlan,
+  StripeChange,
+  StripeProvisionResult,
+} from '../../src/release/types';
 import { activityEnv, failureOf, fakeDeps, removeTempDirs, runActivity, tempDir } from '../support/fakes';
 import { eventually } from '../support/eventually';
 
@@ -37,7 +47,12 @@ beforeAll(async () => {
     apiKeys: [SECRET_KEY],
     restrictedKeys: { [READ_ONLY_KEY]: ['rak_product_read', 'rak_price_read'] },
   });
-  dashboard = new Stripe(SECRET_KEY, { host: '127.0.0.1', port: peer.port, protocol: 'http', maxNetworkRetries: 0 });
+  dashboard = new Stripe(SECRET_KEY, {
+    host: '127.0.0.1',
+    port: peer.port,
+    protocol: 'http',
+    maxNetworkRetries: 0,
+  });
 });
 afterAll(async () => {
   await peer.close();
@@ -77,8 +92,14 @@ class Rig {
     return runActivity(activityEnv(WORKFLOW_ID, 'preview'), this.activities.planStripeChanges, input);
   }
 
-  rollback(runId: string, codes: string[] = INPUT.plans.map((p) => p.code), attempt = 1): Promise<CompensationRecord[]> {
-    return runActivity(activityEnv(WORKFLOW_ID, runId, attempt), this.activities.rollbackStripePlans, { codes });
+  rollback(
+    runId: string,
+    codes: string[] = INPUT.plans.map((p) => p.code),
+    attempt = 1,
+  ): Promise<CompensationRecord[]> {
+    return runActivity(activityEnv(WORKFLOW_ID, runId, attempt), this.activities.rollbackStripePlans, {
+      codes,
+    });
   }
 }
 
@@ -116,9 +137,19 @@ describe('provisionStripePlans: first run', () => {
     const result = await rig.provision('run1');
 
     expect(rig.keysUsed.every((k) => k === SECRET_KEY)).toBe(true);
-    expect(peer.state().products.map((p) => ({ name: p.name, metadata: p.metadata, active: p.active }))).toEqual([
-      { name: 'Starter', metadata: { starter_cli_plan_code: 'starter', db_release_run: 'wf-stripe:run1' }, active: true },
-      { name: 'Pro', metadata: { starter_cli_plan_code: 'pro', db_release_run: 'wf-stripe:run1' }, active: true },
+    expect(
+      peer.state().products.map((p) => ({ name: p.name, metadata: p.metadata, active: p.active })),
+    ).toEqual([
+      {
+        name: 'Starter',
+        metadata: { starter_cli_plan_code: 'starter', db_release_run: 'wf-stripe:run1' },
+        active: true,
+      },
+      {
+        name: 'Pro',
+        metadata: { starter_cli_plan_code: 'pro', db_release_run: 'wf-stripe:run1' },
+        active: true,
+      },
     ]);
     expect(peer.state().prices).toHaveLength(2);
     for (const plan of INPUT.plans) {
@@ -147,7 +178,10 @@ describe('provisionStripePlans: first run', () => {
       });
     }
     expect(result.currency).toBe('usd');
-    expect(result.priceMap).toEqual({ starter: planOf(result, 'starter').priceId, pro: planOf(result, 'pro').priceId });
+    expect(result.priceMap).toEqual({
+      starter: planOf(result, 'starter').priceId,
+      pro: planOf(result, 'pro').priceId,
+    });
   });
 
   test('every write carries an idempotency key naming the workflow, the run and the attempt, unique per write', async () => {
@@ -169,7 +203,12 @@ describe('provisionStripePlans: later runs', () => {
     expect(writes()).toHaveLength(before);
     expect(second.priceMap).toEqual(first.priceMap);
     for (const plan of second.plans) {
-      expect(plan).toMatchObject({ productAction: 'reused', priceAction: 'reused', previousPriceId: null, previousPriceArchived: false });
+      expect(plan).toMatchObject({
+        productAction: 'reused',
+        priceAction: 'reused',
+        previousPriceId: null,
+        previousPriceArchived: false,
+      });
     }
   });
 
@@ -179,15 +218,28 @@ describe('provisionStripePlans: later runs', () => {
     const oldPro = planOf(first, 'pro').priceId;
     const second = await rig.provision('run2', withAmount('pro', 12900));
     const pro = planOf(second, 'pro');
-    expect(pro).toMatchObject({ amount: 12900, priceAction: 'created', productAction: 'reused', previousPriceId: oldPro, previousPriceArchived: true });
-    expect(price(pro.priceId)).toMatchObject({ unit_amount: 12900, active: true, lookup_key: 'db_release:pro:monthly' });
+    expect(pro).toMatchObject({
+      amount: 12900,
+      priceAction: 'created',
+      productAction: 'reused',
+      previousPriceId: oldPro,
+      previousPriceArchived: true,
+    });
+    expect(price(pro.priceId)).toMatchObject({
+      unit_amount: 12900,
+      active: true,
+      lookup_key: 'db_release:pro:monthly',
+    });
     expect(price(oldPro)).toMatchObject({ unit_amount: 9900, active: false, lookup_key: null });
     expect(planOf(second, 'starter')).toMatchObject({ priceAction: 'reused', previousPriceId: null });
   });
 
   test('a product and matching price made by the original tool (no lookup key) are reused; the lookup key is assigned', async () => {
     const rig = new Rig();
-    const seeded = await dashboard.products.create({ name: 'Pro', metadata: { starter_cli_plan_code: 'pro' } });
+    const seeded = await dashboard.products.create({
+      name: 'Pro',
+      metadata: { starter_cli_plan_code: 'pro' },
+    });
     const seededPrice = await dashboard.prices.create({
       product: seeded.id,
       currency: 'usd',
@@ -195,7 +247,12 @@ describe('provisionStripePlans: later runs', () => {
       recurring: { interval: 'month', trial_period_days: 14 },
     });
     const result = await rig.provision('run1', PRO_ONLY);
-    expect(planOf(result, 'pro')).toMatchObject({ productId: seeded.id, productAction: 'reused', priceId: seededPrice.id, priceAction: 'lookup_key_assigned' });
+    expect(planOf(result, 'pro')).toMatchObject({
+      productId: seeded.id,
+      productAction: 'reused',
+      priceId: seededPrice.id,
+      priceAction: 'lookup_key_assigned',
+    });
     expect(peer.state().products).toHaveLength(1);
     expect(peer.state().prices).toHaveLength(1);
     expect(price(seededPrice.id).lookup_key).toBe('db_release:pro:monthly');
@@ -204,10 +261,17 @@ describe('provisionStripePlans: later runs', () => {
   test('a renamed catalog plan renames its product and remembers the old name; rollback names it back', async () => {
     const rig = new Rig();
     await rig.provision('run1');
-    const renamed: ProvisionInput = { ...INPUT, plans: INPUT.plans.map((p) => (p.code === 'pro' ? { ...p, name: 'Professional' } : p)) };
+    const renamed: ProvisionInput = {
+      ...INPUT,
+      plans: INPUT.plans.map((p) => (p.code === 'pro' ? { ...p, name: 'Professional' } : p)),
+    };
     const second = await rig.provision('run2', renamed);
     const pro = planOf(second, 'pro');
-    expect(pro).toMatchObject({ productAction: 'renamed', previousProductName: 'Pro', priceAction: 'reused' });
+    expect(pro).toMatchObject({
+      productAction: 'renamed',
+      previousProductName: 'Pro',
+      priceAction: 'reused',
+    });
     expect(product(pro.productId).name).toBe('Professional');
     await rig.rollback('run2');
     expect(product(pro.productId)).toMatchObject({ name: 'Pro', active: true });
@@ -217,7 +281,10 @@ describe('provisionStripePlans: later runs', () => {
 describe('issue 12 item 4: products the backend made under another metadata key', () => {
   /** What the backend's own setup command leaves: a product keyed starter_console_plan_code and its monthly price. */
   async function backendSetup(): Promise<{ productId: string; priceId: string }> {
-    const made = await dashboard.products.create({ name: 'Pro', metadata: { starter_console_plan_code: 'pro' } });
+    const made = await dashboard.products.create({
+      name: 'Pro',
+      metadata: { starter_console_plan_code: 'pro' },
+    });
     const madePrice = await dashboard.prices.create({
       product: made.id,
       currency: 'usd',
@@ -232,7 +299,14 @@ describe('issue 12 item 4: products the backend made under another metadata key'
     const rig = new Rig();
     const made = await backendSetup();
     expect(await rig.preview(PRO_ONLY)).toEqual([
-      { code: 'pro', product: 'reuse', price: 'assign_lookup_key', lookupKey: 'db_release:pro:monthly', movesLookupKeyFrom: null, previousAmount: null },
+      {
+        code: 'pro',
+        product: 'reuse',
+        price: 'assign_lookup_key',
+        lookupKey: 'db_release:pro:monthly',
+        movesLookupKeyFrom: null,
+        previousAmount: null,
+      },
     ]);
     const result = await rig.provision('run1', PRO_ONLY);
     expect(planOf(result, 'pro')).toMatchObject({
@@ -263,10 +337,16 @@ describe('issue 12 item 4: products the backend made under another metadata key'
 
   test('the peer, like Stripe, has no metadata filter on the product list (so the tool lists and matches keys itself), and its search matches one key at a time', async () => {
     await backendSetup();
-    const filtered = dashboard.products.list({ metadata: { starter_console_plan_code: 'pro' } } as unknown as Stripe.ProductListParams);
+    const filtered = dashboard.products.list({
+      metadata: { starter_console_plan_code: 'pro' },
+    } as unknown as Stripe.ProductListParams);
     await expect(filtered).rejects.toMatchObject({ statusCode: 400, code: 'parameter_unknown' });
-    expect((await dashboard.products.search({ query: "metadata['starter_console_plan_code']:'pro'" })).data).toHaveLength(1);
-    expect((await dashboard.products.search({ query: "metadata['starter_cli_plan_code']:'pro'" })).data).toHaveLength(0);
+    expect(
+      (await dashboard.products.search({ query: "metadata['starter_console_plan_code']:'pro'" })).data,
+    ).toHaveLength(1);
+    expect(
+      (await dashboard.products.search({ query: "metadata['starter_cli_plan_code']:'pro'" })).data,
+    ).toHaveLength(0);
   });
 
   test('a key left out of stripe.planCodeMetadataKeys is not recognised (the config decides)', async () => {
@@ -298,7 +378,12 @@ describe('provisionStripePlans: failures', () => {
 
   test('a Stripe 5xx is a retryable StripeUnavailable failure', async () => {
     const rig = new Rig();
-    peer.injectFault({ method: 'POST', pathPrefix: '/v1/prices', status: 500, message: 'An unknown error occurred' });
+    peer.injectFault({
+      method: 'POST',
+      pathPrefix: '/v1/prices',
+      status: 500,
+      message: 'An unknown error occurred',
+    });
     const failure = await failureOf(rig.provision('run1'));
     expect(failure).toMatchObject({ type: 'StripeUnavailable', nonRetryable: false });
     expect(failure.message).toContain('An unknown error occurred');
@@ -308,7 +393,10 @@ describe('provisionStripePlans: failures', () => {
     const rig = new Rig();
     // The SDK itself retries a request whose connection closed once (same idempotency key): drop both.
     peer.injectFault({ kind: 'drop', method: 'GET', pathPrefix: '/v1/products', times: 2 });
-    expect(await failureOf(rig.provision('run1'))).toMatchObject({ type: 'StripeUnavailable', nonRetryable: false });
+    expect(await failureOf(rig.provision('run1'))).toMatchObject({
+      type: 'StripeUnavailable',
+      nonRetryable: false,
+    });
   });
 
   test('an invalid request is a non-retryable StripeInvalidRequest failure', async () => {
@@ -319,8 +407,13 @@ describe('provisionStripePlans: failures', () => {
   });
 
   test('without STRIPE_SECRET_KEY the activity fails with MissingStripeSecrets before calling Stripe', async () => {
-    const deps = fakeDeps({ env: { ENABLE_BILLING: 'true', STRIPE_API_BASE: peer.url }, stateDir: tempDir('stripe-state-') });
-    const failure = await failureOf(runActivity(activityEnv(WORKFLOW_ID, 'run1'), createStripeActivities(deps).provisionStripePlans, INPUT));
+    const deps = fakeDeps({
+      env: { ENABLE_BILLING: 'true', STRIPE_API_BASE: peer.url },
+      stateDir: tempDir('stripe-state-'),
+    });
+    const failure = await failureOf(
+      runActivity(activityEnv(WORKFLOW_ID, 'run1'), createStripeActivities(deps).provisionStripePlans, INPUT),
+    );
     expect(failure).toMatchObject({ type: 'MissingStripeSecrets', nonRetryable: true });
     expect(peer.state().requests).toEqual([]);
   });
@@ -352,10 +445,16 @@ describe('issue 11: crash safety', () => {
     // The create-price answer is lost: the price exists (with the key), the worker never heard.
     // The SDK's own retry of a closed connection replays the same key's result: drop that too.
     peer.injectFault({ kind: 'drop', method: 'POST', pathPrefix: '/v1/prices', times: 2 });
-    expect((await failureOf(rig.provision('run2', withAmount('pro', 12900, PRO_ONLY), 1))).type).toBe('StripeUnavailable');
+    expect((await failureOf(rig.provision('run2', withAmount('pro', 12900, PRO_ONLY), 1))).type).toBe(
+      'StripeUnavailable',
+    );
     const retry = await rig.provision('run2', withAmount('pro', 12900, PRO_ONLY), 2);
     const pro = planOf(retry, 'pro');
-    expect(pro).toMatchObject({ priceAction: 'created', previousPriceId: oldPro, previousPriceArchived: true });
+    expect(pro).toMatchObject({
+      priceAction: 'created',
+      previousPriceId: oldPro,
+      previousPriceArchived: true,
+    });
     expect(peer.state().prices.filter((p) => p.unit_amount === 12900)).toHaveLength(1);
 
     const records = await rig.rollback('run2', ['pro']);
@@ -368,7 +467,9 @@ describe('issue 11: crash safety', () => {
     const rig = new Rig();
     await rig.provision('run1', PRO_ONLY);
     peer.injectFault({ kind: 'drop', method: 'POST', pathPrefix: '/v1/prices', times: 2 });
-    expect((await failureOf(rig.provision('run2', withAmount('pro', 12900, PRO_ONLY), 1))).type).toBe('StripeUnavailable');
+    expect((await failureOf(rig.provision('run2', withAmount('pro', 12900, PRO_ONLY), 1))).type).toBe(
+      'StripeUnavailable',
+    );
     const other = new Rig();
     const retry = await other.provision('run2', withAmount('pro', 12900, PRO_ONLY), 2);
     expect(planOf(retry, 'pro')).toMatchObject({ priceAction: 'created' });
@@ -377,7 +478,7 @@ describe('issue 11: crash safety', () => {
     expect(price(planOf(retry, 'pro').priceId).active).toBe(false);
   });
 
-  test('a retry while the previous attempt\'s create is still in flight (worker died mid-request) waits for it instead of creating a second price', async () => {
+  test("a retry while the previous attempt's create is still in flight (worker died mid-request) waits for it instead of creating a second price", async () => {
     const rig = new Rig();
     peer.injectFault({ kind: 'latency', method: 'POST', pathPrefix: '/v1/prices', delayMs: 1_500 });
     const first = rig.provision('run1', PRO_ONLY, 1);
@@ -396,7 +497,11 @@ describe('issue 11: crash safety', () => {
   test('item 3: when create-price fails for good (429×3, 503×2, then 500s) the new product is archived and the rollback reports it', async () => {
     const rig = new Rig();
     // 429×3, 503×2, then 500s for good (more than the attempts can use up).
-    for (const [status, times] of [[429, 3], [503, 2], [500, 20]] as const) {
+    for (const [status, times] of [
+      [429, 3],
+      [503, 2],
+      [500, 20],
+    ] as const) {
       peer.injectFault({ method: 'POST', pathPrefix: '/v1/prices', status, times });
     }
     for (let attempt = 1; attempt <= 8; attempt++) {
@@ -436,13 +541,19 @@ describe('issue 13: Stripe as it really behaves', () => {
       metadata: { starter_cli_plan_code: 'pro' },
       default_price_data: { currency: 'usd', unit_amount: 9900, recurring: { interval: 'month' } },
     });
-    if (typeof seeded.default_price !== 'string') throw new Error('the Dashboard product has no default price');
+    if (typeof seeded.default_price !== 'string')
+      throw new Error('the Dashboard product has no default price');
     const defaultPrice = seeded.default_price;
     // The default price holds the plan's key (set in the Dashboard, or by the original tool).
     await dashboard.prices.update(defaultPrice, { lookup_key: 'db_release:pro:monthly' });
     const second = await rig.provision('run2', withAmount('pro', 12900, PRO_ONLY));
     const pro = planOf(second, 'pro');
-    expect(pro).toMatchObject({ priceAction: 'created', previousPriceId: defaultPrice, previousPriceArchived: true, previousDefaultPrice: defaultPrice });
+    expect(pro).toMatchObject({
+      priceAction: 'created',
+      previousPriceId: defaultPrice,
+      previousPriceArchived: true,
+      previousDefaultPrice: defaultPrice,
+    });
     expect(product(seeded.id).default_price).toBe(pro.priceId);
     expect(price(defaultPrice)).toMatchObject({ active: false, lookup_key: null });
 
@@ -454,7 +565,10 @@ describe('issue 13: Stripe as it really behaves', () => {
 
   test('finding 3: a lookup key held by an archived price is found, moved, and moved back by the rollback without reactivating it', async () => {
     const rig = new Rig();
-    const seeded = await dashboard.products.create({ name: 'Pro', metadata: { starter_cli_plan_code: 'pro' } });
+    const seeded = await dashboard.products.create({
+      name: 'Pro',
+      metadata: { starter_cli_plan_code: 'pro' },
+    });
     const archived = await dashboard.prices.create({
       product: seeded.id,
       currency: 'usd',
@@ -466,7 +580,11 @@ describe('issue 13: Stripe as it really behaves', () => {
 
     const result = await rig.provision('run1', PRO_ONLY);
     const pro = planOf(result, 'pro');
-    expect(pro).toMatchObject({ priceAction: 'created', previousPriceId: archived.id, previousPriceArchived: false });
+    expect(pro).toMatchObject({
+      priceAction: 'created',
+      previousPriceId: archived.id,
+      previousPriceArchived: false,
+    });
     expect(price(archived.id).lookup_key).toBeNull();
 
     const records = await rig.rollback('run1', ['pro']);
@@ -501,7 +619,10 @@ describe('rollbackStripePlans', () => {
     expect(price(oldPro)).toMatchObject({ active: true, lookup_key: 'db_release:pro:monthly' });
     expect(price(newPro)).toMatchObject({ active: false, lookup_key: null });
     expect(product(planOf(second, 'pro').productId).active).toBe(true);
-    expect(records.find((r) => r.name === 'stripe:pro')).toMatchObject({ status: 'success', detail: expect.stringContaining(oldPro) as string });
+    expect(records.find((r) => r.name === 'stripe:pro')).toMatchObject({
+      status: 'success',
+      detail: expect.stringContaining(oldPro) as string,
+    });
     expect(records.find((r) => r.name === 'stripe:starter')).toMatchObject({ status: 'skipped' });
   });
 

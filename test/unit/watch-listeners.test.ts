@@ -51,7 +51,10 @@ function fakeClient(polls: number, onPoll: (n: number) => void): Client {
     query: () => Promise.resolve(view()),
     result: () => Promise.resolve({ ...summary, status: 'success' }),
   };
-  return { workflow: { getHandle: () => handle }, withDeadline: <T>(_deadline: number, fn: () => Promise<T>) => fn() } as unknown as Client;
+  return {
+    workflow: { getHandle: () => handle },
+    withDeadline: <T>(_deadline: number, fn: () => Promise<T>) => fn(),
+  } as unknown as Client;
 }
 
 test('200 polls leave no listener on the watch signal or on process, and no MaxListenersExceededWarning', async () => {

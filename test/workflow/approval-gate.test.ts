@@ -16,9 +16,11 @@ afterAll(async () => {
 });
 
 const POLICY: ApprovalPolicy = { required: true, approvers: [], fourEyes: true, timeout: '1 hour' };
-const gated = (policy: Partial<ApprovalPolicy> = {}) => releaseInput({ startedBy: 'alice', approval: { ...POLICY, ...policy } });
+const gated = (policy: Partial<ApprovalPolicy> = {}) =>
+  releaseInput({ startedBy: 'alice', approval: { ...POLICY, ...policy } });
 
-const atGate = (handle: ReleaseHandle) => waitForStatus(handle, (s) => s.waitingForApproval, 'the approval gate');
+const atGate = (handle: ReleaseHandle) =>
+  waitForStatus(handle, (s) => s.waitingForApproval, 'the approval gate');
 
 /** The plan digest shown at the gate, which every approval must name. */
 async function digestAtGate(handle: ReleaseHandle): Promise<string> {
@@ -26,7 +28,6 @@ async function digestAtGate(handle: ReleaseHandle): Promise<string> {
   if (!view.planDigest) throw new Error(`the gate shows no plan digest: ${JSON.stringify(view)}`);
   return view.planDigest;
 }
-
 
 test('approve by signal: the gate shows the plan while waiting, and the release completes', async () => {
   const mocks = mockActivities();
@@ -54,7 +55,12 @@ test('approve by signal: the gate shows the plan while waiting, and the release 
   ]);
 
   expect(summary.status).toBe('success');
-  expect(summary.approval).toMatchObject({ decision: 'approved', approver: 'bob', comment: 'ok', via: 'signal' });
+  expect(summary.approval).toMatchObject({
+    decision: 'approved',
+    approver: 'bob',
+    comment: 'ok',
+    via: 'signal',
+  });
   expect(mocks.names()).toContain('runMigrations');
 });
 
@@ -63,7 +69,9 @@ test('approve by update: the update returns the decision taken', async () => {
   const { decision, summary } = await withWorker(ctx, mocks.activities, async (start) => {
     const handle = await start(gated());
     const digest = await digestAtGate(handle);
-    const taken = await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob', digest }] });
+    const taken = await handle.executeUpdate(decideUpdate, {
+      args: [{ decision: 'approve', approver: 'bob', digest }],
+    });
     return { decision: taken, summary: await handle.result() };
   });
 
@@ -78,7 +86,9 @@ test('four-eyes: the starter cannot approve by update (refused) nor by signal (i
   const { refusal, afterSignal, summary } = await withWorker(ctx, mocks.activities, async (start) => {
     const handle = await start(gated());
     const digest = await digestAtGate(handle);
-    const reason = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'alice', digest }] }));
+    const reason = await updateRefusal(
+      handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'alice', digest }] }),
+    );
     await handle.signal(approveSignal, { approver: 'alice', comment: 'self-approve', digest });
     const view = await waitForStatus(handle, (s) => s.ignoredDecisions.length > 0, 'the ignored signal');
     await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob', digest }] });
@@ -105,7 +115,12 @@ test('reject with a reason: the release returns status rejected and no migration
   });
 
   expect(summary.status).toBe('rejected');
-  expect(summary.approval).toMatchObject({ decision: 'rejected', approver: 'bob', comment: 'not during the sale', via: 'signal' });
+  expect(summary.approval).toMatchObject({
+    decision: 'rejected',
+    approver: 'bob',
+    comment: 'not during the sale',
+    via: 'signal',
+  });
   expect(summary.error?.message).toContain('not during the sale');
   expect(summary.steps.map((s) => s.name)).toEqual(['preflight']);
   expect(mocks.names()).not.toContain('runMigrations');
@@ -117,11 +132,22 @@ test('a rejection without a reason is refused by the update validator', async ()
   const { missing, blank, rejected, summary } = await withWorker(ctx, mocks.activities, async (start) => {
     const handle = await start(gated());
     await atGate(handle);
-    const noComment = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', approver: 'bob' }] }));
-    const blankComment = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', approver: 'bob', comment: '   ' }] }));
+    const noComment = await updateRefusal(
+      handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', approver: 'bob' }] }),
+    );
+    const blankComment = await updateRefusal(
+      handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', approver: 'bob', comment: '   ' }] }),
+    );
     const stillWaiting = await handle.query(statusQuery);
-    const taken = await handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', approver: 'bob', comment: 'schema drift' }] });
-    return { missing: noComment, blank: blankComment, rejected: { stillWaiting, taken }, summary: await handle.result() };
+    const taken = await handle.executeUpdate(decideUpdate, {
+      args: [{ decision: 'reject', approver: 'bob', comment: 'schema drift' }],
+    });
+    return {
+      missing: noComment,
+      blank: blankComment,
+      rejected: { stillWaiting, taken },
+      summary: await handle.result(),
+    };
   });
 
   expect(missing).toContain('needs a reason');
@@ -151,9 +177,17 @@ test('a second decision after the first is refused (update) and ignored (signal)
     const digest = await digestAtGate(handle);
     await handle.signal(approveSignal, { approver: 'bob', comment: 'ship it', digest });
     await migrationStarted.promise;
-    const reason = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', approver: 'carol', comment: 'wait' }] }));
+    const reason = await updateRefusal(
+      handle.executeUpdate(decideUpdate, {
+        args: [{ decision: 'reject', approver: 'carol', comment: 'wait' }],
+      }),
+    );
     await handle.signal(rejectSignal, { approver: 'carol', comment: 'wait' });
-    const afterSignal = await waitForStatus(handle, (s) => s.ignoredDecisions.length > 0, 'the ignored second decision');
+    const afterSignal = await waitForStatus(
+      handle,
+      (s) => s.ignoredDecisions.length > 0,
+      'the ignored second decision',
+    );
     finishMigration.resolve();
     return { refusal: reason, view: afterSignal, summary: await handle.result() };
   });
@@ -163,7 +197,12 @@ test('a second decision after the first is refused (update) and ignored (signal)
   expect(view.ignoredDecisions[0]).toMatchObject({ kind: 'reject', approver: 'carol' });
   expect(view.ignoredDecisions[0]?.reason).toContain('already approved by bob');
   expect(summary.status).toBe('success');
-  expect(summary.approval).toMatchObject({ decision: 'approved', approver: 'bob', comment: 'ship it', via: 'signal' });
+  expect(summary.approval).toMatchObject({
+    decision: 'approved',
+    approver: 'bob',
+    comment: 'ship it',
+    via: 'signal',
+  });
 });
 
 test('a decision sent before the plan exists is refused (update) and ignored (signal), not kept for later', async () => {
@@ -183,13 +222,23 @@ test('a decision sent before the plan exists is refused (update) and ignored (si
     const handle = await start(gated());
     await preflightStarted.promise;
     // sent while preflight runs: no plan, no digest yet
-    const reason = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob', digest: '0123456789abcdef' }] }));
+    const reason = await updateRefusal(
+      handle.executeUpdate(decideUpdate, {
+        args: [{ decision: 'approve', approver: 'bob', digest: '0123456789abcdef' }],
+      }),
+    );
     await handle.signal(approveSignal, { approver: 'bob', comment: 'pre-approved' });
-    const view = await waitForStatus(handle, (s) => s.ignoredDecisions.length > 0, 'the ignored early approval');
+    const view = await waitForStatus(
+      handle,
+      (s) => s.ignoredDecisions.length > 0,
+      'the ignored early approval',
+    );
     finishPreflight.resolve();
     // the release still stops at the gate: the early approval was not kept
     const gateView = await atGate(handle);
-    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', approver: 'carol', comment: 'stop' }] });
+    await handle.executeUpdate(decideUpdate, {
+      args: [{ decision: 'reject', approver: 'carol', comment: 'stop' }],
+    });
     return { refusal: reason, early: view, atTheGate: gateView, summary: await handle.result() };
   });
 
@@ -211,11 +260,17 @@ test('an approval for another plan digest, or without one, is refused', async ()
     const handle = await start(gated());
     const digest = await digestAtGate(handle);
     const stale = digest === 'fedcba9876543210' ? '0123456789abcdef' : 'fedcba9876543210';
-    const otherReason = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob', digest: stale }] }));
-    const missingReason = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob' }] }));
+    const otherReason = await updateRefusal(
+      handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob', digest: stale }] }),
+    );
+    const missingReason = await updateRefusal(
+      handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob' }] }),
+    );
     await handle.signal(approveSignal, { approver: 'bob', comment: 'no digest' });
     const view = await waitForStatus(handle, (s) => s.ignoredDecisions.length > 0, 'the ignored signal');
-    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', approver: 'bob', comment: 'done testing' }] });
+    await handle.executeUpdate(decideUpdate, {
+      args: [{ decision: 'reject', approver: 'bob', comment: 'done testing' }],
+    });
     return { other: otherReason, missing: missingReason, ignored: view, summary: await handle.result() };
   });
 
@@ -229,10 +284,17 @@ test('an approval for another plan digest, or without one, is refused', async ()
 
 test('timeout: no decision in time rejects the release', async () => {
   const mocks = mockActivities();
-  const summary = await withWorker(ctx, mocks.activities, async (start) => (await start(gated({ timeout: '2 seconds' }))).result());
+  const summary = await withWorker(ctx, mocks.activities, async (start) =>
+    (await start(gated({ timeout: '2 seconds' }))).result(),
+  );
 
   expect(summary.status).toBe('rejected');
-  expect(summary.approval).toMatchObject({ decision: 'rejected', approver: 'system', comment: 'timeout', via: 'timeout' });
+  expect(summary.approval).toMatchObject({
+    decision: 'rejected',
+    approver: 'system',
+    comment: 'timeout',
+    via: 'timeout',
+  });
   expect(mocks.names()).not.toContain('runMigrations');
 });
 
@@ -241,10 +303,14 @@ test('an allowed-approvers list refuses everyone else', async () => {
   const { refusal, ignored, summary } = await withWorker(ctx, mocks.activities, async (start) => {
     const handle = await start(gated({ approvers: ['carol'] }));
     const digest = await digestAtGate(handle);
-    const reason = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob', digest }] }));
+    const reason = await updateRefusal(
+      handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob', digest }] }),
+    );
     await handle.signal(approveSignal, { approver: 'bob', digest });
     const view = await waitForStatus(handle, (s) => s.ignoredDecisions.length > 0, 'the ignored signal');
-    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'carol', comment: 'lgtm', digest }] });
+    await handle.executeUpdate(decideUpdate, {
+      args: [{ decision: 'approve', approver: 'carol', comment: 'lgtm', digest }],
+    });
     return { refusal: reason, ignored: view, summary: await handle.result() };
   });
 
@@ -264,7 +330,12 @@ async function indexedStatus(handle: ReleaseHandle, status: string): Promise<Wor
       last = await handle.describe();
       return last.typedSearchAttributes.get(releaseStatusAttribute) === status ? last : null;
     },
-    { what: `DbReleaseStatus to become ${status}`, timeoutMs: 20_000, intervalMs: 100, describe: () => String(last?.typedSearchAttributes.get(releaseStatusAttribute)) },
+    {
+      what: `DbReleaseStatus to become ${status}`,
+      timeoutMs: 20_000,
+      intervalMs: 100,
+      describe: () => String(last?.typedSearchAttributes.get(releaseStatusAttribute)),
+    },
   );
 }
 
@@ -273,7 +344,9 @@ test('an indexed release keeps DbReleaseStatus and DbReleaseGitSha current: awai
   const { waiting, done } = await withWorker(ctx, mocks.activities, async (start) => {
     const handle = await start({ ...gated(), indexed: true });
     const atGateDescription = await indexedStatus(handle, 'awaiting_approval');
-    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob', digest: await digestAtGate(handle) }] });
+    await handle.executeUpdate(decideUpdate, {
+      args: [{ decision: 'approve', approver: 'bob', digest: await digestAtGate(handle) }],
+    });
     await handle.result();
     return { waiting: atGateDescription, done: await indexedStatus(handle, 'success') };
   });

@@ -23,14 +23,23 @@ afterAll(async () => {
   await ctx?.close();
 });
 
-const WORKER_GATED: ApprovalPolicy = { required: true, approvers: ['bob'], fourEyes: true, timeout: '1 hour' };
+const WORKER_GATED: ApprovalPolicy = {
+  required: true,
+  approvers: ['bob'],
+  fourEyes: true,
+  timeout: '1 hour',
+};
 const CLAIM_NO_GATE: ApprovalPolicy = { required: false, approvers: [], fourEyes: false, timeout: '1 hour' };
 
 test("the gate follows the worker's policy: a caller claiming no approval still waits, and only the worker's approvers count", async () => {
   const mocks = mockActivities({ preflight: { approval: WORKER_GATED } });
   const { view, summary } = await withWorker(ctx, mocks.activities, async (start) => {
     const handle = await start(releaseInput({ startedBy: 'alice', approval: CLAIM_NO_GATE }));
-    const view = await waitForStatus(handle, (s) => s.waitingForApproval && Boolean(s.planDigest), 'the approval gate');
+    const view = await waitForStatus(
+      handle,
+      (s) => s.waitingForApproval && Boolean(s.planDigest),
+      'the approval gate',
+    );
     const digest = view.planDigest ?? '';
     await handle.signal(approveSignal, { approver: 'mallory', digest }); // not in the worker's approvers
     await handle.signal(approveSignal, { approver: 'alice', digest }); // four-eyes: the starter
@@ -53,16 +62,28 @@ test("a caller claiming approval is not gated when the worker's policy says none
 });
 
 test('a release refused at preflight (TargetBusy) runs no compensation, does not touch the lease, and names the holder', async () => {
-  const holder = { ...MOCK_LEASE, workflowId: 'db-release-production', runId: 'run-holder', startedBy: 'carol' };
+  const holder = {
+    ...MOCK_LEASE,
+    workflowId: 'db-release-production',
+    runId: 'run-holder',
+    startedBy: 'carol',
+  };
   const mocks = mockActivities({
     overrides: {
       preflight: () =>
         Promise.reject(
-          ApplicationFailure.create({ type: 'TargetBusy', message: 'another release holds this database', nonRetryable: true, details: [holder] }),
+          ApplicationFailure.create({
+            type: 'TargetBusy',
+            message: 'another release holds this database',
+            nonRetryable: true,
+            details: [holder],
+          }),
         ),
     },
   });
-  const { summary } = await withWorker(ctx, mocks.activities, async (start) => releaseFailure(await start(releaseInput())));
+  const { summary } = await withWorker(ctx, mocks.activities, async (start) =>
+    releaseFailure(await start(releaseInput())),
+  );
   expect(summary.status).toBe('failed');
   expect(summary.error).toMatchObject({ step: 'preflight', type: 'TargetBusy', holder });
   expect(summary.compensations).toEqual([]);
@@ -72,7 +93,9 @@ test('a release refused at preflight (TargetBusy) runs no compensation, does not
 
 test('the lease is freed once, after the last step and the evidence read', async () => {
   const mocks = mockActivities();
-  const summary = await withWorker(ctx, mocks.activities, async (start) => (await start(releaseInput())).result());
+  const summary = await withWorker(ctx, mocks.activities, async (start) =>
+    (await start(releaseInput())).result(),
+  );
   expect(summary.status).toBe('success');
   expect(mocks.leaseCalls().filter((n) => n === 'releaseTargetLease')).toHaveLength(1);
   const all = mocks.calls.map((c) => c.name);
@@ -88,9 +111,15 @@ test('a lease lost while waiting stops the release before migrations and runs no
   });
   const { summary, view } = await withWorker(ctx, mocks.activities, async (start) => {
     const handle = await start(releaseInput({ startedBy: 'alice' }));
-    const gate = await waitForStatus(handle, (s) => s.waitingForApproval && Boolean(s.planDigest), 'the approval gate');
+    const gate = await waitForStatus(
+      handle,
+      (s) => s.waitingForApproval && Boolean(s.planDigest),
+      'the approval gate',
+    );
     // the gate opening renews the lease at once (longer TTL while waiting): this renewal finds it lost
-    await eventually(() => mocks.leaseCalls().includes('renewTargetLease'), { what: 'the gate to renew the lease' });
+    await eventually(() => mocks.leaseCalls().includes('renewTargetLease'), {
+      what: 'the gate to renew the lease',
+    });
     await handle.signal(approveSignal, { approver: 'bob', digest: gate.planDigest ?? '' });
     const failed = await releaseFailure(handle);
     return { summary: failed.summary, view: await handle.query(statusQuery) };
@@ -121,7 +150,12 @@ describe('release rollback holds the target too', () => {
 
   async function rollback(mocks: ReturnType<typeof mockActivities>) {
     const taskQueue = uniqueName('rollback-tq');
-    const worker = await Worker.create({ connection: ctx.nativeConnection, taskQueue, workflowBundle: ctx.bundle, activities: mocks.activities });
+    const worker = await Worker.create({
+      connection: ctx.nativeConnection,
+      taskQueue,
+      workflowBundle: ctx.bundle,
+      activities: mocks.activities,
+    });
     return worker.runUntil(async () => {
       const handle = await ctx.client.workflow.start('rollbackRelease', {
         taskQueue,
@@ -149,11 +183,19 @@ describe('release rollback holds the target too', () => {
     const mocks = mockActivities({
       overrides: {
         acquireTargetLease: () =>
-          Promise.reject(ApplicationFailure.create({ type: 'TargetBusy', message: 'another release holds this database: workflow db-release-x', nonRetryable: true })),
+          Promise.reject(
+            ApplicationFailure.create({
+              type: 'TargetBusy',
+              message: 'another release holds this database: workflow db-release-x',
+              nonRetryable: true,
+            }),
+          ),
       },
     });
     const { error } = await rollback(mocks);
-    expect((error?.cause as ApplicationFailure | undefined)?.cause?.message).toContain('another release holds this database');
+    expect((error?.cause as ApplicationFailure | undefined)?.cause?.message).toContain(
+      'another release holds this database',
+    );
     expect(mocks.names()).toEqual([]);
     expect(mocks.leaseCalls()).toEqual(['acquireTargetLease']);
   });

@@ -18,10 +18,16 @@ afterAll(async () => {
   await ctx?.close();
 });
 
-const HISTORIES = ['release-db-pre-authority-approved', 'release-db-pre-authority-waiting', 'release-db-pre-authority-no-gate'];
+const HISTORIES = [
+  'release-db-pre-authority-approved',
+  'release-db-pre-authority-waiting',
+  'release-db-pre-authority-no-gate',
+];
 
 test.each(HISTORIES)('%s replays against the current workflow code', async (name) => {
-  const json: unknown = JSON.parse(readFileSync(path.join(__dirname, '..', 'histories', `${name}.json`), 'utf8'));
+  const json: unknown = JSON.parse(
+    readFileSync(path.join(__dirname, '..', 'histories', `${name}.json`), 'utf8'),
+  );
   const history = temporal.api.history.v1.History.fromObject(json as Record<string, unknown>);
   expect(history.events.length).toBeGreaterThan(10);
   await Worker.runReplayHistory({ workflowBundle: ctx.bundle }, history, name);

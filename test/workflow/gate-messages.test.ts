@@ -9,9 +9,22 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { DECISION_LIMITS } from '../../src/release/approval';
 import type { ApprovalPolicy } from '../../src/release/types';
 import type { releaseDb } from '../../src/workflows';
-import { approveSignal, decideUpdate, gateQuery, rejectSignal, statusQuery } from '../../src/workflows/messages';
+import {
+  approveSignal,
+  decideUpdate,
+  gateQuery,
+  rejectSignal,
+  statusQuery,
+} from '../../src/workflows/messages';
 import { temporalTestContext, uniqueName, type TemporalTestContext } from '../support/temporal';
-import { releaseFailure, releaseInput, updateRefusal, waitForStatus, withWorker, type ReleaseHandle } from './harness';
+import {
+  releaseFailure,
+  releaseInput,
+  updateRefusal,
+  waitForStatus,
+  withWorker,
+  type ReleaseHandle,
+} from './harness';
 import { deferred, mockActivities } from './mock-activities';
 
 let ctx: TemporalTestContext;
@@ -23,14 +36,14 @@ afterAll(async () => {
 });
 
 const POLICY: ApprovalPolicy = { required: true, approvers: [], fourEyes: true, timeout: '1 hour' };
-const gated = (policy: Partial<ApprovalPolicy> = {}, startedBy = 'alice') => releaseInput({ startedBy, approval: { ...POLICY, ...policy } });
+const gated = (policy: Partial<ApprovalPolicy> = {}, startedBy = 'alice') =>
+  releaseInput({ startedBy, approval: { ...POLICY, ...policy } });
 
 async function digestAtGate(handle: ReleaseHandle): Promise<string> {
   const view = await waitForStatus(handle, (s) => s.waitingForApproval, 'the approval gate');
   if (!view.planDigest) throw new Error('no plan digest at the gate');
   return view.planDigest;
 }
-
 
 const HUGE = 'x'.repeat(1_500_000);
 
@@ -63,7 +76,15 @@ function battery(digest: string): unknown[] {
     { approver: 'alice', digest }, // the starter, under four-eyes
     { approver: 'b'.repeat(500), digest },
     { approver: 'bob', comment: 'c'.repeat(5000), digest },
-    { approver: 'bob', decision: 'approve', digest, nested: { deep: { deeper: [1, { x: null }] } }, comment: null, expiresAt: '2000-01-01T00:00:00Z', extra: HUGE.slice(0, 100_000) },
+    {
+      approver: 'bob',
+      decision: 'approve',
+      digest,
+      nested: { deep: { deeper: [1, { x: null }] } },
+      comment: null,
+      expiresAt: '2000-01-01T00:00:00Z',
+      extra: HUGE.slice(0, 100_000),
+    },
   ];
 }
 
@@ -73,11 +94,18 @@ async function sendBattery(handle: ReleaseHandle, digest: string): Promise<strin
   for (const payload of battery(digest)) {
     await handle.signal(approveSignal, payload as never);
     await handle.signal(rejectSignal, payload as never);
-    const request = payload && typeof payload === 'object' && !Array.isArray(payload) ? { decision: 'approve', ...payload } : payload;
+    const request =
+      payload && typeof payload === 'object' && !Array.isArray(payload)
+        ? { decision: 'approve', ...payload }
+        : payload;
     refusals.push(await updateRefusal(handle.executeUpdate(decideUpdate, { args: [request as never] })));
   }
   for (const decision of [undefined, null, 'merge', 1, ['approve'], { approve: true }]) {
-    refusals.push(await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision, approver: 'bob', digest } as never] })));
+    refusals.push(
+      await updateRefusal(
+        handle.executeUpdate(decideUpdate, { args: [{ decision, approver: 'bob', digest } as never] }),
+      ),
+    );
   }
   return refusals;
 }
@@ -89,8 +117,14 @@ test('item 3: a battery of malformed decisions by signal and update breaks nothi
     const digest = await digestAtGate(handle);
     const refused = await sendBattery(handle, digest);
     // the signals were handled (every one recorded) and the workflow still answers queries
-    const view = await waitForStatus(handle, (s) => (s.ignoredCount ?? 0) >= battery(digest).length * 2, 'every bad signal recorded');
-    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', approver: 'carol', comment: 'after the battery' }] });
+    const view = await waitForStatus(
+      handle,
+      (s) => (s.ignoredCount ?? 0) >= battery(digest).length * 2,
+      'every bad signal recorded',
+    );
+    await handle.executeUpdate(decideUpdate, {
+      args: [{ decision: 'reject', approver: 'carol', comment: 'after the battery' }],
+    });
     return { refusals: refused, after: view, summary: await handle.result() };
   });
 
@@ -129,7 +163,11 @@ test('item 3: after a battery at the gate and another during the migration, canc
     await handle.signal(approveSignal, { approver: 'bob', comment: 'ok', digest });
     await migrationStarted.promise;
     await sendBattery(handle, digest);
-    const view = await waitForStatus(handle, (s) => (s.ignoredCount ?? 0) >= battery(digest).length * 4, 'the second battery recorded');
+    const view = await waitForStatus(
+      handle,
+      (s) => (s.ignoredCount ?? 0) >= battery(digest).length * 4,
+      'the second battery recorded',
+    );
     await handle.cancel();
     return { ignored: view, ...(await releaseFailure(handle)) };
   });
@@ -147,14 +185,32 @@ test('item 4: the starter cannot approve under another spelling (case, full-widt
   const { refusals, view, summary } = await withWorker(ctx, mocks.activities, async (start) => {
     const handle = await start(gated({}, 'Alice'));
     const digest = await digestAtGate(handle);
-    const spellings = ['alice', 'ALICE', 'ali\u200Bce', '\uFEFFalice', 'ａｌｉｃｅ', 'al\u00ADice', ' alice\u2060 '];
+    const spellings = [
+      'alice',
+      'ALICE',
+      'ali\u200Bce',
+      '\uFEFFalice',
+      'ａｌｉｃｅ',
+      'al\u00ADice',
+      ' alice\u2060 ',
+    ];
     const refused: string[] = [];
     for (const approver of spellings) {
-      refused.push(await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver, digest }] })));
+      refused.push(
+        await updateRefusal(
+          handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver, digest }] }),
+        ),
+      );
       await handle.signal(approveSignal, { approver, digest });
     }
-    const seen = await waitForStatus(handle, (s) => (s.ignoredCount ?? 0) >= spellings.length, 'the ignored look-alike approvals');
-    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', approver: 'bob', comment: 'test over' }] });
+    const seen = await waitForStatus(
+      handle,
+      (s) => (s.ignoredCount ?? 0) >= spellings.length,
+      'the ignored look-alike approvals',
+    );
+    await handle.executeUpdate(decideUpdate, {
+      args: [{ decision: 'reject', approver: 'bob', comment: 'test over' }],
+    });
     return { refusals: refused, view: seen, summary: await handle.result() };
   });
 
@@ -171,8 +227,12 @@ test('item 4: a release started with an empty or invisible operator cannot be ap
   const { refusal, summary } = await withWorker(ctx, mocks.activities, async (start) => {
     const handle = await start(gated({}, '\u200B'));
     const digest = await digestAtGate(handle);
-    const reason = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob', digest }] }));
-    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', approver: 'bob', comment: 'no operator' }] });
+    const reason = await updateRefusal(
+      handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob', digest }] }),
+    );
+    await handle.executeUpdate(decideUpdate, {
+      args: [{ decision: 'reject', approver: 'bob', comment: 'no operator' }],
+    });
     return { refusal: reason, summary: await handle.result() };
   });
   expect(refusal).toContain('started without a known operator');
@@ -186,10 +246,13 @@ test('item 5: three 1.5 MB ignored approvals are kept bounded; status still answ
     const handle = await start(gated());
     const digest = await digestAtGate(handle);
     for (let i = 0; i < 3; i++) await handle.signal(approveSignal, { approver: `${i}${HUGE}`, digest });
-    for (let i = 0; i < 25; i++) await handle.signal(approveSignal, { approver: 'alice', comment: `self ${i}`, digest });
+    for (let i = 0; i < 25; i++)
+      await handle.signal(approveSignal, { approver: 'alice', comment: `self ${i}`, digest });
     const seen = await waitForStatus(handle, (s) => (s.ignoredCount ?? 0) >= 28, 'all 28 ignored approvals');
     const gateView = await handle.query(gateQuery);
-    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', approver: 'bob', comment: 'done' }] });
+    await handle.executeUpdate(decideUpdate, {
+      args: [{ decision: 'reject', approver: 'bob', comment: 'done' }],
+    });
     return { view: seen, bytes: JSON.stringify(seen).length, gate: gateView, summary: await handle.result() };
   });
 
@@ -211,21 +274,43 @@ test('item 7: an expired decision is refused; one sent while no worker polled is
   const taskQueue = uniqueName('gate-expiry');
   const workflowId = uniqueName('gate-expiry');
   const runWorker = async <T>(fn: () => Promise<T>) => {
-    const worker = await Worker.create({ connection: ctx.nativeConnection, taskQueue, workflowBundle: ctx.bundle, activities: mocks.activities });
+    const worker = await Worker.create({
+      connection: ctx.nativeConnection,
+      taskQueue,
+      workflowBundle: ctx.bundle,
+      activities: mocks.activities,
+    });
     return worker.runUntil(fn);
   };
-  const handle = await ctx.client.workflow.start<typeof releaseDb>('releaseDb', { taskQueue, workflowId, args: [gated()] });
+  const handle = await ctx.client.workflow.start<typeof releaseDb>('releaseDb', {
+    taskQueue,
+    workflowId,
+    args: [gated()],
+  });
   const { digest, past } = await runWorker(async () => {
     const d = await digestAtGate(handle);
     const reason = await updateRefusal(
-      handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob', digest: d, expiresAt: new Date(Date.now() - 1000).toISOString() }] }),
+      handle.executeUpdate(decideUpdate, {
+        args: [
+          {
+            decision: 'approve',
+            approver: 'bob',
+            digest: d,
+            expiresAt: new Date(Date.now() - 1000).toISOString(),
+          },
+        ],
+      }),
     );
     return { digest: d, past: reason };
   });
 
   // no worker now: the approval cannot be delivered; its sender gives up at expiresAt
   const expiresAt = new Date(Date.now() + 1500);
-  const late = updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob', digest, expiresAt: expiresAt.toISOString() }] }));
+  const late = updateRefusal(
+    handle.executeUpdate(decideUpdate, {
+      args: [{ decision: 'approve', approver: 'bob', digest, expiresAt: expiresAt.toISOString() }],
+    }),
+  );
   late.catch(() => undefined);
   // bounded wait for the clock to pass the expiry (the condition itself is time)
   for (let i = 0; i < 100 && Date.now() <= expiresAt.getTime() + 200; i++) await delay(50);
@@ -233,7 +318,9 @@ test('item 7: an expired decision is refused; one sent while no worker polled is
   const { lateReason, view, summary } = await runWorker(async () => {
     const reason = await late;
     const seen = await handle.query(statusQuery);
-    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', approver: 'carol', comment: 'test over' }] });
+    await handle.executeUpdate(decideUpdate, {
+      args: [{ decision: 'reject', approver: 'carol', comment: 'test over' }],
+    });
     return { lateReason: reason, view: seen, summary: await handle.result() };
   });
 

@@ -27,7 +27,12 @@ const PLANS = releaseInput().plans;
 
 async function run<T>(activities: ReleaseActivities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
   const taskQueue = uniqueName('gate-paths');
-  const worker = await Worker.create({ connection: ctx.nativeConnection, taskQueue, workflowBundle: ctx.bundle, activities });
+  const worker = await Worker.create({
+    connection: ctx.nativeConnection,
+    taskQueue,
+    workflowBundle: ctx.bundle,
+    activities,
+  });
   return worker.runUntil(() => fn(taskQueue));
 }
 
@@ -40,7 +45,6 @@ async function waitingGate(handle: WorkflowHandle): Promise<GateView> {
   }
   throw new Error(`never waited at the gate: ${JSON.stringify(last)}`);
 }
-
 
 async function failureType(result: Promise<unknown>): Promise<{ type: string | undefined; message: string }> {
   try {
@@ -62,22 +66,47 @@ async function currentDetails(handle: WorkflowHandle): Promise<string> {
 test('stripe setup of a gated environment: nothing is provisioned until approved; a rejection fails it with nothing changed', async () => {
   // The caller claims no approval is needed: the worker's policy is the one that applies.
   const mocks = mockActivities({ workerPolicy: POLICY });
-  const input = { plans: PLANS, currency: 'usd', trialDays: 7, startedBy: 'alice', environment: 'production', approval: { ...POLICY, required: false } };
+  const input = {
+    plans: PLANS,
+    currency: 'usd',
+    trialDays: 7,
+    startedBy: 'alice',
+    environment: 'production',
+    approval: { ...POLICY, required: false },
+  };
   const { gate, details, self, rejected, callsAtGate } = await run(mocks.activities, async (taskQueue) => {
-    const handle = await ctx.client.workflow.start<typeof stripeSetup>('stripeSetup', { taskQueue, workflowId: uniqueName('setup'), args: [input] });
+    const handle = await ctx.client.workflow.start<typeof stripeSetup>('stripeSetup', {
+      taskQueue,
+      workflowId: uniqueName('setup'),
+      args: [input],
+    });
     const g = await waitingGate(handle);
     const calls = mocks.names();
     const d = await currentDetails(handle);
-    const selfReason = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'ALICE', digest: g.planDigest }] }));
-    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', approver: 'bob', comment: 'not today' }] });
-    return { gate: g, details: d, self: selfReason, rejected: await failureType(handle.result()), callsAtGate: calls };
+    const selfReason = await updateRefusal(
+      handle.executeUpdate(decideUpdate, {
+        args: [{ decision: 'approve', approver: 'ALICE', digest: g.planDigest }],
+      }),
+    );
+    await handle.executeUpdate(decideUpdate, {
+      args: [{ decision: 'reject', approver: 'bob', comment: 'not today' }],
+    });
+    return {
+      gate: g,
+      details: d,
+      self: selfReason,
+      rejected: await failureType(handle.result()),
+      callsAtGate: calls,
+    };
   });
 
   expect(gate.action).toBe('stripe_setup');
   expect(gate.plan?.stripeChanges?.map((c) => c.code)).toEqual(['starter', 'pro']);
   expect(callsAtGate).toEqual(['planStripeChanges']);
   expect(details).toContain(`Plan digest: \`${gate.planDigest ?? ''}\``);
-  expect(details).toContain(`{"approver": "your-name", "comment": "...", "digest": "${gate.planDigest ?? ''}"}`);
+  expect(details).toContain(
+    `{"approver": "your-name", "comment": "...", "digest": "${gate.planDigest ?? ''}"}`,
+  );
   expect(self).toMatch(/^four-eyes rule/);
   expect(rejected.type).toBe('Rejected');
   expect(rejected.message).toContain('rejected by bob: not today; nothing was changed');
@@ -86,11 +115,24 @@ test('stripe setup of a gated environment: nothing is provisioned until approved
 
 test('stripe setup of a gated environment, approved for its digest, provisions and records the approval', async () => {
   const mocks = mockActivities({ workerPolicy: POLICY });
-  const input = { plans: PLANS, currency: 'usd', trialDays: 7, startedBy: 'alice', environment: 'production', approval: POLICY };
+  const input = {
+    plans: PLANS,
+    currency: 'usd',
+    trialDays: 7,
+    startedBy: 'alice',
+    environment: 'production',
+    approval: POLICY,
+  };
   const result = await run(mocks.activities, async (taskQueue) => {
-    const handle = await ctx.client.workflow.start<typeof stripeSetup>('stripeSetup', { taskQueue, workflowId: uniqueName('setup'), args: [input] });
+    const handle = await ctx.client.workflow.start<typeof stripeSetup>('stripeSetup', {
+      taskQueue,
+      workflowId: uniqueName('setup'),
+      args: [input],
+    });
     const g = await waitingGate(handle);
-    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob', digest: g.planDigest }] });
+    await handle.executeUpdate(decideUpdate, {
+      args: [{ decision: 'approve', approver: 'bob', digest: g.planDigest }],
+    });
     return handle.result();
   });
   expect(result.approval).toMatchObject({ decision: 'approved', approver: 'bob', via: 'update' });
@@ -101,7 +143,11 @@ test('stripe setup of an environment without approval runs at once, with no appr
   const mocks = mockActivities();
   const input = { plans: PLANS, currency: 'usd', trialDays: 7, startedBy: 'alice' };
   const result = await run(mocks.activities, async (taskQueue) => {
-    const handle = await ctx.client.workflow.start<typeof stripeSetup>('stripeSetup', { taskQueue, workflowId: uniqueName('setup'), args: [input] });
+    const handle = await ctx.client.workflow.start<typeof stripeSetup>('stripeSetup', {
+      taskQueue,
+      workflowId: uniqueName('setup'),
+      args: [input],
+    });
     return handle.result();
   });
   expect(result.approval).toBeNull();
@@ -148,12 +194,22 @@ test('rollback of a gated environment: no downgrade until approved; four-eyes on
       args: [{ release: finishedRelease(), requestedBy: 'alice', window: '1 hour' }],
     });
     const g = await waitingGate(handle);
-    const selfReason = await updateRefusal(handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'a\u200Blice', digest: g.planDigest }] }));
-    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', approver: 'bob', comment: 'keep it' }] });
+    const selfReason = await updateRefusal(
+      handle.executeUpdate(decideUpdate, {
+        args: [{ decision: 'approve', approver: 'a\u200Blice', digest: g.planDigest }],
+      }),
+    );
+    await handle.executeUpdate(decideUpdate, {
+      args: [{ decision: 'reject', approver: 'bob', comment: 'keep it' }],
+    });
     return { gate: g, self: selfReason, rejected: await failureType(handle.result()) };
   });
   expect(gate.action).toBe('rollback');
-  expect(gate.plan).toMatchObject({ downgradeTo: '0001_base', rollbackOf: 'run-1', pendingRevisions: [{ revision: '0002_billing' }] });
+  expect(gate.plan).toMatchObject({
+    downgradeTo: '0001_base',
+    rollbackOf: 'run-1',
+    pendingRevisions: [{ revision: '0002_billing' }],
+  });
   expect(self).toMatch(/^four-eyes rule/);
   expect(rejected.type).toBe('Rejected');
   expect(mocks.names()).toEqual(['captureAlembicRevision']);
@@ -168,7 +224,9 @@ test('rollback of a gated environment, approved, checks the schema again and the
       args: [{ release: finishedRelease(), requestedBy: 'alice', window: '1 hour', approval: POLICY }],
     });
     const g = await waitingGate(handle);
-    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', approver: 'bob', digest: g.planDigest }] });
+    await handle.executeUpdate(decideUpdate, {
+      args: [{ decision: 'approve', approver: 'bob', digest: g.planDigest }],
+    });
     return handle.result();
   });
   expect(result.status).toBe('rolled_back');

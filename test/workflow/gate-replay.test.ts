@@ -21,9 +21,16 @@ afterAll(async () => {
 
 /** As a replayer reads the file; the fallback covers two protobufjs copies (see src/cli/evidence.ts). */
 
-test.each(['gate-legacy-early-approval', 'gate-legacy-gate-approval'])('%s replays against the current gate without nondeterminism', async (name) => {
-  const json = JSON.parse(await readFile(path.join(__dirname, 'histories', `${name}.json`), 'utf8')) as { events: Array<{ eventType: string }> };
-  expect(json.events.at(-1)?.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
-  expect(json.events.some((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED')).toBe(true);
-  await expect(Worker.runReplayHistory({ workflowBundle: ctx.bundle }, historyFromFile(json), name)).resolves.toBeUndefined();
-});
+test.each(['gate-legacy-early-approval', 'gate-legacy-gate-approval'])(
+  '%s replays against the current gate without nondeterminism',
+  async (name) => {
+    const json = JSON.parse(await readFile(path.join(__dirname, 'histories', `${name}.json`), 'utf8')) as {
+      events: Array<{ eventType: string }>;
+    };
+    expect(json.events.at(-1)?.eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
+    expect(json.events.some((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED')).toBe(true);
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: ctx.bundle }, historyFromFile(json), name),
+    ).resolves.toBeUndefined();
+  },
+);

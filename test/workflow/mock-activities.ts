@@ -66,7 +66,11 @@ function compensationOk(name: string, detail: string): CompensationRecord[] {
   return [{ name, status: 'success', detail, manual_action: null }];
 }
 
-function defaults(preflight: PreflightResult, echoClaimedPolicy: boolean, workerPolicy: ApprovalPolicy): ReleaseActivities {
+function defaults(
+  preflight: PreflightResult,
+  echoClaimedPolicy: boolean,
+  workerPolicy: ApprovalPolicy,
+): ReleaseActivities {
   return {
     preflight(input) {
       // The fake worker's policy is the one the test's input claims, unless the test sets one.
@@ -76,7 +80,11 @@ function defaults(preflight: PreflightResult, echoClaimedPolicy: boolean, worker
     },
     acquireTargetLease(input) {
       // The fake worker serves whatever environment is named, with the worker policy the test sets.
-      return Promise.resolve({ ...MOCK_LEASE, environment: input.environment || MOCK_LEASE.environment, approval: workerPolicy });
+      return Promise.resolve({
+        ...MOCK_LEASE,
+        environment: input.environment || MOCK_LEASE.environment,
+        approval: workerPolicy,
+      });
     },
     renewTargetLease() {
       return Promise.resolve({ held: true, holder: MOCK_LEASE });
@@ -86,11 +94,22 @@ function defaults(preflight: PreflightResult, echoClaimedPolicy: boolean, worker
     },
     planStripeChanges(input) {
       return Promise.resolve(
-        input.plans.map((p) => ({ code: p.code, product: 'reuse' as const, price: 'create' as const, lookupKey: `db_release:${p.code}:monthly`, movesLookupKeyFrom: null })),
+        input.plans.map((p) => ({
+          code: p.code,
+          product: 'reuse' as const,
+          price: 'create' as const,
+          lookupKey: `db_release:${p.code}:monthly`,
+          movesLookupKeyFrom: null,
+        })),
       );
     },
     runMigrations() {
-      return Promise.resolve({ command: 'just migrate', exitCode: 0, durationMs: 12, output: `upgrade ${PRE_RELEASE_REVISION} -> ${HEAD_REVISION}` });
+      return Promise.resolve({
+        command: 'just migrate',
+        exitCode: 0,
+        durationMs: 12,
+        output: `upgrade ${PRE_RELEASE_REVISION} -> ${HEAD_REVISION}`,
+      });
     },
     captureAlembicRevision() {
       return Promise.resolve({ revision: HEAD_REVISION, raw: HEAD_REVISION, revisions: [HEAD_REVISION] });
@@ -98,7 +117,10 @@ function defaults(preflight: PreflightResult, echoClaimedPolicy: boolean, worker
     downgradeMigrations(input) {
       // Old input: one revision (null: base); revision-set releases send the set.
       const target = 'toRevisions' in input ? input.toRevisions : input.toRevision ? [input.toRevision] : [];
-      const command = target.length > 0 ? target.map((t) => `alembic downgrade ${t}`).join(' && ') : 'alembic downgrade base';
+      const command =
+        target.length > 0
+          ? target.map((t) => `alembic downgrade ${t}`).join(' && ')
+          : 'alembic downgrade base';
       return Promise.resolve({ command, exitCode: 0, durationMs: 8, output: '', revisions: target });
     },
     provisionStripePlans(input) {
@@ -122,7 +144,9 @@ function defaults(preflight: PreflightResult, echoClaimedPolicy: boolean, worker
       });
     },
     rollbackStripePlans(input) {
-      return Promise.resolve(compensationOk('stripe', `moved lookup keys back for ${input.codes.join(', ')}`));
+      return Promise.resolve(
+        compensationOk('stripe', `moved lookup keys back for ${input.codes.join(', ')}`),
+      );
     },
     syncPriceIds(input) {
       return Promise.resolve({
@@ -134,7 +158,9 @@ function defaults(preflight: PreflightResult, echoClaimedPolicy: boolean, worker
       });
     },
     restorePriceIds() {
-      return Promise.resolve(compensationOk('price_ids', 'restored .env.local and billing_plans.stripe_price_id'));
+      return Promise.resolve(
+        compensationOk('price_ids', 'restored .env.local and billing_plans.stripe_price_id'),
+      );
     },
     verifyBillingPlans(input) {
       return Promise.resolve(okPlanRows(input.codes));
@@ -150,7 +176,11 @@ function defaults(preflight: PreflightResult, echoClaimedPolicy: boolean, worker
   };
 }
 
-const LEASE_ACTIVITIES: readonly ActivityName[] = ['acquireTargetLease', 'renewTargetLease', 'releaseTargetLease'];
+const LEASE_ACTIVITIES: readonly ActivityName[] = [
+  'acquireTargetLease',
+  'renewTargetLease',
+  'releaseTargetLease',
+];
 
 export interface MockActivities {
   activities: ReleaseActivities;
@@ -168,18 +198,28 @@ export interface MockActivities {
  * takes the target lease (default: the preflight's, which requires no approval).
  */
 export function mockActivities(
-  options: { preflight?: Partial<PreflightResult>; overrides?: Partial<ReleaseActivities>; workerPolicy?: ApprovalPolicy } = {},
+  options: {
+    preflight?: Partial<PreflightResult>;
+    overrides?: Partial<ReleaseActivities>;
+    workerPolicy?: ApprovalPolicy;
+  } = {},
 ): MockActivities {
   const calls: RecordedCall[] = [];
   const preflight = preflightResult(options.preflight);
   const impl: ReleaseActivities = {
-    ...defaults(preflight, options.preflight?.approval === undefined, options.workerPolicy ?? preflight.approval),
+    ...defaults(
+      preflight,
+      options.preflight?.approval === undefined,
+      options.workerPolicy ?? preflight.approval,
+    ),
     ...options.overrides,
   };
   // Every activity is wrapped the same way (no hand-kept list: a new activity is recorded at once).
   // The input recorded is the first argument (undefined for activities that take none).
   const wrapped: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
-  for (const [name, fn] of Object.entries(impl) as Array<[ActivityName, (...args: unknown[]) => Promise<unknown>]>) {
+  for (const [name, fn] of Object.entries(impl) as Array<
+    [ActivityName, (...args: unknown[]) => Promise<unknown>]
+  >) {
     wrapped[name] = async (...args: unknown[]) => {
       calls.push({ name, input: args[0] });
       return fn(...args);

@@ -2,7 +2,13 @@ import { STEP_NAMES } from '../../src/release/steps';
 import type { ReleaseSummary } from '../../src/release/types';
 import { temporalTestContext, type TemporalTestContext } from '../support/temporal';
 import { releaseInput, stepOf, withWorker } from './harness';
-import { HEAD_REVISION, MOCK_ENV, PRE_RELEASE_REVISION, mockActivities, preflightResult } from './mock-activities';
+import {
+  HEAD_REVISION,
+  MOCK_ENV,
+  PRE_RELEASE_REVISION,
+  mockActivities,
+  preflightResult,
+} from './mock-activities';
 import { maskSecret } from '../../src/masking';
 
 let ctx: TemporalTestContext;
@@ -25,7 +31,16 @@ const ORIGINAL_KEYS = [
   'stripe_price_map',
   'secrets',
 ] as const;
-const ADDED_KEYS = ['workflow_id', 'run_id', 'started_by', 'pre_release_revision', 'pending_revisions', 'pre_release_revisions', 'alembic_revisions', 'stripe'] as const;
+const ADDED_KEYS = [
+  'workflow_id',
+  'run_id',
+  'started_by',
+  'pre_release_revision',
+  'pending_revisions',
+  'pre_release_revisions',
+  'alembic_revisions',
+  'stripe',
+] as const;
 
 test('happy path: every step runs in the runbook order and the summary has every key', async () => {
   const mocks = mockActivities();
@@ -52,7 +67,12 @@ test('happy path: every step runs in the runbook order and the summary has every
   expect(summary.git_sha).toBe(preflightResult().gitSha);
   expect(summary.alembic_revision).toBe(HEAD_REVISION);
   expect(summary.alembic_revisions).toEqual([HEAD_REVISION]);
-  expect(summary.options).toEqual({ non_interactive: true, skip_stripe: false, skip_db_checks: false, no_rollback: false });
+  expect(summary.options).toEqual({
+    non_interactive: true,
+    skip_stripe: false,
+    skip_db_checks: false,
+    no_rollback: false,
+  });
   expect(summary.billing_plans.map((p) => [p.code, p.status])).toEqual([
     ['starter', 'ok'],
     ['pro', 'ok'],
@@ -91,13 +111,17 @@ test('happy path: every step runs in the runbook order and the summary has every
     expect(ended).toBeGreaterThanOrEqual(started);
     expect(step.duration_ms).toBe(ended - started);
   }
-  expect(stepOf(summary, 'stripe_setup').detail).toBe('starter: price_new_starter (created), pro: price_new_pro (created)');
+  expect(stepOf(summary, 'stripe_setup').detail).toBe(
+    'starter: price_new_starter (created), pro: price_new_pro (created)',
+  );
   expect(stepOf(summary, 'migrations').metadata).toMatchObject({ command: 'just migrate', exit_code: 0 });
 });
 
 test('skip_stripe: stripe_setup is skipped with --skip-stripe and no Stripe activity is called', async () => {
   const mocks = mockActivities();
-  const summary = await withWorker(ctx, mocks.activities, async (start) => (await start(releaseInput({ options: { skip_stripe: true } }))).result());
+  const summary = await withWorker(ctx, mocks.activities, async (start) =>
+    (await start(releaseInput({ options: { skip_stripe: true } }))).result(),
+  );
 
   expect(summary.status).toBe('success');
   const stripe = stepOf(summary, 'stripe_setup');
@@ -113,7 +137,9 @@ test('skip_stripe: stripe_setup is skipped with --skip-stripe and no Stripe acti
 
 test('billing disabled in preflight: stripe_setup is skipped naming ENABLE_BILLING', async () => {
   const mocks = mockActivities({ preflight: { billingEnabled: false } });
-  const summary = await withWorker(ctx, mocks.activities, async (start) => (await start(releaseInput())).result());
+  const summary = await withWorker(ctx, mocks.activities, async (start) =>
+    (await start(releaseInput())).result(),
+  );
 
   expect(summary.status).toBe('success');
   const stripe = stepOf(summary, 'stripe_setup');
@@ -125,7 +151,9 @@ test('billing disabled in preflight: stripe_setup is skipped naming ENABLE_BILLI
 
 test('skip_db_checks: billing plan verification is skipped and not called', async () => {
   const mocks = mockActivities();
-  const summary = await withWorker(ctx, mocks.activities, async (start) => (await start(releaseInput({ options: { skip_db_checks: true } }))).result());
+  const summary = await withWorker(ctx, mocks.activities, async (start) =>
+    (await start(releaseInput({ options: { skip_db_checks: true } }))).result(),
+  );
 
   expect(summary.status).toBe('success');
   const verification = stepOf(summary, 'billing_plan_verification');
@@ -139,7 +167,9 @@ describe('issue 12 items 2 and 3: billing as the backend keeps it', () => {
   test('billing off: Stripe, the sync and the plan check are skipped, each naming ENABLE_BILLING and its file; nothing is called', async () => {
     const reason = 'ENABLE_BILLING=false in .env.local';
     const mocks = mockActivities({ preflight: { billingEnabled: false, billingOffReason: reason } });
-    const summary = await withWorker(ctx, mocks.activities, async (start) => (await start(releaseInput())).result());
+    const summary = await withWorker(ctx, mocks.activities, async (start) =>
+      (await start(releaseInput())).result(),
+    );
 
     expect(summary.status).toBe('success');
     expect(stepOf(summary, 'stripe_setup')).toMatchObject({ status: 'skipped', detail: reason });
@@ -155,21 +185,34 @@ describe('issue 12 items 2 and 3: billing as the backend keeps it', () => {
     const input = releaseInput();
     await withWorker(ctx, mocks.activities, async (start) => (await start(input)).result());
     expect(mocks.inputsOf('verifyBillingPlans')).toEqual([
-      { codes: ['starter', 'pro'], billing: { enabled: true, stripe: { plans: input.plans, currency: input.currency } } },
+      {
+        codes: ['starter', 'pro'],
+        billing: { enabled: true, stripe: { plans: input.plans, currency: input.currency } },
+      },
     ]);
-    expect(mocks.inputsOf('syncPriceIds')).toEqual([{ priceMap: { starter: 'price_new_starter', pro: 'price_new_pro' } }]);
+    expect(mocks.inputsOf('syncPriceIds')).toEqual([
+      { priceMap: { starter: 'price_new_starter', pro: 'price_new_pro' } },
+    ]);
   });
 
   test('--skip-stripe: the check does not ask Stripe', async () => {
     const mocks = mockActivities();
-    await withWorker(ctx, mocks.activities, async (start) => (await start(releaseInput({ options: { skip_stripe: true } }))).result());
-    expect(mocks.inputsOf('verifyBillingPlans')).toEqual([{ codes: ['starter', 'pro'], billing: { enabled: true, stripe: null } }]);
+    await withWorker(ctx, mocks.activities, async (start) =>
+      (await start(releaseInput({ options: { skip_stripe: true } }))).result(),
+    );
+    expect(mocks.inputsOf('verifyBillingPlans')).toEqual([
+      { codes: ['starter', 'pro'], billing: { enabled: true, stripe: null } },
+    ]);
   });
 
   test('--skip-db-checks: the price-id sync writes no billing_plans row either', async () => {
     const mocks = mockActivities();
-    const summary = await withWorker(ctx, mocks.activities, async (start) => (await start(releaseInput({ options: { skip_db_checks: true } }))).result());
+    const summary = await withWorker(ctx, mocks.activities, async (start) =>
+      (await start(releaseInput({ options: { skip_db_checks: true } }))).result(),
+    );
     expect(summary.status).toBe('success');
-    expect(mocks.inputsOf('syncPriceIds')).toEqual([{ priceMap: { starter: 'price_new_starter', pro: 'price_new_pro' }, skipDbWrites: true }]);
+    expect(mocks.inputsOf('syncPriceIds')).toEqual([
+      { priceMap: { starter: 'price_new_starter', pro: 'price_new_pro' }, skipDbWrites: true },
+    ]);
   });
 });

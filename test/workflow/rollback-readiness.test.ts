@@ -24,7 +24,12 @@ const CHANGES = ['downgradeMigrations', 'restorePriceIds', 'rollbackStripePlans'
 
 async function rollback(activities: ReleaseActivities, release: ReleaseSummary) {
   const taskQueue = uniqueName('rollback-readiness');
-  const worker = await Worker.create({ connection: ctx.nativeConnection, taskQueue, workflowBundle: ctx.bundle, activities });
+  const worker = await Worker.create({
+    connection: ctx.nativeConnection,
+    taskQueue,
+    workflowBundle: ctx.bundle,
+    activities,
+  });
   return worker.runUntil(async () => {
     const handle = await ctx.client.workflow.start<typeof rollbackRelease>('rollbackRelease', {
       taskQueue,
@@ -83,9 +88,14 @@ const merge = (downgrade: PendingRevision['downgrade']): PendingRevision => ({
 
 test('a downgrade known to raise: RollbackRefused naming the revision, and nothing changed', async () => {
   const mocks = mockActivities();
-  const { failure } = await rollback(mocks.activities, release([merge({ status: 'raises', detail: 'RuntimeError: merge cannot be undone' })]));
+  const { failure } = await rollback(
+    mocks.activities,
+    release([merge({ status: 'raises', detail: 'RuntimeError: merge cannot be undone' })]),
+  );
   expect(failure?.type).toBe('RollbackRefused');
-  expect(failure?.message).toContain(`the downgrade of ${HEAD_REVISION} (downgrade raises: RuntimeError: merge cannot be undone) would stop half-way`);
+  expect(failure?.message).toContain(
+    `the downgrade of ${HEAD_REVISION} (downgrade raises: RuntimeError: merge cannot be undone) would stop half-way`,
+  );
   expect(failure?.message).toContain(`the database stays at ${HEAD_REVISION}`);
   for (const name of CHANGES) expect(mocks.names()).not.toContain(name);
 });
@@ -99,7 +109,15 @@ test('a downgrade that fails at run time: the schema goes first, so the old pric
             type: 'DowngradeFailed',
             nonRetryable: true,
             message: `\`alembic downgrade a1\` exited with 1: RuntimeError: boom; the database stayed at ${HEAD_REVISION} (wanted {a1, b1})`,
-            details: [{ command: 'alembic downgrade a1', exitCode: 1, durationMs: 3, output: '', revisions: [HEAD_REVISION] }],
+            details: [
+              {
+                command: 'alembic downgrade a1',
+                exitCode: 1,
+                durationMs: 3,
+                output: '',
+                revisions: [HEAD_REVISION],
+              },
+            ],
           }),
         ),
     },
@@ -115,13 +133,19 @@ test('a downgrade that fails at run time: the schema goes first, so the old pric
     ['stripe', 'skipped'],
   ]);
   expect(result?.compensations[0]?.manual_action).toContain(`the database stayed at ${HEAD_REVISION};`);
-  expect(result?.compensations[1]?.detail).toContain(`not run: the schema stayed at ${HEAD_REVISION} (not back at {a1, b1})`);
+  expect(result?.compensations[1]?.detail).toContain(
+    `not run: the schema stayed at ${HEAD_REVISION} (not back at {a1, b1})`,
+  );
 });
 
 test('a downgrade that works: the schema back to exactly the set, then price ids and Stripe', async () => {
   const mocks = mockActivities();
   const { result } = await rollback(mocks.activities, release([merge({ status: 'ok', detail: null })]));
   expect(result?.status).toBe('rolled_back');
-  expect(mocks.names().filter((n) => CHANGES.includes(n))).toEqual(['downgradeMigrations', 'restorePriceIds', 'rollbackStripePlans']);
+  expect(mocks.names().filter((n) => CHANGES.includes(n))).toEqual([
+    'downgradeMigrations',
+    'restorePriceIds',
+    'rollbackStripePlans',
+  ]);
   expect(mocks.inputsOf('downgradeMigrations')).toEqual([{ toRevisions: ['a1', 'b1'] }]);
 });

@@ -15,12 +15,34 @@ afterAll(async () => {
 
 function review(action: SqlReview['decision']['action']): SqlReview {
   return {
-    revisions: [{ revision: HEAD_REVISION, upgrade: 'ALTER TABLE users DROP COLUMN legacy;\n', upgradeUnavailable: null, downgrade: null, downgradeUnavailable: 'why' }],
+    revisions: [
+      {
+        revision: HEAD_REVISION,
+        upgrade: 'ALTER TABLE users DROP COLUMN legacy;\n',
+        upgradeUnavailable: null,
+        downgrade: null,
+        downgradeUnavailable: 'why',
+      },
+    ],
     unavailable: null,
-    flags: [{ revision: HEAD_REVISION, kind: 'drop', rule: 'ban-drop-column', statement: 'ALTER TABLE users DROP COLUMN legacy;', message: 'Dropping a column may break existing clients.' }],
+    flags: [
+      {
+        revision: HEAD_REVISION,
+        kind: 'drop',
+        rule: 'ban-drop-column',
+        statement: 'ALTER TABLE users DROP COLUMN legacy;',
+        message: 'Dropping a column may break existing clients.',
+      },
+    ],
     lint: { tool: 'squawk', version: 'squawk 2.70.0', unavailable: null },
     policy: { flags: action, rules: {} },
-    decision: { action, reason: action === 'allow' ? null : 'approval required by the SQL review policy: drop (ban-drop-column) in 0002_billing: ALTER TABLE users DROP COLUMN legacy;' },
+    decision: {
+      action,
+      reason:
+        action === 'allow'
+          ? null
+          : 'approval required by the SQL review policy: drop (ban-drop-column) in 0002_billing: ALTER TABLE users DROP COLUMN legacy;',
+    },
   };
 }
 
@@ -30,12 +52,18 @@ test('require-approval gates a release whose environment needs no approval; the 
     const handle = await start(releaseInput());
     const view = await waitForStatus(handle, (s) => s.waitingForApproval, 'the approval gate');
     const gate = await handle.query(gateQuery);
-    await handle.signal(approveSignal, { approver: 'bob', comment: 'drop reviewed', digest: view.planDigest });
+    await handle.signal(approveSignal, {
+      approver: 'bob',
+      comment: 'drop reviewed',
+      digest: view.planDigest,
+    });
     const summary: ReleaseSummary = await handle.result();
     return { view, gate, summary };
   });
   expect(view.policy.required).toBe(true);
-  expect(gate.plan?.sqlReview?.flags.map((f) => `${f.revision} ${f.rule}`)).toEqual([`${HEAD_REVISION} ban-drop-column`]);
+  expect(gate.plan?.sqlReview?.flags.map((f) => `${f.revision} ${f.rule}`)).toEqual([
+    `${HEAD_REVISION} ban-drop-column`,
+  ]);
   expect(summary.status).toBe('success');
   expect(summary.approval).toMatchObject({ decision: 'approved', approver: 'bob' });
   expect(summary.sql_review?.flags).toHaveLength(1);
@@ -43,7 +71,9 @@ test('require-approval gates a release whose environment needs no approval; the 
 
 test('allow: flags are recorded, nothing waits', async () => {
   const mocks = mockActivities({ preflight: { sqlReview: review('allow') } });
-  const summary = await withWorker(ctx, mocks.activities, async (start) => (await start(releaseInput())).result());
+  const summary = await withWorker(ctx, mocks.activities, async (start) =>
+    (await start(releaseInput())).result(),
+  );
   expect(summary.status).toBe('success');
   expect(summary.approval).toBeNull();
   expect(summary.sql_review?.decision.action).toBe('allow');

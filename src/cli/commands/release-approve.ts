@@ -37,6 +37,9 @@ export function register(release: Command): Command {
         '--digest <hex>',
         'approve only this plan digest (as shown by release status); refused when the plan differs',
       )
-      .option('--override-promotion', 'acknowledge the promotion override the plan shows (required to approve such a plan)'),
+      .option(
+        '--override-promotion',
+        'acknowledge the promotion override the plan shows (required to approve such a plan)',
+      ),
   ).action(action(releaseApproveCommand));
 }

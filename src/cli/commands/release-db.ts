@@ -16,14 +16,51 @@ import { approveCommand } from '../../release/approval';
 import { ErrorType } from '../../release/errors';
 import { overrideReasonProblem } from '../../release/promotion';
 import type { ReleaseInput, ReleaseSummary } from '../../release/types';
-import { RELEASE_WORKFLOW_TYPE, releaseWorkflowId, statusQuery, summaryQuery } from '../../workflows/messages';
+import {
+  RELEASE_WORKFLOW_TYPE,
+  releaseWorkflowId,
+  statusQuery,
+  summaryQuery,
+} from '../../workflows/messages';
 import type { releaseDb } from '../../workflows';
-import { connectClient, resolveTemporalTarget, workflowUrl, type TemporalFlags, type TemporalTarget } from '../connection';
+import {
+  connectClient,
+  resolveTemporalTarget,
+  workflowUrl,
+  type TemporalFlags,
+  type TemporalTarget,
+} from '../connection';
 import { CliError } from '../errors';
-import { billingOf, checkStripeSecrets, defaultOperator, identityFlag, loadBackendContext, planAmounts, priceCurrency, trialDaysOf } from '../input';
+import {
+  billingOf,
+  checkStripeSecrets,
+  defaultOperator,
+  identityFlag,
+  loadBackendContext,
+  planAmounts,
+  priceCurrency,
+  trialDaysOf,
+} from '../input';
 import { finishedView, followLive, LiveDisplay, renderLiveView } from '../live-view';
-import { action, err, EXIT_HELP, liveTerminal, onInterrupt, out, projectRootOption, repeatable, temporalOptions } from '../program';
-import { askPlanAmounts, askSecret, terminalPrompter, writeSecretsToEnvLocal, type Prompter, type SecretUpdates } from '../prompts';
+import {
+  action,
+  err,
+  EXIT_HELP,
+  liveTerminal,
+  onInterrupt,
+  out,
+  projectRootOption,
+  repeatable,
+  temporalOptions,
+} from '../program';
+import {
+  askPlanAmounts,
+  askSecret,
+  terminalPrompter,
+  writeSecretsToEnvLocal,
+  type Prompter,
+  type SecretUpdates,
+} from '../prompts';
 import { summaryOfResult } from '../release-runs';
 import { startAttributes } from '../search-attributes';
 import { startOnePerId } from '../start-run';
@@ -65,7 +102,10 @@ export function overrideReasonOf(flag: string): string {
 
 /** UTC stamp as the original wrote it in report names: %Y%m%dT%H%M%SZ. */
 export function utcStamp(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
 }
 
 /**
@@ -115,13 +155,19 @@ export async function prepareRelease(
     for (const name of ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'] as const) {
       if (scope.values[name]) continue;
       const answer = await askSecret(prompter, name, undefined);
-      if (answer === undefined) throw new CliError(`${name} is needed for Stripe setup: type it, add it to ${projectRoot}/.env.local, or pass --skip-stripe`);
+      if (answer === undefined)
+        throw new CliError(
+          `${name} is needed for Stripe setup: type it, add it to ${projectRoot}/.env.local, or pass --skip-stripe`,
+        );
       envUpdates[name] = answer;
     }
   }
 
   const summaryStamp = utcStamp(now);
-  const summaryPath = path.resolve(projectRoot, flags.summaryPath ?? path.join('var', 'reports', `db-release-${summaryStamp}.json`));
+  const summaryPath = path.resolve(
+    projectRoot,
+    flags.summaryPath ?? path.join('var', 'reports', `db-release-${summaryStamp}.json`),
+  );
   await requireWritableSummaryPath(summaryPath, flags.summaryPath !== undefined);
   const target = resolveTemporalTarget(flags, env);
   const startedBy = identityFlag('--operator', flags.operator ?? defaultOperator(env));
@@ -136,7 +182,9 @@ export async function prepareRelease(
       // Claims: the worker checks them against the backend it serves and uses its own policy.
       approval: approvalPolicyFor(config, environment),
       claims: { catalog, billingEnabled: billing.enabled },
-      ...(flags.overridePromotion !== undefined ? { overridePromotion: overrideReasonOf(flags.overridePromotion) } : {}),
+      ...(flags.overridePromotion !== undefined
+        ? { overridePromotion: overrideReasonOf(flags.overridePromotion) }
+        : {}),
     },
     workflowId: releaseWorkflowId(environment),
     projectRoot,
@@ -154,17 +202,30 @@ export async function prepareRelease(
 export async function requireWritableSummaryPath(file: string, fromFlag: boolean): Promise<void> {
   const flag = fromFlag ? `--summary-path "${file}"` : `the default summary path "${file}"`;
   const found = await stat(file).catch(() => null);
-  if (found?.isDirectory()) throw new CliError(`${flag} is a directory; give a file path such as ${path.join(file, 'summary.json')}`);
+  if (found?.isDirectory())
+    throw new CliError(`${flag} is a directory; give a file path such as ${path.join(file, 'summary.json')}`);
   if (found) {
-    if (!(await access(file, fsConstants.W_OK).then(() => true, () => false))) throw new CliError(`${flag} is not writable; choose another path`);
+    if (
+      !(await access(file, fsConstants.W_OK).then(
+        () => true,
+        () => false,
+      ))
+    )
+      throw new CliError(`${flag} is not writable; choose another path`);
     return;
   }
   let dir = path.dirname(file);
   for (;;) {
     const at = await stat(dir).catch(() => null);
     if (at) {
-      if (!at.isDirectory()) throw new CliError(`${flag}: ${dir} is a file, not a folder; choose another path`);
-      if (!(await access(dir, fsConstants.W_OK).then(() => true, () => false))) {
+      if (!at.isDirectory())
+        throw new CliError(`${flag}: ${dir} is a file, not a folder; choose another path`);
+      if (
+        !(await access(dir, fsConstants.W_OK).then(
+          () => true,
+          () => false,
+        ))
+      ) {
         throw new CliError(`${flag}: the folder ${dir} is not writable; choose another path`);
       }
       return;
@@ -176,7 +237,10 @@ export async function requireWritableSummaryPath(file: string, fromFlag: boolean
 }
 
 /** Starts the release; an environment with a running release is refused by Temporal itself. */
-export async function startRelease(client: Client, prepared: PreparedRelease): Promise<WorkflowHandleWithFirstExecutionRunId<typeof releaseDb>> {
+export async function startRelease(
+  client: Client,
+  prepared: PreparedRelease,
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof releaseDb>> {
   // Indexed for `release list` and the Web UI when the namespace has the DbRelease* attributes.
   const { environment, startedBy } = prepared.input;
   const typedSearchAttributes = await startAttributes(client, { environment, startedBy, status: 'running' });
@@ -192,7 +256,10 @@ export async function startRelease(client: Client, prepared: PreparedRelease): P
       staticSummary: `db release of ${prepared.input.environment} by ${prepared.input.startedBy}`,
     },
     async () => {
-      const running = await client.workflow.getHandle(prepared.workflowId).describe().catch(() => null);
+      const running = await client.workflow
+        .getHandle(prepared.workflowId)
+        .describe()
+        .catch(() => null);
       const who = (running?.memo?.startedBy as string | undefined) ?? 'someone';
       return new CliError(
         `a release of environment "${prepared.input.environment}" is already running: workflow ${prepared.workflowId}` +
@@ -214,8 +281,10 @@ export async function writeSummary(file: string, summary: ReleaseSummary): Promi
 /** The worker refused the release at preflight: which backend disagreed, or which release holds the target. */
 export function refusalLine(summary: ReleaseSummary): string | null {
   const error = summary.error;
-  if (error?.type === ErrorType.TargetMismatch) return `refused by the worker (${error.type}): ${error.message}`;
-  if (error?.type === ErrorType.PromotionRequired) return `refused by the worker (${error.type}): ${error.message}`;
+  if (error?.type === ErrorType.TargetMismatch)
+    return `refused by the worker (${error.type}): ${error.message}`;
+  if (error?.type === ErrorType.PromotionRequired)
+    return `refused by the worker (${error.type}): ${error.message}`;
   if (error?.type === ErrorType.TargetBusy) {
     const h = error.holder;
     if (!h) return `refused (${error.type}): ${error.message}`;
@@ -243,7 +312,12 @@ export interface ReleaseDbIo {
 export async function releaseDbCommand(flags: ReleaseDbFlags, io: ReleaseDbIo): Promise<number> {
   let prepared: PreparedRelease;
   try {
-    prepared = await prepareRelease(flags, process.env, new Date(), flags.nonInteractive ? null : (io.prompter ?? null));
+    prepared = await prepareRelease(
+      flags,
+      process.env,
+      new Date(),
+      flags.nonInteractive ? null : (io.prompter ?? null),
+    );
   } finally {
     io.prompter?.close();
   }
@@ -253,14 +327,24 @@ export async function releaseDbCommand(flags: ReleaseDbFlags, io: ReleaseDbIo): 
     await requireWorker(client, prepared.target.taskQueue, 'the release', { exitCode: EXIT_CODES.badInput });
     if (Object.keys(prepared.envUpdates).length > 0) {
       // Nothing is written while another release of the environment runs (it would be refused).
-      const running = await client.workflow.getHandle(prepared.workflowId).describe().catch(() => null);
-      if (running?.status.name !== 'RUNNING' && (await writeSecretsToEnvLocal(prepared.projectRoot, prepared.envUpdates))) {
-        io.stderr(`wrote ${Object.keys(prepared.envUpdates).join(', ')} to ${path.join(prepared.projectRoot, '.env.local')}`);
+      const running = await client.workflow
+        .getHandle(prepared.workflowId)
+        .describe()
+        .catch(() => null);
+      if (
+        running?.status.name !== 'RUNNING' &&
+        (await writeSecretsToEnvLocal(prepared.projectRoot, prepared.envUpdates))
+      ) {
+        io.stderr(
+          `wrote ${Object.keys(prepared.envUpdates).join(', ')} to ${path.join(prepared.projectRoot, '.env.local')}`,
+        );
       }
     }
     const handle = await startRelease(client, prepared);
     const runId = handle.firstExecutionRunId;
-    io.stderr(`Started release ${prepared.workflowId} (run ${runId}) on task queue ${prepared.target.taskQueue}`);
+    io.stderr(
+      `Started release ${prepared.workflowId} (run ${runId}) on task queue ${prepared.target.taskQueue}`,
+    );
     const url = workflowUrl(prepared.target, prepared.workflowId, runId);
     if (url) io.stderr(`Web UI: ${url}`);
     if (prepared.input.approval.required || prepared.input.overridePromotion) {
@@ -312,7 +396,8 @@ export async function releaseDbCommand(flags: ReleaseDbFlags, io: ReleaseDbIo): 
     io.stderr(`Release ${outcome.summary.status}. Summary: ${prepared.summaryPath}`);
     const refusal = refusalLine(outcome.summary);
     if (refusal) io.stderr(refusal);
-    else if (outcome.summary.error) io.stderr(`  ${outcome.summary.error.step ?? 'release'}: ${outcome.summary.error.message}`);
+    else if (outcome.summary.error)
+      io.stderr(`  ${outcome.summary.error.step ?? 'release'}: ${outcome.summary.error.message}`);
     for (const c of outcome.summary.compensations.filter((c) => c.manual_action)) {
       io.stderr(`  by hand (${c.name}): ${c.manual_action}`);
     }
@@ -326,27 +411,51 @@ export function register(release: Command): Command {
   return temporalOptions(
     release
       .command('db')
-      .description('run the database release: migrations, alembic revision, Stripe setup, billing plan checks, summary')
+      .description(
+        'run the database release: migrations, alembic revision, Stripe setup, billing plan checks, summary',
+      )
       .addOption(projectRootOption('backend checkout (for config, env checks and the summary)'))
-      .option('--environment <name>', 'deployment environment; one release per environment at a time (default ENVIRONMENT from the env files, else local)')
-      .option('--non-interactive', 'fail instead of prompting; needs a --plan for every catalog plan and both Stripe secrets')
+      .option(
+        '--environment <name>',
+        'deployment environment; one release per environment at a time (default ENVIRONMENT from the env files, else local)',
+      )
+      .option(
+        '--non-interactive',
+        'fail instead of prompting; needs a --plan for every catalog plan and both Stripe secrets',
+      )
       .option('--skip-stripe', 'skip Stripe provisioning')
       .option('--skip-db-checks', 'skip the billing_plans verification')
       .option('--no-rollback', 'on failure keep the partial state for diagnosis instead of compensating')
-      .option('--summary-path <path>', 'summary file (default var/reports/db-release-<UTC>.json under the project root)')
+      .option(
+        '--summary-path <path>',
+        'summary file (default var/reports/db-release-<UTC>.json under the project root)',
+      )
       .option('--json', 'also print the summary JSON to stdout (and nothing else)')
-      .option('--plan <code=cents>', 'plan amount in minor units, repeatable: --plan starter=0 --plan pro=9900', repeatable)
+      .option(
+        '--plan <code=cents>',
+        'plan amount in minor units, repeatable: --plan starter=0 --plan pro=9900',
+        repeatable,
+      )
       .option('--currency <code>', 'price currency (default usd)')
       .option('--trial-days <days>', 'trial days on the prices (default 14)')
       .option('--operator <name>', 'who starts the release (default DB_RELEASE_OPERATOR or the OS user)')
-      .option('--override-promotion <reason>', 'go ahead although a required environment has not released this git SHA and revision set (README: Promotion); waits for an approval that acknowledges it')
+      .option(
+        '--override-promotion <reason>',
+        'go ahead although a required environment has not released this git SHA and revision set (README: Promotion); waits for an approval that acknowledges it',
+      )
       .addHelpText('after', EXIT_HELP),
   ).action(
     action((flags: ReleaseDbFlags & { rollback?: boolean }) =>
       onInterrupt((interrupted) =>
         releaseDbCommand(
           { ...flags, noRollback: flags.rollback === false },
-          { stdout: out, stderr: err, interrupted, prompter: terminalPrompter(), live: liveTerminal(process.stderr) },
+          {
+            stdout: out,
+            stderr: err,
+            interrupted,
+            prompter: terminalPrompter(),
+            live: liveTerminal(process.stderr),
+          },
         ),
       ),
     ),

@@ -17,10 +17,19 @@ export interface WatchOutput {
   live?: { write: (text: string) => void; columns: () => number; rows?: () => number };
 }
 
-export type WatchOutcome = { kind: 'ended'; summary: ReleaseSummary } | { kind: 'rollback'; status: RollbackStatusView['state'] } | { kind: 'detached' };
+export type WatchOutcome =
+  | { kind: 'ended'; summary: ReleaseSummary }
+  | { kind: 'rollback'; status: RollbackStatusView['state'] }
+  | { kind: 'detached' };
 
 /** `release watch`: follows a release until it ends, or until the signal (Ctrl-C) detaches. */
-export async function watchRelease(client: Client, idOrEnvironment: string, output: WatchOutput, signal: AbortSignal, pollMs = 1_000): Promise<WatchOutcome> {
+export async function watchRelease(
+  client: Client,
+  idOrEnvironment: string,
+  output: WatchOutput,
+  signal: AbortSignal,
+  pollMs = 1_000,
+): Promise<WatchOutcome> {
   const id = releaseIdOf(idOrEnvironment);
   const latest = await latestStatus(client, id);
   if (latest.kind === 'rollback') return watchRollback(client, id, output, signal);
@@ -81,7 +90,13 @@ export async function watchRelease(client: Client, idOrEnvironment: string, outp
 }
 
 /** A rollback is short: plain lines as its compensations complete, on a terminal too. */
-async function watchRollback(client: Client, id: string, output: WatchOutput, signal: AbortSignal, pollMs = 500): Promise<WatchOutcome> {
+async function watchRollback(
+  client: Client,
+  id: string,
+  output: WatchOutput,
+  signal: AbortSignal,
+  pollMs = 500,
+): Promise<WatchOutcome> {
   const seen = new Set<string>();
   let state: RollbackStatusView['state'] = 'checking';
   for (;;) {
@@ -93,7 +108,8 @@ async function watchRollback(client: Client, id: string, output: WatchOutput, si
       if (note) {
         const line = rollbackNoteLine(status.view.summary.run_id, note);
         if (!seen.has(line)) output.print(line);
-        if (note.state === 'rolled_back' || note.state === 'rollback_failed') return { kind: 'rollback', status: note.state };
+        if (note.state === 'rolled_back' || note.state === 'rollback_failed')
+          return { kind: 'rollback', status: note.state };
       }
       return { kind: 'rollback', status: state };
     }
@@ -113,17 +129,25 @@ async function watchRollback(client: Client, id: string, output: WatchOutput, si
 export async function releaseWatchCommand(id: string, flags: TemporalFlags): Promise<number> {
   return withClient(flags, (client) =>
     onInterrupt(async (_interrupted, signal) => {
-      const outcome = await watchRelease(client, id, { print: out, live: liveTerminal(process.stdout) }, signal);
+      const outcome = await watchRelease(
+        client,
+        id,
+        { print: out, live: liveTerminal(process.stdout) },
+        signal,
+      );
       if (outcome.kind === 'detached') {
         err(`stopped watching; the release goes on (db-release release status ${releaseIdOf(id)})`);
         return EXIT_CODES.detached;
       }
-      if (outcome.kind === 'rollback') return outcome.status === 'rollback_failed' ? EXIT_CODES.rollbackFailed : EXIT_CODES.success;
+      if (outcome.kind === 'rollback')
+        return outcome.status === 'rollback_failed' ? EXIT_CODES.rollbackFailed : EXIT_CODES.success;
       return exitCodeFor(outcome.summary.status);
     }),
   );
 }
 
 export function register(release: Command): Command {
-  return temporalOptions(release.command('watch <id-or-environment>').description('follow a release until it ends')).action(action(releaseWatchCommand));
+  return temporalOptions(
+    release.command('watch <id-or-environment>').description('follow a release until it ends'),
+  ).action(action(releaseWatchCommand));
 }

@@ -21,12 +21,33 @@ import type { ProvisionedPlan } from '../../release/types';
 import type { stripeSetup } from '../../workflows';
 import type { StripeSetupInput, StripeSetupResult } from '../../workflows/stripe-setup';
 import { releaseWorkflowId } from '../../workflows/messages';
-import { connectClient, resolveTemporalTarget, workflowUrl, type TemporalFlags, type TemporalTarget } from '../connection';
+import {
+  connectClient,
+  resolveTemporalTarget,
+  workflowUrl,
+  type TemporalFlags,
+  type TemporalTarget,
+} from '../connection';
 import { CliError } from '../errors';
 import { openGate } from '../gate';
-import { billingOf, defaultOperator, identityFlag, loadBackendContext, planAmounts, priceCurrency, trialDaysOf } from '../input';
+import {
+  billingOf,
+  defaultOperator,
+  identityFlag,
+  loadBackendContext,
+  planAmounts,
+  priceCurrency,
+  trialDaysOf,
+} from '../input';
 import { action, err, out, projectRootOption, repeatable, temporalOptions } from '../program';
-import { askPlanAmounts, askSecret, terminalPrompter, writeSecretsToEnvLocal, type Prompter, type SecretUpdates } from '../prompts';
+import {
+  askPlanAmounts,
+  askSecret,
+  terminalPrompter,
+  writeSecretsToEnvLocal,
+  type Prompter,
+  type SecretUpdates,
+} from '../prompts';
 import { classifyKey, type ProviderKeyName } from '../providers';
 import { startAttributes } from '../search-attributes';
 import { startOnePerId } from '../start-run';
@@ -62,7 +83,6 @@ export interface PreparedStripeSetup {
   envUpdates: SecretUpdates;
   target: TemporalTarget;
 }
-
 
 function checkSecret(name: ProviderKeyName, value: string, origin: string): void {
   const verdict = classifyKey(name, value);
@@ -241,7 +261,9 @@ export async function stripeSetupCommand(flags: StripeSetupFlags, io: StripeSetu
     await refuseWhileReleaseRuns(client, prepared.environment);
     // As release db: a setup started with no worker would run unseen whenever one comes back, and
     // its secrets would already be written; refuse before either (exit 2).
-    await requireWorker(client, prepared.target.taskQueue, 'the stripe setup', { exitCode: EXIT_CODES.badInput });
+    await requireWorker(client, prepared.target.taskQueue, 'the stripe setup', {
+      exitCode: EXIT_CODES.badInput,
+    });
     const secretsWritten = await writeSecretsToEnvLocal(prepared.projectRoot, prepared.envUpdates);
     if (secretsWritten)
       io.stderr(
@@ -256,7 +278,10 @@ export async function stripeSetupCommand(flags: StripeSetupFlags, io: StripeSetu
         workflowId: prepared.workflowId,
         args: [prepared.input],
         memo: { environment: prepared.environment, startedBy: prepared.input.startedBy },
-        typedSearchAttributes: await startAttributes(client, { environment: prepared.environment, startedBy: prepared.input.startedBy }),
+        typedSearchAttributes: await startAttributes(client, {
+          environment: prepared.environment,
+          startedBy: prepared.input.startedBy,
+        }),
         staticSummary: `stripe setup of ${prepared.environment} by ${prepared.input.startedBy}`,
       },
       () =>
@@ -272,8 +297,17 @@ export async function stripeSetupCommand(flags: StripeSetupFlags, io: StripeSetu
     const url = workflowUrl(prepared.target, prepared.workflowId, runId);
     if (url) io.stderr(`Web UI: ${url}`);
     if (prepared.input.approval?.required) {
-      io.stderr(`Approval required for ${prepared.environment}: nothing changes until the plan below is approved`);
-      const gate = await openGate(client, prepared.workflowId, handle.result().then(() => undefined, () => undefined));
+      io.stderr(
+        `Approval required for ${prepared.environment}: nothing changes until the plan below is approved`,
+      );
+      const gate = await openGate(
+        client,
+        prepared.workflowId,
+        handle.result().then(
+          () => undefined,
+          () => undefined,
+        ),
+      );
       if (gate) for (const line of gateLines(gate, prepared.workflowId)) io.stderr(line);
     }
     let result: StripeSetupResult;
@@ -288,7 +322,11 @@ export async function stripeSetupCommand(flags: StripeSetupFlags, io: StripeSetu
       );
       return EXIT_CODES.failed;
     }
-    const after = await loadEnvScope(prepared.projectRoot, process.env, await configuredEnvFiles(prepared.projectRoot));
+    const after = await loadEnvScope(
+      prepared.projectRoot,
+      process.env,
+      await configuredEnvFiles(prepared.projectRoot),
+    );
     io.stdout(
       JSON.stringify(
         setupSummary(after, result, { workflowId: prepared.workflowId, runId }, secretsWritten),
@@ -325,11 +363,24 @@ export function register(stripe: Command): Command {
       )
       .addOption(projectRootOption())
       .option('--non-interactive', 'never prompt; plans without --plan keep their catalog amount')
-      .option('--secret-key <key>', 'STRIPE_SECRET_KEY to write into .env.local (default: the one already there)')
-      .option('--webhook-secret <secret>', 'STRIPE_WEBHOOK_SECRET to write into .env.local (default: the one already there)')
+      .option(
+        '--secret-key <key>',
+        'STRIPE_SECRET_KEY to write into .env.local (default: the one already there)',
+      )
+      .option(
+        '--webhook-secret <secret>',
+        'STRIPE_WEBHOOK_SECRET to write into .env.local (default: the one already there)',
+      )
       .option('--currency <code>', 'price currency (default usd, or currency in release.config.json)')
-      .option('--trial-days <days>', `trial days on the prices (default ${STRIPE_SETUP_DEFAULT_TRIAL_DAYS}, the original's standalone default; release db uses 14)`)
-      .option('--plan <code=cents>', 'plan amount in minor units, repeatable: --plan starter=0 --plan pro=9900', repeatable)
+      .option(
+        '--trial-days <days>',
+        `trial days on the prices (default ${STRIPE_SETUP_DEFAULT_TRIAL_DAYS}, the original's standalone default; release db uses 14)`,
+      )
+      .option(
+        '--plan <code=cents>',
+        'plan amount in minor units, repeatable: --plan starter=0 --plan pro=9900',
+        repeatable,
+      )
       .option(
         '--environment <name>',
         'environment (default ENVIRONMENT from the env files, else local); the workflow id is db-release-stripe-setup-<environment>',
@@ -337,6 +388,12 @@ export function register(stripe: Command): Command {
       .option('--operator <name>', 'who runs it (default DB_RELEASE_OPERATOR or the OS user)')
       .addHelpText('after', STRIPE_SETUP_EXIT_HELP),
   ).action(
-    action((flags: StripeSetupFlags) => stripeSetupCommand(flags, { stdout: out, stderr: err, prompter: flags.nonInteractive ? null : terminalPrompter() })),
+    action((flags: StripeSetupFlags) =>
+      stripeSetupCommand(flags, {
+        stdout: out,
+        stderr: err,
+        prompter: flags.nonInteractive ? null : terminalPrompter(),
+      }),
+    ),
   );
 }

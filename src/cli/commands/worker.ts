@@ -27,13 +27,19 @@ export async function workerCommand(flags: WorkerFlags, log: (line: string) => v
   if (flags.environment !== undefined) environmentName(flags.environment);
   // The flags first: a bad one is refused before the backend is even looked at.
   const target = resolveTemporalTarget(flags);
-  const maxActivities = positiveInt('--max-concurrent-activities', flags.maxConcurrentActivities ?? process.env.DB_RELEASE_MAX_CONCURRENT_ACTIVITIES);
+  const maxActivities = positiveInt(
+    '--max-concurrent-activities',
+    flags.maxConcurrentActivities ?? process.env.DB_RELEASE_MAX_CONCURRENT_ACTIVITIES,
+  );
   const maxWorkflowTasks = positiveInt(
     '--max-concurrent-workflow-tasks',
     flags.maxConcurrentWorkflowTasks ?? process.env.DB_RELEASE_MAX_CONCURRENT_WORKFLOW_TASKS,
   );
   const config = await readBackendConfig(projectRoot);
-  const scope = await readBackendEnv(projectRoot, process.env, { files: envFilesOf(config).files, parseErrorStyle: 'under-project-root' });
+  const scope = await readBackendEnv(projectRoot, process.env, {
+    files: envFilesOf(config).files,
+    parseErrorStyle: 'under-project-root',
+  });
   // Checked once here rather than found out by the first release: which environment it serves, a
   // missing alembic.ini, a program not installed, an env file that is not there (issue 12 item 7,
   // issue 14). Every problem is listed at once, so one restart fixes them all.
@@ -59,7 +65,9 @@ export async function workerCommand(flags: WorkerFlags, log: (line: string) => v
       ...(target.tls ? { tls: target.tls } : {}),
     });
   } catch (error) {
-    throw new CliError(`Temporal is not reachable at ${target.address} (${(error as Error).message.split('\n')[0]}); set --address / TEMPORAL_ADDRESS`);
+    throw new CliError(
+      `Temporal is not reachable at ${target.address} (${(error as Error).message.split('\n')[0]}); set --address / TEMPORAL_ADDRESS`,
+    );
   }
   // A namespace the server does not have would leave the worker polling nothing, forever.
   await requireNamespace(connection.workflowService, target).catch(async (error: unknown) => {
@@ -76,7 +84,9 @@ export async function workerCommand(flags: WorkerFlags, log: (line: string) => v
       maxConcurrentActivityTaskExecutions: maxActivities,
       maxConcurrentWorkflowTaskExecutions: maxWorkflowTasks,
     });
-    log(`db-release worker ready: task queue ${target.taskQueue}, namespace ${target.namespace}, backend ${projectRoot}, environment ${served.environment}`);
+    log(
+      `db-release worker ready: task queue ${target.taskQueue}, namespace ${target.namespace}, backend ${projectRoot}, environment ${served.environment}`,
+    );
     await worker.run();
     return 0;
   } finally {
@@ -90,7 +100,10 @@ export function register(program: Command): Command {
       .command('worker')
       .description('run the worker for one backend checkout (holds its env files and secrets)')
       .addOption(projectRootOption('backend checkout'))
-      .option('--environment <name>', 'environment this worker serves (default ENVIRONMENT/APP_ENV from the env files; must agree with them)')
+      .option(
+        '--environment <name>',
+        'environment this worker serves (default ENVIRONMENT/APP_ENV from the env files; must agree with them)',
+      )
       .option('--max-concurrent-activities <n>', 'activities run at once (default 20)')
       .option('--max-concurrent-workflow-tasks <n>', 'workflow tasks run at once (default 40)'),
   ).action(action((flags: WorkerFlags) => workerCommand(flags, err)));

@@ -14,7 +14,13 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { summaryFromFailure } from '../../../src/cli/release-runs';
-import { PEER_SECRET_KEY, PEER_WEBHOOK_SECRET, SAMPLE_DB_PASSWORD, startStack, type DevStack } from '../../../src/devstack/stack';
+import {
+  PEER_SECRET_KEY,
+  PEER_WEBHOOK_SECRET,
+  SAMPLE_DB_PASSWORD,
+  startStack,
+  type DevStack,
+} from '../../../src/devstack/stack';
 import { lookupKeyFor, PLAN_CODE_METADATA_KEY } from '../../../src/release/plans';
 import { exitCodeFor } from '../../../src/release/summary';
 import type { ReleaseSummary } from '../../../src/release/types';
@@ -23,7 +29,12 @@ import { startCli, type CliResult, type CliRun } from '../../support/cli';
 import { historyText } from '../../support/history';
 import { quietLogs, testAddress } from '../../support/temporal';
 import { eventually } from './eventually';
-import { migrationRuns, writeTrackedMigrations, type MigrationRuns, type TrackedMigration } from './migrations';
+import {
+  migrationRuns,
+  writeTrackedMigrations,
+  type MigrationRuns,
+  type TrackedMigration,
+} from './migrations';
 import type { PgCluster } from './pg-cluster';
 import { killAll, processesWithMarker, WorkerProcess } from './processes';
 import { recordResult, type CaseResult } from './results';
@@ -56,7 +67,13 @@ export interface EndState {
   priceIds: Record<string, string | null>;
   stripe: {
     activeProducts: Array<{ id: string; code: string | null; name: string }>;
-    activePrices: Array<{ id: string; product: string; lookupKey: string | null; amount: number | null; productActive: boolean }>;
+    activePrices: Array<{
+      id: string;
+      product: string;
+      lookupKey: string | null;
+      amount: number | null;
+      productActive: boolean;
+    }>;
     /** Every price holding a release lookup key, active or not. */
     lookupKeyHolders: Record<string, Array<{ id: string; active: boolean }>>;
   };
@@ -122,10 +139,20 @@ export class FaultCase {
     const suffix = randomUUID().slice(0, 6);
     const databaseName = `dbr_faults_${spec.id.replace(/-/g, '_')}_${suffix}`;
     const environment = `faults-${spec.id}`;
-    const stack = await startStack({ name: databaseName, backendDir: path.join(dir, 'backend'), temporal: { address }, environment });
+    const stack = await startStack({
+      name: databaseName,
+      backendDir: path.join(dir, 'backend'),
+      temporal: { address },
+      environment,
+    });
     const proxy = await StripeProxy.start(stack.stripe.url);
     const taskQueue = `faults-${spec.id}-${suffix}`;
-    const worker = new WorkerProcess({ backendDir: stack.backendDir, address, taskQueue, logFile: path.join(dir, 'worker.log') });
+    const worker = new WorkerProcess({
+      backendDir: stack.backendDir,
+      address,
+      taskQueue,
+      logFile: path.join(dir, 'worker.log'),
+    });
     const connection = await Connection.connect({ address });
     const c = new FaultCase(spec, dir, stack, proxy, worker, new Client({ connection }), connection, address);
     c.databaseUrl = stack.databaseUrl;
@@ -154,18 +181,30 @@ export class FaultCase {
     env += `${this.marker}\n`;
     await writeFile(this.envLocalPath, env, { mode: 0o600 });
     this.head = await writeTrackedMigrations(this.backendDir, this.spec.migrations);
-    this.expectedTables = [...(await sampleTables(this.backendDir)), ...this.spec.migrations.flatMap((m) => m.creates)];
+    this.expectedTables = [
+      ...(await sampleTables(this.backendDir)),
+      ...this.spec.migrations.flatMap((m) => m.creates),
+    ];
     if (this.spec.approval) {
       const file = path.join(this.backendDir, 'release.config.json');
       const config = JSON.parse(await readFile(file, 'utf8')) as { environments?: Record<string, unknown> };
-      config.environments = { ...(config.environments ?? {}), [this.environment]: { approval: { required: true, fourEyes: true } } };
+      config.environments = {
+        ...(config.environments ?? {}),
+        [this.environment]: { approval: { required: true, fourEyes: true } },
+      };
       await writeFile(file, `${JSON.stringify(config, null, 2)}\n`);
     }
     const git = (...args: string[]) =>
       execFileSync('git', args, {
         cwd: this.backendDir,
         stdio: 'ignore',
-        env: { ...process.env, GIT_AUTHOR_NAME: 'faults', GIT_AUTHOR_EMAIL: 'faults@localhost', GIT_COMMITTER_NAME: 'faults', GIT_COMMITTER_EMAIL: 'faults@localhost' },
+        env: {
+          ...process.env,
+          GIT_AUTHOR_NAME: 'faults',
+          GIT_AUTHOR_EMAIL: 'faults@localhost',
+          GIT_COMMITTER_NAME: 'faults',
+          GIT_COMMITTER_EMAIL: 'faults@localhost',
+        },
       });
     git('add', 'migrations', 'release.config.json');
     git('commit', '-q', '-m', `fault case ${this.spec.id}`);
@@ -183,13 +222,18 @@ export class FaultCase {
     this.summaryCount += 1;
     const summaryPath = path.join(this.backendDir, 'var', 'reports', `faults-${this.summaryCount}.json`);
     const run = this.cli([
-      'release', 'db',
-      '--project-root', this.backendDir,
-      '--environment', this.environment,
+      'release',
+      'db',
+      '--project-root',
+      this.backendDir,
+      '--environment',
+      this.environment,
       '--non-interactive',
       ...(this.spec.plans ?? DEFAULT_PLANS).flatMap((p) => ['--plan', p]),
-      '--operator', 'alice',
-      '--summary-path', summaryPath,
+      '--operator',
+      'alice',
+      '--summary-path',
+      summaryPath,
       ...this.temporalArgs(),
       ...extra,
     ]);
@@ -211,7 +255,12 @@ export class FaultCase {
   async outcomeOf(run: CliRun & { summaryPath: string }, timeoutMs: number): Promise<Outcome> {
     let result: CliResult | null = null;
     void run.done.then((r) => (result = r));
-    await eventually(() => result, { timeoutMs, intervalMs: 500, what: `the CLI release of ${this.environment} to end`, describe: () => this.describeRelease() });
+    await eventually(() => result, {
+      timeoutMs,
+      intervalMs: 500,
+      what: `the CLI release of ${this.environment} to end`,
+      describe: () => this.describeRelease(),
+    });
     const cli = result as unknown as CliResult;
     let summary: ReleaseSummary | null = null;
     try {
@@ -239,13 +288,20 @@ export class FaultCase {
       attempt: a.attempt,
       lastFailure: a.lastFailure?.message,
     }));
-    return JSON.stringify({ status: d.status.name, pending, worker: { alive: this.worker.alive, starts: this.worker.starts, log: this.worker.tail(1500) } });
+    return JSON.stringify({
+      status: d.status.name,
+      pending,
+      worker: { alive: this.worker.alive, starts: this.worker.starts, log: this.worker.tail(1500) },
+    });
   }
 
   /** Starts another worker on the case's task queue and waits until it is ready. */
   async startStandbyWorker(): Promise<WorkerProcess> {
     const n = this.standbyWorkers.length + 2;
-    const standby = new WorkerProcess({ ...this.worker.options, logFile: path.join(this.dir, `worker-${n}.log`) });
+    const standby = new WorkerProcess({
+      ...this.worker.options,
+      logFile: path.join(this.dir, `worker-${n}.log`),
+    });
     this.standbyWorkers.push(standby);
     await standby.start();
     return standby;
@@ -254,7 +310,9 @@ export class FaultCase {
   /** The worker process running an activity of this type now (from its identity, pid@host), if it is one of ours. */
   async workerRunning(type: string): Promise<WorkerProcess | null> {
     const d = await this.client.workflow.getHandle(this.workflowId).describe();
-    const activity = (d.raw.pendingActivities ?? []).find((a) => a.activityType?.name === type && a.state === PendingState.PENDING_ACTIVITY_STATE_STARTED);
+    const activity = (d.raw.pendingActivities ?? []).find(
+      (a) => a.activityType?.name === type && a.state === PendingState.PENDING_ACTIVITY_STATE_STARTED,
+    );
     const pid = Number(/^(\d+)@/.exec(activity?.lastWorkerIdentity ?? '')?.[1] ?? NaN);
     return [this.worker, ...this.standbyWorkers].find((w) => w.pid === pid) ?? null;
   }
@@ -262,14 +320,18 @@ export class FaultCase {
   /** True when an activity of this type has been picked up by a worker and is running. */
   async activityRunning(type: string): Promise<boolean> {
     const d = await this.client.workflow.getHandle(this.workflowId).describe();
-    return (d.raw.pendingActivities ?? []).some((a) => a.activityType?.name === type && a.state === PendingState.PENDING_ACTIVITY_STATE_STARTED);
+    return (d.raw.pendingActivities ?? []).some(
+      (a) => a.activityType?.name === type && a.state === PendingState.PENDING_ACTIVITY_STATE_STARTED,
+    );
   }
 
   /** True once an attempt of this activity is running or has failed (a retry is pending). */
   async activityAttempted(type: string): Promise<boolean> {
     const d = await this.client.workflow.getHandle(this.workflowId).describe();
     return (d.raw.pendingActivities ?? []).some(
-      (a) => a.activityType?.name === type && (a.state === PendingState.PENDING_ACTIVITY_STATE_STARTED || Boolean(a.lastFailure)),
+      (a) =>
+        a.activityType?.name === type &&
+        (a.state === PendingState.PENDING_ACTIVITY_STATE_STARTED || Boolean(a.lastFailure)),
     );
   }
 
@@ -283,12 +345,16 @@ export class FaultCase {
   }
 
   async waitAtGate(timeoutMs = 6 * 60_000): Promise<void> {
-    await eventually(async () => (await this.client.workflow.getHandle(this.workflowId).query(statusQuery)).waitingForApproval, {
-      timeoutMs,
-      intervalMs: 250,
-      what: `${this.workflowId} to wait at the approval gate`,
-      describe: () => this.describeRelease(),
-    });
+    await eventually(
+      async () =>
+        (await this.client.workflow.getHandle(this.workflowId).query(statusQuery)).waitingForApproval,
+      {
+        timeoutMs,
+        intervalMs: 250,
+        what: `${this.workflowId} to wait at the approval gate`,
+        describe: () => this.describeRelease(),
+      },
+    );
   }
 
   async waitForMigrationStart(revision: string, timeoutMs = 6 * 60_000): Promise<void> {
@@ -315,7 +381,12 @@ export class FaultCase {
    * Holds the next Stripe request matching `match` that arrives while `activity` runs (requests
    * of other activities pass), bounded by `timeoutMs`.
    */
-  async holdDuring(activity: string, match: (method: string, path: string) => boolean, when: 'before' | 'after', timeoutMs = 6 * 60_000): Promise<HeldRequest> {
+  async holdDuring(
+    activity: string,
+    match: (method: string, path: string) => boolean,
+    when: 'before' | 'after',
+    timeoutMs = 6 * 60_000,
+  ): Promise<HeldRequest> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       let held: HeldRequest | null = null;
@@ -341,7 +412,16 @@ export class FaultCase {
     return this.databaseUrl;
   }
 
-  injectStripeFault(fault: { method?: string; pathPrefix: string; bodyIncludes?: string; status: number; times?: number; type?: string; code?: string; message?: string }): void {
+  injectStripeFault(fault: {
+    method?: string;
+    pathPrefix: string;
+    bodyIncludes?: string;
+    status: number;
+    times?: number;
+    type?: string;
+    code?: string;
+    message?: string;
+  }): void {
     this.stack.stripe.injectFault(fault);
   }
 
@@ -364,15 +444,25 @@ export class FaultCase {
   // Reading the end state
 
   async snapshot(): Promise<EndState> {
-    const tables = (await this.query<{ table_name: string }>("select table_name from information_schema.tables where table_schema = 'public' order by table_name")).map(
-      (r) => r.table_name,
-    );
+    const tables = (
+      await this.query<{ table_name: string }>(
+        "select table_name from information_schema.tables where table_schema = 'public' order by table_name",
+      )
+    ).map((r) => r.table_name);
     const alembicVersion = tables.includes('alembic_version')
-      ? (await this.query<{ version_num: string }>('select version_num from alembic_version order by version_num')).map((r) => r.version_num)
+      ? (
+          await this.query<{ version_num: string }>(
+            'select version_num from alembic_version order by version_num',
+          )
+        ).map((r) => r.version_num)
       : [];
     const priceIds = tables.includes('billing_plans')
       ? Object.fromEntries(
-          (await this.query<{ code: string; stripe_price_id: string | null }>('select code, stripe_price_id from billing_plans order by code')).map((r) => [r.code, r.stripe_price_id]),
+          (
+            await this.query<{ code: string; stripe_price_id: string | null }>(
+              'select code, stripe_price_id from billing_plans order by code',
+            )
+          ).map((r) => [r.code, r.stripe_price_id]),
         )
       : {};
     const peer = this.stack.stripe.state();
@@ -380,7 +470,9 @@ export class FaultCase {
     const lookupKeyHolders: EndState['stripe']['lookupKeyHolders'] = {};
     for (const code of PLAN_CODES) {
       const key = lookupKeyFor(code);
-      lookupKeyHolders[key] = peer.prices.filter((p) => p.lookup_key === key).map((p) => ({ id: p.id, active: p.active }));
+      lookupKeyHolders[key] = peer.prices
+        .filter((p) => p.lookup_key === key)
+        .map((p) => ({ id: p.id, active: p.active }));
     }
     return {
       alembicVersion,
@@ -388,7 +480,9 @@ export class FaultCase {
       envLocal: await readFile(this.envLocalPath, 'utf8'),
       priceIds,
       stripe: {
-        activeProducts: peer.products.filter((p) => p.active).map((p) => ({ id: p.id, code: p.metadata[PLAN_CODE_METADATA_KEY] ?? null, name: p.name })),
+        activeProducts: peer.products
+          .filter((p) => p.active)
+          .map((p) => ({ id: p.id, code: p.metadata[PLAN_CODE_METADATA_KEY] ?? null, name: p.name })),
         activePrices: peer.prices
           .filter((p) => p.active)
           .map((p) => ({
@@ -420,16 +514,25 @@ export class FaultCase {
 
   /** The release went through: schema at head, one active price per lookup key, price ids everywhere. */
   checkReleased(state: EndState, outcome: Outcome): void {
-    this.check('alembic_version rows', sameList(state.alembicVersion, [this.head]), state.alembicVersion, [this.head]);
+    this.check('alembic_version rows', sameList(state.alembicVersion, [this.head]), state.alembicVersion, [
+      this.head,
+    ]);
     const missing = this.expectedTables.filter((t) => !state.tables.includes(t));
-    const extra = state.tables.filter((t) => !this.expectedTables.includes(t) && !TABLES_IGNORED.test(t) && !this.before.tables.includes(t));
+    const extra = state.tables.filter(
+      (t) => !this.expectedTables.includes(t) && !TABLES_IGNORED.test(t) && !this.before.tables.includes(t),
+    );
     this.check('tables', missing.length === 0 && extra.length === 0, { missing, extra }, this.expectedTables);
     const map: Record<string, string> = {};
     for (const code of PLAN_CODES) {
       const key = lookupKeyFor(code);
       const holders = state.stripe.activePrices.filter((p) => p.lookupKey === key);
       const products = state.stripe.activeProducts.filter((p) => p.code === code);
-      this.check(`one active price holds ${key}`, holders.length === 1 && holders[0]?.productActive === true, holders, '1 active price on an active product');
+      this.check(
+        `one active price holds ${key}`,
+        holders.length === 1 && holders[0]?.productActive === true,
+        holders,
+        '1 active price on an active product',
+      );
       this.check(`one active product for plan ${code}`, products.length === 1, products, 1);
       if (holders[0]) map[code] = holders[0].id;
     }
@@ -443,8 +546,17 @@ export class FaultCase {
       parsed = envMap;
     }
     this.check('.env.local STRIPE_PRODUCT_PRICE_MAP', sameJson(parsed, map), parsed, map);
-    const untouched = (text: string) => text.split('\n').filter((l) => !/^(STRIPE_PRODUCT_PRICE_MAP|ENABLE_BILLING)=/.test(l)).join('\n');
-    this.check('.env.local other lines byte for byte', untouched(state.envLocal) === untouched(this.before.envLocal), untouched(state.envLocal), untouched(this.before.envLocal));
+    const untouched = (text: string) =>
+      text
+        .split('\n')
+        .filter((l) => !/^(STRIPE_PRODUCT_PRICE_MAP|ENABLE_BILLING)=/.test(l))
+        .join('\n');
+    this.check(
+      '.env.local other lines byte for byte',
+      untouched(state.envLocal) === untouched(this.before.envLocal),
+      untouched(state.envLocal),
+      untouched(this.before.envLocal),
+    );
     const priceIds = Object.fromEntries(PLAN_CODES.map((c) => [c, state.priceIds[c] ?? null]));
     this.check('billing_plans.stripe_price_id', sameJson(priceIds, map), priceIds, map);
     const summaryMap = outcome.summary?.stripe_price_map ?? null;
@@ -455,16 +567,38 @@ export class FaultCase {
   /** Nothing the release changed is left: the state before it, byte for byte where it matters. */
   checkUnchanged(state: EndState): void {
     const b = this.before;
-    this.check('alembic_version rows as before', sameList(state.alembicVersion, b.alembicVersion), state.alembicVersion, b.alembicVersion);
+    this.check(
+      'alembic_version rows as before',
+      sameList(state.alembicVersion, b.alembicVersion),
+      state.alembicVersion,
+      b.alembicVersion,
+    );
     const tables = (t: string[]) => t.filter((x) => !TABLES_IGNORED.test(x));
     this.check('tables as before', sameList(tables(state.tables), tables(b.tables)), state.tables, b.tables);
     this.check('.env.local bytes as before', state.envLocal === b.envLocal, state.envLocal, b.envLocal);
-    this.check('billing_plans.stripe_price_id as before', sameJson(state.priceIds, b.priceIds), state.priceIds, b.priceIds);
-    const ids = (s: EndState) => [...s.stripe.activeProducts.map((p) => p.id), ...s.stripe.activePrices.map((p) => p.id)].sort();
+    this.check(
+      'billing_plans.stripe_price_id as before',
+      sameJson(state.priceIds, b.priceIds),
+      state.priceIds,
+      b.priceIds,
+    );
+    const ids = (s: EndState) =>
+      [...s.stripe.activeProducts.map((p) => p.id), ...s.stripe.activePrices.map((p) => p.id)].sort();
     const leaked = ids(state).filter((id) => !ids(b).includes(id));
     this.check('no Stripe object left active by the release', leaked.length === 0, leaked, []);
-    const holders = (s: EndState) => Object.fromEntries(Object.entries(s.stripe.lookupKeyHolders).map(([k, v]) => [k, v.filter((h) => h.active).map((h) => h.id)]));
-    this.check('lookup keys held as before', sameJson(holders(state), holders(b)), holders(state), holders(b));
+    const holders = (s: EndState) =>
+      Object.fromEntries(
+        Object.entries(s.stripe.lookupKeyHolders).map(([k, v]) => [
+          k,
+          v.filter((h) => h.active).map((h) => h.id),
+        ]),
+      );
+    this.check(
+      'lookup keys held as before',
+      sameJson(holders(state), holders(b)),
+      holders(state),
+      holders(b),
+    );
     this.dupCount += Math.max(leaked.length, duplicatesOrLeaks(state).count);
   }
 
@@ -494,17 +628,31 @@ export class FaultCase {
   async checkCommon(): Promise<void> {
     this.runs = await migrationRuns(this.backendDir);
     this.ranTwice = this.runs.ranTwice;
-    this.check('no migration ran twice (tracked upgrades: overlaps + extra completions)', this.runs.ranTwice === 0, this.runs.lines, 'one completed upgrade each, no overlap');
+    this.check(
+      'no migration ran twice (tracked upgrades: overlaps + extra completions)',
+      this.runs.ranTwice === 0,
+      this.runs.lines,
+      'one completed upgrade each, no overlap',
+    );
     // A migrate process tree must not outlive the release (bounded: a kill's grace period).
     try {
-      await eventually(async () => (await processesWithMarker(this.marker)).length === 0, { timeoutMs: 20_000, intervalMs: 500, what: 'no process of the case left' });
+      await eventually(async () => (await processesWithMarker(this.marker)).length === 0, {
+        timeoutMs: 20_000,
+        intervalMs: 500,
+        what: 'no process of the case left',
+      });
     } catch {
       // recorded below
     }
     this.leftovers = await processesWithMarker(this.marker);
     this.check('no migrate process left running', this.leftovers.length === 0, this.leftovers, []);
     this.secretHits = await this.scanSecrets();
-    this.check('no secret in histories, worker log, reports or CLI output', this.secretHits.length === 0, this.secretHits, []);
+    this.check(
+      'no secret in histories, worker log, reports or CLI output',
+      this.secretHits.length === 0,
+      this.secretHits,
+      [],
+    );
   }
 
   /** Full secret values found anywhere an operator or a Web UI user can read them. */
@@ -517,20 +665,32 @@ export class FaultCase {
     ];
     const places: Array<[string, string]> = [];
     try {
-      for await (const execution of this.client.workflow.list({ query: `WorkflowId = '${this.workflowId}'` })) {
-        places.push([`history of run ${execution.runId}`, await historyText(this.client, this.workflowId, execution.runId)]);
+      for await (const execution of this.client.workflow.list({
+        query: `WorkflowId = '${this.workflowId}'`,
+      })) {
+        places.push([
+          `history of run ${execution.runId}`,
+          await historyText(this.client, this.workflowId, execution.runId),
+        ]);
       }
     } catch (error) {
       this.notes.push(`histories could not all be read: ${String(error)}`);
     }
-    for (const w of [this.worker, ...this.standbyWorkers]) places.push([`worker log ${path.basename(w.logFile)}`, await readFile(w.logFile, 'utf8').catch(() => '')]);
+    for (const w of [this.worker, ...this.standbyWorkers])
+      places.push([
+        `worker log ${path.basename(w.logFile)}`,
+        await readFile(w.logFile, 'utf8').catch(() => ''),
+      ]);
     for (const file of await filesUnder(path.join(this.backendDir, 'var'))) {
       if (/faults-(migration-runs|running|hold)/.test(file)) continue;
       places.push([path.relative(this.backendDir, file), await readFile(file, 'utf8').catch(() => '')]);
     }
-    this.cliResults.forEach((r, i) => places.push([`CLI run ${i + 1} stdout+stderr`, `${r.stdout}\n${r.stderr}`]));
+    this.cliResults.forEach((r, i) =>
+      places.push([`CLI run ${i + 1} stdout+stderr`, `${r.stdout}\n${r.stderr}`]),
+    );
     const hits: string[] = [];
-    for (const [place, text] of places) for (const [name, value] of secrets) if (text.includes(value)) hits.push(`${name} in ${place}`);
+    for (const [place, text] of places)
+      for (const [name, value] of secrets) if (text.includes(value)) hits.push(`${name} in ${place}`);
     return hits;
   }
 
@@ -542,7 +702,9 @@ export class FaultCase {
       throw new Error(
         [
           `fault case ${this.spec.id} (${this.spec.title}) did not survive; depends on: ${this.spec.dependsOn}`,
-          ...failed.map((c) => `  FAILED ${c.what}\n    found:    ${short(c.found)}\n    expected: ${short(c.expected)}`),
+          ...failed.map(
+            (c) => `  FAILED ${c.what}\n    found:    ${short(c.found)}\n    expected: ${short(c.expected)}`,
+          ),
           `summary: status ${outcome?.summary?.status ?? '-'}, error ${short(outcome?.summary?.error ?? null)}, compensations ${short(outcome?.summary?.compensations ?? [])}`,
           `CLI exit ${String(outcome?.cli.code)}; stderr tail: ${outcome?.cli.stderr.slice(-1500) ?? '-'}`,
           `end state found: ${short(state, 4000)}`,
@@ -583,7 +745,8 @@ export class FaultCase {
     killAll((await processesWithMarker(this.marker)).map((p) => p.pid));
     const handle = this.client.workflow.getHandle(this.workflowId);
     const description = await handle.describe().catch(() => null);
-    if (description?.status.name === 'RUNNING') await handle.terminate('fault suite cleanup').catch(() => undefined);
+    if (description?.status.name === 'RUNNING')
+      await handle.terminate('fault suite cleanup').catch(() => undefined);
     await this.worker.close();
     for (const w of this.standbyWorkers) await w.close();
     await this.proxy.close();
@@ -599,7 +762,13 @@ function sameList(a: string[], b: string[]): boolean {
 
 function sameJson(a: unknown, b: unknown): boolean {
   const canon = (v: unknown): unknown =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => x.localeCompare(y)).map(([k, x]) => [k, canon(x)])) : v;
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v)
+            .sort(([x], [y]) => x.localeCompare(y))
+            .map(([k, x]) => [k, canon(x)]),
+        )
+      : v;
   return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
 }
 
@@ -620,7 +789,8 @@ export function duplicatesOrLeaks(state: EndState): { count: number; objects: st
     if (!price.productActive) objects.push(`active price ${price.id} on archived product ${price.product}`);
     perProduct.set(price.product, [...(perProduct.get(price.product) ?? []), price.id]);
   }
-  for (const [product, prices] of perProduct) prices.slice(1).forEach((p) => objects.push(`second active price ${p} on ${product}`));
+  for (const [product, prices] of perProduct)
+    prices.slice(1).forEach((p) => objects.push(`second active price ${p} on ${product}`));
   return { count: objects.length, objects };
 }
 

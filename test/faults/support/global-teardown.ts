@@ -44,10 +44,27 @@ export function closingTable(results: Map<string, CaseResult>, onlyIds: string[]
       failure: r?.survived ? '' : (r?.failure ?? 'no result recorded (timed out or crashed)'),
     };
   });
-  const header = { id: 'case', title: 'what', survived: 'survived', status: 'status', exit: 'exit', twice: 'migr twice', dup: 'dup/leaked stripe', secrets: 'secrets', left: 'procs left', secs: 's', depends: 'depends on', failure: '' };
+  const header = {
+    id: 'case',
+    title: 'what',
+    survived: 'survived',
+    status: 'status',
+    exit: 'exit',
+    twice: 'migr twice',
+    dup: 'dup/leaked stripe',
+    secrets: 'secrets',
+    left: 'procs left',
+    secs: 's',
+    depends: 'depends on',
+    failure: '',
+  };
   const cols = ['id', 'survived', 'status', 'exit', 'twice', 'dup', 'secrets', 'left', 'secs'] as const;
   const width = (k: (typeof cols)[number]) => Math.max(header[k].length, ...rows.map((r) => r[k].length));
-  const line = (r: typeof header) => cols.map((k) => r[k].padEnd(width(k))).join('  ').trimEnd();
+  const line = (r: typeof header) =>
+    cols
+      .map((k) => r[k].padEnd(width(k)))
+      .join('  ')
+      .trimEnd();
   const sum = (k: 'twice' | 'dup' | 'secrets' | 'left') => rows.reduce((s, r) => s + (Number(r[k]) || 0), 0);
   const passed = rows.filter((r) => r.survived === 'yes').length;
   const out = ['', '==== fault suite: closing table ====', line(header), ...rows.map(line)];
@@ -59,7 +76,8 @@ export function closingTable(results: Map<string, CaseResult>, onlyIds: string[]
   const failed = rows.filter((r) => r.survived !== 'yes');
   if (failed.length > 0) {
     out.push('', 'not survived (depends on / first failed checks):');
-    for (const r of failed) out.push(`  ${r.id}: ${r.title}\n    depends on: ${r.depends}\n    failed: ${r.failure.slice(0, 400)}`);
+    for (const r of failed)
+      out.push(`  ${r.id}: ${r.title}\n    depends on: ${r.depends}\n    failed: ${r.failure.slice(0, 400)}`);
   }
   out.push('', `faults: ${passed} passed, ${rows.length - passed} failed`, '');
   return out.join('\n');

@@ -31,7 +31,10 @@ export const quickTable = (revision: string, table: string): TrackedMigration =>
 /** A migration that holds its transaction in the database for `seconds` (pg_sleep), then creates a table. */
 export const slowTable = (revision: string, table: string, seconds: number): TrackedMigration => ({
   revision,
-  upgrade: [`op.execute("select pg_sleep(${seconds})")`, `op.create_table("${table}", sa.Column("id", sa.Integer, primary_key=True))`],
+  upgrade: [
+    `op.execute("select pg_sleep(${seconds})")`,
+    `op.create_table("${table}", sa.Column("id", sa.Integer, primary_key=True))`,
+  ],
   downgrade: [`op.drop_table("${table}")`],
   creates: [table],
 });
@@ -113,10 +116,16 @@ ${body(m.downgrade)}
 }
 
 /** Writes the chain after the sample head; returns the new head. */
-export async function writeTrackedMigrations(backendDir: string, migrations: TrackedMigration[]): Promise<string> {
+export async function writeTrackedMigrations(
+  backendDir: string,
+  migrations: TrackedMigration[],
+): Promise<string> {
   let down = SAMPLE_HEAD;
   for (const m of migrations) {
-    await writeFile(path.join(backendDir, 'migrations', 'versions', `${m.revision}_faults.py`), source(m, down));
+    await writeFile(
+      path.join(backendDir, 'migrations', 'versions', `${m.revision}_faults.py`),
+      source(m, down),
+    );
     down = m.revision;
   }
   return down;
@@ -151,6 +160,7 @@ export async function migrationRuns(backendDir: string): Promise<MigrationRuns> 
   const ends = count('end');
   const overlaps = count('overlap');
   const ranTwice =
-    Object.values(ends).reduce((sum, n) => sum + Math.max(0, n - 1), 0) + Object.values(overlaps).reduce((sum, n) => sum + n, 0);
+    Object.values(ends).reduce((sum, n) => sum + Math.max(0, n - 1), 0) +
+    Object.values(overlaps).reduce((sum, n) => sum + n, 0);
   return { starts, ends, overlaps, ranTwice, lines };
 }

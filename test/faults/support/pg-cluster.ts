@@ -16,7 +16,9 @@ const run = promisify(execFile);
 
 function pgBin(name: string): string {
   const root = '/usr/lib/postgresql';
-  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(path.join(root, v, 'bin', name))) : [];
+  const versions = existsSync(root)
+    ? readdirSync(root).filter((v) => existsSync(path.join(root, v, 'bin', name)))
+    : [];
   const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
   if (!newest) throw new Error(`no ${name} under ${root}/*/bin: install the PostgreSQL server package`);
   return path.join(root, newest, 'bin', name);
@@ -25,7 +27,9 @@ function pgBin(name: string): string {
 /** initdb and postgres refuse to run as root: as root, run them as the postgres user. */
 async function asOwner(file: string, args: string[]): Promise<string> {
   const root = process.getuid?.() === 0;
-  const { stdout } = root ? await run('runuser', ['-u', 'postgres', '--', file, ...args]) : await run(file, args);
+  const { stdout } = root
+    ? await run('runuser', ['-u', 'postgres', '--', file, ...args])
+    : await run(file, args);
   return stdout;
 }
 
@@ -42,7 +46,16 @@ export class PgCluster {
       const { stdout: gid } = await run('id', ['-g', 'postgres']);
       chownSync(dir, Number(stdout.trim()), Number(gid.trim()));
     }
-    await asOwner(pgBin('initdb'), ['-D', path.join(dir, 'data'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-instructions']);
+    await asOwner(pgBin('initdb'), [
+      '-D',
+      path.join(dir, 'data'),
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '-E',
+      'UTF8',
+      '--no-instructions',
+    ]);
     const cluster = new PgCluster(dir, await freePort());
     await cluster.start();
     return cluster;
@@ -58,8 +71,22 @@ export class PgCluster {
 
   async start(): Promise<void> {
     const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c shared_buffers=16MB -c max_connections=40 -c fsync=off`;
-    await asOwner(pgBin('pg_ctl'), ['-D', path.join(this.dir, 'data'), '-l', path.join(this.dir, 'server.log'), '-o', options, '-w', '-t', '60', 'start']);
-    await eventually(() => this.answers(), { timeoutMs: 30_000, what: `the throwaway cluster on port ${this.port} to accept connections` });
+    await asOwner(pgBin('pg_ctl'), [
+      '-D',
+      path.join(this.dir, 'data'),
+      '-l',
+      path.join(this.dir, 'server.log'),
+      '-o',
+      options,
+      '-w',
+      '-t',
+      '60',
+      'start',
+    ]);
+    await eventually(() => this.answers(), {
+      timeoutMs: 30_000,
+      what: `the throwaway cluster on port ${this.port} to accept connections`,
+    });
   }
 
   /** Every session is cut at once, as in a crash; the data stays for the next start. */
@@ -68,7 +95,10 @@ export class PgCluster {
   }
 
   async answers(): Promise<boolean> {
-    const client = new pg.Client({ connectionString: this.urlFor('postgres'), connectionTimeoutMillis: 2_000 });
+    const client = new pg.Client({
+      connectionString: this.urlFor('postgres'),
+      connectionTimeoutMillis: 2_000,
+    });
     try {
       await client.connect();
       await client.query('select 1');

@@ -50,7 +50,9 @@ class LoggedProcess {
     child.stderr?.on('data', onData);
     this.exited = new Promise((resolve) =>
       child.on('close', (code, signal) => {
-        this.log.write(`\n===== ${new Date().toISOString()} exited (code ${String(code)}, signal ${String(signal)})\n`);
+        this.log.write(
+          `\n===== ${new Date().toISOString()} exited (code ${String(code)}, signal ${String(signal)})\n`,
+        );
         resolve();
       }),
     );
@@ -107,16 +109,33 @@ export class WorkerProcess extends LoggedProcess {
     const { backendDir, address, taskQueue } = this.options;
     this.spawnLogged(
       process.execPath,
-      [path.join(repoRoot(), 'bin', 'db-release.js'), 'worker', '--project-root', backendDir, '--address', address, '--task-queue', taskQueue],
+      [
+        path.join(repoRoot(), 'bin', 'db-release.js'),
+        'worker',
+        '--project-root',
+        backendDir,
+        '--address',
+        address,
+        '--task-queue',
+        taskQueue,
+      ],
       cliEnv(),
       `worker on ${taskQueue} at ${address}`,
     );
-    await eventually(() => (/worker ready/.test(this.output) ? true : this.alive ? null : Promise.reject(new Error('worker exited'))), {
-      timeoutMs: 5 * 60_000,
-      intervalMs: 200,
-      what: `the worker on ${taskQueue} (start #${this.starts}) to print "worker ready"`,
-      describe: () => this.tail(),
-    });
+    await eventually(
+      () =>
+        /worker ready/.test(this.output)
+          ? true
+          : this.alive
+            ? null
+            : Promise.reject(new Error('worker exited')),
+      {
+        timeoutMs: 5 * 60_000,
+        intervalMs: 200,
+        what: `the worker on ${taskQueue} (start #${this.starts}) to print "worker ready"`,
+        describe: () => this.tail(),
+      },
+    );
   }
 
   async restart(): Promise<void> {
@@ -143,9 +162,27 @@ export class TemporalServerProcess extends LoggedProcess {
   }
 
   async start(): Promise<void> {
-    const args = ['server', 'start-dev', '--db-filename', this.dbFile, '--port', String(this.port), '--ip', '127.0.0.1', '--headless', '--log-level', 'error'];
-    for (const attribute of RELEASE_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${attribute.name}=Keyword`);
-    this.spawnLogged(temporalExecutable(), args, cliEnv(), `temporal dev server on ${this.address}, db ${this.dbFile}`);
+    const args = [
+      'server',
+      'start-dev',
+      '--db-filename',
+      this.dbFile,
+      '--port',
+      String(this.port),
+      '--ip',
+      '127.0.0.1',
+      '--headless',
+      '--log-level',
+      'error',
+    ];
+    for (const attribute of RELEASE_SEARCH_ATTRIBUTES)
+      args.push('--search-attribute', `${attribute.name}=Keyword`);
+    this.spawnLogged(
+      temporalExecutable(),
+      args,
+      cliEnv(),
+      `temporal dev server on ${this.address}, db ${this.dbFile}`,
+    );
     await eventually(
       async () => {
         if (!this.alive) throw new Error('the dev server exited');
@@ -157,7 +194,12 @@ export class TemporalServerProcess extends LoggedProcess {
           await connection.close();
         }
       },
-      { timeoutMs: 60_000, intervalMs: 250, what: `the Temporal dev server on ${this.address} to answer`, describe: () => this.tail() },
+      {
+        timeoutMs: 60_000,
+        intervalMs: 250,
+        what: `the Temporal dev server on ${this.address} to answer`,
+        describe: () => this.tail(),
+      },
     );
   }
 }

@@ -5,7 +5,13 @@
  * then dropped, the way a dying worker's connection is. Status faults stay with the peer's own
  * injectFault; this only adds timing.
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface ProxiedRequest {
@@ -68,7 +74,13 @@ export class StripeProxy {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
     const pathOnly = (req.url ?? '/').split('?')[0] ?? '/';
-    const entry: ProxiedRequest = { method, path: pathOnly, at: new Date().toISOString(), status: null, held: null };
+    const entry: ProxiedRequest = {
+      method,
+      path: pathOnly,
+      at: new Date().toISOString(),
+      status: null,
+      held: null,
+    };
     this.requests.push(entry);
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -77,25 +89,33 @@ export class StripeProxy {
     const hold = index >= 0 ? this.holds.splice(index, 1)[0] : undefined;
 
     const forward = () =>
-      new Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }>((resolve, reject) => {
-        const upstream = httpRequest(
-          {
-            host: this.target.hostname,
-            port: this.target.port,
-            method,
-            path: req.url,
-            headers: { ...req.headers, host: this.target.host, connection: 'close' },
-          },
-          (answer) => {
-            const parts: Buffer[] = [];
-            answer.on('data', (c: Buffer) => parts.push(c));
-            answer.on('end', () => resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: Buffer.concat(parts) }));
-            answer.on('error', reject);
-          },
-        );
-        upstream.on('error', reject);
-        upstream.end(body);
-      });
+      new Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }>(
+        (resolve, reject) => {
+          const upstream = httpRequest(
+            {
+              host: this.target.hostname,
+              port: this.target.port,
+              method,
+              path: req.url,
+              headers: { ...req.headers, host: this.target.host, connection: 'close' },
+            },
+            (answer) => {
+              const parts: Buffer[] = [];
+              answer.on('data', (c: Buffer) => parts.push(c));
+              answer.on('end', () =>
+                resolve({
+                  status: answer.statusCode ?? 502,
+                  headers: answer.headers,
+                  body: Buffer.concat(parts),
+                }),
+              );
+              answer.on('error', reject);
+            },
+          );
+          upstream.on('error', reject);
+          upstream.end(body);
+        },
+      );
     const deliver = (answer: { status: number; headers: IncomingMessage['headers']; body: Buffer }) => {
       entry.status = answer.status;
       if (res.destroyed || res.headersSent) return;
