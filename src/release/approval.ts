@@ -20,6 +20,11 @@ export interface DecisionPayload {
 }
 
 /** Sizes a decision may have; longer ones are refused, and what is recorded is cut to them. */
+/** The policy of a caller that sent none (inputs from before the worker's authority): no gate. */
+export function noApproval(): ApprovalPolicy {
+  return { required: false, approvers: [], fourEyes: false, timeout: '24 hours' };
+}
+
 export const DECISION_LIMITS = {
   approver: 100,
   comment: 2000,

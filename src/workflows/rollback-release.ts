@@ -14,6 +14,7 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import { rollbackStatusQuery, type GatePlan, type RollbackStatusView } from './messages';
+import { noApproval } from '../release/approval';
 import { ErrorType } from '../release/errors';
 import {
   downgradeBlocker,
@@ -180,12 +181,7 @@ async function undoRelease(input: RollbackInput, view: RollbackView): Promise<Ro
         `Write a working downgrade for it (or restore from backup to ${setText(sets.before)}), then roll back by hand`,
     );
   }
-  const policy: ApprovalPolicy = input.approval ?? {
-    required: false,
-    approvers: [],
-    fourEyes: false,
-    timeout: '24 hours',
-  };
+  const policy: ApprovalPolicy = input.approval ?? noApproval();
   const plan: GatePlan = {
     action: 'rollback',
     environment,

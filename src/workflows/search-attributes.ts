@@ -12,23 +12,14 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { ReleaseStatus } from '../release/types';
 
-export const releaseEnvironmentAttribute = defineSearchAttributeKey(
-  'DbReleaseEnvironment',
-  SearchAttributeType.KEYWORD,
-);
+/** Every DbRelease* attribute is a Keyword (exact match in visibility queries). */
+const keyword = (name: string) => defineSearchAttributeKey(name, SearchAttributeType.KEYWORD);
+
+export const releaseEnvironmentAttribute = keyword('DbReleaseEnvironment');
 /** running, awaiting_approval, then the summary's final status (success, rolled_back, rejected...). */
-export const releaseStatusAttribute = defineSearchAttributeKey(
-  'DbReleaseStatus',
-  SearchAttributeType.KEYWORD,
-);
-export const releaseGitShaAttribute = defineSearchAttributeKey(
-  'DbReleaseGitSha',
-  SearchAttributeType.KEYWORD,
-);
-export const releaseStartedByAttribute = defineSearchAttributeKey(
-  'DbReleaseStartedBy',
-  SearchAttributeType.KEYWORD,
-);
+export const releaseStatusAttribute = keyword('DbReleaseStatus');
+export const releaseGitShaAttribute = keyword('DbReleaseGitSha');
+export const releaseStartedByAttribute = keyword('DbReleaseStartedBy');
 
 export const RELEASE_SEARCH_ATTRIBUTES = [
   releaseEnvironmentAttribute,

@@ -5,6 +5,7 @@
  */
 import { msToNumber } from '@temporalio/common/lib/time';
 import { ApplicationFailure, CancellationScope, patched } from '@temporalio/workflow';
+import { noApproval } from '../release/approval';
 import { ErrorType } from '../release/errors';
 import { COMPENSATIONS } from '../release/steps';
 import type {
@@ -91,12 +92,7 @@ export async function stripeSetup(input: StripeSetupInput): Promise<StripeSetupR
 
 async function setUp(input: StripeSetupInput, gate: ApprovalGate): Promise<StripeSetupResult> {
   const environment = input.environment ?? '';
-  const policy: ApprovalPolicy = input.approval ?? {
-    required: false,
-    approvers: [],
-    fourEyes: false,
-    timeout: '24 hours',
-  };
+  const policy: ApprovalPolicy = input.approval ?? noApproval();
   const plan: GatePlan = {
     action: 'stripe_setup',
     environment,
