@@ -10,8 +10,7 @@
  * of its rollbacks, and one history fetch per release run at the same SHA (at most RESULTS_READ).
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { msToNumber } from '@temporalio/common/lib/time';
-import type { Duration } from '@temporalio/common';
+import { durationMs } from '../release/duration';
 import { judgePromotion, type ReleaseRun } from '../release/promotion';
 import type { PromotionPolicy, PromotionRecord, ReleaseSummary } from '../release/types';
 import { RELEASE_WORKFLOW_TYPE, releaseWorkflowId, ROLLBACK_WORKFLOW_TYPE } from '../workflows/messages';
@@ -105,11 +104,13 @@ export async function checkPromotion(
   const runs: Record<string, ReleaseRun[]> = {};
   for (const environment of question.policy.requires)
     runs[environment] = await readReleaseRuns(client, environment, question.gitSha);
+  const maxAge = durationMs(question.policy.maxAge, '"7 days"');
+  if ('error' in maxAge) throw new Error(`promotion.maxAge "${question.policy.maxAge}": ${maxAge.error}`);
   return judgePromotion({
     policy: question.policy,
     gitSha: question.gitSha,
     revisions: question.revisions,
-    maxAgeMs: msToNumber(question.policy.maxAge as Duration),
+    maxAgeMs: maxAge.ms,
     now: question.now ?? new Date(),
     runs,
   });

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { durationSchema } from '../release/duration';
 import { DEFAULT_CATALOG } from '../release/plans';
 import { DEFAULT_SQL_REVIEW_POLICY, SQL_FLAG_KINDS, type SqlReviewPolicy } from '../release/sql-review';
 import type { ApprovalPolicy, CatalogPlan, PromotionPolicy } from '../release/types';
@@ -15,17 +16,12 @@ export const ENV_FILES_BY_PRECEDENCE = ['.env.local', '.env', '.env.compose'] as
 /** The backend's own settings for this tool, in `<project root>/release.config.json`. Never holds secrets. */
 export const CONFIG_FILE_NAME = 'release.config.json';
 
-const durationPattern = /^\d+(\.\d+)?\s*(ms|milliseconds?|s|seconds?|m|minutes?|h|hours?|d|days?)$/i;
-
 const approvalSchema = z
   .object({
     required: z.boolean().optional(),
     approvers: z.array(z.string().min(1)).default([]),
     fourEyes: z.boolean().default(false),
-    timeout: z
-      .string()
-      .regex(durationPattern, 'use a duration such as "24 hours" or "30 minutes"')
-      .default('24 hours'),
+    timeout: durationSchema('"24 hours" or "30 minutes"').default('24 hours'),
   })
   .strict();
 
@@ -47,10 +43,7 @@ const promotionSchema = z
       )
       .min(1, 'name at least one environment that must release first, e.g. ["staging"]')
       .refine((list) => new Set(list).size === list.length, 'an environment is listed twice'),
-    maxAge: z
-      .string()
-      .regex(durationPattern, 'use a duration such as "7 days" or "48 hours"')
-      .default('7 days'),
+    maxAge: durationSchema('"7 days" or "48 hours"').default('7 days'),
   })
   .strict();
 
@@ -128,10 +121,7 @@ const configSchema = z
       .default([...DEFAULT_CATALOG]),
     currency: z.string().default('usd'),
     trialDays: z.number().int().min(0).max(730).default(14),
-    rollbackWindow: z
-      .string()
-      .regex(durationPattern, 'use a duration such as "24 hours"')
-      .default('24 hours'),
+    rollbackWindow: durationSchema('"24 hours"').default('24 hours'),
     environments: z
       .record(
         z.string(),

@@ -3,10 +3,9 @@
  * rollback window by starting the rollbackRelease workflow under the release's workflow id.
  */
 import type { Client } from '@temporalio/client';
-import type { Duration } from '@temporalio/common';
-import { msToNumber } from '@temporalio/common/lib/time';
 import { Option, type Command } from 'commander';
 import path from 'node:path';
+import { durationMs } from '../../release/duration';
 import { ErrorType } from '../../release/errors';
 import { approvalPolicyFor } from '../../config/release-config';
 import { EXIT_CODES } from '../../release/summary';
@@ -86,14 +85,13 @@ export async function rollbackCommand(
     path.resolve(flags.projectRoot ?? process.env.DB_RELEASE_PROJECT_ROOT ?? '.'),
   );
   const window = flags.window ?? config?.rollbackWindow ?? '24 hours';
-  if (!/^\d+(\.\d+)?\s*(ms|s|seconds?|m|minutes?|h|hours?|d|days?)$/i.test(window)) {
-    throw new CliError(`--window "${window}": use a duration such as "24 hours" or "30 minutes"`);
-  }
+  const windowMs = durationMs(window);
+  if ('error' in windowMs) throw new CliError(`--window "${window}": ${windowMs.error}`);
   // Checked here too, so a late request starts nothing; the workflow checks again with its own clock.
   if (
     release.status === 'success' &&
     release.finished_at &&
-    Date.now() - Date.parse(release.finished_at) > msToNumber(window as Duration)
+    Date.now() - Date.parse(release.finished_at) > windowMs.ms
   ) {
     throw new CliError(
       `rollback refused: release ${release.run_id} finished ${release.finished_at}, outside the rollback window of ${window}; roll back by hand`,
