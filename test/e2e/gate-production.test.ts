@@ -15,7 +15,7 @@ import type { ReleaseInput, ReleaseSummary } from '../../src/release/types';
 import type { releaseDb } from '../../src/workflows';
 import { gateQuery, statusQuery, type GateView } from '../../src/workflows/messages';
 import { requireWorker } from '../../src/cli/worker-presence';
-import { runCli, startCli } from '../support/cli';
+import { releaseDbArgs, runCli, startCli } from '../support/cli';
 import { eventually } from '../support/eventually';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';
 import { uniqueName } from '../support/temporal';
@@ -77,25 +77,14 @@ async function snapshot(): Promise<Snapshot> {
 }
 
 function releaseArgs(operator: string, extra: string[] = []): string[] {
-  return [
-    'release',
-    'db',
-    '--project-root',
-    backend(),
-    '--environment',
+  return releaseDbArgs({
+    projectRoot: backend(),
     environment,
-    '--non-interactive',
-    '--plan',
-    'starter=0',
-    '--plan',
-    'pro=9900',
-    '--operator',
     operator,
-    '--summary-path',
-    path.join('var', 'reports', `${uniqueName('gate')}.json`),
-    ...e2e.temporalArgs,
-    ...extra,
-  ];
+    summaryPath: path.join('var', 'reports', `${uniqueName('gate')}.json`),
+    temporalArgs: e2e.temporalArgs,
+    extra,
+  });
 }
 
 /** Polls (bounded) the gate query until the workflow waits for a decision. */

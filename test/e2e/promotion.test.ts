@@ -11,7 +11,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ReleaseSummary } from '../../src/release/types';
 import { gateQuery, type GateView } from '../../src/workflows/messages';
-import { runCli, startCli } from '../support/cli';
+import { releaseDbArgs, runCli, startCli } from '../support/cli';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';
 import { uniqueName } from '../support/temporal';
 
@@ -54,25 +54,13 @@ const sha = () =>
 
 function release(stack: E2eStack, environment: string, extra: string[] = []) {
   const summaryPath = path.join(stack.stack.backendDir, 'var', 'reports', `${uniqueName('promo')}.json`);
-  const args = [
-    'release',
-    'db',
-    '--project-root',
-    stack.stack.backendDir,
-    '--environment',
+  const args = releaseDbArgs({
+    projectRoot: stack.stack.backendDir,
     environment,
-    '--non-interactive',
-    '--plan',
-    'starter=0',
-    '--plan',
-    'pro=9900',
-    '--operator',
-    'alice',
-    '--summary-path',
     summaryPath,
-    ...stack.temporalArgs,
-    ...extra,
-  ];
+    temporalArgs: stack.temporalArgs,
+    extra,
+  });
   return { args, summaryPath };
 }
 

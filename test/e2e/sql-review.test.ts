@@ -13,7 +13,7 @@ import { repoRoot } from '../../src/devstack/paths';
 import { reportPathFor } from '../../src/release/report';
 import type { ReleaseSummary } from '../../src/release/types';
 import { gateQuery, type GateView } from '../../src/workflows/messages';
-import { runCli, startCli } from '../support/cli';
+import { releaseDbArgs, runCli, startCli } from '../support/cli';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';
 import { uniqueName } from '../support/temporal';
 
@@ -74,24 +74,7 @@ afterAll(async () => {
 });
 
 function releaseArgs(summaryPath: string): string[] {
-  return [
-    'release',
-    'db',
-    '--project-root',
-    backend(),
-    '--environment',
-    environment,
-    '--non-interactive',
-    '--plan',
-    'starter=0',
-    '--plan',
-    'pro=9900',
-    '--operator',
-    'alice',
-    '--summary-path',
-    summaryPath,
-    ...e2e.temporalArgs,
-  ];
+  return releaseDbArgs({ projectRoot: backend(), environment, summaryPath, temporalArgs: e2e.temporalArgs });
 }
 
 async function waitingGate(): Promise<GateView> {

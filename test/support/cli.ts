@@ -157,3 +157,30 @@ export function startOnTerminal(
     type: (text) => child.stdin?.write(text),
   };
 }
+
+/** What a test's `release db` needs: the sample's two catalog plans, non-interactive. */
+export interface ReleaseDbArgs {
+  projectRoot: string;
+  environment: string;
+  summaryPath: string;
+  temporalArgs: readonly string[];
+  operator?: string;
+  extra?: readonly string[];
+}
+
+/** `release db` of the sample catalog (starter=0, pro=9900) without prompts. */
+export function releaseDbArgs(a: ReleaseDbArgs): string[] {
+  return [
+    ...[
+      'release',
+      'db',
+      '--project-root',
+      a.projectRoot,
+      '--environment',
+      a.environment,
+      '--non-interactive',
+    ],
+    ...['--plan', 'starter=0', '--plan', 'pro=9900', '--operator', a.operator ?? 'alice'],
+    ...['--summary-path', a.summaryPath, ...a.temporalArgs, ...(a.extra ?? [])],
+  ];
+}
