@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import io
 import json
 import linecache
@@ -153,6 +154,60 @@ def _apply_order(pending: set[str], parents: dict[str, list[str]], order: list[s
     return out
 
 
+def _fingerprint(files: list[str], dirs: list[str]) -> str:
+    """The content hash of everything the revision graph is read from, taken BEFORE it is read.
+
+    src/runtime/inspection-cache.ts computes the same hash in Node (the same walk, the same bytes):
+    a worker that finds it unchanged knows the graph is unchanged. Taken before the scripts are
+    loaded, a file edited during the inspection makes the next hash differ (a miss), never a stale hit.
+    """
+    digest = hashlib.sha256()
+
+    def add_file(file_path: str) -> None:
+        try:
+            with open(file_path, "rb") as handle:
+                data = handle.read()
+        except OSError:
+            digest.update(b"M\0" + file_path.encode() + b"\0")
+            return
+        digest.update(b"F\0" + file_path.encode() + b"\0" + str(len(data)).encode() + b"\0")
+        digest.update(data)
+
+    def walk(dir_path: str) -> None:
+        try:
+            names = sorted(os.listdir(dir_path))
+        except OSError:
+            digest.update(b"M\0" + dir_path.encode() + b"\0")
+            return
+        digest.update(b"D\0" + dir_path.encode() + b"\0")
+        for name in names:
+            if name == "__pycache__":
+                continue
+            child = os.path.join(dir_path, name)
+            if os.path.isdir(child):
+                walk(child)
+            elif os.path.isfile(child):
+                add_file(child)
+
+    for file_path in files:
+        add_file(file_path)
+    for dir_path in dirs:
+        walk(dir_path)
+    return digest.hexdigest()
+
+
+def _graph_sources(config: Any, script: Any) -> dict[str, Any]:
+    """The files the revision graph comes from (the config and every version location), hashed now."""
+    files = [os.path.abspath(config.config_file_name)] if config.config_file_name else []
+    locations = getattr(script, "_version_locations", None)
+    sourceless = bool(getattr(script, "sourceless", False))
+    if locations is None or sourceless:
+        # An Alembic without the attribute, or revisions read from .pyc files the walk skips: never cached.
+        return {"config_files": files, "version_dirs": [], "fingerprint": None}
+    dirs = [str(location) for location in locations]
+    return {"config_files": files, "version_dirs": dirs, "fingerprint": _fingerprint(files, dirs)}
+
+
 def inspect_script(config_path: str, current: list[str], sql: bool) -> dict[str, Any]:
     from alembic import __version__ as alembic_version
     from alembic.config import Config
@@ -160,6 +215,7 @@ def inspect_script(config_path: str, current: list[str], sql: bool) -> dict[str,
 
     config = Config(config_path)
     script = ScriptDirectory.from_config(config)
+    sources = _graph_sources(config, script)
     revisions = list(script.walk_revisions(base="base", head="heads"))
     revisions.reverse()  # base first: the order ties are broken in
     by_id = {rev.revision: rev for rev in revisions}
@@ -205,6 +261,7 @@ def inspect_script(config_path: str, current: list[str], sql: bool) -> dict[str,
         "unknown_current": unknown,
         "revisions": described,
         "pending": pending,
+        "sources": sources,
     }
     if sql:
         dialect = _dialect_name(config)

@@ -25,6 +25,7 @@ import {
   pendingRevisionsOf,
   readRevisionSet,
 } from '../runtime/alembic-inspection';
+import { graphKey, rememberGraph, unchangedGraphAtHeads } from '../runtime/inspection-cache';
 import type { ActivityDeps } from './deps';
 import { commandFailure, failure, readScope, runBackendCommand, withDb, type SecretScope } from './support';
 import { takeLeaseOrRefuse } from './target-lease';
@@ -209,7 +210,8 @@ export async function currentRevisionSet(
 interface Inspected {
   heads: string[];
   pending: PendingRevision[];
-  inspection: 'python' | 'cli-fallback';
+  inspection: 'python' | 'cli-fallback' | 'unchanged';
+  reused?: { inspectedAt: string; fingerprint: string };
   /** What the inspector printed (its SQL document follows the inspection), and why it has no SQL. */
   sql: { stdout: string | null; why: string | null };
 }
@@ -226,6 +228,25 @@ async function inspectRevisions(
   config: ReleaseConfig,
   current: string[],
 ): Promise<Inspected> {
+  const key = graphKey({
+    projectRoot: deps.projectRoot,
+    configFile: alembicConfigFile(config),
+    pythonCommand: config.pythonCommand,
+    inspector: inspectorScript(),
+  });
+  // At the heads of a graph whose files are byte for byte those inspected before: nothing is
+  // pending, so there is nothing to render or judge, and the heads are known without Python.
+  const unchanged = await unchangedGraphAtHeads(key, current);
+  if (unchanged) {
+    return {
+      heads: unchanged.heads,
+      pending: [],
+      inspection: 'unchanged',
+      reused: { inspectedAt: unchanged.inspectedAt, fingerprint: unchanged.sources.fingerprint },
+      sql: { stdout: null, why: null },
+    };
+  }
+  const startedAt = new Date();
   const command = [
     ...config.pythonCommand,
     inspectorScript(),
@@ -253,6 +274,7 @@ async function inspectRevisions(
     const why = result.timedOut
       ? `timed out: the offline render ran past ${Math.round(sqlRenderTimeoutMs() / 1000)} s and was stopped (a revision's upgrade() or downgrade() hangs even offline; DB_RELEASE_SQL_RENDER_TIMEOUT_MS)`
       : null;
+    rememberGraph(key, inspection, startedAt);
     return {
       heads: inspection.heads,
       pending: pendingRevisionsOf(inspection),
@@ -422,6 +444,7 @@ export function createPreflightActivities(deps: ActivityDeps) {
         currentRevisions: current,
         alembicCommand: config.alembicCommand,
         inspection: inspected.inspection,
+        ...(inspected.reused ? { inspectionReused: inspected.reused } : {}),
         pendingRevisions: inspected.pending,
         billingEnabled,
         billingOffReason: billingEnabled ? null : billingOffReason(billing),

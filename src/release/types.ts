@@ -173,8 +173,14 @@ export interface PreflightResult {
   currentRevisions?: string[];
   /** The backend's alembic command (release.config.json), for manual actions that name exact commands. */
   alembicCommand?: string[];
-  /** How the revisions were inspected: one Python process, or the alembic CLI when Python cannot import alembic. */
-  inspection?: 'python' | 'cli-fallback';
+  /**
+   * How the revisions were inspected: one Python process; the alembic CLI when Python cannot import
+   * alembic; or `unchanged`: the database is at the heads of a graph this worker inspected before,
+   * from files whose content hash has not changed since (no Python; nothing pending).
+   */
+  inspection?: 'python' | 'cli-fallback' | 'unchanged';
+  /** With `unchanged`: when that Python inspection ran and the content hash it is kept under. */
+  inspectionReused?: { inspectedAt: string; fingerprint: string };
   pendingRevisions: PendingRevision[];
   billingEnabled: boolean;
   /** Why billing is off (`ENABLE_BILLING=false in .env.local`), null when on; absent from older workers. */

@@ -48,6 +48,14 @@ const inspectionSchema = z.object({
     }),
   ),
   pending: z.array(z.string()),
+  /** Where the graph was read from and its content hash (inspectors before issue 15's cache: absent). */
+  sources: z
+    .object({
+      config_files: z.array(z.string()),
+      version_dirs: z.array(z.string()),
+      fingerprint: z.string().nullable(),
+    })
+    .optional(),
   sql: z
     .object({
       dialect: z.string(),

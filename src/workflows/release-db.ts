@@ -154,6 +154,15 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
         git_tag: r.gitTag,
         // How the revisions were read: the Python inspection, or the labelled alembic CLI fallback.
         ...(r.inspection ? { inspection: r.inspection, revision_set: r.currentRevisions ?? [] } : {}),
+        // `unchanged`: no Python ran; the graph is the one inspected then, from files with this hash.
+        ...(r.inspectionReused
+          ? {
+              inspection_reused: {
+                inspected_at: r.inspectionReused.inspectedAt,
+                fingerprint: r.inspectionReused.fingerprint,
+              },
+            }
+          : {}),
       }),
     );
     if (authority) {

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DbClient } from '../../src/activities/deps';
 import {
@@ -10,6 +10,7 @@ import {
 } from '../../src/activities/preflight';
 import { parseReleaseConfig } from '../../src/config/release-config';
 import type { RunResult } from '../../src/runtime/command-runner';
+import { fingerprintOf } from '../../src/runtime/inspection-cache';
 import type { ApprovalPolicy } from '../../src/release/types';
 import type { StripeGateway } from '../../src/activities/stripe-gateway';
 import {
@@ -775,5 +776,80 @@ describe('preflight: the SQL review policy', () => {
     const result = await preflightWith(ENV, {}, { config: config('require-approval') }).run();
     expect(result.sqlReview?.decision.action).toBe('require-approval');
     expect(result.sqlReview?.flags.map((f) => f.kind)).toEqual(['non-concurrent-index']);
+  });
+});
+
+describe('preflight: a database at the heads of an unchanged graph (issue 15)', () => {
+  /**
+   * A backend whose inspector reports where it read the graph from and its hash, as
+   * tools/alembic_inspect.py does; `rehash()` takes the hash of the files as they are now.
+   */
+  function hashedBackend(versions: string[]) {
+    const root = backendRoot();
+    const dir = path.join(root, 'migrations', 'versions');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, '20251107_090000_price_id.py'), 'revision = "20251107_090000"\n');
+    const where = { config_files: [path.join(root, 'alembic.ini')], version_dirs: [dir] };
+    let fingerprint = '';
+    const answers: Backend = {
+      override: (line) => {
+        const match = INSPECT.exec(line);
+        if (!match) return undefined;
+        const document = {
+          ...inspection(match[1] ?? '', ['20251107_090000']),
+          sources: { ...where, fingerprint },
+        };
+        return runResult({
+          stdout: `${JSON.stringify(document)}\n${JSON.stringify(renderedSql(document.pending))}\n`,
+        });
+      },
+    };
+    const pre = preflightWith(ENV, answers, { projectRoot: root, db: leaseDb(null, versions) });
+    return {
+      ...pre,
+      dir,
+      rehash: async () => {
+        fingerprint = await fingerprintOf(where);
+        return fingerprint;
+      },
+      inspections: () => pre.runner.commands().filter((c) => c.includes('alembic_inspect.py')).length,
+    };
+  }
+
+  test('the second preflight starts no Python and says whose inspection it reuses; an added revision file brings Python back', async () => {
+    const backend = hashedBackend(['20251107_090000']);
+    const fingerprint = await backend.rehash();
+    const first = await backend.run();
+    expect(first.inspection).toBe('python');
+    expect(first.inspectionReused).toBeUndefined();
+    expect(backend.inspections()).toBe(1);
+
+    const second = await backend.run();
+    expect(backend.inspections()).toBe(1);
+    expect(second.inspection).toBe('unchanged');
+    expect(second.inspectionReused).toEqual({ inspectedAt: expect.any(String), fingerprint });
+    // What the release decides on is the same as the Python inspection's.
+    expect(second.heads).toEqual(first.heads);
+    expect(second.pendingRevisions).toEqual([]);
+    expect(second.currentRevisions).toEqual(first.currentRevisions);
+    expect(second.sqlReview).toEqual(first.sqlReview);
+    // git, the lease and the version are still read every time.
+    expect(backend.runner.commands().filter((c) => c === 'git rev-parse HEAD')).toHaveLength(2);
+
+    writeFileSync(path.join(backend.dir, '20251201_000000_more.py'), 'revision = "20251201_000000"\n');
+    await backend.rehash();
+    const third = await backend.run();
+    expect(backend.inspections()).toBe(2);
+    expect(third.inspection).toBe('python');
+  });
+
+  test('a database with something pending always runs the inspection (readiness and SQL need Python)', async () => {
+    const backend = hashedBackend(['20251106_120000']);
+    await backend.rehash();
+    const first = await backend.run();
+    const second = await backend.run();
+    expect(backend.inspections()).toBe(2);
+    expect([first.inspection, second.inspection]).toEqual(['python', 'python']);
+    expect(second.pendingRevisions.map((r) => r.revision)).toEqual(['20251107_090000']);
   });
 });
