@@ -2,6 +2,7 @@
 """One Alembic inspection for db-release, in one interpreter.
 
     python3 alembic_inspect.py --config alembic.ini [--current rev,rev] [--sql] [--upgrade-sql]
+    python3 alembic_inspect.py --serve-once SECONDS   (started ahead; the arguments come on stdin)
 
 Prints ONE JSON document on stdout: the script heads, every revision of the script directory
 (ids, down revisions, depends_on, branch labels, merge/branch points, message, what its
@@ -399,7 +400,60 @@ def render_pending_sql(config_path: str, current: list[str], pending: list[str])
     return document
 
 
+def _stamp(path: str | None) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path) if path else None
+    except OSError:
+        return None
+    return (found.st_mtime_ns, found.st_size) if found else None
+
+
+def serve_once(idle_seconds: float) -> int:
+    """Started ahead by the worker (`--serve-once SECONDS`): import what an inspection needs, then
+    wait for ONE request on stdin, a JSON line {"argv": [...], "cwd": ..., "env": {...}}, and run it
+    exactly as `alembic_inspect.py ARGV` started in CWD with ENV would.
+
+    The interpreter was started with only the environment that shapes its start (PATH, PYTHON*,
+    locale); the rest, secrets included, arrives with the request, so an idle process holds none.
+    If alembic or this script changed on disk since the imports, the request is run by a fresh
+    interpreter (execve, same pid and pipes). Nothing arrives within SECONDS, or stdin closes (the
+    worker is gone): exit 0 without output.
+    """
+    import select
+
+    try:
+        import alembic
+        import alembic.config  # noqa: F401
+        import alembic.runtime.environment  # noqa: F401
+        import alembic.runtime.migration  # noqa: F401
+        import alembic.operations  # noqa: F401
+        import alembic.script  # noqa: F401
+        import logging.config  # noqa: F401 - env.py files call fileConfig()
+
+        watched: str | None = alembic.__file__
+    except ImportError:
+        watched = None
+    script = os.path.abspath(__file__)
+    stamps = (_stamp(watched), _stamp(script))
+    ready, _, _ = select.select([sys.stdin], [], [], idle_seconds)
+    line = sys.stdin.readline() if ready else ""
+    if not line.strip():
+        return 0
+    request = json.loads(line)
+    argv = [str(arg) for arg in request["argv"]]
+    env = {str(key): str(value) for key, value in request["env"].items()}
+    os.chdir(str(request["cwd"]))
+    if (_stamp(watched), _stamp(script)) != stamps:
+        os.execve(sys.executable, [sys.executable, script, *argv], env)
+    os.environ.clear()
+    os.environ.update(env)
+    sys.argv = [script, *argv]
+    return main(argv)
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--serve-once"]:
+        return serve_once(float(argv[1]) if len(argv) > 1 else 600.0)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--config", required=True, help="the backend's alembic.ini")
     parser.add_argument("--current", default="", help="the database's revision set, comma separated (empty: base)")

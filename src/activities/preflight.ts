@@ -259,7 +259,11 @@ async function inspectRevisions(
   ];
   // The SQL render runs revision code offline after the inspection is printed: bounded on its own,
   // so a render that hangs costs the SQL (reported unavailable), not the release.
-  const result = await runBackendCommand(deps, scope, command, { ownTimeoutMs: sqlRenderTimeoutMs() });
+  const result = await runBackendCommand(deps, scope, command, {
+    ownTimeoutMs: sqlRenderTimeoutMs(),
+    // tools/alembic_inspect.py --serve-once: alembic and SQLAlchemy imported before the release asks.
+    warm: true,
+  });
   const read = parseInspection(result.stdout);
   if (read.ok && (result.exitCode === 0 || result.timedOut)) {
     const { inspection } = read;

@@ -240,6 +240,8 @@ export interface BackendCommandOptions {
   timeoutFailureType?: string;
   /** A shorter limit than the step's (never longer); with it, a command stopped there is returned (timedOut), not thrown. */
   ownTimeoutMs?: number;
+  /** The command's script understands `--serve-once`: it may run in a process started ahead (RunRequest.warm). */
+  warm?: boolean;
 }
 
 /** What the step is doing now, for heartbeat details and the activity log. */
@@ -297,6 +299,7 @@ export async function runBackendCommand(
         timeoutMs,
         logFile,
         ...(options.exclusiveLock ? { exclusiveLock: options.exclusiveLock, onGuardEvent } : {}),
+        ...(options.warm ? { warm: true } : {}),
       }),
       2_000,
       () => ({ ...progress }),

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { GUARD_EXIT, parseGuardLine, type GuardEvent } from './guard-protocol';
 import { LineSplitter, redactorFor, StreamRedactor, TailBuffer } from './output';
 import { signalGroup, stopProcessGroup } from './process-group';
+import { refillWarm, sendRequest, takeWarm } from './warm-process';
 
 export type { GuardEvent } from './guard-protocol';
 
@@ -30,6 +31,12 @@ export interface RunRequest {
   exclusiveLock?: string;
   /** Each status line of the guard (waiting for an earlier run, started, …) as it happens. */
   onGuardEvent?: (event: GuardEvent) => void;
+  /**
+   * `command[1]` is a script that understands `--serve-once` (tools/alembic_inspect.py): run it in
+   * a process started ahead when one is ready, and start the next one afterwards (warm-process.ts).
+   * Guarded runs always use a guard started ahead when one is ready.
+   */
+  warm?: boolean;
 }
 
 export interface RunResult {
@@ -140,19 +147,29 @@ export const runCommand: CommandRunner = async (request) => {
       )
     : null;
 
-  const child = spawn(spawnFile, spawnArgs, {
-    cwd: request.cwd,
-    env: { ...request.env },
-    // Its own process group (and session): the tree can be signalled as one, and a worker's
-    // Ctrl-C or death does not reach a guarded migration half-way.
-    detached: true,
-    // The guard watches its stdin: EOF means the worker died.
-    stdio: [guarded ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-  });
-  const spawnError = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
-    child.once('spawn', () => resolve(null));
-    child.once('error', (error: NodeJS.ErrnoException) => resolve(error));
-  });
+  // A process started ahead for this program (the guard, the inspector) takes the request when
+  // one is ready: same program, same start-up environment, its own process group like any other.
+  const warmScript =
+    (guarded || request.warm === true) && spawnArgs.length > 0 ? (spawnArgs[0] as string) : null;
+  const taken = warmScript ? takeWarm(spawnFile, warmScript, request.env) : null;
+  if (taken) sendRequest(taken, { argv: spawnArgs.slice(1), cwd: request.cwd, env: request.env }, !guarded);
+  const child =
+    taken ??
+    spawn(spawnFile, spawnArgs, {
+      cwd: request.cwd,
+      env: { ...request.env },
+      // Its own process group (and session): the tree can be signalled as one, and a worker's
+      // Ctrl-C or death does not reach a guarded migration half-way.
+      detached: true,
+      // The guard watches its stdin: EOF means the worker died.
+      stdio: [guarded ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
+  const spawnError = taken
+    ? null
+    : await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+        child.once('spawn', () => resolve(null));
+        child.once('error', (error: NodeJS.ErrnoException) => resolve(error));
+      });
   if (spawnError) {
     const message = clean(`${file}: ${spawnError.message}\n`);
     if (log) await new Promise<void>((resolve) => log.end(message, resolve));
@@ -268,6 +285,8 @@ export const runCommand: CommandRunner = async (request) => {
 
   const exitCode = code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 1);
   const durationMs = Date.now() - started;
+  // The next run of this program finds one started ahead; started now, it competes with nothing it replaces.
+  if (warmScript) refillWarm(spawnFile, warmScript, request.env);
   if (log) {
     const how = timedOut
       ? ` (ran past ${request.timeoutMs} ms: process tree stopped)`

@@ -5,6 +5,9 @@
  *
  *   node dist/src/runtime/migrate-guard.js --lock migrate [--timeout-ms N] [--log FILE]
  *        [--watch-stdin] [--poll-ms N] [--grace-ms N] -- just migrate
+ *   node dist/src/runtime/migrate-guard.js --serve-once SECONDS
+ *        (started ahead by the worker: the arguments, directory and environment come as one
+ *        JSON line on stdin, so Node and pg are loaded before the migrate step needs them)
  *
  * DATABASE_URL comes from the environment (the same env the command gets). The guard:
  * 1. connects (its own session, application_name naming its pid and host) and polls
@@ -479,8 +482,58 @@ async function describeHolder(client: pg.Client, parts: { classid: number; objid
   return `database session pid ${row.pid}${since}`;
 }
 
+/** The request a guard started ahead (`--serve-once`) waits for: what it would have been started with. */
+export interface ServeRequest {
+  argv: string[];
+  cwd: string;
+  env: Record<string, string>;
+}
+
+/**
+ * Reads ONE JSON line from stdin, leaving stdin open (it is watched for the worker's death once the
+ * request runs). Null when stdin closes first or nothing arrives within `idleMs`.
+ */
+function readServeRequest(idleMs: number): Promise<ServeRequest | null> {
+  return new Promise((resolve) => {
+    let text = '';
+    const done = (request: ServeRequest | null) => {
+      clearTimeout(timer);
+      process.stdin.off('data', onData);
+      process.stdin.off('end', onEnd);
+      process.stdin.pause();
+      resolve(request);
+    };
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      const newline = text.indexOf('\n');
+      if (newline < 0) return;
+      try {
+        const parsed = JSON.parse(text.slice(0, newline)) as ServeRequest;
+        done(Array.isArray(parsed.argv) && typeof parsed.cwd === 'string' && parsed.env ? parsed : null);
+      } catch {
+        done(null);
+      }
+    };
+    const onEnd = () => done(null);
+    const timer = setTimeout(() => done(null), idleMs);
+    process.stdin.on('data', onData);
+    process.stdin.on('end', onEnd);
+  });
+}
+
 async function main(): Promise<void> {
-  const parsed = parseGuardArgs(process.argv.slice(2));
+  let argv = process.argv.slice(2);
+  if (argv[0] === '--serve-once') {
+    // Started ahead by the worker with only the environment that shapes a start: the request
+    // brings the arguments, the directory and the environment (secrets included) it runs with.
+    const request = await readServeRequest(Number(argv[1] ?? 600) * 1000);
+    if (!request) process.exit(0);
+    process.chdir(request.cwd);
+    for (const name of Object.keys(process.env)) delete process.env[name];
+    Object.assign(process.env, request.env);
+    argv = request.argv;
+  }
+  const parsed = parseGuardArgs(argv);
   if (typeof parsed === 'string') {
     process.stderr.write(guardLine('unavailable', `${parsed}\n${USAGE}`));
     process.exit(GUARD_EXIT.usage);

@@ -18,6 +18,7 @@ import {
   type RunRequest,
 } from '../../src/runtime/command-runner';
 import { advisoryLockKey } from '../../src/runtime/guard-protocol';
+import { discardWarm, warmPids } from '../../src/runtime/warm-process';
 import { removeTempDirs, tempDir } from '../support/fakes';
 import { eventually } from '../support/eventually';
 
@@ -331,4 +332,70 @@ test('the command never runs without the lock: when the connection holding it is
     timeoutMs: 5_000,
   });
   expect(await lockIsFree(lock)).toBe(true);
+});
+
+describe('a guard started ahead (issue 15)', () => {
+  test('runs the next guarded command like one started on demand, with the whole environment; idle, it holds no secret', async () => {
+    discardWarm();
+    const dir = tempDir();
+    const lock = `test-${randomUUID()}`;
+    const out = path.join(dir, 'out');
+    const request: RunRequest = {
+      command: ['sh', '-c', `printf '%s\\n%s\\n%s\\n' "$PPID" "$DATABASE_URL" "$GUARD_TEST_SECRET" > ${out}`],
+      cwd: dir,
+      env: { ...env(), GUARD_TEST_SECRET: 'Sk9_GUARDSECRETMIDDLE_zz' },
+      exclusiveLock: lock,
+      timeoutMs: 60_000,
+    };
+    const cold = await runCommand(request);
+    expect(cold.exitCode).toBe(0);
+    const [idle] = warmPids();
+    if (idle === undefined) throw new Error('no guard was started ahead');
+    const environ = readFileSync(`/proc/${idle}/environ`, 'utf8');
+    expect(environ).not.toContain('GUARDSECRETMIDDLE');
+    expect(environ).not.toContain('DATABASE_URL=');
+
+    const events: GuardEvent[] = [];
+    const warm = await runCommand({ ...request, onGuardEvent: (e) => events.push(e) });
+    expect(warm.exitCode).toBe(0);
+    // The command's parent is the guard that was waiting: it got the request's environment.
+    expect(read(out).split('\n').slice(0, 3)).toEqual([
+      String(idle),
+      databaseUrl,
+      'Sk9_GUARDSECRETMIDDLE_zz',
+    ]);
+    expect(events.map((e) => e.kind)).toEqual(['locked', 'started', 'finished']);
+    expect(await lockIsFree(lock)).toBe(true);
+    discardWarm();
+  });
+
+  test('an idle guard exits when the worker that started it dies', async () => {
+    const dir = tempDir();
+    const warmModule = path.join(repoRoot(), 'dist', 'src', 'runtime', 'warm-process.js');
+    const request: RunRequest = {
+      command: ['true'],
+      cwd: dir,
+      env: env(),
+      exclusiveLock: `test-${randomUUID()}`,
+      timeoutMs: 60_000,
+    };
+    const script =
+      `require(${JSON.stringify(DIST_RUNNER)}).runCommand(JSON.parse(process.argv[1]))` +
+      `.then(() => { process.stdout.write(JSON.stringify(require(${JSON.stringify(warmModule)}).warmPids()) + '\\n'); setInterval(() => undefined, 1000); })`;
+    const worker = spawn(process.execPath, ['-e', script, JSON.stringify(request)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    standIns.push(worker);
+    let printed = '';
+    worker.stdout?.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+    await eventually(() => printed.includes('\n'), {
+      what: 'the stand-in to report its idle guard',
+      timeoutMs: 20_000,
+    });
+    const [idle] = JSON.parse(printed) as number[];
+    if (idle === undefined) throw new Error('the stand-in started no guard ahead');
+    expect(alive(idle)).toBe(true);
+    await killed(worker);
+    await eventually(() => !alive(idle), { what: 'the idle guard to exit', timeoutMs: 10_000 });
+  });
 });

@@ -1,0 +1,136 @@
+/**
+ * Processes started ahead (issue 15). The inspector (Python: alembic and SQLAlchemy imported) and
+ * the migrate guard (Node: pg loaded) spend most of their time starting; a release waits for both.
+ * A program that understands `SCRIPT --serve-once SECONDS` is started ahead, does its imports,
+ * and waits for ONE request on stdin: `{"argv", "cwd", "env"}`, after which it runs exactly as
+ * `PROGRAM SCRIPT ARGV` started in CWD with ENV would (tools/alembic_inspect.py, migrate-guard.ts).
+ *
+ * - The idle process is started with only the environment that shapes a start (PATH, PYTHON*,
+ *   NODE_*, locale, HOME): no secret waits in an idle process. The rest comes with the request.
+ * - It is matched on program, script and that environment, so a different interpreter (another
+ *   venv first on PATH) never serves a request.
+ * - One idle process per match, at most MAX_IDLE in all; the next one is started when a request
+ *   has finished with the previous one, so it never competes with the command it replaces.
+ * - It runs in its own process group, like a command started on demand; it exits by itself when
+ *   its stdin closes (the worker is gone) or after IDLE_SECONDS without a request.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
+import os from 'node:os';
+
+const IDLE_SECONDS = 600;
+const MAX_IDLE = 4;
+
+/** Variables read while a program starts: they must match; everything else is sent with the request. */
+const STARTUP_ENV =
+  /^(PATH|HOME|LANG|LANGUAGE|TZ|LC_[A-Z_]+|PYTHON[A-Z_]*|VIRTUAL_ENV|NODE_[A-Z_]+|UV_[A-Z_]+)$/;
+
+export function startupEnvOf(env: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => STARTUP_ENV.test(name)));
+}
+
+function keyOf(file: string, script: string, env: Readonly<Record<string, string>>): string {
+  const startup = Object.entries(startupEnvOf(env)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([file, script, startup]);
+}
+
+interface Idle {
+  child: ChildProcess;
+  startedAt: number;
+}
+
+const idle = new Map<string, Idle>();
+
+function alive(child: ChildProcess): boolean {
+  return child.pid !== undefined && child.exitCode === null && child.signalCode === null && !child.killed;
+}
+
+/** The pipes of an idle process must not keep this process alive; a taken one must. */
+function setRef(child: ChildProcess, on: boolean): void {
+  for (const stream of [child.stdin, child.stdout, child.stderr]) {
+    const socket = stream as unknown as Partial<Socket> | null;
+    if (on) socket?.ref?.();
+    else socket?.unref?.();
+  }
+  if (on) child.ref();
+  else child.unref();
+}
+
+/**
+ * An idle process ready for `PROGRAM SCRIPT …` with this environment, taken out of the pool (the
+ * caller writes the request), or null: none is ready, and the caller starts the command as usual.
+ */
+export function takeWarm(
+  file: string,
+  script: string,
+  env: Readonly<Record<string, string>>,
+): ChildProcess | null {
+  const key = keyOf(file, script, env);
+  const found = idle.get(key);
+  if (!found) return null;
+  idle.delete(key);
+  if (!alive(found.child) || !found.child.stdin?.writable) return null;
+  setRef(found.child, true);
+  return found.child;
+}
+
+/** Writes the request the taken process runs; `closeStdin` for programs that do not watch it. */
+export function sendRequest(
+  child: ChildProcess,
+  request: { argv: readonly string[]; cwd: string; env: Readonly<Record<string, string>> },
+  closeStdin: boolean,
+): void {
+  const line = `${JSON.stringify({ argv: request.argv, cwd: request.cwd, env: request.env })}\n`;
+  if (closeStdin) child.stdin?.end(line);
+  else child.stdin?.write(line);
+}
+
+/** Starts the next idle process for `PROGRAM SCRIPT`, unless one is ready already. */
+export function refillWarm(file: string, script: string, env: Readonly<Record<string, string>>): void {
+  const key = keyOf(file, script, env);
+  const existing = idle.get(key);
+  if (existing && alive(existing.child)) return;
+  while (idle.size >= MAX_IDLE) {
+    const oldest = [...idle.entries()].sort((a, b) => a[1].startedAt - b[1].startedAt)[0];
+    if (!oldest) break;
+    idle.delete(oldest[0]);
+    oldest[1].child.kill('SIGTERM');
+  }
+  let child: ChildProcess;
+  try {
+    child = spawn(file, [script, '--serve-once', String(IDLE_SECONDS)], {
+      // Not the backend's folder: it may be gone by the time a request comes; the request brings its own.
+      cwd: os.tmpdir(),
+      env: startupEnvOf(env),
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+  } catch {
+    return;
+  }
+  const entry: Idle = { child, startedAt: Date.now() };
+  idle.set(key, entry);
+  const forget = () => {
+    if (idle.get(key) === entry) idle.delete(key);
+  };
+  child.once('error', forget);
+  child.once('exit', forget);
+  child.stdin?.on('error', () => undefined);
+  setRef(child, false);
+}
+
+/** Stops every idle process (worker shutdown, tests). */
+export function discardWarm(): void {
+  for (const { child } of idle.values()) child.kill('SIGTERM');
+  idle.clear();
+}
+
+/** How many idle processes are ready now (tests). */
+export function warmCount(): number {
+  return [...idle.values()].filter((entry) => alive(entry.child)).length;
+}
+
+/** The pids of the idle processes (tests). */
+export function warmPids(): number[] {
+  return [...idle.values()].filter((entry) => alive(entry.child)).map((entry) => entry.child.pid as number);
+}

@@ -1,0 +1,115 @@
+/**
+ * Processes started ahead (issue 15), with the real inspector: the idle interpreter holds no
+ * secret, a request it serves gives the same answer as a cold start, a changed script on disk is
+ * run fresh, and an idle process whose worker is gone exits.
+ */
+import { spawn } from 'node:child_process';
+import { copyFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { venvBin } from '../../src/devstack/paths';
+import { runCommand } from '../../src/runtime/command-runner';
+import { discardWarm, startupEnvOf, warmPids } from '../../src/runtime/warm-process';
+import { eventually } from '../support/eventually';
+import { removeTempDirs, tempDir } from '../support/fakes';
+
+const REPO = path.join(__dirname, '..', '..');
+const SECRET = 'Pw3_WARMSECRETMIDDLE_never_zz';
+
+afterEach(() => discardWarm());
+afterAll(removeTempDirs);
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** A copy of the saas sample and of the inspector; env with a secret, as the backend's env files give. */
+function setup() {
+  const dir = tempDir('db-release-warm-');
+  cpSync(path.join(REPO, 'examples', 'saas-backend'), path.join(dir, 'backend'), { recursive: true });
+  const inspector = path.join(dir, 'alembic_inspect.py');
+  copyFileSync(path.join(REPO, 'tools', 'alembic_inspect.py'), inspector);
+  const env = {
+    PATH: `${venvBin()}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+    HOME: process.env.HOME ?? '/tmp',
+    DATABASE_URL: `postgresql://app:${SECRET}@127.0.0.1:1/none`,
+    WARM_TEST_SECRET: SECRET,
+  };
+  const request = {
+    command: ['python3', inspector, '--config', 'alembic.ini', '--current', '20251106_120000', '--sql'],
+    cwd: path.join(dir, 'backend'),
+    env,
+    warm: true,
+    timeoutMs: 60_000,
+  };
+  return { dir, inspector, env, request };
+}
+
+test('the next inspection runs in the process started ahead, with the same answer; the idle one holds no secret', async () => {
+  const { request } = setup();
+  const cold = await runCommand(request);
+  expect(cold.exitCode).toBe(0);
+  const [idle] = warmPids();
+  if (idle === undefined) throw new Error('no process was started ahead');
+  const environ = readFileSync(`/proc/${idle}/environ`, 'utf8').split('\0');
+  expect(environ.some((v) => v.startsWith('PATH='))).toBe(true);
+  expect(environ.join('\n')).not.toContain(SECRET);
+  expect(environ.some((v) => v.startsWith('DATABASE_URL='))).toBe(false);
+
+  const warm = await runCommand(request);
+  expect(warm.exitCode).toBe(0);
+  expect(JSON.parse(warm.stdout)).toEqual(JSON.parse(cold.stdout));
+  // That process served the request and is gone; the next one waits.
+  await eventually(() => !alive(idle), { what: 'the used process to exit', timeoutMs: 10_000 });
+  expect(warmPids()).toHaveLength(1);
+  expect(warmPids()).not.toContain(idle);
+});
+
+test('a script changed on disk after the process started is run by a fresh interpreter', async () => {
+  const { inspector, request } = setup();
+  await runCommand(request);
+  expect(warmPids()).toHaveLength(1);
+  // Loaded before this line existed: only a fresh start of the script prints it.
+  const source = readFileSync(inspector, 'utf8');
+  writeFileSync(
+    inspector,
+    source.replace('\nFORMAT = ', '\nsys.stderr.write("fresh-copy-of-the-inspector\\n")\nFORMAT = '),
+  );
+  const after = await runCommand(request);
+  expect(after.exitCode).toBe(0);
+  expect(after.stderr).toContain('fresh-copy-of-the-inspector');
+  const read = JSON.parse(after.stdout) as { heads: string[]; pending: string[] };
+  expect(read.heads).toEqual(['20251107_090000']);
+  expect(read.pending).toEqual(['20251107_090000']);
+});
+
+test('another interpreter (another PATH) is never served by an idle process', async () => {
+  const { request } = setup();
+  await runCommand(request);
+  const [idle] = warmPids();
+  const other = await runCommand({
+    ...request,
+    env: { ...request.env, PATH: `/nonexistent:${request.env.PATH}` },
+  });
+  expect(other.exitCode).toBe(0);
+  expect(idle !== undefined && alive(idle)).toBe(true);
+  expect(warmPids()).toContain(idle);
+});
+
+test('an idle inspector exits without output when its stdin closes (the worker is gone)', async () => {
+  const { inspector, env } = setup();
+  const child = spawn(path.join(venvBin(), 'python3'), [inspector, '--serve-once', '60'], {
+    env: startupEnvOf(env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.stdin.end();
+  expect(await exited).toBe(0);
+  expect(out).toBe('');
+});
