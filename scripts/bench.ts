@@ -9,7 +9,8 @@
  * 3. Scale: N releases started at once against one dev server and one worker process.
  *
  * Progress goes to stderr, the tables to stdout, everything measured to var/bench/bench-<UTC>.json.
- * Knobs: BENCH_REPS (default 5), BENCH_SCALE (default 1,2,10,50,200), BENCH_BUDGET_S (default 1500).
+ * Knobs: BENCH_REPS (default 5), BENCH_SCALE (default 1,2,10,50,200), BENCH_BUDGET_S (default 1500),
+ * BENCH_SAMPLES (part 1's samples, default saas,starter), BENCH_ADMISSION.
  * Everything started here (dev server, Stripe peer, worker process, databases, temp dirs) is
  * stopped or dropped on the way out, also on failure and on Ctrl-C.
  */
@@ -129,6 +130,11 @@ async function main(): Promise<number> {
   // Activities the scale worker process runs at once; 2 per core keeps the cores busy while one waits on I/O.
   const admissionLimit = intEnv('BENCH_ADMISSION', 2 * os.cpus().length);
   const budgetMs = intEnv('BENCH_BUDGET_S', 1500) * 1000;
+  // Part 1's samples (a quick look at one: BENCH_SAMPLES=saas).
+  const samples = (process.env.BENCH_SAMPLES ?? 'saas,starter')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s): s is 'saas' | 'starter' => s === 'saas' || s === 'starter');
   const scaleNs = (process.env.BENCH_SCALE ?? '1,2,10,50,200')
     .split(',')
     .map((s) => Number(s.trim()))
@@ -229,7 +235,7 @@ async function main(): Promise<number> {
     let seq = 0;
     const releaseBackend = path.join(work, 'backend-release');
     const workerStops: Array<() => Promise<void>> = [];
-    for (const sample of ['saas', 'starter'] as const) {
+    for (const sample of samples) {
       const sampleDir = path.join(work, `backend-release-${sample}`);
       const releaseQueue = `bench-release-${sample}`;
       const sampleWorker: Worker = await createReleaseWorker({
