@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One Alembic inspection for db-release, in one interpreter.
 
-    python3 alembic_inspect.py --config alembic.ini [--current rev,rev] [--sql] [--upgrade-sql]
+    python3 alembic_inspect.py --config alembic.ini [--current rev,rev] [--sql] [--upgrade-sql] [--alembic]
     python3 alembic_inspect.py --serve-once SECONDS   (started ahead; the arguments come on stdin)
 
 Prints ONE JSON document on stdout: the script heads, every revision of the script directory
@@ -18,6 +18,12 @@ the inspection usable: the caller stops this process at its own deadline and rep
 unavailable (timed out). Rendering offline does not run a migration: nothing reaches the
 database, the statements are written to a buffer. An env.py without offline mode (it never
 asks context.is_offline_mode()) is not run: its SQL is reported unavailable, never guessed.
+
+A database already at the single head (the given set is exactly the head) is answered without
+importing Alembic when the scripts are plain: one script_location, every revision file declaring
+revision and down_revision as literals, no depends_on or branch labels (`static_inspection`; the
+document says "reader": "static"). Nothing is pending then, so there is nothing to render.
+Anything else, or --alembic, loads the scripts with Alembic as below.
 
 Why one process: every Alembic CLI call starts Python and imports SQLAlchemy (and, through
 env.py, often the whole application); preflight used to make three of them.
@@ -45,6 +51,7 @@ import io
 import json
 import linecache
 import os
+import re
 import sys
 import traceback
 from typing import Any
@@ -293,6 +300,156 @@ def inspect_script(config_path: str, current: list[str], sql: bool) -> dict[str,
     return document
 
 
+_SOURCE_REV_FILE = re.compile(r"(?!\.\#|__init__)(.*\.py)$")  # alembic.script.base._only_source_rev_file
+_GRAPH_NAMES = ("revision", "down_revision", "depends_on", "branch_labels")
+_FALSE = ("", "false", "0", "no", "off")
+
+
+def _static_revision(file_path: str) -> dict[str, Any] | None:
+    """A revision file's graph attributes read from its source, or None when only running it could tell.
+
+    Only plain module-level assignments of literals count (what `alembic revision` writes); a name
+    assigned anywhere else, imported, or declared global, a computed value, depends_on or
+    branch_labels: None, and the caller lets Alembic load the scripts.
+    """
+    try:
+        with open(file_path, "rb") as handle:
+            tree = ast.parse(handle.read(), filename=file_path)
+    except (OSError, SyntaxError, ValueError):
+        return None
+    values: dict[str, Any] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
+            (alias.asname or alias.name) in _GRAPH_NAMES for alias in node.names
+        ):
+            return None
+        if isinstance(node, (ast.Global, ast.Nonlocal)) and any(name in _GRAPH_NAMES for name in node.names):
+            return None
+    for node in tree.body:
+        targets: list[ast.expr] = []
+        value: ast.expr | None = None
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign):
+            targets, value = [node.target], node.value
+        names = [t.id for t in targets if isinstance(t, ast.Name) and t.id in _GRAPH_NAMES]
+        if not names:
+            continue
+        if len(targets) != 1 or value is None or names[0] in values:
+            return None
+        try:
+            values[names[0]] = ast.literal_eval(value)
+        except (ValueError, SyntaxError, TypeError):
+            return None
+    # Every store of a graph name must have been one of the top-level assignments read above.
+    stores = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and node.id in _GRAPH_NAMES and not isinstance(node.ctx, ast.Load)
+    ]
+    if len(stores) != len(values):
+        return None
+    revision = values.get("revision")
+    down = values.get("down_revision")
+    if not isinstance(revision, str) or not revision:
+        return None
+    if values.get("depends_on") not in (None, (), []) or values.get("branch_labels") not in (None, (), []):
+        return None
+    if down is None:
+        downs: list[str] = []
+    elif isinstance(down, str):
+        downs = [down]
+    elif isinstance(down, (tuple, list)) and all(isinstance(d, str) for d in down):
+        downs = list(down)
+    else:
+        return None
+    longdoc = (ast.get_docstring(tree, clean=False) or "").strip()
+    return {"revision": revision, "down_revisions": downs, "message": re.split("\n\n", longdoc)[0].strip(), "path": file_path}
+
+
+def static_inspection(config_path: str, current: list[str]) -> dict[str, Any] | None:
+    """The inspection of a database already at the single head, read without importing Alembic.
+
+    A release whose database is at the head has nothing pending: no downgrade to judge, no SQL to
+    render. What it needs is the head, and for that the scripts' own declarations suffice when they
+    are plain. Anything else returns None and Alembic answers: a config beyond one script_location
+    (version_locations, sourceless, recursive, a package resource), a file that only running it
+    could describe, depends_on or branch labels, duplicate or dangling ids, several heads, or a
+    database anywhere but exactly at the head.
+    """
+    import configparser
+    from pathlib import Path
+
+    config_file = Path(config_path)
+    parser = configparser.ConfigParser({"here": config_file.absolute().parent.as_posix()})
+    try:
+        with open(config_file, encoding="utf-8") as handle:
+            parser.read_file(handle)
+        section = parser["alembic"]
+        location = section.get("script_location")
+        if not location:
+            return None
+        for option in ("version_locations", "sourceless", "recursive_version_locations"):
+            if (section.get(option) or "").strip().lower() not in _FALSE:
+                return None
+    except (OSError, KeyError, configparser.Error, ValueError):
+        return None
+    if ":" in location and not os.path.isabs(location):
+        return None
+    versions = str(Path(location, "versions").absolute())
+    files = [os.path.abspath(config_path)]
+    fingerprint = _fingerprint(files, [versions])
+    try:
+        names = sorted(os.listdir(versions))
+    except OSError:
+        return None
+    read: list[dict[str, Any]] = []
+    for name in names:
+        path = os.path.join(versions, name)
+        if os.path.isdir(path) or not _SOURCE_REV_FILE.match(name):
+            continue
+        revision = _static_revision(path)
+        if revision is None:
+            return None
+        read.append(revision)
+    ids = [r["revision"] for r in read]
+    if not ids or len(set(ids)) != len(ids):
+        return None
+    children: dict[str, int] = {}
+    for r in read:
+        for down in r["down_revisions"]:
+            if down not in ids:
+                return None
+            children[down] = children.get(down, 0) + 1
+    heads = [rev for rev in ids if rev not in children]
+    if len(heads) != 1 or sorted(current) != heads:
+        return None
+    return {
+        "format": FORMAT,
+        "alembic_version": "not imported (read statically)",
+        "python": sys.version.split()[0],
+        "reader": "static",
+        "heads": heads,
+        "current": current,
+        "unknown_current": [],
+        "revisions": [
+            {
+                "revision": r["revision"],
+                "down_revisions": r["down_revisions"],
+                "depends_on": [],
+                "branch_labels": [],
+                "is_merge": len(r["down_revisions"]) > 1,
+                "is_branch_point": children.get(r["revision"], 0) > 1,
+                "message": r["message"],
+                "downgrade_body": _body_kind(r["path"], "downgrade"),
+            }
+            for r in read
+        ],
+        "pending": [],
+        "sources": {"config_files": files, "version_dirs": [versions], "fingerprint": fingerprint},
+    }
+
+
 SQL_FORMAT = "db-release-alembic-sql/1"
 MARKER = "-- db-release-revision: "
 
@@ -458,17 +615,25 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--config", required=True, help="the backend's alembic.ini")
     parser.add_argument("--current", default="", help="the database's revision set, comma separated (empty: base)")
     parser.add_argument("--sql", action="store_true", help="render the pending revisions' downgrade() offline (readiness)")
+    parser.add_argument("--alembic", action="store_true", help="always load the scripts with Alembic (no static read at the head)")
     parser.add_argument("--upgrade-sql", action="store_true", help="then print the pending range's upgrade and downgrade SQL (Alembic offline mode through env.py)")
     args = parser.parse_args(argv)
     out = sys.stdout
     # Revision modules and the application they import may print: only the JSON goes to stdout.
     sys.stdout = sys.stderr
+    current = [rev for rev in (part.strip() for part in args.current.split(",")) if rev]
+    # At the head already: nothing pending, nothing to render; the scripts' declarations answer.
+    static = static_inspection(args.config, current) if current and not args.alembic else None
+    if static is not None:
+        _emit(out, static)
+        if args.upgrade_sql:
+            _emit(out, {"format": SQL_FORMAT, "unavailable": None, "revisions": {}})
+        return 0
     try:
         import alembic  # noqa: F401
     except ImportError as error:
         _emit(out, {"format": FORMAT, "error": "alembic_not_importable", "detail": _exception_line(error), "python": sys.executable})
         return 3
-    current = [rev for rev in (part.strip() for part in args.current.split(",")) if rev]
     try:
         document = inspect_script(args.config, current, args.sql)
     except Exception as error:  # noqa: BLE001 - reported as the document, the caller decides

@@ -48,6 +48,8 @@ const inspectionSchema = z.object({
     }),
   ),
   pending: z.array(z.string()),
+  /** `static`: a database at the head, read from the scripts' declarations without importing Alembic. */
+  reader: z.literal('static').optional(),
   /** Where the graph was read from and its content hash (inspectors before issue 15's cache: absent). */
   sources: z
     .object({
