@@ -63,16 +63,25 @@ const GROUPS: ReadonlyArray<{ name: string; description?: string; commands: () =
 /**
  * The program with every command, or, given the words of a command line, with only the command
  * it names when that is unambiguous (`release status ...`, `worker ...`): the rest is not loaded.
+ * Words naming no command (`--help`, nothing) give the groups by name and description only.
  * `config dump-schema` reads the `release db` flags from the program tree, so it gets them all.
  */
-export function buildProgram(words: readonly string[] = []): Command {
+export function buildProgram(words?: readonly string[]): Command {
   const program = new Command('db-release')
     .description('Database release runbook as a durable, approvable Temporal workflow')
     .addHelpText('after', EXIT_HELP)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
 
-  const [first, second] = words;
+  const [first, second] = words ?? [];
+  if (words !== undefined && (first === undefined || first.startsWith('-'))) {
+    // The top-level help lists the groups by name and description only: none of their commands loads.
+    for (const g of GROUPS) {
+      if (g.name === 'worker') for (const m of g.commands()) m.register(program);
+      else program.command(g.name).description(g.description ?? '');
+    }
+    return program;
+  }
   const group = GROUPS.find((g) => g.name === first && first !== 'config');
   const releaseCommand = first === 'release' && second !== undefined ? RELEASE_COMMANDS[second] : undefined;
   const chosen = group ? [group] : GROUPS;

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { Command, Option } from 'commander';
-import { connectClient, resolveTemporalTarget, type TemporalFlags } from './connection';
+import type * as Connection from './connection';
+import type { TemporalFlags } from './connection';
 import { CliError, isCliError } from './errors';
 
 /** Shared pieces of every command binding: output, exit codes, Temporal flags, error handling. */
@@ -162,6 +163,9 @@ export function exitQuietlyOnClosedPipe(
 }
 
 export async function withClient<T>(flags: TemporalFlags, use: (client: Client) => Promise<T>): Promise<T> {
+  // Loaded here, not at the top: `--help` needs no Temporal client library (issue 15).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { connectClient, resolveTemporalTarget } = require('./connection') as typeof Connection;
   const { client, connection } = await connectClient(resolveTemporalTarget(flags));
   try {
     return await use(client);

@@ -79,3 +79,25 @@ test('words that name no single command (and config dump-schema, which reads rel
     expect(buildProgram(['release', 'statuz']).commands[0]?.commands).toHaveLength(9);
   });
 });
+
+test('the top-level help lists the groups without loading any command of theirs or the Temporal client', () => {
+  const loaded = recordLoads();
+  jest.doMock('@temporalio/client', () => {
+    loaded.push('@temporalio/client');
+    return {};
+  });
+  jest.isolateModules(() => {
+    const { buildProgram } = jest.requireActual<{ buildProgram: (words?: readonly string[]) => Command }>(
+      '../../src/client',
+    );
+    const shallow = buildProgram(['--help']);
+    const commandFiles = Object.keys(require.cache)
+      .filter((f) => f.includes(`${path.sep}cli${path.sep}commands${path.sep}`))
+      .map((f) => path.basename(f));
+    expect(commandFiles).toEqual(['worker.ts']);
+    expect(loaded).toEqual([]);
+    // Byte for byte the help of the whole program.
+    expect(shallow.helpInformation()).toBe(buildProgram().helpInformation());
+    expect(buildProgram([]).helpInformation()).toBe(shallow.helpInformation());
+  });
+});

@@ -1,15 +1,11 @@
 /**
- * `db-release worker`: polls the task queue for releases of one backend checkout. The worker SDK
- * (its native bridge, webpack, the activities) is loaded only when this command runs, never for
- * `--help` or another command: those modules are imported inside `workerCommand`.
+ * `db-release worker`: polls the task queue for releases of one backend checkout. Registering it
+ * loads nothing of the worker: the command's module (src/cli/worker-command.ts, and through it the
+ * worker SDK, the activities and the config schema) is imported when the command runs.
  */
-import type { NativeConnection } from '@temporalio/worker';
 import type { Command } from 'commander';
-import { describeLayout, resolveBackendLayout } from '../../config/backend-layout';
-import { envFilesOf, workerEnvironment } from '../../config/release-config';
-import { requireNamespace, resolveTemporalTarget, type TemporalFlags } from '../connection';
-import { CliError } from '../errors';
-import { environmentName, positiveInt, projectRootDir, readBackendConfig, readBackendEnv } from '../input';
+import type { TemporalFlags } from '../connection';
+import type { runWorkerCommand as RunWorker } from '../worker-command';
 import { action, err, projectRootOption, temporalOptions } from '../program';
 
 export interface WorkerFlags extends TemporalFlags {
@@ -22,76 +18,9 @@ export interface WorkerFlags extends TemporalFlags {
 
 /** `worker`: polls the task queue for releases of one backend checkout until SIGINT/SIGTERM. */
 export async function workerCommand(flags: WorkerFlags, log: (line: string) => void): Promise<number> {
-  const projectRoot = await projectRootDir(flags.projectRoot);
-  // The worker is the authority on what it serves: refuse to start when it cannot say (exit 2).
-  if (flags.environment !== undefined) environmentName(flags.environment);
-  // The flags first: a bad one is refused before the backend is even looked at.
-  const target = resolveTemporalTarget(flags);
-  const maxActivities = positiveInt(
-    '--max-concurrent-activities',
-    flags.maxConcurrentActivities ?? process.env.DB_RELEASE_MAX_CONCURRENT_ACTIVITIES,
-  );
-  const maxWorkflowTasks = positiveInt(
-    '--max-concurrent-workflow-tasks',
-    flags.maxConcurrentWorkflowTasks ?? process.env.DB_RELEASE_MAX_CONCURRENT_WORKFLOW_TASKS,
-  );
-  const config = await readBackendConfig(projectRoot);
-  const scope = await readBackendEnv(projectRoot, process.env, {
-    files: envFilesOf(config).files,
-    parseErrorStyle: 'under-project-root',
-  });
-  // Checked once here rather than found out by the first release: which environment it serves, a
-  // missing alembic.ini, a program not installed, an env file that is not there (issue 12 item 7,
-  // issue 14). Every problem is listed at once, so one restart fixes them all.
-  const served = workerEnvironment(scope.values, flags.environment);
-  const layout = await resolveBackendLayout(projectRoot, config, scope.values);
-  const problems = [...(served.error !== null ? [served.error] : []), ...layout.problems];
-  if (served.error !== null || problems.length > 0) {
-    const list = problems.map((p) => `  - ${p}`).join('\n');
-    throw new CliError(`the worker cannot release ${projectRoot}:\n${list}`);
-  }
-  log(describeLayout(layout, config.alembicCommand));
-  const [{ NativeConnection }, { installWorkerLogger }, { createReleaseWorker }] = await Promise.all([
-    import('@temporalio/worker'),
-    import('../../worker-log.js'),
-    import('../../worker.js'),
-  ]);
-  installWorkerLogger(); // before the first connection creates the runtime
-  let connection: NativeConnection;
-  try {
-    connection = await NativeConnection.connect({
-      address: target.address,
-      ...(target.apiKey ? { apiKey: target.apiKey } : {}),
-      ...(target.tls ? { tls: target.tls } : {}),
-    });
-  } catch (error) {
-    throw new CliError(
-      `Temporal is not reachable at ${target.address} (${(error as Error).message.split('\n')[0]}); set --address / TEMPORAL_ADDRESS`,
-    );
-  }
-  // A namespace the server does not have would leave the worker polling nothing, forever.
-  await requireNamespace(connection.workflowService, target).catch(async (error: unknown) => {
-    await connection.close().catch(() => undefined);
-    throw error;
-  });
-  try {
-    const worker = await createReleaseWorker({
-      projectRoot,
-      environment: flags.environment,
-      taskQueue: target.taskQueue,
-      namespace: target.namespace,
-      connection,
-      maxConcurrentActivityTaskExecutions: maxActivities,
-      maxConcurrentWorkflowTaskExecutions: maxWorkflowTasks,
-    });
-    log(
-      `db-release worker ready: task queue ${target.taskQueue}, namespace ${target.namespace}, backend ${projectRoot}, environment ${served.environment}`,
-    );
-    await worker.run();
-    return 0;
-  } finally {
-    await connection.close();
-  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runWorkerCommand } = require('../worker-command') as { runWorkerCommand: typeof RunWorker };
+  return runWorkerCommand(flags, log);
 }
 
 export function register(program: Command): Command {
