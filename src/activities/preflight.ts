@@ -288,7 +288,11 @@ async function inspectRevisions(
   }
   if (!read.ok && read.error === 'alembic_not_importable')
     return cliFallback(deps, scope, current, read.detail);
-  const detail = read.ok ? `exited with ${result.exitCode}` : read.detail;
+  const detail = read.ok
+    ? `exited with ${result.exitCode}`
+    : result.timedOut
+      ? `it ran past ${Math.round(result.durationMs / 1000)} s before printing its inspection and was stopped (a revision file that blocks when loaded, or a machine too busy to run it)`
+      : read.detail;
   throw commandFailure(
     ErrorType.CommandFailed,
     `the Alembic inspection \`${result.commandLine}\` failed: ${detail}; ${result.stderr.trim().slice(-1200)}`,

@@ -13,8 +13,11 @@
  *   has finished with the previous one, so it never competes with the command it replaces.
  * - It runs in its own process group, like a command started on demand; it exits by itself when
  *   its stdin closes (the worker is gone) or after IDLE_SECONDS without a request.
+ * - A script rebuilt or updated since the process started retires it (and the inspector itself
+ *   re-executes when alembic changed on disk). `DB_RELEASE_START_AHEAD=0` turns all of it off.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { statSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import os from 'node:os';
 
@@ -37,6 +40,22 @@ function keyOf(file: string, script: string, env: Readonly<Record<string, string
 interface Idle {
   child: ChildProcess;
   startedAt: number;
+  /** The script's size and mtime when the process started: a rebuilt script retires it. */
+  script: string | null;
+}
+
+function stampOf(script: string): string | null {
+  try {
+    const found = statSync(script);
+    return `${found.size}:${found.mtimeMs}`;
+  } catch {
+    return null;
+  }
+}
+
+/** `DB_RELEASE_START_AHEAD=0` turns it off: every command then starts when it is needed. */
+export function startAheadEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.DB_RELEASE_START_AHEAD !== '0';
 }
 
 const idle = new Map<string, Idle>();
@@ -70,6 +89,11 @@ export function takeWarm(
   if (!found) return null;
   idle.delete(key);
   if (!alive(found.child) || !found.child.stdin?.writable) return null;
+  if (found.script === null || stampOf(script) !== found.script) {
+    // Started from a script that has changed since (a rebuilt guard, an updated inspector).
+    found.child.kill('SIGTERM');
+    return null;
+  }
   setRef(found.child, true);
   return found.child;
 }
@@ -87,6 +111,7 @@ export function sendRequest(
 
 /** Starts the next idle process for `PROGRAM SCRIPT`, unless one is ready already. */
 export function refillWarm(file: string, script: string, env: Readonly<Record<string, string>>): void {
+  if (!startAheadEnabled()) return;
   const key = keyOf(file, script, env);
   const existing = idle.get(key);
   if (existing && alive(existing.child)) return;
@@ -108,7 +133,7 @@ export function refillWarm(file: string, script: string, env: Readonly<Record<st
   } catch {
     return;
   }
-  const entry: Idle = { child, startedAt: Date.now() };
+  const entry: Idle = { child, startedAt: Date.now(), script: stampOf(script) };
   idle.set(key, entry);
   const forget = () => {
     if (idle.get(key) === entry) idle.delete(key);

@@ -419,6 +419,20 @@ describe('preflight', () => {
     );
   });
 
+  test('an inspection stopped at its deadline before it printed anything says so, not that it printed nothing', async () => {
+    const stopped = runResult({
+      exitCode: 143,
+      stdout: '',
+      timedOut: true,
+      interrupted: true,
+      durationMs: 120_000,
+    });
+    const { run } = preflightWith(ENV, { override: (line) => (INSPECT.test(line) ? stopped : undefined) });
+    const failure = await failureOf(run());
+    expect(failure.message).toContain('ran past 120 s before printing its inspection and was stopped');
+    expect(failure.message).not.toContain('printed no JSON document');
+  });
+
   test('an empty database (no version table) is base: every revision pending', async () => {
     const { run, runner } = preflightWith(ENV, {}, { db: leaseDb(null, null) });
     const result = await run();

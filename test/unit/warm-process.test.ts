@@ -69,10 +69,11 @@ test('the next inspection runs in the process started ahead, with the same answe
   expect(warmPids()).not.toContain(idle);
 });
 
-test('a script changed on disk after the process started is run by a fresh interpreter', async () => {
+test('a script changed on disk after the process started is not served by it', async () => {
   const { inspector, request } = setup();
   await runCommand(request);
-  expect(warmPids()).toHaveLength(1);
+  const [idle] = warmPids();
+  if (idle === undefined) throw new Error('no process was started ahead');
   // Loaded before this line existed: only a fresh start of the script prints it.
   const source = readFileSync(inspector, 'utf8');
   writeFileSync(
@@ -82,9 +83,49 @@ test('a script changed on disk after the process started is run by a fresh inter
   const after = await runCommand(request);
   expect(after.exitCode).toBe(0);
   expect(after.stderr).toContain('fresh-copy-of-the-inspector');
-  const read = JSON.parse(after.stdout) as { heads: string[]; pending: string[] };
-  expect(read.heads).toEqual(['20251107_090000']);
-  expect(read.pending).toEqual(['20251107_090000']);
+  expect(JSON.parse(after.stdout)).toMatchObject({
+    heads: ['20251107_090000'],
+    pending: ['20251107_090000'],
+  });
+  await eventually(() => !alive(idle), { what: 'the retired process to exit', timeoutMs: 10_000 });
+});
+
+test('the idle inspector itself re-executes a request when its script changed after its imports', async () => {
+  const { inspector, env, request } = setup();
+  const child = spawn(path.join(venvBin(), 'python3'), [inspector, '--serve-once', '60'], {
+    env: startupEnvOf(env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let errors = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // Once it waits for its request (blocked in select on stdin) its imports are done: change the script.
+  await eventually(() => /select|poll/.test(readFileSync(`/proc/${child.pid}/wchan`, 'utf8')), {
+    what: 'the idle inspector to wait for its request',
+    timeoutMs: 20_000,
+  });
+  const source = readFileSync(inspector, 'utf8');
+  writeFileSync(
+    inspector,
+    source.replace('\nFORMAT = ', '\nsys.stderr.write("fresh-copy-of-the-inspector\\n")\nFORMAT = '),
+  );
+  child.stdin.end(`${JSON.stringify({ argv: request.command.slice(2), cwd: request.cwd, env })}\n`);
+  expect(await exited).toBe(0);
+  expect(errors).toContain('fresh-copy-of-the-inspector');
+  expect(JSON.parse(out)).toMatchObject({ heads: ['20251107_090000'] });
+});
+
+test('DB_RELEASE_START_AHEAD=0 starts nothing ahead', async () => {
+  const { request } = setup();
+  process.env.DB_RELEASE_START_AHEAD = '0';
+  try {
+    expect((await runCommand(request)).exitCode).toBe(0);
+    expect(warmPids()).toEqual([]);
+  } finally {
+    delete process.env.DB_RELEASE_START_AHEAD;
+  }
 });
 
 test('another interpreter (another PATH) is never served by an idle process', async () => {
