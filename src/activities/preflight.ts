@@ -262,7 +262,10 @@ async function inspectRevisions(
   const result = await runBackendCommand(deps, scope, command, {
     ownTimeoutMs: sqlRenderTimeoutMs(),
     // tools/alembic_inspect.py --serve-once: alembic and SQLAlchemy imported before the release asks.
-    warm: true,
+    // Started ahead only while inspections need them: one answered statically (the database at the
+    // head, no Alembic imported) says the next one likely will be too, and an idle interpreter that
+    // imported Alembic for nothing would cost more than it saves.
+    warm: { startNext: (done) => !/"reader":\s*"static"/.test(done.stdout) },
   });
   const read = parseInspection(result.stdout);
   if (read.ok && (result.exitCode === 0 || result.timedOut)) {

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { backendCommandEnv, resolveBackendLayout } from '../config/backend-layout';
 import type { EnvScope } from '../config/env-files';
 import { redact, secretValuesOf } from '../masking';
-import { tail, type GuardEvent, type RunResult } from '../runtime/command-runner';
+import { tail, type GuardEvent, type RunRequest, type RunResult } from '../runtime/command-runner';
 import { GUARD_EXIT } from '../runtime/guard-protocol';
 import type { ActivityDeps, DbClient } from './deps';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../release/errors';
@@ -241,7 +241,7 @@ export interface BackendCommandOptions {
   /** A shorter limit than the step's (never longer); with it, a command stopped there is returned (timedOut), not thrown. */
   ownTimeoutMs?: number;
   /** The command's script understands `--serve-once`: it may run in a process started ahead (RunRequest.warm). */
-  warm?: boolean;
+  warm?: RunRequest['warm'];
 }
 
 /** What the step is doing now, for heartbeat details and the activity log. */
@@ -299,7 +299,7 @@ export async function runBackendCommand(
         timeoutMs,
         logFile,
         ...(options.exclusiveLock ? { exclusiveLock: options.exclusiveLock, onGuardEvent } : {}),
-        ...(options.warm ? { warm: true } : {}),
+        ...(options.warm ? { warm: options.warm } : {}),
       }),
       2_000,
       () => ({ ...progress }),

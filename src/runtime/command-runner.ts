@@ -33,10 +33,11 @@ export interface RunRequest {
   onGuardEvent?: (event: GuardEvent) => void;
   /**
    * `command[1]` is a script that understands `--serve-once` (tools/alembic_inspect.py): run it in
-   * a process started ahead when one is ready, and start the next one afterwards (warm-process.ts).
-   * Guarded runs always use a guard started ahead when one is ready.
+   * a process started ahead when one is ready, and start the next one afterwards (warm-process.ts)
+   * unless `startNext` says this run's result shows the next one would not need it.
+   * Guarded runs always use a guard started ahead when one is ready, and start the next.
    */
-  warm?: boolean;
+  warm?: boolean | { startNext: (result: { stdout: string; exitCode: number }) => boolean };
 }
 
 export interface RunResult {
@@ -150,7 +151,7 @@ export const runCommand: CommandRunner = async (request) => {
   // A process started ahead for this program (the guard, the inspector) takes the request when
   // one is ready: same program, same start-up environment, its own process group like any other.
   const warmScript =
-    (guarded || request.warm === true) && spawnArgs.length > 0 ? (spawnArgs[0] as string) : null;
+    (guarded || (request.warm ?? false) !== false) && spawnArgs.length > 0 ? (spawnArgs[0] as string) : null;
   const taken = warmScript ? takeWarm(spawnFile, warmScript, request.env) : null;
   if (taken) sendRequest(taken, { argv: spawnArgs.slice(1), cwd: request.cwd, env: request.env }, !guarded);
   const child =
@@ -286,7 +287,11 @@ export const runCommand: CommandRunner = async (request) => {
   const exitCode = code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 1);
   const durationMs = Date.now() - started;
   // The next run of this program finds one started ahead; started now, it competes with nothing it replaces.
-  if (warmScript) refillWarm(spawnFile, warmScript, request.env);
+  const startNext =
+    typeof request.warm === 'object'
+      ? request.warm.startNext({ stdout: stdoutTail.toString(), exitCode })
+      : warmScript !== null;
+  if (warmScript && startNext) refillWarm(spawnFile, warmScript, request.env);
   if (log) {
     const how = timedOut
       ? ` (ran past ${request.timeoutMs} ms: process tree stopped)`

@@ -117,6 +117,30 @@ test('the idle inspector itself re-executes a request when its script changed af
   expect(JSON.parse(out)).toMatchObject({ heads: ['20251107_090000'] });
 });
 
+test('a run whose result says the next would not need one starts nothing ahead, but still takes one that is ready', async () => {
+  const { request } = setup();
+  const seen: string[] = [];
+  const none = {
+    ...request,
+    warm: {
+      startNext: (done: { stdout: string }) => {
+        seen.push(done.stdout);
+        return false;
+      },
+    },
+  };
+  expect((await runCommand(none)).exitCode).toBe(0);
+  expect(seen).toHaveLength(1);
+  expect(seen[0]).toContain('db-release-alembic-inspect/1');
+  expect(warmPids()).toEqual([]);
+  await runCommand(request);
+  const [idle] = warmPids();
+  if (idle === undefined) throw new Error('no process was started ahead');
+  expect((await runCommand(none)).exitCode).toBe(0);
+  await eventually(() => !alive(idle), { what: 'the taken process to exit', timeoutMs: 10_000 });
+  expect(warmPids()).toEqual([]);
+});
+
 test('DB_RELEASE_START_AHEAD=0 starts nothing ahead', async () => {
   const { request } = setup();
   process.env.DB_RELEASE_START_AHEAD = '0';
