@@ -55,10 +55,17 @@ export function projectRootOf(sample: Sample, dir: string): string {
   return sample === 'starter' ? path.join(dir, STARTER_BACKEND_SUBDIR) : dir;
 }
 
-/** Activities a finished workflow scheduled, counted in its history (so the per-activity figures follow the workflow as it changes). */
+/**
+ * Activities a finished workflow ran, counted in its history (so the per-activity figures follow
+ * the workflow as it changes): scheduled activities plus local ones (each a marker the SDK records).
+ */
 export async function countScheduledActivities(client: Client, workflowId: string): Promise<number> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  return (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).length;
+  return (history.events ?? []).filter(
+    (e) =>
+      e.activityTaskScheduledEventAttributes ||
+      e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
+  ).length;
 }
 
 export interface RunContext {

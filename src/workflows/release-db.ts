@@ -50,6 +50,7 @@ import {
 import {
   activitiesFor,
   causeOf,
+  localActivitiesFor,
   downgraded,
   holderOf,
   messageOf,
@@ -94,6 +95,13 @@ export const BILLING_PATCH = 'billing-off-skips-checks';
  */
 export const REVISION_SET_PATCH = 'revision-set';
 
+/**
+ * Patch marker: the short steps that only read or free what the release holds (the revision
+ * capture, the plan check, the evidence, the lease release) run as local activities (issue 15).
+ * Releases started before schedule them as activities and replay that way.
+ */
+export const LOCAL_STEPS_PATCH = 'local-short-steps';
+
 /** The activities with one kind's options (saga.ts), under the summary the Web UI's timeline shows. */
 const acts = (kind: ActivityKind, summary: string) => activitiesFor(kind, summary);
 
@@ -113,6 +121,10 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
   // gate refuses every decision before its plan exists, so nothing is decided against the claim).
   const authority = patched(WORKER_AUTHORITY_PATCH);
   const billingAsKept = patched(BILLING_PATCH);
+  const localSteps = patched(LOCAL_STEPS_PATCH);
+  /** A short read-or-free step: a local activity since LOCAL_STEPS_PATCH, a scheduled one before. */
+  const short = (kind: 'checks' | 'lease', summary: string) =>
+    localSteps ? localActivitiesFor(kind, summary) : acts(kind, summary);
   let policy: ApprovalPolicy = input.approval;
   /** Whether this run may hold the target lease (so must release it), and whether it lost it. */
   let leaseMaybeHeld = false;
@@ -269,7 +281,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
     );
     const revision = await step(
       'alembic_revision',
-      () => acts('checks', stepDefinition('alembic_revision').title).captureAlembicRevision(),
+      () => short('checks', stepDefinition('alembic_revision').title).captureAlembicRevision(),
       (r) => r.revision ?? 'no revision',
     );
     summary.alembic_revision = revision.revision;
@@ -338,7 +350,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
       await step(
         'billing_plan_verification',
         async () => {
-          const plans = await acts(
+          const plans = await short(
             'checks',
             stepDefinition('billing_plan_verification').title,
           ).verifyBillingPlans(
@@ -478,7 +490,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
     await CancellationScope.nonCancellable(async () => {
       await renewing;
       if (refused || leaseLost !== undefined) return;
-      await acts('lease', 'Release the target lease')
+      await short('lease', 'Release the target lease')
         .releaseTargetLease()
         .catch(() => undefined);
     });
@@ -488,7 +500,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
   async function finish(s: ReleaseSummary): Promise<ReleaseSummary> {
     await CancellationScope.nonCancellable(async () => {
       try {
-        const evidence = await acts('checks', 'Read release evidence').readReleaseEvidence();
+        const evidence = await short('checks', 'Read release evidence').readReleaseEvidence();
         s.stripe_price_map = evidence.stripePriceMap;
         s.secrets = {
           stripe_secret_key: evidence.stripeSecretKeyMasked,

@@ -7,6 +7,7 @@
 import {
   isCancellation,
   proxyActivities,
+  proxyLocalActivities,
   type ActivityOptions,
   type RetryPolicy,
 } from '@temporalio/workflow';
@@ -82,6 +83,17 @@ export function activitiesFor(kind: ActivityKind, summary?: string) {
   return proxyActivities<ReleaseActivities>(
     summary === undefined ? ACTIVITY_OPTIONS[kind] : { ...ACTIVITY_OPTIONS[kind], summary },
   );
+}
+
+/**
+ * The same activities as local activities, for the short steps that only read or free what the
+ * release holds (the revision capture, the plan check, the evidence, the lease release): they run
+ * inside the worker's workflow task instead of a round trip through the task queue (issue 15),
+ * with the same timeouts and retries, and their results are recorded in the history as markers.
+ * Never for a step that can run long or changes the target (migrations, Stripe, compensations).
+ */
+export function localActivitiesFor(kind: 'checks' | 'lease', summary: string) {
+  return proxyLocalActivities<ReleaseActivities>({ ...ACTIVITY_OPTIONS[kind], summary });
 }
 
 // ---- Failure unwrapping: activity failures wrap the activity's own ApplicationFailure in `cause`.

@@ -21,7 +21,7 @@ import { releaseInput, withWorker } from '../workflow/harness';
 import { deferred, HEAD_REVISION, mockActivities, PRE_RELEASE_REVISION } from '../workflow/mock-activities';
 
 /** Where the histories of this workflow version go: one folder per recording. */
-const OUT = path.join(__dirname, process.env.HISTORIES_VERSION ?? 'v3-revision-set-billing-gate-trace');
+const OUT = path.join(__dirname, process.env.HISTORIES_VERSION ?? 'v4-local-short-steps');
 const GATED: ApprovalPolicy = { required: true, approvers: [], fourEyes: true, timeout: '1 hour' };
 
 let ctx: TemporalTestContext;
