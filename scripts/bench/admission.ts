@@ -139,7 +139,10 @@ export function admissionInterceptor(
       async execute(input, next) {
         const workflowId = ctx.info.workflowExecution?.workflowId ?? ctx.info.activityId;
         if (ctx.info.attempt > 1) limiter.stats.retries++;
-        const timer = setInterval(() => ctx.heartbeat(ctx.info.heartbeatDetails), every);
+        // A local activity cannot heartbeat (it runs inside the workflow task, which the SDK keeps alive).
+        const timer = ctx.info.isLocal
+          ? undefined
+          : setInterval(() => ctx.heartbeat(ctx.info.heartbeatDetails), every);
         try {
           // An attempt that times out or is cancelled while it waits leaves the queue (no work done twice).
           await limiter.acquire(workflowId, ctx.cancellationSignal);
