@@ -271,10 +271,13 @@ export const runCommand: CommandRunner = async (request) => {
   if (timer) clearTimeout(timer);
   request.signal?.removeEventListener('abort', onAbort);
   // Whatever the program left running in its group holds our pipes: give it a moment, then stop it.
-  // The moment counts from the last output, not from the exit: a loud command's last megabytes
-  // may still be in the pipes when it exits, and on a busy machine reading them takes longer.
+  // The moment counts from the later of the last output and the exit: a loud command's last
+  // megabytes may still be in the pipes when it exits, and a quiet one (its whole output at the
+  // end, after more than the moment) may not have been read yet when this process is busy.
+  const exitedAt = Date.now();
   let allRead = await settledWithin(drained, 500);
-  while (!allRead && Date.now() - lastOutputAt < 2_000) allRead = await settledWithin(drained, 500);
+  while (!allRead && Date.now() - Math.max(lastOutputAt, exitedAt) < 2_000)
+    allRead = await settledWithin(drained, 500);
   if (!allRead) {
     signalGroup(pid, 'SIGKILL');
     for (const s of sources) s.destroy();

@@ -317,8 +317,10 @@ class Guard {
     const allRead = Promise.all(streams).then(() => true);
     const within = (ms: number) =>
       Promise.race([allRead, sleep(ms, new AbortController().signal).then(() => false)]);
+    // Counted from the exit too, so a quiet command's output read late on a busy machine is kept.
+    const exitedAt = Date.now();
     let read = await within(500);
-    while (!read && Date.now() - this.lastOutputAt < 2_000) read = await within(500);
+    while (!read && Date.now() - Math.max(this.lastOutputAt, exitedAt) < 2_000) read = await within(500);
     const exitCode = code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 1);
     const how = signal ? `was killed by ${signal}` : `exited with code ${exitCode}`;
     this.child = null;
