@@ -73,14 +73,33 @@ def _as_list(value: Any) -> list[str]:
     return [str(v) for v in value]
 
 
+_PARSED: dict[tuple[str, int, int], ast.Module | None] = {}
+
+
+def _parse(path: str) -> ast.Module | None:
+    """A revision file's syntax tree, parsed once per process (the static read and the body kinds
+    all ask for it); None when it cannot be read or parsed. Keyed by size and mtime too, so a file
+    changed meanwhile is parsed again."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    key = (path, found.st_mtime_ns, found.st_size)
+    if key not in _PARSED:
+        try:
+            with open(path, "rb") as handle:
+                _PARSED[key] = ast.parse(handle.read(), filename=path)
+        except (OSError, SyntaxError, ValueError):
+            _PARSED[key] = None
+    return _PARSED[key]
+
+
 def _body_kind(path: str | None, name: str) -> str:
     """`pass` (no statement but pass/.../a docstring), `raises` (only a raise), `code`, or `missing`."""
     if not path or not os.path.isfile(path):
         return "missing"
-    try:
-        with open(path, encoding="utf-8") as handle:
-            tree = ast.parse(handle.read(), filename=path)
-    except (OSError, SyntaxError, ValueError):
+    tree = _parse(path)
+    if tree is None:
         return "missing"
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == name:
@@ -312,10 +331,8 @@ def _static_revision(file_path: str) -> dict[str, Any] | None:
     assigned anywhere else, imported, or declared global, a computed value, depends_on or
     branch_labels: None, and the caller lets Alembic load the scripts.
     """
-    try:
-        with open(file_path, "rb") as handle:
-            tree = ast.parse(handle.read(), filename=file_path)
-    except (OSError, SyntaxError, ValueError):
+    tree = _parse(file_path)
+    if tree is None:
         return None
     values: dict[str, Any] = {}
     for node in ast.walk(tree):
