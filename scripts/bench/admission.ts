@@ -139,10 +139,11 @@ export function admissionInterceptor(
       async execute(input, next) {
         const workflowId = ctx.info.workflowExecution?.workflowId ?? ctx.info.activityId;
         if (ctx.info.attempt > 1) limiter.stats.retries++;
-        // A local activity cannot heartbeat (it runs inside the workflow task, which the SDK keeps alive).
-        const timer = ctx.info.isLocal
-          ? undefined
-          : setInterval(() => ctx.heartbeat(ctx.info.heartbeatDetails), every);
+        // A local activity runs inside its workflow's task and is short (a pg read, a file write):
+        // made to wait here it would hold that task open for the whole queue, and the task can time
+        // out and run again. It is admitted at once, like the workflow tasks themselves.
+        if (ctx.info.isLocal) return next(input);
+        const timer = setInterval(() => ctx.heartbeat(ctx.info.heartbeatDetails), every);
         try {
           // An attempt that times out or is cancelled while it waits leaves the queue (no work done twice).
           await limiter.acquire(workflowId, ctx.cancellationSignal);
