@@ -369,6 +369,73 @@ describe('a guard started ahead (issue 15)', () => {
     discardWarm();
   });
 
+  test('taken for a long command whose worker is then SIGKILLed, it keeps the lock and the command, like a guard started for the step', async () => {
+    const dir = tempDir();
+    const lock = `test-${randomUUID()}`;
+    const order = path.join(dir, 'order');
+    const release = path.join(dir, 'release');
+    const log = path.join(dir, 'b.log');
+    const warmModule = path.join(repoRoot(), 'dist', 'src', 'runtime', 'warm-process.js');
+    const first: RunRequest = {
+      command: ['true'],
+      cwd: dir,
+      env: env(),
+      exclusiveLock: lock,
+      timeoutMs: 60_000,
+    };
+    const second: RunRequest = {
+      command: [
+        'sh',
+        '-c',
+        `echo start >> ${order}; while [ ! -f ${release} ]; do sleep 0.1; done; echo end >> ${order}`,
+      ],
+      cwd: dir,
+      env: env(),
+      exclusiveLock: lock,
+      logFile: log,
+      timeoutMs: 120_000,
+    };
+    // The stand-in worker runs `true` (which leaves a guard started ahead), says which, then the long command.
+    const script =
+      `const r = require(${JSON.stringify(DIST_RUNNER)}); const w = require(${JSON.stringify(warmModule)});` +
+      `(async () => { await r.runCommand(JSON.parse(process.argv[1]));` +
+      ` process.stdout.write(JSON.stringify(w.warmPids()) + '\\n');` +
+      ` await r.runCommand(JSON.parse(process.argv[2])); })()`;
+    const worker = spawn(process.execPath, ['-e', script, JSON.stringify(first), JSON.stringify(second)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    standIns.push(worker);
+    let printed = '';
+    worker.stdout?.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+    await eventually(() => printed.includes('\n'), {
+      what: 'the stand-in to report its idle guard',
+      timeoutMs: 20_000,
+    });
+    const [idle] = JSON.parse(printed) as number[];
+    if (idle === undefined) throw new Error('the stand-in started no guard ahead');
+    await eventually(() => read(order) === 'start\n', {
+      what: 'the long command to start',
+      timeoutMs: 20_000,
+    });
+    // The guard holding the lock is the one that was waiting.
+    expect(await guardPids()).toEqual([idle]);
+
+    await killed(worker);
+    expect(alive(idle)).toBe(true);
+    await eventually(() => read(log).includes('the worker that started this guard is gone'), {
+      what: 'the guard to notice its worker is gone',
+      timeoutMs: 20_000,
+    });
+    expect(await lockIsFree(lock)).toBe(false);
+    writeFileSync(release, '');
+    await eventually(() => read(order) === 'start\nend\n', {
+      what: 'the command to finish',
+      timeoutMs: 20_000,
+    });
+    await eventually(() => !alive(idle), { what: 'the guard to exit', timeoutMs: 20_000 });
+    await eventually(() => lockIsFree(lock), { what: 'the lock to be released', timeoutMs: 20_000 });
+  });
+
   test('an idle guard exits when the worker that started it dies', async () => {
     const dir = tempDir();
     const warmModule = path.join(repoRoot(), 'dist', 'src', 'runtime', 'warm-process.js');
