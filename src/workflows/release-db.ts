@@ -96,9 +96,9 @@ export const BILLING_PATCH = 'billing-off-skips-checks';
 export const REVISION_SET_PATCH = 'revision-set';
 
 /**
- * Patch marker: the short steps (the revision capture, the price-id sync, the plan check, the
- * evidence, the lease release) run as local activities (issue 15). Releases started before
- * schedule them as activities and replay that way.
+ * Patch marker: the short steps that only read or free what the release holds (the revision
+ * capture, the plan check, the evidence, the lease release) run as local activities (issue 15).
+ * Releases started before schedule them as activities and replay that way.
  */
 export const LOCAL_STEPS_PATCH = 'local-short-steps';
 
@@ -122,7 +122,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
   const authority = patched(WORKER_AUTHORITY_PATCH);
   const billingAsKept = patched(BILLING_PATCH);
   const localSteps = patched(LOCAL_STEPS_PATCH);
-  /** A short step: a local activity since LOCAL_STEPS_PATCH, a scheduled one before. */
+  /** A short read-or-free step: a local activity since LOCAL_STEPS_PATCH, a scheduled one before. */
   const short = (kind: 'checks' | 'lease', summary: string) =>
     localSteps ? localActivitiesFor(kind, summary) : acts(kind, summary);
   let policy: ApprovalPolicy = input.approval;
@@ -318,7 +318,7 @@ export async function releaseDb(input: ReleaseInput): Promise<ReleaseSummary> {
             trial_days: provisioned.trialDays,
             plans: provisioned.plans,
           };
-          const sync = await short('checks', 'Write price ids to .env.local and billing_plans').syncPriceIds({
+          const sync = await acts('checks', 'Write price ids to .env.local and billing_plans').syncPriceIds({
             priceMap: provisioned.priceMap,
             ...(billingAsKept && input.options.skip_db_checks ? { skipDbWrites: true } : {}),
           });

@@ -86,12 +86,13 @@ export function activitiesFor(kind: ActivityKind, summary?: string) {
 }
 
 /**
- * The same activities as local activities, for the short steps (the revision capture, the
- * price-id sync, the plan check, the evidence, the lease release): they run inside the worker's
- * workflow task instead of a round trip through the task queue (issue 15), with the same timeouts
- * and retries, and their results are recorded in the history as markers. Retried the same way
- * after a crash: the price-id sync is journaled and idempotent like every step. Never for a step
- * that can run long or calls out (migrations, Stripe, compensations, the lease renewals).
+ * The same activities as local activities, for the short steps that only read or free what the
+ * release holds (the revision capture, the plan check, the evidence, the lease release): they run
+ * inside the worker's workflow task instead of a round trip through the task queue (issue 15),
+ * with the same timeouts and retries, and their results are recorded in the history as markers.
+ * Never for a step that can run long or changes the target (migrations, Stripe, compensations,
+ * the price-id sync: it can wait on a row lock for minutes, and a local activity would hold its
+ * workflow task open all that time, as the fault suite's kill-price-sync case showed).
  */
 export function localActivitiesFor(kind: 'checks' | 'lease', summary: string) {
   return proxyLocalActivities<ReleaseActivities>({ ...ACTIVITY_OPTIONS[kind], summary });
