@@ -334,6 +334,37 @@ test('the command never runs without the lock: when the connection holding it is
   expect(await lockIsFree(lock)).toBe(true);
 });
 
+/**
+ * A stand-in worker that runs `first` (which leaves a guard started ahead), reports that guard's
+ * pid, then runs `then` if given, or stays alive; resolves with the stand-in and the pid.
+ */
+async function standInWithIdleGuard(
+  first: RunRequest,
+  then?: RunRequest,
+): Promise<{ worker: ChildProcess; idle: number }> {
+  const warmModule = path.join(repoRoot(), 'dist', 'src', 'runtime', 'warm-process.js');
+  const script =
+    `const r = require(${JSON.stringify(DIST_RUNNER)}); const w = require(${JSON.stringify(warmModule)});` +
+    `(async () => { await r.runCommand(JSON.parse(process.argv[1]));` +
+    ` process.stdout.write(JSON.stringify(w.warmPids()) + '\\n');` +
+    ` if (process.argv[2]) await r.runCommand(JSON.parse(process.argv[2])); else setInterval(() => undefined, 1000); })()`;
+  const worker = spawn(
+    process.execPath,
+    ['-e', script, JSON.stringify(first), ...(then ? [JSON.stringify(then)] : [])],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  standIns.push(worker);
+  let printed = '';
+  worker.stdout?.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+  await eventually(() => printed.includes('\n'), {
+    what: 'the stand-in to report its idle guard',
+    timeoutMs: 20_000,
+  });
+  const [idle] = JSON.parse(printed) as number[];
+  if (idle === undefined) throw new Error('the stand-in started no guard ahead');
+  return { worker, idle };
+}
+
 describe('a guard started ahead (issue 15)', () => {
   test('runs the next guarded command like one started on demand, with the whole environment; idle, it holds no secret', async () => {
     discardWarm();
@@ -375,7 +406,6 @@ describe('a guard started ahead (issue 15)', () => {
     const order = path.join(dir, 'order');
     const release = path.join(dir, 'release');
     const log = path.join(dir, 'b.log');
-    const warmModule = path.join(repoRoot(), 'dist', 'src', 'runtime', 'warm-process.js');
     const first: RunRequest = {
       command: ['true'],
       cwd: dir,
@@ -395,24 +425,7 @@ describe('a guard started ahead (issue 15)', () => {
       logFile: log,
       timeoutMs: 120_000,
     };
-    // The stand-in worker runs `true` (which leaves a guard started ahead), says which, then the long command.
-    const script =
-      `const r = require(${JSON.stringify(DIST_RUNNER)}); const w = require(${JSON.stringify(warmModule)});` +
-      `(async () => { await r.runCommand(JSON.parse(process.argv[1]));` +
-      ` process.stdout.write(JSON.stringify(w.warmPids()) + '\\n');` +
-      ` await r.runCommand(JSON.parse(process.argv[2])); })()`;
-    const worker = spawn(process.execPath, ['-e', script, JSON.stringify(first), JSON.stringify(second)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    standIns.push(worker);
-    let printed = '';
-    worker.stdout?.on('data', (chunk: Buffer) => (printed += chunk.toString()));
-    await eventually(() => printed.includes('\n'), {
-      what: 'the stand-in to report its idle guard',
-      timeoutMs: 20_000,
-    });
-    const [idle] = JSON.parse(printed) as number[];
-    if (idle === undefined) throw new Error('the stand-in started no guard ahead');
+    const { worker, idle } = await standInWithIdleGuard(first, second);
     await eventually(() => read(order) === 'start\n', {
       what: 'the long command to start',
       timeoutMs: 20_000,
@@ -437,30 +450,14 @@ describe('a guard started ahead (issue 15)', () => {
   });
 
   test('an idle guard exits when the worker that started it dies', async () => {
-    const dir = tempDir();
-    const warmModule = path.join(repoRoot(), 'dist', 'src', 'runtime', 'warm-process.js');
     const request: RunRequest = {
       command: ['true'],
-      cwd: dir,
+      cwd: tempDir(),
       env: env(),
       exclusiveLock: `test-${randomUUID()}`,
       timeoutMs: 60_000,
     };
-    const script =
-      `require(${JSON.stringify(DIST_RUNNER)}).runCommand(JSON.parse(process.argv[1]))` +
-      `.then(() => { process.stdout.write(JSON.stringify(require(${JSON.stringify(warmModule)}).warmPids()) + '\\n'); setInterval(() => undefined, 1000); })`;
-    const worker = spawn(process.execPath, ['-e', script, JSON.stringify(request)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    standIns.push(worker);
-    let printed = '';
-    worker.stdout?.on('data', (chunk: Buffer) => (printed += chunk.toString()));
-    await eventually(() => printed.includes('\n'), {
-      what: 'the stand-in to report its idle guard',
-      timeoutMs: 20_000,
-    });
-    const [idle] = JSON.parse(printed) as number[];
-    if (idle === undefined) throw new Error('the stand-in started no guard ahead');
+    const { worker, idle } = await standInWithIdleGuard(request);
     expect(alive(idle)).toBe(true);
     await killed(worker);
     await eventually(() => !alive(idle), { what: 'the idle guard to exit', timeoutMs: 10_000 });
