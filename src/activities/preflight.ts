@@ -228,11 +228,13 @@ async function inspectRevisions(
   config: ReleaseConfig,
   current: string[],
 ): Promise<Inspected> {
+  const inspector = inspectorScript();
+  const configFile = alembicConfigFile(config);
   const key = graphKey({
     projectRoot: deps.projectRoot,
-    configFile: alembicConfigFile(config),
+    configFile,
     pythonCommand: config.pythonCommand,
-    inspector: inspectorScript(),
+    inspector,
   });
   // At the heads of a graph whose files are byte for byte those inspected before: nothing is
   // pending, so there is nothing to render or judge, and the heads are known without Python.
@@ -249,9 +251,9 @@ async function inspectRevisions(
   const startedAt = new Date();
   const command = [
     ...config.pythonCommand,
-    inspectorScript(),
+    inspector,
     '--config',
-    alembicConfigFile(config),
+    configFile,
     '--current',
     current.join(','),
     '--sql',
