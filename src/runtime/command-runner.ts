@@ -290,10 +290,9 @@ export const runCommand: CommandRunner = async (request) => {
   const exitCode = code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 1);
   const durationMs = Date.now() - started;
   // The next run of this program finds one started ahead; started now, it competes with nothing it replaces.
+  const stdout = stdoutTail.toString();
   const startNext =
-    typeof request.warm === 'object'
-      ? request.warm.startNext({ stdout: stdoutTail.toString(), exitCode })
-      : warmScript !== null;
+    typeof request.warm === 'object' ? request.warm.startNext({ stdout, exitCode }) : warmScript !== null;
   if (warmScript && startNext) refillWarm(spawnFile, warmScript, request.env);
   if (log) {
     const how = timedOut
@@ -307,7 +306,7 @@ export const runCommand: CommandRunner = async (request) => {
   }
   return {
     exitCode,
-    stdout: stdoutTail.toString(),
+    stdout,
     stderr: stderrTail.toString(),
     all: allTail.toString(),
     durationMs,

@@ -23,7 +23,6 @@ export interface GraphSources {
 
 export interface CachedGraph {
   heads: string[];
-  alembicVersion: string;
   sources: GraphSources & { fingerprint: string };
   /** When the Python inspection this entry comes from ran (ISO time). */
   inspectedAt: string;
@@ -85,7 +84,7 @@ export async function fingerprintOf(
 /** Remembers what a Python inspection read, when it says where from and took the hash. */
 export function rememberGraph(
   key: string,
-  inspection: { heads: string[]; alembic_version: string; sources?: GraphSources | undefined },
+  inspection: { heads: string[]; sources?: GraphSources | undefined },
   inspectedAt: Date,
 ): void {
   const sources = inspection.sources;
@@ -95,7 +94,6 @@ export function rememberGraph(
   }
   graphs.set(key, {
     heads: [...inspection.heads],
-    alembicVersion: inspection.alembic_version,
     sources: { ...sources, fingerprint: sources.fingerprint },
     inspectedAt: inspectedAt.toISOString(),
   });
