@@ -13,6 +13,7 @@
  *   checks, price-id sync, evidence).
  */
 import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -60,12 +61,36 @@ export function projectRootOf(sample: Sample, dir: string): string {
  * the workflow as it changes): scheduled activities plus local ones (each a marker the SDK records).
  */
 export async function countScheduledActivities(client: Client, workflowId: string): Promise<number> {
+  return (await historyFacts(client, workflowId)).activities;
+}
+
+/**
+ * What a run's history shows: the activities it ran (scheduled plus local ones, each a marker the
+ * SDK records) and its timeline, one `offset ms  event` line per event from the workflow's start,
+ * so the report shows where a release's time went (waiting for a workflow task, an activity, …).
+ */
+export async function historyFacts(
+  client: Client,
+  workflowId: string,
+): Promise<{ activities: number; timeline: string[] }> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  return (history.events ?? []).filter(
+  const events = history.events ?? [];
+  const msOf = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+    t ? Number(t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1e6 : 0;
+  const start = msOf(events[0]?.eventTime);
+  const timeline = events.map((e) => {
+    const type = e.eventType !== null && e.eventType !== undefined ? String(temporal.api.enums.v1.EventType[e.eventType] ?? e.eventType) : '?';
+    const what =
+      e.activityTaskScheduledEventAttributes?.activityType?.name ??
+      (e.markerRecordedEventAttributes ? e.markerRecordedEventAttributes.markerName : undefined);
+    return `${(msOf(e.eventTime) - start).toFixed(1).padStart(7)} ${type.replace(/^EVENT_TYPE_/, '')}${what ? ` ${what}` : ''}`;
+  });
+  const activities = events.filter(
     (e) =>
       e.activityTaskScheduledEventAttributes ||
       e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
   ).length;
+  return { activities, timeline };
 }
 
 export interface RunContext {
@@ -107,6 +132,8 @@ export interface RunResult {
   pythonCommands: string[];
   /** Commands the activities started through deps.run (direct variant only; null otherwise). */
   commands: number | null;
+  /** The workflow variant: its history as `offset ms  event` lines (see historyFacts). */
+  timeline?: string[];
 }
 
 const PLAN_FLAGS = ['starter=0', 'pro=9900'];
@@ -279,13 +306,18 @@ async function runDirect(
     runId: randomUUID(),
   };
   let n = 0;
-  const inActivity = <R>(fn: () => Promise<R>): Promise<R> =>
+  const steps: string[] = [];
+  const inActivity = async <R>(fn: () => Promise<R>): Promise<R> => {
+    const started = performance.now();
     // The workflow's longest step limit (migrate: 30 minutes); the mock's default is 1 s.
-    new MockActivityEnvironment({
+    const result: R = await new MockActivityEnvironment({
       workflowExecution,
       activityId: String(++n),
       startToCloseTimeoutMs: 30 * 60_000,
     }).run(fn);
+    steps.push(`${Math.round(performance.now() - started)}`);
+    return result;
+  };
   const input = prepared.input;
   await inActivity(() =>
     acts.preflight({
@@ -312,7 +344,8 @@ async function runDirect(
   return {
     ok,
     commands,
-    detail: `${revision.revision ?? 'no revision'}; ${plans.map((p) => `${p.code}=${p.status}`).join(' ')}`,
+    // The eight calls' durations in ms, in the order above.
+    detail: `${revision.revision ?? 'no revision'}; ${plans.map((p) => `${p.code}=${p.status}`).join(' ')}; ms ${steps.join(' ')}`,
   };
 }
 
@@ -351,12 +384,9 @@ export async function timedRelease(
   }
   const elapsed = performance.now() - started;
   const pythonCommands = ctx.python.linesFrom(pythonBefore);
-  const activities =
-    variant === 'workflow'
-      ? await countScheduledActivities(ctx.client, prepared.workflowId).catch(() => null)
-      : variant === 'direct'
-        ? DIRECT_ACTIVITIES
-        : null;
+  const facts =
+    variant === 'workflow' ? await historyFacts(ctx.client, prepared.workflowId).catch(() => null) : null;
+  const activities = variant === 'direct' ? DIRECT_ACTIVITIES : (facts?.activities ?? null);
   const state = ctx.peer.state();
   const revisionAfter = await revisionOf(database);
   await dropDatabase(database);
@@ -380,5 +410,6 @@ export async function timedRelease(
     pythonProcesses: pythonCommands.length,
     pythonCommands,
     commands: outcome.commands ?? null,
+    ...(facts ? { timeline: facts.timeline } : {}),
   };
 }

@@ -7,7 +7,15 @@ import type { ReleaseConfig } from '../config/release-config';
 import type { CompensationRecord, PriceIdSyncResult } from '../release/types';
 import { billingPlansShape, planQuery, quoteIdent, type BillingPlansShape } from './billing-plans';
 import type { ActivityDeps } from './deps';
-import { journalEntry, readJournal, readScope, rememberOnce, withDb, type JournalRef } from './support';
+import {
+  journalEntry,
+  readJournal,
+  readScope,
+  rememberOnce,
+  withDb,
+  withDbOnDemand,
+  type JournalRef,
+} from './support';
 
 const SYNCED_KEYS = ['STRIPE_PRODUCT_PRICE_MAP', 'ENABLE_BILLING'] as const;
 
@@ -102,58 +110,65 @@ export function createPriceIdSyncActivities(deps: ActivityDeps) {
         envBeforeSchema,
       );
       const codes = Object.keys(input.priceMap);
-      // Settled once per run: a retry writes (and the restore undoes) the same column.
-      const shape: ColumnJournal | null = input.skipDbWrites
-        ? null
-        : await rememberOnce<ColumnJournal>(
-            deps,
-            'billing-plans:column',
-            () =>
-              withDb(deps, scope, (db) => billingPlansShape(db, scope, config.billingPlans.priceIdColumn)),
-            columnSchema,
-          );
-      const column = shape?.priceIdColumn ?? null;
-      const previousPriceIds = column
-        ? await rememberOnce<Record<string, string | null>>(
-            deps,
-            'billing-plans:before',
-            () =>
-              withDb(deps, scope, async (db) => {
-                const { rows } = await planQuery<{ code: string; stripe_price_id: string | null }>(
-                  db,
-                  scope,
-                  `select code, ${quoteIdent(column)}::text as stripe_price_id from billing_plans where code = any($1)`,
-                  [codes],
-                );
-                return Object.fromEntries(rows.map((r) => [r.code, r.stripe_price_id]));
-              }),
-            previousPriceIdsSchema,
-          )
-        : {};
+      // One connection for the whole step, opened only if something below needs the database.
+      const { column, previousPriceIds, next, rowsUpdated } = await withDbOnDemand(
+        deps,
+        scope,
+        async (db) => {
+          // Settled once per run: a retry writes (and the restore undoes) the same column.
+          const shape: ColumnJournal | null = input.skipDbWrites
+            ? null
+            : await rememberOnce<ColumnJournal>(
+                deps,
+                'billing-plans:column',
+                () => db((c) => billingPlansShape(c, scope, config.billingPlans.priceIdColumn)),
+                columnSchema,
+              );
+          const column = shape?.priceIdColumn ?? null;
+          const previousPriceIds = column
+            ? await rememberOnce<Record<string, string | null>>(
+                deps,
+                'billing-plans:before',
+                () =>
+                  db(async (c) => {
+                    const { rows } = await planQuery<{ code: string; stripe_price_id: string | null }>(
+                      c,
+                      scope,
+                      `select code, ${quoteIdent(column)}::text as stripe_price_id from billing_plans where code = any($1)`,
+                      [codes],
+                    );
+                    return Object.fromEntries(rows.map((r) => [r.code, r.stripe_price_id]));
+                  }),
+                previousPriceIdsSchema,
+              )
+            : {};
 
-      const current = (await readIfExists(envFile)) ?? '';
-      const next = rewriteEnvText(current, {
-        STRIPE_PRODUCT_PRICE_MAP: JSON.stringify(input.priceMap),
-        ENABLE_BILLING: 'true',
-      });
-      if (next !== current) await writeFile(envFile, next, { mode: 0o600 });
+          const current = (await readIfExists(envFile)) ?? '';
+          const next = rewriteEnvText(current, {
+            STRIPE_PRODUCT_PRICE_MAP: JSON.stringify(input.priceMap),
+            ENABLE_BILLING: 'true',
+          });
+          if (next !== current) await writeFile(envFile, next, { mode: 0o600 });
 
-      const rowsUpdated =
-        column === null || shape === null
-          ? 0
-          : await withDb(deps, scope, async (db) => {
-              let updated = 0;
-              for (const [code, priceId] of Object.entries(input.priceMap)) {
-                const result = await planQuery(
-                  db,
-                  scope,
-                  `${setPriceId(shape)} where code = $1 and ${quoteIdent(column)} is distinct from $2`,
-                  [code, priceId],
-                );
-                updated += result.rowCount ?? 0;
-              }
-              return updated;
-            });
+          const rowsUpdated =
+            column === null || shape === null
+              ? 0
+              : await db(async (c) => {
+                  let updated = 0;
+                  for (const [code, priceId] of Object.entries(input.priceMap)) {
+                    const result = await planQuery(
+                      c,
+                      scope,
+                      `${setPriceId(shape)} where code = $1 and ${quoteIdent(column)} is distinct from $2`,
+                      [code, priceId],
+                    );
+                    updated += result.rowCount ?? 0;
+                  }
+                  return updated;
+                });
+          return { column, previousPriceIds, next, rowsUpdated };
+        },
+      );
       const unquote = (line: string | null) => line?.replace(/^[^=]*=/, '').trim() ?? null;
       return {
         envFile: envName,

@@ -40,7 +40,7 @@ function table(columns: string[], rows: PlanRow[]): DbClient & { statements: str
     query<R extends object>(sql: string): Promise<{ rows: R[]; rowCount: number | null }> {
       const text = sql.replace(/\s+/g, ' ').trim();
       statements.push(text);
-      if (text.includes('information_schema.columns'))
+      if (text.includes('from pg_attribute'))
         return Promise.resolve({
           rows: columns.map((column_name) => ({ column_name })) as R[],
           rowCount: columns.length,
