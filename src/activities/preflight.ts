@@ -169,18 +169,31 @@ async function checkStripeKey(deps: ActivityDeps, scope: SecretScope): Promise<v
   }
 }
 
+/** A promise started now and awaited later: its rejection is held (not unhandled) until then. */
+type Settled<T> = Promise<{ ok: true; value: T } | { ok: false; error: unknown }>;
+function settled<T>(promise: Promise<T>): Settled<T> {
+  return promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+async function outcomeOf<T>(started: Settled<T>): Promise<T> {
+  const outcome = await started;
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
+}
+
 async function gitFacts(
   deps: ActivityDeps,
   scope: SecretScope,
 ): Promise<{ sha: string | null; tag: string | null }> {
   const env = scope.env.values;
-  const sha = await deps.run({ command: ['git', 'rev-parse', 'HEAD'], cwd: deps.projectRoot, env });
+  // Both at once (two reads of the same checkout); the tag counts only when HEAD resolved.
+  const [sha, tag] = await Promise.all([
+    deps.run({ command: ['git', 'rev-parse', 'HEAD'], cwd: deps.projectRoot, env }),
+    deps.run({ command: ['git', 'describe', '--tags', '--exact-match', 'HEAD'], cwd: deps.projectRoot, env }),
+  ]);
   if (sha.exitCode !== 0) return { sha: null, tag: null };
-  const tag = await deps.run({
-    command: ['git', 'describe', '--tags', '--exact-match', 'HEAD'],
-    cwd: deps.projectRoot,
-    env,
-  });
   return { sha: sha.stdout.trim() || null, tag: tag.exitCode === 0 ? tag.stdout.trim() || null : null };
 }
 
@@ -405,8 +418,10 @@ export function createPreflightActivities(deps: ActivityDeps) {
         const set = await readRevisionSet(db, config.versionTable);
         return { lease: held, postgresVersion: rows[0]?.version ?? 'unknown', current: set };
       });
-      const git = await gitFacts(deps, scope);
+      // The git facts are read while the inspection runs; a git failure still counts only after it.
+      const gitRead = settled(gitFacts(deps, scope));
       const inspected = await inspectRevisions(deps, scope, config, current);
+      const git = await outcomeOf(gitRead);
       const heads = inspected.heads;
       if (heads.length !== 1) {
         throw failure(
@@ -447,6 +462,7 @@ export function createPreflightActivities(deps: ActivityDeps) {
           scope,
         );
       }
+      // Last, so a release refused above has not even asked Stripe.
       if (stripeWanted) await checkStripeKey(deps, scope);
       return {
         gitSha: git.sha,

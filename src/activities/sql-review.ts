@@ -2,7 +2,7 @@
  * The activity side of the SQL review: reads the rendered SQL the inspector printed after its
  * inspection (tools/alembic_inspect.py --upgrade-sql), lints it with Squawk, applies the policy.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -99,6 +99,47 @@ export function squawkExecutable(): string {
 
 const SQUAWK_TIMEOUT_MS = 60_000;
 
+/**
+ * `squawk --version` per executable, kept while the file is the same (size and mtime): one process
+ * less per release. Kept per command runner, so a runner standing in for the real one (tests) asks afresh.
+ */
+const squawkVersions = new WeakMap<ActivityDeps['run'], Map<string, string>>();
+
+/** The version squawk prints, or null when it is not there or does not run. */
+async function squawkVersion(
+  deps: ActivityDeps,
+  squawk: string,
+  env: Record<string, string>,
+): Promise<string | null> {
+  const stamp = fileStamp(squawk);
+  const key = stamp ? `${squawk}\0${stamp}` : null;
+  let versions = squawkVersions.get(deps.run);
+  if (!versions) squawkVersions.set(deps.run, (versions = new Map<string, string>()));
+  const known = key ? versions.get(key) : undefined;
+  if (known !== undefined) return known;
+  const ran = await deps.run({
+    command: [squawk, '--version'],
+    cwd: os.tmpdir(),
+    env,
+    timeoutMs: SQUAWK_TIMEOUT_MS,
+  });
+  if (ran.notFound || ran.exitCode !== 0) return null;
+  const version = ran.stdout.trim();
+  if (key) versions.set(key, version);
+  return version;
+}
+
+/** Size and mtime of an executable given as a path (a bare name on PATH is not kept: it is asked each time). */
+function fileStamp(file: string): string | null {
+  if (!path.isAbsolute(file)) return null;
+  try {
+    const found = statSync(file);
+    return `${found.size}:${found.mtimeMs}`;
+  } catch {
+    return null;
+  }
+}
+
 /** Lints each revision's upgrade SQL (one file per revision, one squawk process); flags, or why not linted. */
 export async function lintWithSquawk(
   deps: ActivityDeps,
@@ -109,13 +150,8 @@ export async function lintWithSquawk(
     return { flags: [], version: null, unavailable: revisions.length ? 'no SQL to lint' : null };
   const squawk = squawkExecutable();
   const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: os.tmpdir() };
-  const version = await deps.run({
-    command: [squawk, '--version'],
-    cwd: os.tmpdir(),
-    env,
-    timeoutMs: SQUAWK_TIMEOUT_MS,
-  });
-  if (version.notFound || version.exitCode !== 0) {
+  const version = await squawkVersion(deps, squawk, env);
+  if (version === null) {
     return {
       flags: [],
       version: null,
@@ -136,7 +172,7 @@ export async function lintWithSquawk(
       env,
       timeoutMs: SQUAWK_TIMEOUT_MS,
     });
-    const versionText = version.stdout.trim() || null;
+    const versionText = version || null;
     // Squawk exits 1 when it found something: the JSON is the verdict, the exit code is not.
     if (result.timedOut)
       return {

@@ -1,3 +1,5 @@
+import { chmodSync, existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import {
   keptSql,
   lintWithSquawk,
@@ -21,7 +23,7 @@ import {
 import { runCommand } from '../../src/runtime/command-runner';
 import { sqlReviewLines } from '../../src/cli/sql-review-view';
 import { gateLines } from '../../src/cli/status-lines';
-import { fakeDeps } from '../support/fakes';
+import { fakeDeps, tempDir } from '../support/fakes';
 
 /** One statement per flag kind, as Alembic's offline mode renders them (statement per paragraph). */
 const RISKY_SQL = [
@@ -107,6 +109,51 @@ describe('squawk -> flags (the pinned squawk-cli of tools/requirements.txt, run 
       expect(lint.unavailable).toMatch(
         /squawk is not installed \(\/nonexistent\/squawk\): run `npm run tools`/,
       );
+    } finally {
+      if (saved === undefined) delete process.env.DB_RELEASE_SQUAWK;
+      else process.env.DB_RELEASE_SQUAWK = saved;
+    }
+  });
+});
+
+describe('squawk --version is asked once per executable file', () => {
+  const deps = fakeDeps({ run: runCommand });
+  /** A stand-in squawk that appends a line to `calls` per --version and finds nothing to flag. */
+  function standIn(dir: string, version: string): string {
+    const file = path.join(dir, 'squawk');
+    const calls = path.join(dir, 'calls');
+    writeFileSync(
+      file,
+      `#!/bin/sh\nif [ "$1" = --version ]; then echo v >> ${calls}; echo '${version}'; exit 0; fi\necho '[]'\n`,
+    );
+    chmodSync(file, 0o755);
+    return file;
+  }
+  const versionCalls = (dir: string) =>
+    existsSync(path.join(dir, 'calls'))
+      ? readFileSync(path.join(dir, 'calls'), 'utf8').split('\n').length - 1
+      : 0;
+
+  test('a second release asks no more; a replaced squawk (another size or mtime) is asked again', async () => {
+    const dir = tempDir('squawk-version-');
+    const squawk = standIn(dir, 'squawk 9.1.0');
+    const saved = process.env.DB_RELEASE_SQUAWK;
+    process.env.DB_RELEASE_SQUAWK = squawk;
+    try {
+      const first = await lintWithSquawk(deps, [revision('b2', SAFE_SQL)]);
+      const second = await lintWithSquawk(deps, [revision('b2', SAFE_SQL)]);
+      expect([first.version, second.version]).toEqual(['squawk 9.1.0', 'squawk 9.1.0']);
+      expect(versionCalls(dir)).toBe(1);
+      // Upgraded in place: the new file answers with its own version.
+      standIn(dir, 'squawk 9.2.10');
+      utimesSync(squawk, new Date(), new Date(Date.now() + 5_000));
+      const third = await lintWithSquawk(deps, [revision('b2', SAFE_SQL)]);
+      expect(third.version).toBe('squawk 9.2.10');
+      expect(versionCalls(dir)).toBe(2);
+      // Another command runner (a test's, a new worker's) keeps nothing from this one.
+      const other = await lintWithSquawk(fakeDeps({ run: (r) => runCommand(r) }), [revision('b2', SAFE_SQL)]);
+      expect(other.version).toBe('squawk 9.2.10');
+      expect(versionCalls(dir)).toBe(3);
     } finally {
       if (saved === undefined) delete process.env.DB_RELEASE_SQUAWK;
       else process.env.DB_RELEASE_SQUAWK = saved;
