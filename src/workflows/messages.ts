@@ -3,7 +3,7 @@
  * names and payloads cannot drift. The signal names are what an operator types into the Web UI's
  * "Send a Signal" form.
  */
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { QueryDefinition, SignalDefinition, UpdateDefinition } from '@temporalio/common';
 import type { DecisionPayload } from '../release/approval';
 import type { SqlReview } from '../release/sql-review';
 import type {
@@ -16,6 +16,17 @@ import type {
   StepName,
   StripeChange,
 } from '../release/types';
+
+/*
+ * What @temporalio/workflow's defineSignal / defineUpdate / defineQuery return (`{type, name}`),
+ * built here: the CLI imports these names, and importing that library would load the whole
+ * workflow SDK (21 modules) into every command (issue 15). A test holds them equal to the SDK's.
+ */
+const defineSignal = <Args extends unknown[]>(name: string) =>
+  ({ type: 'signal', name }) as SignalDefinition<Args>;
+const defineUpdate = <Ret, Args extends unknown[]>(name: string) =>
+  ({ type: 'update', name }) as UpdateDefinition<Ret, Args>;
+const defineQuery = <Ret>(name: string) => ({ type: 'query', name }) as QueryDefinition<Ret>;
 
 export const RELEASE_WORKFLOW_TYPE = 'releaseDb';
 export const ROLLBACK_WORKFLOW_TYPE = 'rollbackRelease';

@@ -3,9 +3,11 @@
  * bridge and webpack) nor the activities: building the program and rendering every command's help
  * loads none of them. The modules are replaced by factories that record being loaded.
  */
+import type * as WorkflowSdk from '@temporalio/workflow';
 import type { Command } from 'commander';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
+import type * as Messages from '../../src/workflows/messages';
 
 const src = path.join(__dirname, '..', '..', 'src');
 const activitiesDir = path.join(src, 'activities');
@@ -100,4 +102,30 @@ test('the top-level help lists the groups without loading any command of theirs 
     expect(shallow.helpInformation()).toBe(buildProgram().helpInformation());
     expect(buildProgram([]).helpInformation()).toBe(shallow.helpInformation());
   });
+});
+
+test('what `release status` runs (the client connection, the release reads) does not load the workflow SDK', () => {
+  const loaded: string[] = [];
+  jest.doMock('@temporalio/workflow', () => {
+    loaded.push('@temporalio/workflow');
+    return {};
+  });
+  jest.isolateModules(() => {
+    jest.requireActual(path.join(src, 'cli', 'connection'));
+    jest.requireActual(path.join(src, 'cli', 'release-runs'));
+    jest.requireActual(path.join(src, 'cli', 'commands', 'release-status'));
+  });
+  expect(loaded).toEqual([]);
+});
+
+test("the workflow's messages are exactly what the workflow SDK's define* functions make", () => {
+  const sdk = jest.requireActual<typeof WorkflowSdk>('@temporalio/workflow');
+  const messages = jest.requireActual<typeof Messages>('../../src/workflows/messages');
+  expect(messages.approveSignal).toEqual(sdk.defineSignal('approve'));
+  expect(messages.rejectSignal).toEqual(sdk.defineSignal('reject'));
+  expect(messages.decideUpdate).toEqual(sdk.defineUpdate('decide'));
+  expect(messages.gateQuery).toEqual(sdk.defineQuery('approvalGate'));
+  expect(messages.statusQuery).toEqual(sdk.defineQuery('status'));
+  expect(messages.summaryQuery).toEqual(sdk.defineQuery('summary'));
+  expect(messages.rollbackStatusQuery).toEqual(sdk.defineQuery('rollbackStatus'));
 });
