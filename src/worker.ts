@@ -2,7 +2,12 @@
  * The worker runs on the machine that holds the backend checkout, its env files and its secrets.
  * It binds the activities to real clients (execa, pg, the Stripe SDK) and polls one task queue.
  */
-import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import {
+  Worker,
+  type ActivityInterceptorsFactory,
+  type NativeConnection,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import path from 'node:path';
 import type { ActivityDeps } from './activities/deps';
 import { createActivities } from './activities';
@@ -11,6 +16,7 @@ import { loadEnvScope } from './config/env-files';
 import { envFilesOf, loadReleaseConfig } from './config/release-config';
 import { runCommand } from './runtime/command-runner';
 import { connectDb } from './runtime/db';
+import { workTracker } from './runtime/warm-process';
 
 export interface WorkerSettings {
   projectRoot: string;
@@ -76,5 +82,25 @@ export async function createReleaseWorker(settings: WorkerSettings): Promise<Wor
     maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTaskExecutions ?? 40,
     ...(settings.identity ? { identity: settings.identity } : {}),
     ...settings.tuning,
+    interceptors: {
+      ...settings.tuning?.interceptors,
+      // First, so it counts an activity (local ones too) for as long as any other interceptor holds it.
+      activity: [countActivities, ...(settings.tuning?.interceptors?.activity ?? [])],
+    },
   });
 }
+
+/** Tells the processes started ahead when this worker runs activities: they start when it is quiet. */
+const countActivities: ActivityInterceptorsFactory = (ctx) => ({
+  inbound: {
+    async execute(input, next) {
+      workTracker.started();
+      try {
+        return await next(input);
+      } finally {
+        // The lease release is a release's last step: what it used can be replaced now.
+        workTracker.ended(ctx.info.activityType === 'releaseTargetLease');
+      }
+    },
+  },
+});

@@ -34,6 +34,7 @@ import type { StripePeer } from '../../dev/stripe-peer';
 import { lookupKeyFor, PLAN_CODE_METADATA_KEY } from '../../src/release/plans';
 import type { ReleaseSummary } from '../../src/release/types';
 import { runCommand } from '../../src/runtime/command-runner';
+import { workTracker } from '../../src/runtime/warm-process';
 import { RELEASE_WORKFLOW_TYPE } from '../../src/workflows/messages';
 import type { releaseDb } from '../../src/workflows';
 import { realActivityDeps } from '../../src/worker';
@@ -79,7 +80,10 @@ export async function historyFacts(
     t ? Number(t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1e6 : 0;
   const start = msOf(events[0]?.eventTime);
   const timeline = events.map((e) => {
-    const type = e.eventType !== null && e.eventType !== undefined ? String(temporal.api.enums.v1.EventType[e.eventType] ?? e.eventType) : '?';
+    const type =
+      e.eventType !== null && e.eventType !== undefined
+        ? String(temporal.api.enums.v1.EventType[e.eventType] ?? e.eventType)
+        : '?';
     const what =
       e.activityTaskScheduledEventAttributes?.activityType?.name ??
       (e.markerRecordedEventAttributes ? e.markerRecordedEventAttributes.markerName : undefined);
@@ -103,6 +107,10 @@ export interface RunContext {
   backendDir: string;
   /** Counts Python interpreter starts (installed into `env` and process.env). */
   python: PythonCounter;
+  /** The counter's line count when the previous run's window closed (set by timedRelease). */
+  pythonCountedUpTo?: number;
+  /** Processes started ahead between runs, not yet counted in a run that uses them. */
+  startedAheadPending?: string[];
   /** Unique per benchmark process, part of every database name. */
   tag: string;
   /** Databases still to drop (the caller drops leftovers on failure). */
@@ -307,14 +315,18 @@ async function runDirect(
   };
   let n = 0;
   const steps: string[] = [];
-  const inActivity = async <R>(fn: () => Promise<R>): Promise<R> => {
+  const inActivity = async <R>(fn: () => Promise<R>, endsRelease = false): Promise<R> => {
     const started = performance.now();
+    // As the worker's interceptor does: processes started ahead wait for the release to end.
+    workTracker.started();
     // The workflow's longest step limit (migrate: 30 minutes); the mock's default is 1 s.
-    const result: R = await new MockActivityEnvironment({
+    const result = await new MockActivityEnvironment({
       workflowExecution,
       activityId: String(++n),
       startToCloseTimeoutMs: 30 * 60_000,
-    }).run(fn);
+    })
+      .run<[], R, () => Promise<R>>(fn)
+      .finally(() => workTracker.ended(endsRelease));
     steps.push(`${Math.round(performance.now() - started)}`);
     return result;
   };
@@ -339,7 +351,7 @@ async function runDirect(
   await inActivity(() => acts.syncPriceIds({ priceMap: provisioned.priceMap }));
   const plans = await inActivity(() => acts.verifyBillingPlans({ codes: input.plans.map((p) => p.code) }));
   await inActivity(() => acts.readReleaseEvidence());
-  await inActivity(() => acts.releaseTargetLease());
+  await inActivity(() => acts.releaseTargetLease(), true);
   const ok = plans.every((p) => p.status === 'ok');
   return {
     ok,
@@ -375,6 +387,19 @@ export async function timedRelease(
   const { prepared, database } = await prepareRun(ctx, variant, mode, seq);
   const run = variant === 'workflow' ? runWorkflow : variant === 'manual' ? runManual : runDirect;
   const pythonBefore = ctx.python.count();
+  // A process the worker started ahead after the previous run ended (it starts the next ones once a
+  // release is done) serves the next run that uses the worker's processes (not the by-hand one,
+  // which starts its own): counted there, like one started ahead during a run.
+  const mark = ctx.pythonCountedUpTo ?? pythonBefore;
+  ctx.startedAheadPending = [
+    ...(ctx.startedAheadPending ?? []),
+    ...ctx.python
+      .linesFrom(mark)
+      .slice(0, pythonBefore - mark)
+      .filter((line) => line.includes('--serve-once')),
+  ];
+  const startedAheadBetween = variant === 'manual' ? [] : ctx.startedAheadPending;
+  if (variant !== 'manual') ctx.startedAheadPending = [];
   const started = performance.now();
   let outcome: { ok: boolean; detail: string; commands?: number };
   try {
@@ -383,7 +408,8 @@ export async function timedRelease(
     outcome = { ok: false, detail: `error: ${error instanceof Error ? error.message : String(error)}` };
   }
   const elapsed = performance.now() - started;
-  const pythonCommands = ctx.python.linesFrom(pythonBefore);
+  const pythonCommands = [...startedAheadBetween, ...ctx.python.linesFrom(pythonBefore)];
+  ctx.pythonCountedUpTo = ctx.python.count();
   const facts =
     variant === 'workflow' ? await historyFacts(ctx.client, prepared.workflowId).catch(() => null) : null;
   const activities = variant === 'direct' ? DIRECT_ACTIVITIES : (facts?.activities ?? null);

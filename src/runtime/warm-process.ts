@@ -10,7 +10,8 @@
  * - It is matched on program, script and that environment, so a different interpreter (another
  *   venv first on PATH) never serves a request.
  * - One idle process per match, at most MAX_IDLE in all; the next one is started when a request
- *   has finished with the previous one, so it never competes with the command it replaces.
+ *   has finished with the previous one, so it never competes with the command it replaces, and
+ *   once the worker's activities have gone quiet, so it does not compete with the release either.
  * - It runs in its own process group, like a command started on demand; it exits by itself when
  *   its stdin closes (the worker is gone) or after IDLE_SECONDS without a request.
  * - A script rebuilt or updated since the process started retires it (and the inspector itself
@@ -109,9 +110,76 @@ export function sendRequest(
   else child.stdin?.write(line);
 }
 
-/** Starts the next idle process for `PROGRAM SCRIPT`, unless one is ready already. */
+/*
+ * When the next process starts. Its start-up (Python importing Alembic and SQLAlchemy: about
+ * 0.3 CPU-s) would compete with the release that used the last one: the migrate command that
+ * follows the inspection, the workflow tasks between steps. So while the worker runs activities
+ * (counted by its interceptor, see workTracker), a refill waits until a release has ended (its
+ * last step, the lease release, is done, and RELEASE_END_MS for its result to go out) with no
+ * other activity running, or until no activity has run for QUIET_MS (a release waiting at the
+ * gate), or MAX_DEFER_MS at the latest, so a worker that is never idle still gets
+ * its next processes. With nothing running (a command run outside a worker) it starts at once.
+ */
+const QUIET_MS = 150;
+const RELEASE_END_MS = 50;
+const MAX_DEFER_MS = 5_000;
+let activitiesRunning = 0;
+const deferred = new Map<string, () => void>();
+let quietTimer: NodeJS.Timeout | null = null;
+let deadlineTimer: NodeJS.Timeout | null = null;
+
+function clearTimer(timer: NodeJS.Timeout | null): null {
+  if (timer) clearTimeout(timer);
+  return null;
+}
+
+function startDeferred(): void {
+  quietTimer = clearTimer(quietTimer);
+  deadlineTimer = clearTimer(deadlineTimer);
+  const starts = [...deferred.values()];
+  deferred.clear();
+  for (const start of starts) start();
+}
+
+/** An activity of this worker started / ended (the worker's interceptor calls these). */
+export const workTracker = {
+  started(): void {
+    activitiesRunning++;
+    quietTimer = clearTimer(quietTimer);
+  },
+  /** `releaseDone`: the step that ends a release (it freed its target): the refills need not wait for quiet. */
+  ended(releaseDone = false): void {
+    activitiesRunning = Math.max(0, activitiesRunning - 1);
+    if (activitiesRunning > 0 || deferred.size === 0) return;
+    // After a release's last step, only long enough for its result to go out.
+    const wait = releaseDone ? RELEASE_END_MS : QUIET_MS;
+    if (quietTimer && !releaseDone) return;
+    quietTimer = clearTimer(quietTimer);
+    quietTimer = setTimeout(startDeferred, wait);
+    quietTimer.unref();
+  },
+};
+
+/** Refills waiting for the worker to go quiet (tests). */
+export function deferredRefills(): number {
+  return deferred.size;
+}
+
+/** Starts the next idle process for `PROGRAM SCRIPT` (when the worker is quiet), unless one is ready already. */
 export function refillWarm(file: string, script: string, env: Readonly<Record<string, string>>): void {
   if (!startAheadEnabled()) return;
+  if (activitiesRunning === 0) {
+    startIdle(file, script, env);
+    return;
+  }
+  deferred.set(keyOf(file, script, env), () => startIdle(file, script, env));
+  if (!deadlineTimer) {
+    deadlineTimer = setTimeout(startDeferred, MAX_DEFER_MS);
+    deadlineTimer.unref();
+  }
+}
+
+function startIdle(file: string, script: string, env: Readonly<Record<string, string>>): void {
   const key = keyOf(file, script, env);
   const existing = idle.get(key);
   if (existing && alive(existing.child)) return;
@@ -148,6 +216,9 @@ export function refillWarm(file: string, script: string, env: Readonly<Record<st
 export function discardWarm(): void {
   for (const { child } of idle.values()) child.kill('SIGTERM');
   idle.clear();
+  deferred.clear();
+  quietTimer = clearTimer(quietTimer);
+  deadlineTimer = clearTimer(deadlineTimer);
 }
 
 /** How many idle processes are ready now (tests). */

@@ -8,7 +8,13 @@ import { copyFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { venvBin } from '../../src/devstack/paths';
 import { runCommand } from '../../src/runtime/command-runner';
-import { discardWarm, startupEnvOf, warmPids } from '../../src/runtime/warm-process';
+import {
+  deferredRefills,
+  discardWarm,
+  startupEnvOf,
+  warmPids,
+  workTracker,
+} from '../../src/runtime/warm-process';
 import { eventually } from '../support/eventually';
 import { removeTempDirs, tempDir } from '../support/fakes';
 
@@ -177,4 +183,56 @@ test('an idle inspector exits without output when its stdin closes (the worker i
   child.stdin.end();
   expect(await exited).toBe(0);
   expect(out).toBe('');
+});
+
+describe('while the worker runs activities, the next process waits for it to go quiet', () => {
+  let trackerBusy = 0;
+  const activityStarted = () => {
+    workTracker.started();
+    trackerBusy++;
+  };
+  const activityEnded = () => {
+    workTracker.ended();
+    trackerBusy--;
+  };
+  // Leave the tracker as found (no activity running) and nothing deferred.
+  afterEach(() => {
+    while (trackerBusy > 0) activityEnded();
+    discardWarm();
+  });
+
+  test('a command run inside an activity starts no process until the last activity has ended', async () => {
+    const { request } = setup();
+    activityStarted(); // the preflight step, say
+    expect((await runCommand(request)).exitCode).toBe(0);
+    expect(warmPids()).toEqual([]);
+    expect(deferredRefills()).toBe(1);
+    activityStarted(); // a second one before the first ends: still nothing
+    activityEnded();
+    expect(warmPids()).toEqual([]);
+    activityEnded(); // quiet now: started shortly after
+    await eventually(() => warmPids().length === 1, {
+      what: 'the deferred process to start',
+      timeoutMs: 10_000,
+    });
+    expect(deferredRefills()).toBe(0);
+  });
+
+  test('a worker that never goes quiet still gets its next process (after a bounded wait)', async () => {
+    const { request } = setup();
+    activityStarted();
+    expect((await runCommand(request)).exitCode).toBe(0);
+    expect(warmPids()).toEqual([]);
+    await eventually(() => warmPids().length === 1, {
+      what: 'the deferred process to start while an activity still runs',
+      timeoutMs: 15_000,
+    });
+  });
+
+  test('outside a worker (no activity running) it starts at once, as before', async () => {
+    const { request } = setup();
+    expect((await runCommand(request)).exitCode).toBe(0);
+    expect(warmPids()).toHaveLength(1);
+    expect(deferredRefills()).toBe(0);
+  });
 });
