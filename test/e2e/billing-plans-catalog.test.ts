@@ -51,7 +51,7 @@ async function viaCatalog(): Promise<string[]> {
       columns = result.rows.map((r) => (r as { column_name: string }).column_name);
       return result;
     },
-    end: async () => undefined,
+    end: () => Promise.resolve(),
   };
   await billingPlansShape(spy, scope, null).catch(() => undefined);
   return columns;
@@ -101,7 +101,7 @@ test('the price-id sync reads the shape and the old ids and writes the new ones 
   const deps = fakeDeps({
     projectRoot,
     env: { DATABASE_URL: url },
-    loadConfig: async () => parseReleaseConfig('{}'),
+    loadConfig: () => Promise.resolve(parseReleaseConfig('{}')),
     connectDb: async (target) => {
       connections++;
       return connectDb(target);
