@@ -88,6 +88,35 @@ test('a view named billing_plans is read like a table', async () => {
   await db.query('drop view billing_plans');
 });
 
+test('what information_schema leaves out is left out: a materialized view, a sequence, a table this user may not touch', async () => {
+  await db.query('create schema odd');
+  await db.query('set search_path = odd, public');
+  await db.query('create materialized view odd.billing_plans as select 1 as code, true as is_active');
+  expect(await viaInformationSchema()).toEqual([]);
+  expect(await viaCatalog()).toEqual([]);
+  await db.query('drop materialized view odd.billing_plans');
+  await db.query('create sequence odd.billing_plans');
+  expect(await viaInformationSchema()).toEqual([]);
+  expect(await viaCatalog()).toEqual([]);
+  await db.query('drop sequence odd.billing_plans');
+  await db.query('create table odd.billing_plans (code text, is_active boolean, secret_note text)');
+  const role = `dbr_catalog_${randomUUID().slice(0, 8)}`;
+  await db.query(`create role ${role}`);
+  await db.query(`grant usage on schema odd to ${role}`);
+  await db.query(`grant select (code, is_active) on odd.billing_plans to ${role}`);
+  await db.query(`set role ${role}`);
+  try {
+    expect(await viaInformationSchema()).toEqual(['code', 'is_active']);
+    expect(await viaCatalog()).toEqual(['code', 'is_active']);
+  } finally {
+    await db.query('reset role');
+    await db.query('drop table odd.billing_plans');
+    await db.query(`drop owned by ${role}`);
+    await db.query(`drop role ${role}`);
+    await db.query('reset search_path');
+  }
+});
+
 test('the price-id sync reads the shape and the old ids and writes the new ones on one connection', async () => {
   await db.query(
     'create table billing_plans (code text primary key, is_active boolean, stripe_price_id text, updated_at timestamptz)',
