@@ -114,11 +114,11 @@ export function sendRequest(
  * When the next process starts. Its start-up (Python importing Alembic and SQLAlchemy: about
  * 0.3 CPU-s) would compete with the release that used the last one: the migrate command that
  * follows the inspection, the workflow tasks between steps. So while the worker runs activities
- * (counted by its interceptor, see workTracker), a refill waits until a release has ended (its
- * last step, the lease release, is done, and RELEASE_END_MS for its result to go out) with no
- * other activity running, or until no activity has run for QUIET_MS (a release waiting at the
- * gate), or MAX_DEFER_MS at the latest, so a worker that is never idle still gets
- * its next processes. With nothing running (a command run outside a worker) it starts at once.
+ * (counted by its interceptor, see workTracker), a refill waits until no activity runs: for
+ * RELEASE_END_MS after a release's last step (the lease release; time for its result to go out),
+ * for QUIET_MS after any other (a release now waiting at the gate), and MAX_DEFER_MS at the
+ * latest, so a worker that is never idle still gets its next processes. With nothing running (a
+ * command run outside a worker) it starts at once.
  */
 const QUIET_MS = 150;
 const RELEASE_END_MS = 50;
@@ -151,11 +151,9 @@ export const workTracker = {
   ended(releaseDone = false): void {
     activitiesRunning = Math.max(0, activitiesRunning - 1);
     if (activitiesRunning > 0 || deferred.size === 0) return;
+    clearTimer(quietTimer);
     // After a release's last step, only long enough for its result to go out.
-    const wait = releaseDone ? RELEASE_END_MS : QUIET_MS;
-    if (quietTimer && !releaseDone) return;
-    quietTimer = clearTimer(quietTimer);
-    quietTimer = setTimeout(startDeferred, wait);
+    quietTimer = setTimeout(startDeferred, releaseDone ? RELEASE_END_MS : QUIET_MS);
     quietTimer.unref();
   },
 };
