@@ -169,20 +169,6 @@ async function checkStripeKey(deps: ActivityDeps, scope: SecretScope): Promise<v
   }
 }
 
-/** A promise started now and awaited later: its rejection is held (not unhandled) until then. */
-type Settled<T> = Promise<{ ok: true; value: T } | { ok: false; error: unknown }>;
-function settled<T>(promise: Promise<T>): Settled<T> {
-  return promise.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-}
-async function outcomeOf<T>(started: Settled<T>): Promise<T> {
-  const outcome = await started;
-  if (!outcome.ok) throw outcome.error;
-  return outcome.value;
-}
-
 async function gitFacts(
   deps: ActivityDeps,
   scope: SecretScope,
@@ -419,9 +405,10 @@ export function createPreflightActivities(deps: ActivityDeps) {
         return { lease: held, postgresVersion: rows[0]?.version ?? 'unknown', current: set };
       });
       // The git facts are read while the inspection runs; a git failure still counts only after it.
-      const gitRead = settled(gitFacts(deps, scope));
+      const gitRead = gitFacts(deps, scope);
+      gitRead.catch(() => undefined); // awaited below: a rejection meanwhile is not unhandled
       const inspected = await inspectRevisions(deps, scope, config, current);
-      const git = await outcomeOf(gitRead);
+      const git = await gitRead;
       const heads = inspected.heads;
       if (heads.length !== 1) {
         throw failure(

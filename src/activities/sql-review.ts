@@ -2,7 +2,7 @@
  * The activity side of the SQL review: reads the rendered SQL the inspector printed after its
  * inspection (tools/alembic_inspect.py --upgrade-sql), lints it with Squawk, applies the policy.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,7 @@ import {
   type SqlReview,
   type SqlReviewPolicy,
 } from '../release/sql-review';
+import { stampOf } from '../runtime/warm-process';
 import type { ActivityDeps } from './deps';
 
 const renderedSchema = z.object({
@@ -111,7 +112,8 @@ async function squawkVersion(
   squawk: string,
   env: Record<string, string>,
 ): Promise<string | null> {
-  const stamp = fileStamp(squawk);
+  // A bare name on PATH is not kept: it is asked each time.
+  const stamp = path.isAbsolute(squawk) ? stampOf(squawk) : null;
   const key = stamp ? `${squawk}\0${stamp}` : null;
   let versions = squawkVersions.get(deps.run);
   if (!versions) squawkVersions.set(deps.run, (versions = new Map<string, string>()));
@@ -127,17 +129,6 @@ async function squawkVersion(
   const version = ran.stdout.trim();
   if (key) versions.set(key, version);
   return version;
-}
-
-/** Size and mtime of an executable given as a path (a bare name on PATH is not kept: it is asked each time). */
-function fileStamp(file: string): string | null {
-  if (!path.isAbsolute(file)) return null;
-  try {
-    const found = statSync(file);
-    return `${found.size}:${found.mtimeMs}`;
-  } catch {
-    return null;
-  }
 }
 
 /** Lints each revision's upgrade SQL (one file per revision, one squawk process); flags, or why not linted. */

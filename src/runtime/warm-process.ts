@@ -45,7 +45,8 @@ interface Idle {
   script: string | null;
 }
 
-function stampOf(script: string): string | null {
+/** A file's size and mtime (null when it cannot be read): a changed file has another stamp. */
+export function stampOf(script: string): string | null {
   try {
     const found = statSync(script);
     return `${found.size}:${found.mtimeMs}`;
